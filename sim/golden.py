@@ -1,0 +1,410 @@
+"""Golden model of the integer rescale of Eq. (1): the single source of truth.
+
+    y = Sat_int8( floor( M_q * acc + b_eff ) ),   M_q = m * 2^-s,  m a k-bit integer
+
+Everything else in this project (the Amaranth RTL, the cocotb and Amaranth
+testbenches, the cost model, the documentation) derives its behaviour from the
+functions here. The semantics are fixed in ``DESIGN.md`` section 1; this module
+is that text made executable, vectorized with numpy so that whole layers and
+millions of random vectors can be checked quickly.
+
+Three public functions:
+
+* :func:`quantize_multiplier` turns float scales ``M`` into integer pairs ``(m, s)``.
+* :func:`rescale` applies ``(m, s)`` to 32-bit accumulators, with rounding,
+  zero point and saturation, in the paper's mode or another runtime's.
+* :func:`dot_product` runs a whole int8 layer (matrix product, bias, per-channel
+  rescale), so tests can push real layers through the model.
+
+Every argument is validated and a bad one raises a single :class:`ValueError`
+that names the argument, the offending value and, for arrays, its index.
+"""
+
+import numpy as np
+
+__all__ = [
+    "ACC_BITS", "OUT_BITS", "K_MIN", "K_MAX", "INT8_MIN", "INT8_MAX",
+    "QUANTIZERS", "ROUNDINGS",
+    "s_max", "shift_bits", "check_k",
+    "quantize_multiplier", "rescale", "accumulate", "dot_product",
+]
+
+#: Width of the signed accumulator that feeds the rescaler.
+ACC_BITS = 32
+#: Width of the signed output.
+OUT_BITS = 8
+#: Supported range of the multiplier width ``k`` (every bit of ``m``, leading 1 included).
+K_MIN, K_MAX = 2, 32
+INT8_MIN, INT8_MAX = -(1 << (OUT_BITS - 1)), (1 << (OUT_BITS - 1)) - 1
+INT32_MIN, INT32_MAX = -(1 << (ACC_BITS - 1)), (1 << (ACC_BITS - 1)) - 1
+
+#: Derivations of ``(m, s)`` from ``M`` offered by :func:`quantize_multiplier`.
+QUANTIZERS = ("truncate", "nearest", "tflite")
+#: Rounding modes offered by :func:`rescale`.
+ROUNDINGS = ("half_up", "tflite_double", "half_away", "half_even", "floor")
+
+# Bits of an IEEE-754 float32 significand, hidden bit included.
+_F32_SIG_BITS = 24
+# TFLite's QuantizeMultiplier produces a Q31 fixed-point multiplier.
+_TFLITE_BITS = 31
+
+
+def check_k(k):
+    """Return ``k`` as an int, or raise the one error message for a bad ``k``.
+
+    Shared by the golden model, the hardware config and the command line so that a
+    bad width reads the same wherever the user typed it.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not K_MIN <= k <= K_MAX:
+        raise ValueError(f"k must be an integer in {K_MIN}..{K_MAX}, not {k!r}")
+    return int(k)
+
+
+def s_max(k):
+    """Largest shift the rescaler supports for a ``k``-bit multiplier.
+
+    The product ``acc * m`` has ``32 + k`` bits; shifting it right by more than
+    ``32 + k - 8`` leaves nothing of the int8 range, so the paper sizes the shift
+    port for ``s <= 32 + k - 8``.
+    """
+    return ACC_BITS + check_k(k) - OUT_BITS
+
+
+def shift_bits(k):
+    """Width in bits of the unsigned shift port: ``bit_length(s_max(k))``."""
+    return s_max(k).bit_length()
+
+
+def _where(mask):
+    """Index of the first True element of ``mask``, formatted for messages (``"[2, 0]"``)."""
+    idx = np.argwhere(mask)[0]
+    return "" if idx.size == 0 else "[" + ", ".join(str(int(i)) for i in idx) + "]"
+
+
+def _integers(name, value):
+    """``value`` as an integer numpy array, or a ValueError saying why it is not one."""
+    try:
+        arr = np.asarray(value)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(f"{name} must be integers that fit in 64 bits ({exc})") from None
+    if arr.dtype.kind == "b" or arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "O":
+            raise ValueError(f"{name} must be integers that fit in 64 bits")
+        raise ValueError(f"{name} must be integers, got an array of {arr.dtype}")
+    return arr
+
+
+def _check_range(name, arr, lo, hi, what):
+    """Raise a ValueError naming the first element of ``arr`` outside ``[lo, hi]``."""
+    if arr.size == 0:
+        return
+    if arr.min() < lo or arr.max() > hi:
+        bad = (arr < lo) | (arr > hi)
+        where = _where(bad)
+        value = arr[tuple(np.argwhere(bad)[0])] if arr.ndim else arr
+        raise ValueError(f"{name}{where} = {int(value)} is out of range: {what} ({lo}..{hi})")
+
+
+def _scales(M, as_dtype):
+    """Validate float scales ``M`` (finite, 0 <= M <= 1) and return them as ``as_dtype``."""
+    try:
+        arr = np.asarray(M, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"M must be a float or an array of floats, not {M!r}") from None
+    bad = ~np.isfinite(arr) | (arr < 0) | (arr > 1)
+    if bad.any():
+        value = arr[tuple(np.argwhere(bad)[0])] if arr.ndim else arr
+        channel = f" (channel {_where(bad)[1:-1]})" if arr.ndim else ""
+        raise ValueError(
+            f"M{_where(bad)} = {float(value)!r}{channel} is not a valid rescale factor: "
+            f"M = Sx*Sw/Sy must be a finite float with 0 <= M <= 1")
+    return arr.astype(as_dtype)
+
+
+def quantize_multiplier(M, k, *, method="truncate"):
+    """Quantize rescale factors ``M`` into integer multipliers ``m`` and shifts ``s``.
+
+    ``M_q = m * 2^-s`` approximates ``M`` with a ``k``-bit ``m``. The paper's
+    derivation (``method="truncate"``, the default) needs no arithmetic: ``M`` is
+    taken as an IEEE-754 float32 ``1.f * 2^e``; ``m`` is the hidden 1 followed by the
+    top ``k-1`` bits of ``f`` and ``s = (k-1) - e``. Hence ``2^(k-1) <= m < 2^k`` and
+    ``s >= k-1``. Shifts beyond :func:`s_max` underflow gradually (``m`` loses its
+    low bits, possibly down to 0, and ``s = s_max``); ``M = 0`` gives ``(0, 0)``.
+
+    Parameters
+    ----------
+    M : float or array_like of float
+        Rescale factors ``Sx*Sw/Sy``, one per output channel, in ``[0, 1]``.
+    k : int
+        Multiplier width in bits, leading 1 included (``2..32``).
+    method : {"truncate", "nearest", "tflite"}
+        ``"truncate"``: the paper's bit selection (default).
+        ``"nearest"``: round ``M`` to nearest on ``k`` bits (ties up); a carry to
+        ``2^k`` renormalizes to ``2^(k-1)`` with ``s - 1``.
+        ``"tflite"``: TFLite's ``QuantizeMultiplier`` on the float64 value of ``M``
+        (``frexp``, round half away from zero to Q31): a 31-bit ``m``, so ``k`` must
+        be 31 or 32.
+
+    Returns
+    -------
+    m, s : int or numpy.ndarray of int64
+        Python ints for a scalar ``M``, int64 arrays of ``M``'s shape otherwise.
+
+    Raises
+    ------
+    ValueError
+        For a bad ``k`` or ``method``, or an ``M`` that is NaN, infinite, negative or
+        greater than 1 (the message names the value and its channel index).
+    """
+    k = check_k(k)
+    if method not in QUANTIZERS:
+        raise ValueError(f"method must be one of {', '.join(QUANTIZERS)}, not {method!r}")
+    scalar = np.ndim(M) == 0
+    if method == "tflite":
+        if k < _TFLITE_BITS:
+            raise ValueError(f"method='tflite' yields TFLite's 31-bit multiplier: k must be 31 or 32, not {k}")
+        m, s = _quantize_tflite(_scales(M, np.float64))
+    else:
+        m, s = _quantize_float32(_scales(M, np.float32), k, nearest=method == "nearest")
+    m, s = _underflow(m, s, s_max(k))
+    if scalar:
+        return int(m), int(s)
+    return m, s
+
+
+def _quantize_float32(M32, k, *, nearest):
+    """The paper's bit selection from a float32 (optionally rounded to nearest)."""
+    bits = np.atleast_1d(M32).view(np.uint32).astype(np.int64)
+    exp_field = (bits >> 23) & 0xFF
+    significand = (1 << 23) | (bits & 0x7FFFFF)  # hidden 1 + 23 fraction bits
+    drop = _F32_SIG_BITS - k
+    if drop > 0:
+        if nearest:
+            significand = significand + (1 << (drop - 1))
+        m = significand >> drop
+    else:  # k > 24: the float32 fraction runs out, low bits of m are zeros
+        m = significand << -drop
+    s = (k - 1) - (exp_field - 127)
+    carry = m >> k  # only possible when rounding to nearest: renormalize
+    m = m >> carry
+    s = s - carry
+    # Zero and float32 subnormals (< 2^-126) are zero or far below 2^-s_max: m = 0.
+    zero = bits == 0
+    m = np.where(exp_field == 0, 0, m)
+    s = np.where(zero, 0, s)
+    return m.reshape(np.shape(M32)), s.reshape(np.shape(M32))
+
+
+def _quantize_tflite(M64):
+    """TFLite's ``QuantizeMultiplier``: ``M = q * 2^shift``, ``m = round(q * 2^31)``."""
+    q, shift = np.frexp(M64)
+    m = np.round(np.ldexp(q, _TFLITE_BITS))  # half away from zero, like std::round
+    m = m.astype(np.int64)
+    renorm = m == (1 << _TFLITE_BITS)
+    m = np.where(renorm, m >> 1, m)
+    shift = shift.astype(np.int64) + renorm
+    tiny = shift < -_TFLITE_BITS  # TFLite flushes these to zero
+    m = np.where(tiny | (M64 == 0), 0, m)
+    s = np.where(tiny | (M64 == 0), 0, _TFLITE_BITS - shift)
+    return m, s
+
+
+def _underflow(m, s, smax):
+    """Gradual underflow: shifts beyond ``smax`` drop low bits of ``m`` instead."""
+    excess = np.clip(s - smax, 0, 63)
+    return (m >> excess).astype(np.int64), np.minimum(s, smax).astype(np.int64)
+
+
+def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
+            rounding="half_up", k=K_MAX):
+    """Rescale 32-bit accumulators to int8: Algorithm 1 of the paper plus saturation.
+
+    With the default ``rounding="half_up"`` (the paper, and TOSA ``SINGLE_ROUND``)::
+
+        y = clamp( floor((acc*m + 2^(s-1)) / 2^s) + zero_point, act_min, act_max )
+
+    with no rounding term when ``s = 0``. Arithmetic is exact for every int32
+    ``acc``, every ``m < 2^32`` and every ``s <= s_max(32)``: the rounding is done
+    on the bits of the 64-bit product, never by adding to it.
+
+    Parameters
+    ----------
+    acc : int or array_like of int
+        Signed 32-bit accumulators (``acc = sum x*w + b_eff``).
+    m, s : int or array_like of int
+        Multipliers (``0 <= m < 2^k``) and right shifts (``0 <= s <= s_max(k)``),
+        e.g. from :func:`quantize_multiplier`; broadcast against ``acc``.
+    zero_point : int or array_like of int
+        Output zero point ``Zy`` (int8), added after rounding.
+    act_min, act_max : int or array_like of int
+        Saturation bounds, ``-128 <= act_min <= act_max <= 127``; ``(0, 127)`` is a
+        fused ReLU, ``(0, q(6))`` a fused ReLU6.
+    rounding : {"half_up", "tflite_double", "half_away", "half_even", "floor"}
+        ``"half_up"``: round half toward +inf, one rounding (paper, default).
+        ``"tflite_double"``: TFLite's default path, bit for bit:
+        ``SaturatingRoundingDoublingHighMul`` (rounds at bit 31, ties toward +inf),
+        then ``RoundingDivideByPOT`` by ``s - 31`` (ties away from zero). For
+        ``s < 31`` (only ``M = 1`` with TFLite's multiplier) a single half-up
+        rounding: TFLite's ``acc << (31 - s)`` is only defined when it fits int32,
+        and then both agree.
+        ``"half_away"``: ties away from zero. ``"half_even"``: ties to even.
+        ``"floor"``: truncation toward -inf (an arithmetic shift).
+    k : int
+        Multiplier width the operands must fit (default 32, the widest).
+
+    Returns
+    -------
+    numpy.ndarray of int8
+        The broadcast shape of the operands (0-d for scalars).
+
+    Raises
+    ------
+    ValueError
+        For non-integer operands, ``acc`` outside int32, ``m >= 2^k``, ``s`` outside
+        ``0..s_max(k)``, int8 parameters out of range, ``act_min > act_max`` or an
+        unknown rounding mode, naming the first bad value and its index.
+    """
+    k = check_k(k)
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {rounding!r}")
+    acc, m, s = (_integers(n, v) for n, v in (("acc", acc), ("m", m), ("s", s)))
+    zero_point, act_min, act_max = (
+        _integers(n, v) for n, v in (("zero_point", zero_point), ("act_min", act_min), ("act_max", act_max)))
+    _check_range("acc", acc, INT32_MIN, INT32_MAX, "the accumulator is signed 32-bit")
+    _check_range("m", m, 0, (1 << k) - 1, f"m is an unsigned {k}-bit multiplier")
+    _check_range("s", s, 0, s_max(k), f"s is a right shift of at most 32 + k - 8 for k = {k}")
+    for name, value in (("zero_point", zero_point), ("act_min", act_min), ("act_max", act_max)):
+        _check_range(name, value, INT8_MIN, INT8_MAX, "an int8 output parameter")
+    if np.any(act_min > act_max):
+        lo, hi = np.broadcast_arrays(act_min, act_max)
+        bad = lo > hi
+        raise ValueError(f"act_min{_where(bad)} = {int(lo[bad].flat[0])} is greater than "
+                         f"act_max = {int(hi[bad].flat[0])}: the clamp range would be empty")
+
+    product = acc.astype(np.int64) * m.astype(np.int64)
+    y = _ROUNDERS[rounding](product, s.astype(np.int64))
+    y = y + zero_point
+    return np.clip(y, act_min, act_max).astype(np.int8)
+
+
+def _bit(x, n):
+    """Bit ``n`` of ``x`` (two's complement), 0 where ``n < 0``."""
+    return np.where(n >= 0, (x >> np.maximum(n, 0)) & 1, 0)
+
+
+def _round_half_up(p, s):
+    # floor((p + 2^(s-1)) / 2^s) == floor(p / 2^s) + bit (s-1) of p: no overflow.
+    return (p >> s) + _bit(p, s - 1)
+
+
+def _round_floor(p, s):
+    return p >> s
+
+
+def _ties(p, s):
+    """Split ``p / 2^s`` into floor ``q``, and masks "above half" and "exactly half"."""
+    q = p >> s
+    rem = p - (q << s)
+    half = np.where(s > 0, np.left_shift(1, np.maximum(s - 1, 0)), 1)  # s = 0: rem is 0, never half
+    return q, rem > half, (rem == half) & (s > 0)
+
+
+def _round_half_away(p, s):
+    q, above, tie = _ties(p, s)
+    return q + (above | (tie & (p >= 0)))
+
+
+def _round_half_even(p, s):
+    q, above, tie = _ties(p, s)
+    return q + (above | (tie & (q & 1).astype(bool)))
+
+
+def _round_tflite_double(p, s):
+    # SaturatingRoundingDoublingHighMul: (p + nudge) / 2^31 with C's truncating
+    # division, nudge = 2^30 or 1 - 2^30 by sign. (Its saturation needs
+    # acc = m = INT32_MIN, impossible with an unsigned m.)
+    nudged = p + np.where(p >= 0, 1 << 30, 1 - (1 << 30))
+    high = _trunc_div_pow2(nudged, _TFLITE_BITS)
+    # RoundingDivideByPOT(high, s - 31): ties away from zero.
+    exponent = np.maximum(s - _TFLITE_BITS, 0)
+    mask = np.left_shift(1, exponent) - 1
+    threshold = (mask >> 1) + (high < 0)
+    double = (high >> exponent) + ((high & mask) > threshold)
+    return np.where(s >= _TFLITE_BITS, double, _round_half_up(p, s))
+
+
+def _trunc_div_pow2(x, n):
+    """``x / 2^n`` rounded toward zero, as C's integer division does."""
+    q = x >> n
+    return q + ((x < 0) & ((x & ((1 << n) - 1)) != 0))
+
+
+_ROUNDERS = {
+    "half_up": _round_half_up,
+    "tflite_double": _round_tflite_double,
+    "half_away": _round_half_away,
+    "half_even": _round_half_even,
+    "floor": _round_floor,
+}
+
+
+def accumulate(x, w, bias):
+    """Int32 accumulators of a layer: ``x @ w.T + bias``, wrapping like 32-bit hardware.
+
+    Parameters
+    ----------
+    x : array_like of int, shape (..., L)
+        Int8 activations (already zero-point corrected through ``bias``, see
+        DESIGN.md section 1).
+    w : array_like of int, shape (C, L)
+        Int8 weights, one row per output channel.
+    bias : array_like of int, shape (C,)
+        Int32 effective biases ``b_eff``.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (..., C)
+        The accumulator values, in ``[-2^31, 2^31)``: the exact sum reduced modulo
+        2^32 into the signed range (two's complement wrap-around, as the 32-bit
+        accumulator register does).
+    """
+    x, w, bias = _integers("x", x), _integers("w", w), _integers("bias", bias)
+    _check_range("x", x, INT8_MIN, INT8_MAX, "activations are int8")
+    _check_range("w", w, INT8_MIN, INT8_MAX, "weights are int8")
+    _check_range("bias", bias, INT32_MIN, INT32_MAX, "the bias is int32")
+    if w.ndim != 2 or x.ndim < 1 or x.shape[-1] != w.shape[1] or bias.shape != (w.shape[0],):
+        raise ValueError(f"shapes do not match: x {x.shape} must end in L, w {w.shape} must be (C, L) "
+                         f"and bias {bias.shape} must be (C,)")
+    exact = x.astype(np.int64) @ w.astype(np.int64).T + bias.astype(np.int64)
+    return ((exact - INT32_MIN) & 0xFFFFFFFF) + INT32_MIN
+
+
+def dot_product(x, w, bias, M, k, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
+                rounding="half_up", method="truncate"):
+    """A whole int8 layer: int32 accumulation with bias, then per-channel rescale.
+
+    Quantizes each output channel's ``M`` to ``k`` bits with
+    :func:`quantize_multiplier`, accumulates with :func:`accumulate` and rescales
+    with :func:`rescale`: exactly what the dot-product engine computes.
+
+    Parameters
+    ----------
+    x, w, bias
+        As in :func:`accumulate`.
+    M : float or array_like of float, shape (C,)
+        Per-output-channel rescale factors in ``[0, 1]``.
+    k : int
+        Multiplier width.
+    zero_point, act_min, act_max, rounding
+        As in :func:`rescale`; per-channel arrays broadcast over the last axis.
+    method
+        As in :func:`quantize_multiplier`.
+
+    Returns
+    -------
+    numpy.ndarray of int8, shape (..., C)
+    """
+    m, s = quantize_multiplier(M, k, method=method)
+    acc = accumulate(x, w, bias)
+    return rescale(acc, m, s, zero_point=zero_point, act_min=act_min, act_max=act_max,
+                   rounding=rounding, k=k)
