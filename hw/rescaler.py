@@ -1,0 +1,147 @@
+"""The k-bit rescaler: Eq. (1) of the paper as a pipelined Amaranth component.
+
+It computes, bit-exactly as :func:`sim.golden.rescale` with ``rounding="half_up"``::
+
+    y = clamp( floor((acc*m + 2^(s-1)) / 2^s) + zero_point, act_min, act_max )
+
+The point of the project is the width of the multiplier, so the datapath keeps it
+explicit and exactly ``32 x k`` bits: the signed accumulator is multiplied as an
+unsigned word and its sign is corrected by a ``k``-bit subtraction in the upper
+half of the product (``acc = acc_u - acc[31]*2^32``), instead of a
+``32 x (k+1)`` signed multiply that synthesis would not narrow.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from sim.golden import ACC_BITS, OUT_BITS, s_max, shift_bits
+
+from .config import DatapathConfig
+
+__all__ = ["Rescaler"]
+
+
+class Rescaler(wiring.Component):
+    """Rescale a signed 32-bit accumulator to int8 with a ``k``-bit multiplier.
+
+    Three stages, each optionally followed by a register (``pipeline`` of them,
+    counted from the output, so ``pipeline`` is the latency in cycles):
+
+    1. multiply: ``product = acc * m`` (``32 + k`` signed bits);
+    2. round and shift: ``floor(product / 2^(s-1)) + 1 >> 1`` (one shifter, one
+       incrementer; ``s = 0`` passes the product through);
+    3. add ``zero_point`` and clamp to ``[act_min, act_max]``.
+
+    There is no back-pressure: one operand set may enter every cycle.
+
+    Parameters
+    ----------
+    k : int
+        Multiplier width in bits (2..32), leading 1 included.
+    pipeline : int
+        Number of registered stages (0..3). 0 is combinational (no clock);
+        1 registers the output; 2 also registers the product; 3 also the shifted
+        value. See :class:`hw.config.DatapathConfig`.
+
+    Members
+    -------
+    acc : In(signed(32))
+        Accumulator ``sum x*w + b_eff``.
+    m : In(unsigned(k))
+        Multiplier, ``M_q = m * 2^-s``.
+    s : In(unsigned(bit_length(32 + k - 8)))
+        Right shift, ``0 <= s <= 32 + k - 8``; larger values are outside the
+        contract (the quantizer never produces them).
+    zero_point, act_min, act_max : In(signed(8))
+        Output zero point and saturation bounds (``act_min <= act_max``).
+    valid : In(1)
+        The operands are valid this cycle.
+    y : Out(signed(8))
+        The int8 result, ``latency`` cycles after its operands.
+    y_valid : Out(1)
+        ``valid`` delayed by ``latency`` cycles.
+    """
+
+    def __init__(self, *, k, pipeline=1):
+        self._config = DatapathConfig(k=k, rescaler_pipeline=pipeline)
+        super().__init__({
+            "acc": In(signed(ACC_BITS)),
+            "m": In(unsigned(k)),
+            "s": In(unsigned(shift_bits(k))),
+            "zero_point": In(signed(OUT_BITS)),
+            "act_min": In(signed(OUT_BITS)),
+            "act_max": In(signed(OUT_BITS)),
+            "valid": In(1),
+            "y": Out(signed(OUT_BITS)),
+            "y_valid": Out(1),
+        })
+
+    @property
+    def k(self):
+        """Multiplier width in bits."""
+        return self._config.k
+
+    @property
+    def pipeline(self):
+        """Number of registered stages."""
+        return self._config.rescaler_pipeline
+
+    @property
+    def latency(self):
+        """Cycles from ``valid`` to ``y_valid``: equal to :attr:`pipeline`."""
+        return self._config.rescaler_pipeline
+
+    @property
+    def s_max(self):
+        """Largest supported shift, ``32 + k - 8``."""
+        return s_max(self.k)
+
+    def elaborate(self, platform):
+        m = Module()
+        k = self.k
+        # Registers sit after the last `pipeline` of the three stages.
+        registered = [stage >= 3 - self.pipeline for stage in range(3)]
+
+        def stage(index, **values):
+            """Pass ``values`` to the next stage, through registers if this stage is registered."""
+            outputs = {}
+            for name, value in values.items():
+                out = Signal.like(value, name=f"{name}_{index}")
+                domain = m.d.sync if registered[index] else m.d.comb
+                domain += out.eq(value)
+                outputs[name] = out
+            return outputs
+
+        # Stage 1: the 32 x k multiplier, unsigned, and a k-bit sign correction on top.
+        magnitude = Signal(unsigned(ACC_BITS + k))
+        m.d.comb += magnitude.eq(self.acc.as_unsigned() * self.m)
+        high = Signal(signed(k + 1))
+        m.d.comb += high.eq(magnitude[ACC_BITS:] - Mux(self.acc[-1], self.m, 0))
+        product = Signal(signed(ACC_BITS + k))
+        m.d.comb += product.eq(Cat(magnitude[:ACC_BITS], high).as_signed())
+        p1 = stage(0, product=product, s=self.s, zero_point=self.zero_point,
+                   act_min=self.act_min, act_max=self.act_max, valid=self.valid)
+
+        # Stage 2: round half up with one shifter: (2p >> s) is p >> (s-1) for s >= 1.
+        doubled = Signal(signed(ACC_BITS + k + 1))
+        m.d.comb += doubled.eq(p1["product"] << 1)
+        partial = Signal(signed(ACC_BITS + k + 1))
+        m.d.comb += partial.eq(doubled >> p1["s"])
+        rounded = Signal(signed(ACC_BITS + k))
+        m.d.comb += rounded.eq((partial + (p1["s"] != 0)) >> 1)
+        p2 = stage(1, rounded=rounded, zero_point=p1["zero_point"],
+                   act_min=p1["act_min"], act_max=p1["act_max"], valid=p1["valid"])
+
+        # Stage 3: zero point and saturation, min(max(v, act_min), act_max) like np.clip.
+        biased = Signal(signed(ACC_BITS + k + 1))
+        m.d.comb += biased.eq(p2["rounded"] + p2["zero_point"])
+        floor_clamped = Signal(signed(ACC_BITS + k + 1))
+        m.d.comb += floor_clamped.eq(Mux(biased < p2["act_min"], p2["act_min"], biased))
+        clamped = Signal(signed(OUT_BITS))
+        m.d.comb += clamped.eq(Mux(floor_clamped > p2["act_max"], p2["act_max"], floor_clamped))
+        p3 = stage(2, y=clamped, valid=p2["valid"])
+
+        m.d.comb += [self.y.eq(p3["y"]), self.y_valid.eq(p3["valid"])]
+        return m
+
