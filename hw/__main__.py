@@ -1,0 +1,8 @@
+"""``python -m hw``: export the generated hardware; see :mod:`hw.cli`."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

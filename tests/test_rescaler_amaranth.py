@@ -1,0 +1,334 @@
+"""The Rescaler in Amaranth's Python simulator, against the golden model.
+
+Glasgow's pattern: :func:`ref_rescale` is :func:`sim.golden.rescale`, :func:`rtl_rescale`
+streams the same vectors through the simulated component; the two must agree
+bit-exactly, and ``y_valid`` must follow ``valid`` by exactly ``latency`` cycles.
+"""
+
+import gc
+import re
+import warnings
+
+import numpy as np
+import pytest
+from amaranth.hdl import Shape, UnusedElaboratable, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.sim import Simulator
+
+from hw.export import RESCALER_TOP, to_rtlil, to_verilog
+from hw.rescaler import Rescaler
+from sim.golden import INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN, rescale, s_max, shift_bits
+
+KS = (4, 8, 32)
+PIPELINES = (0, 1, 2, 3)
+N_RANDOM = 300
+PERIOD = 1e-6
+
+OPERANDS = ("acc", "m", "s", "zero_point", "act_min", "act_max")
+
+
+# --------------------------------------------------------------------------- models
+
+def ref_rescale(k, vectors):
+    """Golden results of ``vectors`` (dict of equal-length int arrays named as the ports)."""
+    return rescale(vectors["acc"], vectors["m"], vectors["s"], zero_point=vectors["zero_point"],
+                   act_min=vectors["act_min"], act_max=vectors["act_max"], k=k).astype(np.int64)
+
+
+def rtl_rescale(k, pipeline, vectors, *, valid=None, rng=None):
+    """Simulate the Rescaler on ``vectors``, one operand set per cycle.
+
+    ``valid`` (bool per cycle, optional) inserts bubbles: on a cycle where it is
+    False the inputs carry random garbage with ``valid = 0``. Every cycle, after
+    the inputs are set, ``y`` and ``y_valid`` are sampled; ``latency`` extra idle
+    cycles flush the pipeline.
+
+    Returns ``(ys, valid_in, valid_out, dut)``: the ``y`` of every sample with
+    ``y_valid = 1`` in order, and the per-cycle ``valid`` and ``y_valid`` traces.
+    """
+    dut = Rescaler(k=k, pipeline=pipeline)
+    n = len(vectors["acc"])
+    if valid is None:
+        valid = np.ones(n, dtype=bool)
+    valid = np.asarray(valid, dtype=bool)
+    assert valid.sum() == n
+    cycles = len(valid) + dut.latency
+    rng = rng or np.random.default_rng(0)
+    garbage = _random_vectors(k, len(valid), rng)
+
+    valid_in, valid_out, ys = [], [], []
+
+    async def testbench(ctx):
+        index = 0
+        for cycle in range(cycles):
+            on = cycle < len(valid) and bool(valid[cycle])
+            source, row = (vectors, index) if on else (garbage, min(cycle, len(valid) - 1))
+            for name in OPERANDS:
+                ctx.set(getattr(dut, name), int(source[name][row]))
+            ctx.set(dut.valid, on)
+            index += on
+            valid_in.append(on)
+            y_valid = ctx.get(dut.y_valid)
+            valid_out.append(bool(y_valid))
+            if y_valid:
+                ys.append(ctx.get(dut.y))
+            if pipeline:
+                await ctx.tick()
+            else:
+                await ctx.delay(PERIOD)
+
+    sim = Simulator(dut)
+    if pipeline:
+        sim.add_clock(PERIOD)
+    sim.add_testbench(testbench)
+    sim.run()
+    return np.array(ys, dtype=np.int64), valid_in, valid_out, dut
+
+
+# --------------------------------------------------------------------------- vectors
+
+def _columns(rows):
+    rows = np.array(rows, dtype=np.int64).reshape(-1, len(OPERANDS))
+    return {name: rows[:, i] for i, name in enumerate(OPERANDS)}
+
+
+def _concat(*parts):
+    return {name: np.concatenate([p[name] for p in parts]) for name in OPERANDS}
+
+
+def edge_vectors(k):
+    """Corners of every operand, exact rounding ties of both signs, clamp corners."""
+    smax = s_max(k)
+    full = (INT8_MIN, INT8_MAX)
+    rows = []
+    # Extremes of acc, m and s, default output parameters.
+    for acc in (INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX):
+        for m in (0, 1, 1 << (k - 1), (1 << k) - 1):
+            for s in sorted({0, 1, k - 1, smax}):
+                rows.append((acc, m, s, 0, *full))
+    # Exact half ties: acc*m = odd * 2^(s-1), for m = odd * 2^j, so that every s
+    # up to s_max is reachable with a 32-bit acc. Results near 0 (+-0.5, +-1.5).
+    shifts = sorted(s for s in {1, 2, k - 1, k, k + 1, 31, 32, smax - 1, smax} if s <= smax)
+    for j, odd_m in ((0, 1), (0, (1 << k) - 1), (k - 1, 1)):
+        m = odd_m << j
+        for s in shifts:
+            e = s - 1 - j  # acc = t * 2^e, t odd, gives acc*m = t*odd_m * 2^(s-1)
+            if not 0 <= e <= 29:
+                continue
+            for t in (1, -1, 3, -3):
+                rows.append((t << e, m, s, 0, *full))
+    # Ties at the clamp edges: 127.5 -> 128 -> 127, -127.5 -> -127, -128.5 -> -128,
+    # 126.5 -> 127, -126.5 -> -126; and the same through a zero point.
+    for acc in (255, 253, -255, -257, -253):
+        rows.append((acc, 1, 1, 0, *full))
+        rows.append((acc, 1 << (k - 1), k, -1, *full))
+    # Clamp corners: zero point at the extremes, degenerate and ReLU ranges.
+    one = 1 << (k - 1)  # m * 2^-(k-1) = 1: y = acc + zero_point before clamping
+    ranges = ((-128, 127), (0, 127), (0, 6), (-128, -128), (127, 127), (0, 0), (-5, 5))
+    for acc in (-300, -129, -128, -127, -1, 0, 1, 6, 7, 127, 128, 300):
+        for lo, hi in ranges:
+            rows.append((acc, one, k - 1, 0, lo, hi))
+        for zp in (-128, 127):
+            rows.append((acc, one, k - 1, zp, *full))
+            rows.append((acc, one, k - 1, zp, 0, 6))
+    return _columns(rows)
+
+
+def _random_vectors(k, n, rng):
+    """Half fully random operands, half with results in or near the int8 range."""
+    smax = s_max(k)
+    m = rng.integers(0, 1 << k, n, dtype=np.int64)
+    normal = rng.random(n) < 0.8  # mostly m in [2^(k-1), 2^k), as the quantizer makes it
+    m[normal] = rng.integers(1 << (k - 1), 1 << k, normal.sum(), dtype=np.int64)
+    s = rng.integers(0, smax + 1, n, dtype=np.int64)
+    acc = rng.integers(INT32_MIN, INT32_MAX, n, endpoint=True, dtype=np.int64)
+    # Aim the other half at y in [-300, 300]: acc ~ y * 2^s / m.
+    aimed = rng.random(n) < 0.5
+    target = rng.uniform(-300, 300, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = np.where(m > 0, target * np.exp2(s) / np.maximum(m, 1), 0.0)
+    scaled = np.clip(np.round(scaled), INT32_MIN, INT32_MAX).astype(np.int64)
+    acc = np.where(aimed, scaled, acc)
+    zero_point = rng.integers(INT8_MIN, INT8_MAX, n, endpoint=True, dtype=np.int64)
+    zero_point[rng.random(n) < 0.5] = 0
+    bounds = np.sort(rng.integers(INT8_MIN, INT8_MAX, (n, 2), endpoint=True, dtype=np.int64), axis=1)
+    default = rng.random(n) < 0.5
+    bounds[default] = (INT8_MIN, INT8_MAX)
+    return {"acc": acc, "m": m, "s": s, "zero_point": zero_point,
+            "act_min": bounds[:, 0], "act_max": bounds[:, 1]}
+
+
+def random_vectors(k, n, seed):
+    return _random_vectors(k, n, np.random.default_rng(seed))
+
+
+def _describe_mismatch(k, pipeline, vectors, expected, got):
+    bad = np.flatnonzero(expected != got)
+    i = bad[0]
+    operands = ", ".join(f"{name}={int(vectors[name][i])}" for name in OPERANDS)
+    return (f"k={k} pipeline={pipeline}: {len(bad)} mismatches; first #{i}: {operands}: "
+            f"golden {int(expected[i])}, rtl {int(got[i])}")
+
+
+# --------------------------------------------------------------------------- behaviour
+
+@pytest.mark.parametrize("pipeline", PIPELINES)
+@pytest.mark.parametrize("k", KS)
+def test_matches_golden(k, pipeline):
+    """Edge and random vectors, first back to back, then with random bubbles."""
+    vectors = _concat(edge_vectors(k), random_vectors(k, N_RANDOM, seed=1000 * k + pipeline))
+    expected = ref_rescale(k, vectors)
+    n = len(expected)
+    rng = np.random.default_rng(k * 10 + pipeline)
+    bubbly = np.ones(n + n // 3, dtype=bool)
+    bubbly[rng.choice(len(bubbly), len(bubbly) - n, replace=False)] = False
+    for valid in (None, bubbly):
+        got, valid_in, valid_out, dut = rtl_rescale(k, pipeline, vectors, valid=valid, rng=rng)
+        assert len(got) == n, f"{len(got)} results for {n} valid inputs"
+        assert np.array_equal(got, expected), _describe_mismatch(k, pipeline, vectors, expected, got)
+        # y_valid is exactly valid delayed by `latency` cycles (and 0 before that).
+        latency = dut.latency
+        assert valid_out == [False] * latency + valid_in[:len(valid_in) - latency]
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES)
+def test_latency_property(pipeline):
+    """One valid pulse after idle cycles: y_valid rises exactly `latency` cycles later."""
+    k = 8
+    vectors = _columns([(1000, 200, 10, 3, -128, 127)])
+    valid = [False, False, True, False, False, False, False]
+    got, valid_in, valid_out, dut = rtl_rescale(k, pipeline, vectors, valid=valid)
+    assert dut.latency == pipeline == dut.pipeline
+    assert valid_out.index(True) - valid_in.index(True) == dut.latency
+    assert sum(valid_out) == 1
+    assert got.tolist() == ref_rescale(k, vectors).tolist()
+
+
+# --------------------------------------------------------------------------- construction
+
+@pytest.fixture
+def quiet_unused():
+    """Collect the components a test made but never elaborated, without the
+    UnusedElaboratable warning (a failed constructor still creates the object)."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        gc.collect()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"k": 40}, r"^k must be an integer in 2\.\.32, not 40$"),
+    ({"k": 1}, r"^k must be an integer in 2\.\.32, not 1$"),
+    ({"k": True}, r"^k must be an integer in 2\.\.32, not True$"),
+    ({"k": 8.0}, r"^k must be an integer in 2\.\.32, not 8\.0$"),
+    ({"k": "8"}, r"^k must be an integer in 2\.\.32, not '8'$"),
+    ({"k": 8, "pipeline": 4}, r"^rescaler pipeline must be an integer in 0\.\.3 .*not 4$"),
+    ({"k": 8, "pipeline": -1}, r"^rescaler pipeline must be an integer in 0\.\.3 .*not -1$"),
+    ({"k": 8, "pipeline": True}, r"^rescaler pipeline must be an integer in 0\.\.3 .*not True$"),
+])
+def test_eager_validation(kwargs, message, quiet_unused):
+    with pytest.raises(ValueError, match=message):
+        Rescaler(**kwargs)
+
+
+def test_k_is_keyword_only(quiet_unused):
+    with pytest.raises(TypeError):
+        Rescaler(8)  # noqa
+
+
+@pytest.mark.parametrize("k", (2, 4, 8, 32))
+def test_signature(k, quiet_unused):
+    dut = Rescaler(k=k, pipeline=2)
+    members = dut.signature.members
+    expected = {
+        "acc": (wiring.In, signed(32)),
+        "m": (wiring.In, unsigned(k)),
+        "s": (wiring.In, unsigned(shift_bits(k))),
+        "zero_point": (wiring.In, signed(8)),
+        "act_min": (wiring.In, signed(8)),
+        "act_max": (wiring.In, signed(8)),
+        "valid": (wiring.In, unsigned(1)),
+        "y": (wiring.Out, signed(8)),
+        "y_valid": (wiring.Out, unsigned(1)),
+    }
+    assert set(members.keys()) == set(expected)
+    for name, (flow, shape) in expected.items():
+        assert members[name].flow == flow, name
+        assert Shape.cast(members[name].shape) == shape, name
+    assert shift_bits(k) == (32 + k - 8).bit_length()
+    assert dut.k == k and dut.s_max == s_max(k) == 32 + k - 8
+    assert dut.pipeline == dut.latency == 2
+
+
+# --------------------------------------------------------------------------- multiplier width
+
+_DECLARATION = re.compile(
+    r"^\s*(?:input|output|inout|wire|reg)\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s+)?"
+    r"(\\\S+|[A-Za-z_][\w$]*)\s*(?:=[^;]*)?;", re.MULTILINE)
+_IDENT = r"(?:\\\S+\s|[A-Za-z_][\w$]*)"
+_OPERAND = rf"(\$signed\(\s*{_IDENT}\s*\)|{_IDENT})(?:\s*\[[^\]]*\])?"
+_MULTIPLY = re.compile(rf"{_OPERAND}\s*\*\s*{_OPERAND}")
+
+
+def verilog_multiplies(text):
+    """Every ``a * b`` in Verilog text, as ``(width_a, width_b, signed_a, signed_b)``.
+
+    Comments and ``(* attributes *)`` are removed first; operand widths come from
+    the wire/port declarations (part-selects are not expected and make the test fail).
+    """
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.DOTALL)
+    text = re.sub(r"\(\*.*?\*\)", " ", text, flags=re.DOTALL)
+    text = re.sub(r"//[^\n]*", " ", text)
+    widths = {}
+    for msb, lsb, name in _DECLARATION.findall(text):
+        widths[name.strip()] = abs(int(msb) - int(lsb)) + 1 if msb else 1
+    assert widths, "no declarations parsed"
+    found = []
+    for match in _MULTIPLY.finditer(text):
+        assert "[" not in match.group(0), f"part-select in multiply: {match.group(0)!r}"
+        operands = []
+        for operand in match.groups():
+            is_signed = operand.startswith("$signed(")
+            name = operand[len("$signed("):-1].strip() if is_signed else operand.strip()
+            operands.append((widths[name], is_signed))
+        (wa, sa), (wb, sb) = operands
+        found.append((wa, wb, sa, sb))
+    return found
+
+
+def rtlil_multiplies(text):
+    """Every ``$mul`` cell of RTLIL text as ``(A_WIDTH, B_WIDTH, A_SIGNED, B_SIGNED)``."""
+    found = []
+    for cell in re.findall(r"^\s*cell \$mul .*?^\s*end$", text, flags=re.MULTILINE | re.DOTALL):
+        params = dict(re.findall(r"parameter \\(\w+) (\d+)", cell))
+        found.append((int(params["A_WIDTH"]), int(params["B_WIDTH"]),
+                      bool(int(params["A_SIGNED"])), bool(int(params["B_SIGNED"]))))
+    return found
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES)
+def test_verilog_k4_has_one_32x4_multiplier(pipeline):
+    text = to_verilog(Rescaler(k=4, pipeline=pipeline), name=RESCALER_TOP)
+    assert f"module {RESCALER_TOP}(" in text
+    assert verilog_multiplies(text) == [(32, 4, False, False)]
+    # The product is 36 bits, the multiplier's result width.
+    assert re.search(r"wire \[35:0\] magnitude;", text)
+
+
+@pytest.mark.parametrize("k", (2, 4, 8, 17, 32))
+def test_rtlil_has_one_32xk_multiplier(k):
+    text = to_rtlil(Rescaler(k=k, pipeline=1), name=RESCALER_TOP)
+    assert rtlil_multiplies(text) == [(32, k, False, False)]
+
+
+def test_multiply_parser_sees_wider_operands():
+    """The Verilog parser itself: it reports widths and signedness it is shown."""
+    text = """/* Generated by x * y */
+    (* top = 1 *)
+    module t(a, b, c);
+      input [31:0] a; wire [31:0] a;
+      input [4:0] b; wire [4:0] b;
+      wire [36:0] \\$1 ;
+      assign \\$1  = $signed(a) * b;
+    endmodule"""
+    assert verilog_multiplies(text) == [(32, 5, True, False)]
