@@ -5,11 +5,16 @@ the testbenches and the cost model take a :class:`DatapathConfig`, so a paramete
 has one name, one default and one error message wherever it is used.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 from sim.golden import check_k
 
-__all__ = ["DatapathConfig", "RESCALER_PIPELINE_MAX", "check_rescaler_pipeline"]
+__all__ = [
+    "DatapathConfig", "RESCALER_PIPELINE_MAX", "MACS_MAX", "MACS_PRESETS", "PRESETS",
+    "check_rescaler_pipeline", "check_macs", "check_engines", "mac_pipeline_max",
+    "check_mac_pipeline",
+]
 
 #: Deepest rescaler pipeline: multiply | round and shift | zero point and clamp.
 RESCALER_PIPELINE_MAX = 3
@@ -21,6 +26,47 @@ def check_rescaler_pipeline(pipeline):
         raise ValueError(f"rescaler pipeline must be an integer in 0..{RESCALER_PIPELINE_MAX} "
                          f"(0 = combinational), not {pipeline!r}")
     return pipeline
+
+
+#: Widest dot-product engine: ``macs`` is a power of two in ``1..MACS_MAX``.
+MACS_MAX = 64
+#: Engine widths of the paper's Figure 1 (4, 8 and 16 parallel MACs).
+MACS_PRESETS = (4, 8, 16)
+
+
+def _is_int(value):
+    return not isinstance(value, bool) and isinstance(value, int)
+
+
+def check_macs(macs):
+    """Return ``macs`` as an int, or raise the one error message for a bad engine width."""
+    if not _is_int(macs) or not 1 <= macs <= MACS_MAX or macs & (macs - 1):
+        raise ValueError(f"macs must be a power of two in 1..{MACS_MAX} "
+                         f"(presets {', '.join(map(str, MACS_PRESETS))}), not {macs!r}")
+    return macs
+
+
+def check_engines(engines):
+    """Return ``engines`` as an int, or raise the one error message for a bad engine count."""
+    if not _is_int(engines) or engines < 1:
+        raise ValueError(f"engines must be an integer >= 1, not {engines!r}")
+    return engines
+
+
+def mac_pipeline_max(macs):
+    """Deepest multiplier/adder-tree pipeline of a ``macs``-wide engine: one register
+    after the multipliers and one after each of the ``log2(macs)`` adder levels."""
+    return check_macs(macs).bit_length()
+
+
+def check_mac_pipeline(mac_pipeline, macs):
+    """Return ``mac_pipeline`` as an int, or raise the one error message for a bad depth."""
+    hi = mac_pipeline_max(macs)
+    if not _is_int(mac_pipeline) or not 0 <= mac_pipeline <= hi:
+        raise ValueError(f"mac_pipeline must be an integer in 0..{hi} for macs = {macs} "
+                         f"(registers after the multipliers and the {hi - 1} adder levels), "
+                         f"not {mac_pipeline!r}")
+    return mac_pipeline
 
 
 @dataclass(frozen=True)
@@ -36,11 +82,63 @@ class DatapathConfig:
         Registered stages in the rescaler (0..3), which is also its latency in
         cycles: 0 is combinational; 1 registers the output; 2 adds a register
         after the multiplier; 3 adds one after the rounding shift.
+    macs : int or None
+        Int8 multipliers of the dot-product engine (``N``): a power of two in
+        1..64; 4, 8 and 16 are the paper's engines (:data:`PRESETS`). ``None``
+        (the default) describes the rescaler alone, without an engine.
+    engines : int
+        Engines of the systolic array (``E >= 1``); 1 is the engine alone. More
+        than one needs ``macs``.
+    mac_pipeline : int
+        Registers in the multiplier/adder tree, ``0..log2(macs) + 1``, placed
+        evenly from the output of the multipliers to the output of the tree (the
+        accumulator register follows in any case). Only used with ``macs``.
     """
 
     k: int = 8
     rescaler_pipeline: int = 1
+    macs: int | None = None
+    engines: int = 1
+    mac_pipeline: int = 1
 
     def __post_init__(self):
         check_k(self.k)
         check_rescaler_pipeline(self.rescaler_pipeline)
+        check_engines(self.engines)
+        if self.macs is None:
+            if self.engines != 1:
+                raise ValueError(f"engines = {self.engines} needs macs: an array is made of "
+                                 f"dot-product engines")
+            check_mac_pipeline(self.mac_pipeline, MACS_MAX)
+        else:
+            check_mac_pipeline(self.mac_pipeline, check_macs(self.macs))
+
+    @classmethod
+    def preset(cls, name, **changes):
+        """The named preset of :data:`PRESETS` with some fields changed,
+        e.g. ``DatapathConfig.preset("macs8", k=4)``."""
+        if name not in PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(PRESETS)}, not {name!r}")
+        return dataclasses.replace(PRESETS[name], **changes)
+
+    @property
+    def engine_latency(self):
+        """Cycles from an engine's ``last`` beat to its ``y_valid``:
+        the tree registers, the accumulator register and the rescaler."""
+        if self.macs is None:
+            raise ValueError("engine_latency needs macs")
+        return self.mac_pipeline + 1 + self.rescaler_pipeline
+
+    @property
+    def latency(self):
+        """Cycles from an input to its output: the rescaler's pipeline without
+        ``macs``; else from the ``last`` beat of a channel group to ``y_valid``
+        (the engine's latency plus ``engines - 1`` systolic hops)."""
+        if self.macs is None:
+            return self.rescaler_pipeline
+        return self.engine_latency + self.engines - 1
+
+
+#: The paper's three dot-product engines (Section III.D, Figure 1), at its 32-bit
+#: baseline; pick the rescaler width with ``DatapathConfig.preset("macs8", k=4)``.
+PRESETS = {f"macs{n}": DatapathConfig(k=32, macs=n) for n in MACS_PRESETS}

@@ -1,0 +1,142 @@
+"""The systolic array: ``engines`` dot-product engines sharing the activation stream.
+
+The activations (and the ``valid``/``first``/``last`` flags) enter engine 0 and
+pass from engine to engine through one register per hop, so engine ``e`` sees a
+beat ``e`` cycles after engine 0: no input fans out to all engines. The ports are
+aligned (every engine's operands belong to the beat on ``x`` in the same cycle):
+inside, engine ``e``'s operands are delayed ``e`` cycles to meet their
+activations, and its output ``E-1-e`` cycles to leave together with the others.
+"""
+
+from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from sim.golden import ACC_BITS, OUT_BITS, shift_bits
+
+from .config import DatapathConfig
+from .engine import IN_BITS, Engine
+
+__all__ = ["Array"]
+
+#: Per-engine operand ports (besides ``w``), in port order.
+_OPERANDS = ("bias", "m", "s", "zero_point", "act_min", "act_max")
+
+
+class Array(wiring.Component):
+    """``engines`` output-stationary dot-product engines in a systolic row.
+
+    Every engine computes one output channel of a group of ``engines`` channels
+    from the same activation beats, with its own weights and rescale operands (see
+    :class:`~hw.engine.Engine` for the stream protocol). One ``y`` vector, a lane
+    per engine, leaves per output group, :attr:`latency` cycles after the group's
+    ``last`` beat. With ``engines = 1`` the array is the engine, with the same
+    Verilog ports and no extra registers.
+
+    Parameters
+    ----------
+    k, macs, mac_pipeline, rescaler_pipeline
+        As for :class:`~hw.engine.Engine`.
+    engines : int
+        Number of engines ``E >= 1``.
+
+    Members
+    -------
+    x : In(data.ArrayLayout(signed(8), macs))
+        Activations of the beat, shared by all engines.
+    w : In(data.ArrayLayout(data.ArrayLayout(signed(8), macs), engines))
+        Weights: engine ``e``, lane ``i`` is bits ``[8(e*macs+i)+7 : 8(e*macs+i)]``.
+    bias : In(data.ArrayLayout(signed(32), engines))
+        Per-engine ``b_eff``, sampled on the ``first`` beat.
+    m : In(data.ArrayLayout(unsigned(k), engines))
+        Per-engine multipliers, sampled on the ``last`` beat, like
+    s : In(data.ArrayLayout(unsigned(bit_length(32 + k - 8)), engines))
+        the shifts,
+    zero_point, act_min, act_max : In(data.ArrayLayout(signed(8), engines))
+        the output zero points and saturation bounds.
+    valid, first, last : In(1)
+        Beat valid, first and last beat of an output group (shared).
+    y : Out(data.ArrayLayout(signed(8), engines))
+        The group's outputs, engine ``e`` in lane ``e``.
+    y_valid : Out(1)
+        ``y`` is valid this cycle.
+    """
+
+    def __init__(self, *, k, macs, engines, mac_pipeline=1, rescaler_pipeline=1):
+        self._config = DatapathConfig(k=k, macs=macs, engines=engines, mac_pipeline=mac_pipeline,
+                                      rescaler_pipeline=rescaler_pipeline)
+        lanes = data.ArrayLayout(signed(IN_BITS), macs)
+        super().__init__({
+            "x": In(lanes),
+            "w": In(data.ArrayLayout(lanes, engines)),
+            "bias": In(data.ArrayLayout(signed(ACC_BITS), engines)),
+            "m": In(data.ArrayLayout(unsigned(k), engines)),
+            "s": In(data.ArrayLayout(unsigned(shift_bits(k)), engines)),
+            "zero_point": In(data.ArrayLayout(signed(OUT_BITS), engines)),
+            "act_min": In(data.ArrayLayout(signed(OUT_BITS), engines)),
+            "act_max": In(data.ArrayLayout(signed(OUT_BITS), engines)),
+            "valid": In(1),
+            "first": In(1),
+            "last": In(1),
+            "y": Out(data.ArrayLayout(signed(OUT_BITS), engines)),
+            "y_valid": Out(1),
+        })
+
+    @classmethod
+    def from_config(cls, config):
+        """The array described by a :class:`~hw.config.DatapathConfig`."""
+        return cls(k=config.k, macs=config.macs, engines=config.engines,
+                   mac_pipeline=config.mac_pipeline, rescaler_pipeline=config.rescaler_pipeline)
+
+    @property
+    def config(self):
+        """The validated :class:`~hw.config.DatapathConfig`."""
+        return self._config
+
+    @property
+    def k(self):
+        """Rescale multiplier width in bits."""
+        return self._config.k
+
+    @property
+    def macs(self):
+        """Int8 multipliers per engine."""
+        return self._config.macs
+
+    @property
+    def engines(self):
+        """Number of engines."""
+        return self._config.engines
+
+    @property
+    def latency(self):
+        """Cycles from a group's ``last`` beat to its ``y_valid``:
+        the engine's latency plus ``engines - 1`` systolic hops."""
+        return self._config.latency
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._config
+
+        def delay(value, cycles, name):
+            """``value`` through a chain of ``cycles`` registers."""
+            for i in range(cycles):
+                q = Signal(value.shape(), name=f"{name}_d{i + 1}")
+                m.d.sync += q.eq(value)
+                value = q
+            return value
+
+        shared = {name: getattr(self, name) for name in ("x", "valid", "first", "last")}
+        for e in range(cfg.engines):
+            engine = Engine.from_config(cfg)
+            m.submodules[f"engine{e}"] = engine
+            if e > 0:  # the systolic hop from engine e-1 to engine e
+                shared = {name: delay(value, 1, f"{name}_e{e}") for name, value in shared.items()}
+            m.d.comb += [getattr(engine, name).eq(value) for name, value in shared.items()]
+            m.d.comb += engine.w.eq(delay(self.w[e], e, f"w_e{e}"))
+            m.d.comb += [getattr(engine, name).eq(delay(getattr(self, name)[e], e, f"{name}_e{e}"))
+                         for name in _OPERANDS]
+            m.d.comb += self.y[e].eq(delay(engine.y, cfg.engines - 1 - e, f"y_e{e}"))
+            if e == cfg.engines - 1:
+                m.d.comb += self.y_valid.eq(engine.y_valid)
+        return m

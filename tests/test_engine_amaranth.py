@@ -1,0 +1,214 @@
+"""The dot-product engine and the systolic array in Amaranth's simulator, against
+the layer-level golden model (:mod:`sim.layers`): ``ref_*`` next to ``rtl_*``.
+
+Every output of every layer is compared bit-exactly, and the cycle of every
+output is checked against the documented latency (no bubbles when the input has
+none). The cocotb/Icarus regression of the exported Verilog is
+``tests/test_engine_cocotb.py``.
+"""
+
+import random
+
+import numpy as np
+import pytest
+from amaranth.hdl import Value
+from amaranth.sim import Simulator
+
+from hw.array import Array
+from hw.config import DatapathConfig
+from hw.engine import Engine, tree_register_levels
+from sim import golden, layers
+from sim.golden import INT8_MAX, INT8_MIN
+
+_PORTS = ("x", "w", "bias", "m", "s", "zero_point", "act_min", "act_max", "first", "last")
+
+
+def rtl_stream(dut, schedule, *, k, bubbles=0.0, seed=0):
+    """Drive ``schedule`` into ``dut`` (an Engine or an Array), with a random bubble
+    (``valid = 0``, random values on every other input) before a beat with
+    probability ``bubbles``; return the ``(G, engines)`` outputs
+    and, per output, ``(cycle of the group's last beat, cycle of its y_valid)``."""
+    words = layers.stream_words(schedule, k)
+    ports = {name: Value.cast(getattr(dut, name)) for name in _PORTS}
+    y = Value.cast(dut.y)
+    outputs, last_cycles, out_cycles = [], [], []
+
+    async def testbench(ctx):
+        rng = random.Random(seed)
+        cycle = 0
+
+        async def clock():
+            nonlocal cycle
+            if ctx.get(dut.y_valid):
+                outputs.append(layers.unpack_lanes(ctx.get(y), 8, schedule.engines))
+                out_cycles.append(cycle)
+            await ctx.tick()
+            cycle += 1
+
+        for beat in range(schedule.beats):
+            while rng.random() < bubbles:  # a bubble carries garbage that must be ignored
+                for port in ports.values():
+                    ctx.set(port, rng.getrandbits(len(port)))
+                ctx.set(dut.valid, 0)
+                await clock()
+            for name, port in ports.items():
+                ctx.set(port, words[name][beat])
+            ctx.set(dut.valid, 1)
+            if words["last"][beat]:
+                last_cycles.append(cycle)
+            await clock()
+        ctx.set(dut.valid, 0)
+        for _ in range(dut.latency + 3):
+            await clock()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run()
+    return (np.array(outputs, dtype=np.int64).reshape(-1, schedule.engines),
+            list(zip(last_cycles, out_cycles)))
+
+
+def unused(component):
+    """Silence Amaranth's "created but never used" warning for a component only inspected."""
+    component._MustUse__silence = True
+    return component
+
+
+def ref_stream(schedule, *, k):
+    """The golden outputs of ``schedule``, ``(G, engines)``."""
+    return layers.run_schedule(schedule, k=k).astype(np.int64)
+
+
+def check_layer(dut, layer, *, k, bubbles=0.0, seed=0, what="layer"):
+    """Run ``layer`` through ``dut`` and compare every output and its timing."""
+    schedule = layers.layer_schedule(layer, macs=dut.macs, engines=getattr(dut, "engines", 1))
+    ref = ref_stream(schedule, k=k)
+    rtl, timing = rtl_stream(dut, schedule, k=k, bubbles=bubbles, seed=seed)
+    assert rtl.shape == ref.shape, f"{what}: {len(rtl)} outputs, expected {len(ref)}"
+    bad = np.argwhere(rtl != ref)
+    if len(bad):
+        g, e = bad[0]
+        beats = layers.beats_per_channel(layer["x"].shape[1], dut.macs)
+        raise AssertionError(
+            f"{what}: {len(bad)} outputs differ; first: position {schedule.position[g, e]}, "
+            f"channel {schedule.channel[g, e]} (group {g}, engine {e}, last beat "
+            f"{(g + 1) * beats - 1}): rtl {rtl[g, e]}, golden {ref[g, e]}")
+    late = [(i, last, out) for i, (last, out) in enumerate(timing) if out - last != dut.latency]
+    assert not late, f"{what}: output (group, last-beat cycle, y_valid cycle) {late[0]}: latency is not {dut.latency}"
+    # The layer as a whole is the golden model's dot_product.
+    full = golden.dot_product(layer["x"], layer["w"], layer["bias"], layer["M"], k,
+                              zero_point=layer["zero_point"], act_min=layer["act_min"],
+                              act_max=layer["act_max"])
+    np.testing.assert_array_equal(layers.unschedule(schedule, rtl), full)
+
+
+# --- the engine ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("macs,mac_pipeline,rescaler_pipeline", [
+    (1, 0, 0), (1, 1, 1), (4, 0, 1), (4, 1, 1), (4, 3, 3), (8, 1, 2), (8, 2, 0), (16, 5, 1)])
+@pytest.mark.parametrize("k", [4, 8, 32])
+def test_engine_random_layers(macs, mac_pipeline, rescaler_pipeline, k):
+    rng = np.random.default_rng([macs, mac_pipeline, rescaler_pipeline, k])
+    dut = Engine(k=k, macs=macs, mac_pipeline=mac_pipeline, rescaler_pipeline=rescaler_pipeline)
+    for length in (1, macs, 3 * macs + 1, 9 * macs):
+        layer = layers.random_layer(rng, k=k, positions=2, channels=4, length=length)
+        check_layer(dut, layer, k=k, seed=length, what=f"length {length}")
+
+
+@pytest.mark.parametrize("k", [4, 32])
+def test_engine_bubbles(k):
+    rng = np.random.default_rng(k)
+    dut = Engine(k=k, macs=4, mac_pipeline=2, rescaler_pipeline=2)
+    layer = layers.random_layer(rng, k=k, positions=3, channels=5, length=10)
+    schedule = layers.layer_schedule(layer, macs=4)
+    rtl, _ = rtl_stream(dut, schedule, k=k, bubbles=0.4, seed=1)
+    np.testing.assert_array_equal(rtl, ref_stream(schedule, k=k))
+
+
+def test_engine_back_to_back_single_beat_channels():
+    """first = last on every beat: one output per cycle, no bubbles, in order."""
+    rng = np.random.default_rng(7)
+    dut = Engine(k=8, macs=8)
+    layer = layers.random_layer(rng, k=8, positions=4, channels=16, length=8)
+    check_layer(dut, layer, k=8)
+
+
+def test_engine_64_beats():
+    rng = np.random.default_rng(64)
+    dut = Engine(k=8, macs=4)
+    layer = layers.random_layer(rng, k=8, positions=1, channels=3, length=64 * 4)
+    check_layer(dut, layer, k=8)
+
+
+@pytest.mark.parametrize("name", ["wrap_high", "wrap_low"])
+def test_engine_accumulator_wrap(name):
+    """bias +-(2^31 - 1) plus products wraps around like two's complement (the golden
+    model's accumulate), it does not saturate."""
+    layer = layers.edge_layer(name, k=8, macs=4)
+    acc = golden.accumulate(layer["x"], layer["w"], layer["bias"])
+    exact = layer["x"] @ layer["w"].T + layer["bias"]
+    assert np.any(acc != exact)  # the layer does wrap
+    check_layer(Engine(k=8, macs=4), layer, k=8, what=name)
+
+
+@pytest.mark.parametrize("k", [4, 8, 32])
+def test_engine_underflow(k):
+    """Tiny M: s clipped to s_max, m shifted right, down to 0."""
+    layer = layers.edge_layer("underflow", k=k, macs=4)
+    assert layer["m"].min() == 0 and layer["s"].max() == golden.s_max(k)
+    check_layer(Engine(k=k, macs=4), layer, k=k, what="underflow")
+
+
+@pytest.mark.parametrize("name", ["saturate_high", "saturate_low", "m_one"])
+def test_engine_edges(name):
+    layer = layers.edge_layer(name, k=4, macs=4)
+    check_layer(Engine(k=4, macs=4, mac_pipeline=0), layer, k=4, what=name)
+
+
+def test_tree_register_levels():
+    assert tree_register_levels(8, 0) == frozenset()
+    assert tree_register_levels(8, 1) == {0}
+    assert tree_register_levels(8, 2) == {0, 3}
+    assert tree_register_levels(8, 4) == {0, 1, 2, 3}
+    for macs in (1, 2, 4, 8, 16, 32, 64):
+        for depth in range(macs.bit_length() + 1):
+            assert len(tree_register_levels(macs, depth)) == depth
+
+
+def test_engine_properties():
+    dut = unused(Engine(k=4, macs=16, mac_pipeline=2, rescaler_pipeline=3))
+    assert (dut.k, dut.macs, dut.mac_pipeline, dut.rescaler_pipeline) == (4, 16, 2, 3)
+    assert dut.latency == 2 + 1 + 3
+    assert dut.sum_bits == 20
+    assert dut.config == DatapathConfig(k=4, macs=16, mac_pipeline=2, rescaler_pipeline=3)
+    assert unused(Engine.from_config(DatapathConfig.preset("macs8", k=4))).config.macs == 8
+
+
+# --- the array -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("engines,macs,k", [(1, 4, 8), (2, 4, 4), (4, 8, 32), (3, 1, 8)])
+def test_array_random_layers(engines, macs, k):
+    rng = np.random.default_rng([engines, macs, k])
+    dut = Array(k=k, macs=macs, engines=engines)
+    for length, channels in ((1, engines), (2 * macs + 3, 2 * engines + 1), (6 * macs, engines)):
+        layer = layers.random_layer(rng, k=k, positions=2, channels=channels, length=length)
+        check_layer(dut, layer, k=k, seed=length, what=f"E={engines} length {length}")
+
+
+def test_array_bubbles_and_edges():
+    dut = Array(k=4, macs=4, engines=3, mac_pipeline=2, rescaler_pipeline=0)
+    rng = np.random.default_rng(3)
+    layer = layers.random_layer(rng, k=4, positions=3, channels=7, length=13)
+    schedule = layers.layer_schedule(layer, macs=4, engines=3)
+    rtl, _ = rtl_stream(dut, schedule, k=4, bubbles=0.3, seed=5)
+    np.testing.assert_array_equal(rtl, ref_stream(schedule, k=4))
+    for name in ("wrap_high", "underflow"):
+        check_layer(dut, layers.edge_layer(name, k=4, macs=4), k=4, what=name)
+
+
+def test_array_properties():
+    dut = unused(Array(k=8, macs=8, engines=4, mac_pipeline=1, rescaler_pipeline=2))
+    assert dut.latency == unused(Engine(k=8, macs=8, rescaler_pipeline=2)).latency + 3
+    assert dut.engines == 4 and dut.macs == 8 and dut.k == 8
+    assert unused(Array.from_config(DatapathConfig(k=8, macs=8, engines=4))).config.engines == 4
