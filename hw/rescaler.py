@@ -29,8 +29,8 @@ class Rescaler(wiring.Component):
     counted from the output, so ``pipeline`` is the latency in cycles):
 
     1. multiply: ``product = acc * m`` (``32 + k`` signed bits);
-    2. round and shift: ``floor(product / 2^(s-1)) + 1 >> 1`` (one shifter, one
-       incrementer; ``s = 0`` passes the product through);
+    2. round and shift: ``(floor(2*product / 2^s) + 1) >> 1`` (one shifter, one
+       incrementer; ``s = 0`` passes the product through unchanged);
     3. add ``zero_point`` and clamp to ``[act_min, act_max]``.
 
     There is no back-pressure: one operand set may enter every cycle.
@@ -123,13 +123,15 @@ class Rescaler(wiring.Component):
         p1 = stage(0, product=product, s=self.s, zero_point=self.zero_point,
                    act_min=self.act_min, act_max=self.act_max, valid=self.valid)
 
-        # Stage 2: round half up with one shifter: (2p >> s) is p >> (s-1) for s >= 1.
+        # Stage 2: round half up with one shifter and one incrementer:
+        # (2p >> s) is floor(p / 2^(s-1)) for s >= 1, and (that + 1) >> 1 rounds half up;
+        # for s = 0 it is (2p + 1) >> 1 = p, so no special case is needed.
         doubled = Signal(signed(ACC_BITS + k + 1))
         m.d.comb += doubled.eq(p1["product"] << 1)
         partial = Signal(signed(ACC_BITS + k + 1))
         m.d.comb += partial.eq(doubled >> p1["s"])
         rounded = Signal(signed(ACC_BITS + k))
-        m.d.comb += rounded.eq((partial + (p1["s"] != 0)) >> 1)
+        m.d.comb += rounded.eq((partial + 1) >> 1)
         p2 = stage(1, rounded=rounded, zero_point=p1["zero_point"],
                    act_min=p1["act_min"], act_max=p1["act_max"], valid=p1["valid"])
 
