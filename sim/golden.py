@@ -87,28 +87,40 @@ def _integers(name, value):
         arr = np.asarray(value)
     except (OverflowError, ValueError) as exc:
         raise ValueError(f"{name} must be integers that fit in 64 bits ({exc})") from None
-    if arr.dtype.kind == "b" or arr.dtype.kind not in "iu":
+    if arr.dtype.kind not in "iu":
         if arr.dtype.kind == "O":
             raise ValueError(f"{name} must be integers that fit in 64 bits")
-        raise ValueError(f"{name} must be integers, got an array of {arr.dtype}")
+        # Name the first element (every element of a non-integer array is suspect).
+        shown = f"{name}{_where(np.ones(arr.shape, bool))} = {arr.flat[0].item()!r}: " if arr.size else ""
+        raise ValueError(f"{shown}{name} must be integers, got an array of {arr.dtype}")
     return arr
 
 
 def _check_range(name, arr, lo, hi, what):
-    """Raise a ValueError naming the first element of ``arr`` outside ``[lo, hi]``."""
-    if arr.size == 0:
-        return
-    if arr.min() < lo or arr.max() > hi:
+    """Raise a ValueError naming the first element of ``arr`` outside ``[lo, hi]``.
+
+    Returns a lower bound of ``arr``'s elements (its minimum, or ``lo`` when the
+    dtype alone proves the range, or the array is empty).
+    """
+    info = np.iinfo(arr.dtype)
+    if arr.size == 0 or (info.min >= lo and info.max <= hi):  # e.g. an int32 acc: nothing to scan
+        return lo
+    arr_min = arr.min()
+    if arr_min < lo or arr.max() > hi:
         bad = (arr < lo) | (arr > hi)
         where = _where(bad)
         value = arr[tuple(np.argwhere(bad)[0])] if arr.ndim else arr
         raise ValueError(f"{name}{where} = {int(value)} is out of range: {what} ({lo}..{hi})")
+    return arr_min
 
 
 def _scales(M, as_dtype):
     """Validate float scales ``M`` (finite, 0 <= M <= 1) and return them as ``as_dtype``."""
     try:
-        arr = np.asarray(M, dtype=np.float64)
+        arr = np.asarray(M)
+        if arr.dtype.kind not in "biuf":  # None, strings, objects: not silently NaN or parsed
+            raise TypeError
+        arr = arr.astype(np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"M must be a float or an array of floats, not {M!r}") from None
     bad = ~np.isfinite(arr) | (arr < 0) | (arr > 1)
@@ -189,7 +201,7 @@ def _quantize_float32(M32, k, *, nearest):
     m = m >> carry
     s = s - carry
     # Zero and float32 subnormals (< 2^-126) are zero or far below 2^-s_max: m = 0.
-    zero = bits == 0
+    zero = (bits & 0x7FFFFFFF) == 0  # +0.0 and -0.0
     m = np.where(exp_field == 0, 0, m)
     s = np.where(zero, 0, s)
     return m.reshape(np.shape(M32)), s.reshape(np.shape(M32))
@@ -198,8 +210,9 @@ def _quantize_float32(M32, k, *, nearest):
 def _quantize_tflite(M64):
     """TFLite's ``QuantizeMultiplier``: ``M = q * 2^shift``, ``m = round(q * 2^31)``."""
     q, shift = np.frexp(M64)
-    m = np.round(np.ldexp(q, _TFLITE_BITS))  # half away from zero, like std::round
-    m = m.astype(np.int64)
+    # std::round: half away from zero (np.round would go to even). q * 2^31 >= 0 has
+    # at most 22 fraction bits, so adding 0.5 is exact and floor() rounds half up.
+    m = np.floor(np.ldexp(q, _TFLITE_BITS) + 0.5).astype(np.int64)
     renorm = m == (1 << _TFLITE_BITS)
     m = np.where(renorm, m >> 1, m)
     shift = shift.astype(np.int64) + renorm
@@ -272,7 +285,7 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
         _integers(n, v) for n, v in (("zero_point", zero_point), ("act_min", act_min), ("act_max", act_max)))
     _check_range("acc", acc, INT32_MIN, INT32_MAX, "the accumulator is signed 32-bit")
     _check_range("m", m, 0, (1 << k) - 1, f"m is an unsigned {k}-bit multiplier")
-    _check_range("s", s, 0, s_max(k), f"s is a right shift of at most 32 + k - 8 for k = {k}")
+    s_min = _check_range("s", s, 0, s_max(k), f"s is a right shift of at most 32 + k - 8 for k = {k}")
     for name, value in (("zero_point", zero_point), ("act_min", act_min), ("act_max", act_max)):
         _check_range(name, value, INT8_MIN, INT8_MAX, "an int8 output parameter")
     if np.any(act_min > act_max):
@@ -281,10 +294,22 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
         raise ValueError(f"act_min{_where(bad)} = {int(lo[bad].flat[0])} is greater than "
                          f"act_max = {int(hi[bad].flat[0])}: the clamp range would be empty")
 
-    product = acc.astype(np.int64) * m.astype(np.int64)
-    y = _ROUNDERS[rounding](product, s.astype(np.int64))
-    y = y + zero_point
-    return np.clip(y, act_min, act_max).astype(np.int8)
+    # The values are checked: casting to int64 is exact, and the product is done in
+    # int64 chunk by chunk, without a full-size int64 copy of acc or m.
+    product = np.multiply(acc, m, dtype=np.int64)
+    if rounding == "half_up" and s_min >= 1:
+        y = _round_half_up_no_zero_shift(product, s)
+    else:
+        y = _ROUNDERS[rounding](product, s.astype(np.int64, copy=False))
+    if zero_point.ndim or zero_point != 0:
+        y = y + zero_point
+    y = np.asarray(y)  # 0-d inputs give numpy scalars
+    if act_min.ndim == 0 and act_max.ndim == 0:
+        np.minimum(y, act_max, out=y)  # y is a fresh array of the final shape: clamp in place
+        np.maximum(y, act_min, out=y)
+    else:
+        y = np.clip(y, act_min, act_max)
+    return y.astype(np.int8)
 
 
 def _bit(x, n):
@@ -295,6 +320,15 @@ def _bit(x, n):
 def _round_half_up(p, s):
     # floor((p + 2^(s-1)) / 2^s) == floor(p / 2^s) + bit (s-1) of p: no overflow.
     return (p >> s) + _bit(p, s - 1)
+
+
+def _round_half_up_no_zero_shift(p, s):
+    # Fast path of _round_half_up when every s >= 1, in three passes:
+    # floor((p + 2^(s-1)) / 2^s) == floor((floor(p / 2^(s-1)) + 1) / 2), no overflow.
+    y = np.right_shift(p, s - 1, dtype=np.int64)
+    y += 1
+    y >>= 1
+    return y
 
 
 def _round_floor(p, s):
