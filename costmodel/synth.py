@@ -1,0 +1,173 @@
+"""``make synth``: one configuration from RTL to an area/delay report.
+
+Builds the datapath from a :class:`hw.config.DatapathConfig`, synthesizes it with
+:func:`costmodel.flows.synthesize` and writes ``reports/synth/<name>.json`` with the
+fields DESIGN.md section 3 promises (``config``, ``area``, ``area_unit``,
+``delay_ns`` or ``delay`` + ``delay_unit``, ``breakdown``, ``tools``, ``flow``,
+``runtime_s``). All inputs are checked before any tool runs, and the report is
+written atomically once everything succeeded, so a failure never leaves a
+half-written report behind.
+"""
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import re
+import time
+from pathlib import Path
+
+from hw.export import to_rtlil
+
+from .flows import FLOWS, synthesize
+from .tools import ToolError, find_sta, find_yosys
+
+__all__ = ["DEFAULT_LIBERTY", "SCHEMA_VERSION", "SynthRequest", "find_tools", "resolve_flow", "check_liberty",
+           "report_name", "run", "to_json", "format_table"]
+
+#: Open standard cells from Debian's ``qflow-tech-osu018`` (OSU 0.18 um).
+DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
+#: Version of the report layout; bump it when a field changes meaning.
+SCHEMA_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthRequest:
+    """What to synthesize and how; validated by :func:`resolve_flow` and :func:`check_liberty`.
+
+    Members
+    -------
+    flow : str
+        ``"generic"`` or ``"liberty"``.
+    liberty : pathlib.Path or None
+        The liberty file (liberty flow only).
+    clock_ns : float
+        Clock period given to static timing.
+    """
+
+    flow: str
+    liberty: Path | None
+    clock_ns: float = 100.0
+
+
+def check_liberty(path):
+    """Return ``path`` if it looks like a liberty file, else raise one clear error."""
+    path = Path(path)
+    if not path.is_file():
+        hint = (" (install Debian's qflow-tech-osu018, or give LIB=/path/to/cells.lib)"
+                if path == DEFAULT_LIBERTY else "")
+        raise ToolError(f"liberty file {path} does not exist{hint}")
+    try:
+        head = path.read_text(errors="replace")[:200_000]
+    except OSError as exc:
+        raise ToolError(f"liberty file {path} cannot be read: {exc.strerror}") from None
+    if not re.search(r"^\s*library\s*\(", head, re.M) or not re.search(r"\bcell\s*\(", head):
+        raise ToolError(f"{path} is not a liberty (.lib) file: no 'library' or 'cell' groups in it")
+    return path
+
+
+def resolve_flow(flow=None, liberty=None, clock_ns=100.0):
+    """Choose and validate the flow: liberty when a library is at hand, else generic.
+
+    ``flow=None`` picks ``"liberty"`` when ``liberty`` is given or the default OSU
+    library is installed, ``"generic"`` otherwise.
+    """
+    if flow is not None and flow not in FLOWS:
+        raise ValueError(f"flow must be one of {', '.join(FLOWS)}, not {flow!r}")
+    if flow is None:
+        flow = "liberty" if liberty is not None or DEFAULT_LIBERTY.is_file() else "generic"
+    if not isinstance(clock_ns, (int, float)) or not 0 < clock_ns < 1e6 or clock_ns != clock_ns:
+        raise ValueError(f"clock period must be a positive number of ns, not {clock_ns!r}")
+    lib = check_liberty(liberty or DEFAULT_LIBERTY) if flow == "liberty" else None
+    return SynthRequest(flow=flow, liberty=lib, clock_ns=float(clock_ns))
+
+
+def report_name(config, request):
+    """File stem of the report: ``k4_macs8``, plus every knob that differs from its default."""
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    name = f"k{config.k}"
+    if fields.get("macs") is not None:
+        name += f"_macs{config.macs}"
+    for key, value in fields.items():
+        if key not in ("k", "macs") and value != defaults[key]:
+            name += f"_{key}{int(value) if isinstance(value, bool) else value}"
+    if request.flow != "liberty":
+        name += f"_{request.flow}"
+    elif request.liberty != DEFAULT_LIBERTY:
+        name += f"_{request.liberty.stem}"
+    return name
+
+
+def _digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _breakdown(modules):
+    """Own area of each part, by the last name of its module, times its instance count."""
+    parts = {}
+    for name, entry in modules.items():
+        part = "top-level logic and registers" if name == "top" else name.rsplit(".", 1)[-1]
+        parts[part] = round(parts.get(part, 0) + entry["area"] * entry["instances"], 1)
+    return parts
+
+
+def find_tools(request, yosys=None):
+    """The Yosys and (liberty flow) OpenSTA a request needs; raises ToolError if Yosys is missing."""
+    return find_yosys(yosys), (find_sta() if request.flow == "liberty" else None)
+
+
+def run(config, component, request, *, yosys, sta, workdir):
+    """Synthesize ``component`` (built from ``config``) with the given tools; the report dict."""
+    start = time.monotonic()
+    result = synthesize(to_rtlil(component, name="top"), flow=request.flow, workdir=workdir,
+                        yosys=yosys, liberty=request.liberty, sta=sta, clock_ns=request.clock_ns)
+    tools = {"yosys": {"name": yosys.name, "version": yosys.version}}
+    if sta is not None:
+        tools["sta"] = {"name": sta.name, "version": sta.version}
+    report = {
+        "schema": SCHEMA_VERSION,
+        "config": dataclasses.asdict(config),
+        "flow": request.flow,
+        "area": round(result["area"], 1),
+        "area_unit": result["area_unit"],
+        "cells": result["cells"],
+        "delay": result["delay"],
+        "delay_unit": result["delay_unit"],
+        "delay_source": result["delay_source"],
+        "logic_levels": result["levels"],
+        "breakdown": _breakdown(result["modules"]),
+        "breakdown_note": "own area of each module, synthesized with the hierarchy kept; "
+                          f"sums to {result['hierarchical_area']} vs {result['area']} flattened",
+        "tools": tools,
+        "library": None if request.liberty is None else
+        {"path": str(request.liberty), "sha256": _digest(request.liberty)},
+        "clock_ns": request.clock_ns,
+        "runtime_s": round(time.monotonic() - start, 3),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if result["delay_unit"] == "ns":
+        report["delay_ns"] = result["delay"]
+    return report
+
+
+def to_json(report):
+    """The report as JSON text (written atomically by the caller)."""
+    return json.dumps(report, indent=2) + "\n"
+
+
+def format_table(report):
+    """A short human-readable summary of a report."""
+    unit = report["area_unit"]
+    lines = [
+        f"flow      {report['flow']}" + (f"  ({Path(report['library']['path']).name})" if report["library"] else ""),
+        f"config    " + ", ".join(f"{k}={v}" for k, v in report["config"].items()),
+        f"area      {report['area']:,} {unit}   ({report['cells']:,} cells)",
+        f"delay     {report['delay']} {report['delay_unit']}   ({report['delay_source']})",
+        "breakdown (hierarchy kept):",
+    ]
+    total = sum(report["breakdown"].values()) or 1
+    for part, area in sorted(report["breakdown"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {part:<32} {area:>12,} {unit}  {100 * area / total:5.1f} %")
+    lines.append(f"runtime   {report['runtime_s']} s   ({report['tools']['yosys']['name']})")
+    return "\n".join(lines)
