@@ -6,17 +6,64 @@ these functions, so the Verilog a test simulates is the Verilog a user synthesiz
 
 from amaranth.back import rtlil, verilog
 
+from typing import NamedTuple
+
+from amaranth.lib import wiring
+
+from .array import Array
+from .engine import Engine
 from .rescaler import Rescaler
 
-__all__ = ["RESCALER_TOP", "rescaler", "to_verilog", "to_rtlil"]
+__all__ = ["RESCALER_TOP", "ENGINE_TOP", "ARRAY_TOP", "Datapath",
+           "rescaler", "engine", "array", "datapath", "to_verilog", "to_rtlil"]
 
 #: Top-level module name of an exported rescaler.
 RESCALER_TOP = "rescaler"
+#: Top-level module name of an exported dot-product engine (``engines = 1``).
+ENGINE_TOP = "engine"
+#: Top-level module name of an exported systolic array (``engines > 1``).
+ARRAY_TOP = "array"
 
 
 def rescaler(config):
     """The :class:`~hw.rescaler.Rescaler` described by a :class:`~hw.config.DatapathConfig`."""
     return Rescaler(k=config.k, pipeline=config.rescaler_pipeline)
+
+
+def engine(config):
+    """The :class:`~hw.engine.Engine` described by a :class:`~hw.config.DatapathConfig` with ``macs``."""
+    return Engine.from_config(config)
+
+
+def array(config):
+    """The :class:`~hw.array.Array` described by a :class:`~hw.config.DatapathConfig` with ``macs``."""
+    return Array.from_config(config)
+
+
+class Datapath(NamedTuple):
+    """The top-level component of a configuration and its stable module name.
+
+    Members
+    -------
+    component : wiring.Component
+        :class:`~hw.rescaler.Rescaler`, :class:`~hw.engine.Engine` or :class:`~hw.array.Array`.
+    top : str
+        :data:`RESCALER_TOP`, :data:`ENGINE_TOP` or :data:`ARRAY_TOP`.
+    """
+
+    component: wiring.Component
+    top: str
+
+
+def datapath(config):
+    """The :class:`Datapath` a :class:`~hw.config.DatapathConfig` describes: the
+    rescaler alone without ``macs``, else the engine (one engine, whose Verilog ports
+    are those of a one-engine array) or the systolic array."""
+    if config.macs is None:
+        return Datapath(rescaler(config), RESCALER_TOP)
+    if config.engines == 1:
+        return Datapath(engine(config), ENGINE_TOP)
+    return Datapath(array(config), ARRAY_TOP)
 
 
 def to_verilog(component, *, name):

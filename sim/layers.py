@@ -481,11 +481,12 @@ EDGE_LAYERS = ("saturate_high", "saturate_low", "wrap_high", "wrap_low", "m_one"
 
 
 def _layer(x, w, bias, M, k, zero_point, act_min, act_max):
-    m, s = golden.quantize_multiplier(np.asarray(M, dtype=np.float64), k)
     channels = len(w)
+    M = np.broadcast_to(np.asarray(M, dtype=np.float64), (channels,)).copy()
+    m, s = golden.quantize_multiplier(M, k)
     bc = lambda v: np.broadcast_to(np.asarray(v, dtype=np.int64), (channels,)).copy()
     return {"x": np.asarray(x, dtype=np.int64), "w": np.asarray(w, dtype=np.int64),
-            "bias": bc(bias), "M": np.broadcast_to(np.asarray(M, dtype=np.float64), (channels,)).copy(),
+            "bias": bc(bias), "M": M,
             "m": m, "s": s, "zero_point": bc(zero_point), "act_min": bc(act_min),
             "act_max": bc(act_max)}
 
@@ -501,21 +502,29 @@ def random_layer(rng, *, k, positions, channels, length):
     """A random int8 layer as a ``dict`` (``x``, ``w``, ``bias``, ``M``, ``m``, ``s``,
     ``zero_point``, ``act_min``, ``act_max``).
 
-    Per channel: ``M`` log-uniform in ``[2^-24, 1]`` (exactly 1 for some), a bias
-    mostly within +-2^20 (sometimes anywhere in int32), a random zero point and
-    one of no clamp, ReLU (``act_min = zero_point``) or a ReLU6-like upper bound.
+    Operands span the whole int8 range, or (one layer in two) a small range so that
+    accumulators stay small and ``M`` near 1 exposes their last bits. Per channel:
+    ``M`` aimed so that outputs land inside the int8 range (half the channels), or
+    log-uniform in ``[2^-24, 1]``, or exactly 1; a bias of the accumulator's order
+    (sometimes within +-2^20 or anywhere in int32); a random zero point; and one of
+    no clamp, ReLU (``act_min = zero_point``) or a ReLU6-like upper bound.
     """
-    x = rng.integers(INT8_MIN, INT8_MAX + 1, size=(positions, length))
-    w = rng.integers(INT8_MIN, INT8_MAX + 1, size=(channels, length))
-    M = np.exp2(-rng.uniform(0, 24, size=channels)).astype(np.float32)
+    bound = INT8_MAX if rng.random() < 0.5 else int(rng.integers(1, 4))
+    x = rng.integers(-bound - 1, bound + 1, size=(positions, length))
+    w = rng.integers(-bound - 1, bound + 1, size=(channels, length))
+    spread = (bound + 1) ** 2 / 3 * np.sqrt(max(length, 1))  # std of a dot product
+    aimed = np.minimum(1.0, 40.0 / spread * np.exp2(rng.uniform(-2, 2, size=channels)))
+    M = np.where(rng.random(channels) < 0.5, aimed, np.exp2(-rng.uniform(0, 24, size=channels)))
     M[rng.random(channels) < 0.1] = 1.0
-    bias = np.where(rng.random(channels) < 0.8, rng.integers(-(1 << 20), 1 << 20, size=channels),
-                    rng.integers(INT32_MIN, -INT32_MIN, size=channels))
+    pick = rng.random(channels)
+    bias = np.where(pick < 0.7, np.round(rng.uniform(-2, 2, size=channels) * spread).astype(np.int64),
+                    np.where(pick < 0.85, rng.integers(-(1 << 20), 1 << 20, size=channels),
+                             rng.integers(INT32_MIN, -INT32_MIN, size=channels)))
     zero_point = rng.integers(INT8_MIN, INT8_MAX + 1, size=channels)
     kind = rng.integers(0, 3, size=channels)  # 0: none, 1: ReLU, 2: ReLU6-like
     act_min = np.where(kind == 0, INT8_MIN, zero_point)
     act_max = np.where(kind == 2, rng.integers(zero_point, INT8_MAX + 1), INT8_MAX)
-    return _layer(x, w, bias, M, k, zero_point, act_min, act_max)
+    return _layer(x, w, bias, M.astype(np.float32), k, zero_point, act_min, act_max)
 
 
 def edge_layer(name, *, k, macs, positions=2, channels=3):
