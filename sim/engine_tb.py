@@ -1,0 +1,255 @@
+"""cocotb testbench: the dot-product engine / systolic array RTL against the layer-level
+golden model (:mod:`sim.layers`, which runs :mod:`sim.golden`), every output bit for bit.
+
+Launched by ``tests/test_engine_cocotb.py`` through :func:`sim.runner.run_cocotb`, one
+simulator run per configuration. Parameters (environment variables):
+
+``K``, ``MACS``, ``ENGINES``, ``MAC_PIPELINE``, ``PIPELINE``
+    The configuration the Verilog was generated for (required); ``PIPELINE`` is the
+    rescaler's. The expected latency comes from :class:`hw.config.DatapathConfig`.
+``N_LAYERS``
+    Number of random layers (default 8), on top of the edge layers.
+``RANDOM_SEED``
+    Seed of the layers and of the bubble pattern. When unset, one is drawn and
+    logged: rerun with ``RANDOM_SEED=<seed>`` to reproduce a failure.
+
+The ports are packed buses (one write per port and cycle, only when the value
+changes): ``x`` (``MACS`` lanes of 8 bits), ``w`` (``ENGINES*MACS`` lanes),
+``bias``, ``m``, ``s``, ``zero_point``, ``act_min``, ``act_max`` (``ENGINES``
+lanes), ``valid``, ``first``, ``last``; ``y`` (``ENGINES`` lanes) and ``y_valid``.
+
+Three tests:
+
+* ``random_layers``: random layers (1 to 3 positions, 1 to ``3*ENGINES`` output
+  channels, dot products of 1 beat up to 70 beats, a 64-beat one always included),
+  random per-channel ``M`` in ``(0, 1]`` (some exactly 1), biases, zero points and
+  ReLU/ReLU6 clamps, with random bubbles (``valid`` low, garbage on every input);
+* ``edge_layers``: every layer of :data:`sim.layers.EDGE_LAYERS` (int8 saturation
+  by all -128 operands, accumulator wrap at +-2^31, ``M = 1``, underflowing tiny
+  ``M``), back to back;
+* ``conv3x3``: a float 3x3 convolution quantized by :func:`sim.layers.quantize_conv2d`
+  (per-channel weight scales, ``(m, s)`` from the golden quantizer), back to back.
+
+Every test checks that ``y_valid`` is the (``valid and last``) pattern delayed by
+exactly the latency, and every output; a failure names the layer, position,
+output channel, engine, and the beat (in the layer's stream and cycle).
+"""
+
+import os
+import random
+import secrets
+
+import numpy as np
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import RisingEdge, Timer
+
+from hw.config import DatapathConfig
+from sim import golden, layers
+
+CLOCK_NS = 10
+RESET_CYCLES = 3
+BUBBLE_RATE = 0.3
+MAX_REPORTED = 8
+
+
+def _env_int(name, default=None):
+    text = os.environ.get(name)
+    if text is None or text == "":
+        if default is None:
+            raise RuntimeError(f"environment variable {name} is required by {__name__}")
+        return default
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise RuntimeError(f"environment variable {name} must be an integer, not {text!r}") from None
+
+
+CONFIG = DatapathConfig(k=_env_int("K"), macs=_env_int("MACS"), engines=_env_int("ENGINES"),
+                        mac_pipeline=_env_int("MAC_PIPELINE"), rescaler_pipeline=_env_int("PIPELINE"))
+K, MACS, ENGINES = CONFIG.k, CONFIG.macs, CONFIG.engines
+N_LAYERS = _env_int("N_LAYERS", 8)
+_seed_given = os.environ.get("RANDOM_SEED", "") != ""
+SEED = _env_int("RANDOM_SEED") if _seed_given else secrets.randbits(31)
+_PORTS = ("x", "w", "bias", "m", "s", "zero_point", "act_min", "act_max", "first", "last")
+print(f"engine_tb: {CONFIG}, latency {CONFIG.latency}, N_LAYERS={N_LAYERS}, RANDOM_SEED={SEED}"
+      f"{'' if _seed_given else ' (drawn; rerun with RANDOM_SEED=%d to reproduce)' % SEED}", flush=True)
+
+
+class Stream:
+    """Several layers' schedules as one stream of port words, with the expected outputs
+    and, per output group, where it comes from (for the failure messages)."""
+
+    def __init__(self):
+        self.words = {name: [] for name in _PORTS}
+        self.expected = []   # per output group: list of ENGINES ints
+        self.origin = []     # per output group: (layer name, schedule, group index, first beat)
+        self.layers = {}
+        self.schedules = {}
+
+    def add(self, name, layer, schedule):
+        start = len(self.words["first"])
+        for port, values in layers.stream_words(schedule, K).items():
+            self.words[port] += values
+        self.expected += layers.run_schedule(schedule, k=K).astype(int).tolist()
+        beats = layers.beats_per_channel(layer["x"].shape[1], MACS)
+        for g in range(schedule.groups):
+            self.origin.append((name, schedule, g, start, g * beats, beats))
+        self.layers[name] = layer
+        self.schedules[name] = schedule
+
+    def describe(self, g, e, got):
+        name, schedule, group, start, first, beats = self.origin[g]
+        layer = self.layers[name]
+        position, channel = int(schedule.position[group, e]), int(schedule.channel[group, e])
+        acc = golden.accumulate(layer["x"][position], layer["w"][channel:channel + 1],
+                                layer["bias"][channel:channel + 1])[0]
+        return (f"layer {name!r}, position {position}, channel {channel} (output group {group}, "
+                f"engine {e}): beats {first}..{first + beats - 1} of the layer "
+                f"(stream beats {start + first}..{start + first + beats - 1}); acc={int(acc)}, "
+                f"m={int(layer['m'][channel])}, s={int(layer['s'][channel])}, "
+                f"zero_point={int(layer['zero_point'][channel])}, act_min={int(layer['act_min'][channel])}, "
+                f"act_max={int(layer['act_max'][channel])}: expected {self.expected[g][e]}, got {got}")
+
+
+def random_layers(rng):
+    stream = Stream()
+    lengths = [64 * MACS] + [int(v) for v in rng.integers(1, 70 * MACS + 1, size=N_LAYERS - 1)]
+    lengths[1:3] = [1, MACS][:len(lengths) - 1]  # one beat of one lane, one full beat
+    for i, length in enumerate(lengths):
+        positions = 1 if length > 16 * MACS else int(rng.integers(1, 4))
+        channels = int(rng.integers(1, 3 * ENGINES + 1))
+        layer = layers.random_layer(rng, k=K, positions=positions, channels=channels, length=length)
+        stream.add(f"random{i} (P={positions}, C={channels}, L={length})", layer,
+                   layers.layer_schedule(layer, macs=MACS, engines=ENGINES))
+    return stream
+
+
+def edge_layers():
+    stream = Stream()
+    for name in layers.EDGE_LAYERS:
+        layer = layers.edge_layer(name, k=K, macs=MACS)
+        stream.add(name, layer, layers.layer_schedule(layer, macs=MACS, engines=ENGINES))
+    return stream
+
+
+def conv_layer(rng):
+    x = rng.normal(size=(6, 6, 8))
+    w = rng.normal(size=(8, 3, 3, 8)) * rng.uniform(0.2, 2, size=(8, 1, 1, 1))
+    b = rng.normal(size=8)
+    q = layers.quantize_conv2d(x, w, b, K, padding=1, relu=True)
+    cols, wm, _ = q.lowered()
+    layer = {"x": cols, "w": wm, "bias": q.bias, "m": q.m, "s": q.s,
+             "zero_point": np.full(8, q.y_zero_point), "act_min": np.full(8, q.act_min),
+             "act_max": np.full(8, q.act_max)}
+    stream = Stream()
+    stream.add("conv3x3 6x6x8->8 pad 1 ReLU", layer, layers.layer_schedule(layer, macs=MACS, engines=ENGINES))
+    return stream, q, (x, w, b)
+
+
+async def run(dut, test, stream, bubble_rate, rng):
+    """Drive ``stream`` (with bubbles), collect ``y``, check outputs and timing."""
+    words = stream.words
+    handles = [getattr(dut, name) for name in _PORTS]
+    last = [0] * len(_PORTS)
+    for handle in handles:  # every input driven at t = 0
+        handle.value = 0
+    dut.valid.value = 0
+    dut.rst.value = 1
+    dut.clk.value = 0
+    await Timer(1, unit="ns")
+    Clock(dut.clk, CLOCK_NS, unit="ns").start(start_high=False)
+    edge = RisingEdge(dut.clk)
+    for _ in range(RESET_CYCLES):
+        await edge
+    dut.rst.value = 0
+
+    beats = len(words["first"])
+    columns = [words[name] for name in _PORTS]
+    widths = [len(handle) for handle in handles]
+    garbage = random.Random(int(rng.integers(1 << 31)))
+    if bubble_rate > 0:
+        gaps = (rng.geometric(1 - bubble_rate, size=beats) - 1).tolist()
+    else:
+        gaps = [0] * beats
+    done_seq, y_valid_seq, got = [], [], []
+    y_h, y_valid_h, valid_h = dut.y, dut.y_valid, dut.valid
+    current_valid = 0
+
+    async def clock(done):
+        await edge
+        done_seq.append(done)
+        y_valid = int(y_valid_h.value)
+        y_valid_seq.append(y_valid)
+        if y_valid:
+            got.append(layers.unpack_lanes(y_h.value.to_unsigned(), 8, ENGINES))
+
+    for beat in range(beats):
+        for _ in range(gaps[beat]):  # a bubble: garbage everywhere, valid low
+            for i, handle in enumerate(handles):
+                last[i] = garbage.getrandbits(widths[i])
+                handle.value = last[i]
+            if current_valid:
+                valid_h.value = current_valid = 0
+            await clock(0)
+        for i, column in enumerate(columns):
+            value = column[beat]
+            if value != last[i]:
+                handles[i].value = value
+                last[i] = value
+        if not current_valid:
+            valid_h.value = current_valid = 1
+        await clock(words["last"][beat])
+    valid_h.value = 0
+    for _ in range(CONFIG.latency + 2):
+        await clock(0)
+
+    problems = []
+    latency = CONFIG.latency
+    shifted = [0] * latency + done_seq[:len(done_seq) - latency]
+    if y_valid_seq != shifted:
+        first = next(i for i, (a, b) in enumerate(zip(y_valid_seq, shifted)) if a != b)
+        problems.append(f"y_valid is not (valid and last) delayed by {latency} cycles: first difference "
+                        f"at cycle {first} after reset (y_valid={y_valid_seq[first]}, expected {shifted[first]})")
+    if len(got) != len(stream.expected):
+        problems.append(f"{len(got)} outputs came out for {len(stream.expected)} output groups")
+    bad = [(g, e) for g, (exp, out) in enumerate(zip(stream.expected, got))
+           for e in range(ENGINES) if exp[e] != out[e]]
+    if bad:
+        problems.append(f"{len(bad)} of {len(stream.expected) * ENGINES} outputs differ from the golden "
+                        f"model (first {min(len(bad), MAX_REPORTED)} shown):")
+        problems += ["  " + stream.describe(g, e, got[g][e]) for g, e in bad[:MAX_REPORTED]]
+    if problems:
+        header = (f"engine RTL mismatch in {test} ({CONFIG}; reproduce with RANDOM_SEED={SEED}):")
+        raise AssertionError("\n".join([header] + problems))
+    dut._log.info("%s: %d outputs bit-exact in %d cycles (%d beats), RANDOM_SEED=%d",
+                  test, len(got) * ENGINES, len(done_seq), beats, SEED)
+    return got
+
+
+@cocotb.test()
+async def random_layers_with_bubbles(dut):
+    """Random layers, 1 to 70 beats per dot product, random bubbles on the input."""
+    rng = np.random.default_rng([SEED, 1])
+    await run(dut, "random_layers_with_bubbles", random_layers(rng), BUBBLE_RATE, rng)
+
+
+@cocotb.test()
+async def edge_layers_back_to_back(dut):
+    """Saturation, accumulator wrap, M = 1 and underflow, one beat per cycle."""
+    await run(dut, "edge_layers_back_to_back", edge_layers(), 0.0, np.random.default_rng([SEED, 2]))
+
+
+@cocotb.test()
+async def conv3x3(dut):
+    """A quantized float 3x3 convolution, bit-exact; the float reference error is logged."""
+    rng = np.random.default_rng([SEED, 3])
+    stream, q, floats = conv_layer(rng)
+    got = await run(dut, "conv3x3", stream, 0.0, rng)
+    (name, schedule), = stream.schedules.items()
+    y = layers.unschedule(schedule, got).reshape(q.golden().shape)
+    np.testing.assert_array_equal(y, q.golden())
+    err = np.abs(q.dequantize(y) - np.maximum(layers.conv2d_float(*floats, padding=1), 0)) / q.y_scale
+    dut._log.info("conv3x3 (k=%d): float reference error max %.2f LSB, mean %.3f LSB (LSB = %.4g)",
+                  K, err.max(), err.mean(), q.y_scale)
