@@ -4,6 +4,8 @@
 
     python -m hw verilog --k 4 --pipeline 2 -o rescaler_k4.v
     python -m hw rtlil --k 8 -o -          # RTLIL on stdout
+    python -m hw verilog --k 4 --macs 8 -o engine.v              # dot-product engine
+    python -m hw verilog --k 4 --macs 8 --engines 4 -o array.v   # systolic array
 
 Every option maps onto a field of :class:`hw.config.DatapathConfig`, which
 validates it (one place, one message); :func:`build` turns the config into the
@@ -27,7 +29,7 @@ from amaranth.hdl import ShapeCastable, Shape
 from amaranth.lib import wiring
 
 from . import export
-from .config import RESCALER_PIPELINE_MAX, DatapathConfig
+from .config import MACS_MAX, RESCALER_PIPELINE_MAX, DatapathConfig
 
 __all__ = ["Design", "build", "main", "make_parser"]
 
@@ -39,6 +41,9 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 _CONFIG_FIELDS = {
     "k": "k",
     "pipeline": "rescaler_pipeline",
+    "macs": "macs",
+    "engines": "engines",
+    "mac_pipeline": "mac_pipeline",
 }
 
 _FORMATS = {
@@ -63,9 +68,25 @@ signedness is by convention):
   clk, rst    in   1             clock and synchronous active-high reset; only
                                  present when pipeline >= 1
 
+with --macs N: module `engine` (--engines 1) or `array` (E = --engines > 1);
+lane i of a packed port is bits [w*i+w-1 : w*i]:
+  x           in   8*N           activations of the beat (N int8 lanes), shared
+  w           in   8*N*E         weights (engine e, lane i: lane e*N+i)
+  bias        in   32*E          int32 b_eff per engine, sampled on `first`
+  m, s        in   k*E, ..*E     rescale operands per engine, sampled on `last`
+  zero_point, act_min, act_max
+              in   8*E           output zero points and clamps, sampled on `last`
+  valid       in   1             a beat is on the inputs (no back-pressure)
+  first, last in   1             first / last beat of an output channel (group)
+  y           out  8*E           int8 outputs, one lane per engine
+  y_valid     out  1             `latency` cycles after the `last` beat:
+                                 mac-pipeline + 1 + pipeline + (E - 1)
+  clk, rst    in   1             clock and synchronous active-high reset
+
 examples:
   python -m hw {command} --k 4 -o rescaler_k4{suffix}
   python -m hw {command} --k 8 --pipeline 3 -o -      (write to stdout)
+  python -m hw {command} --k 4 --macs 8 --engines 4 -o array_k4{suffix}
 """
 
 
@@ -91,14 +112,12 @@ class Design(NamedTuple):
 
 
 def build(config):
-    """The :class:`Design` described by a validated :class:`DatapathConfig`.
-
-    Today this is always the rescaler; the dot-product engine and the systolic
-    array will be chosen here from their fields of ``config``.
-    """
-    component = export.rescaler(config)
-    return Design(component=component, top=export.RESCALER_TOP,
-                  latency=component.latency, has_clock=component.latency > 0)
+    """The :class:`Design` described by a validated :class:`DatapathConfig`: the
+    rescaler, or with ``macs`` the dot-product engine or the systolic array
+    (:func:`hw.export.datapath`)."""
+    component, top = export.datapath(config)
+    return Design(component=component, top=top, latency=component.latency,
+                  has_clock=config.macs is not None or component.latency > 0)
 
 
 class UsageError(Exception):
@@ -136,19 +155,33 @@ def _add_config_arguments(parser):
         help=f"registered rescaler stages, = latency in cycles (0..{RESCALER_PIPELINE_MAX}; "
              f"default {_config_default('rescaler_pipeline')}): 0 combinational, 1 registers "
              f"the output, 2 also the product, 3 also the shifted value")
+    group.add_argument(
+        "--macs", type=_integer, default=None, metavar="N",
+        help=f"export the int8 dot-product engine with N multipliers (a power of two in "
+             f"1..{MACS_MAX}; the paper's are 4, 8, 16) instead of the rescaler alone")
+    group.add_argument(
+        "--engines", type=_integer, default=None, metavar="E",
+        help="engines of the systolic array (>= 1, default 1 = the engine alone); needs --macs")
+    group.add_argument(
+        "--mac-pipeline", type=_integer, default=None, metavar="P",
+        help=f"registers in the multiplier/adder tree (0..log2(N)+1; default "
+             f"{_config_default('mac_pipeline')}); needs --macs")
 
 
 def make_parser():
     """The argparse parser of ``python -m hw``."""
     parser = _Parser(
         prog=PROG,
-        description="Generate the k-bit rescaler datapath as Verilog or RTLIL.",
+        description="Generate the k-bit rescaler, the int8 dot-product engine or the systolic "
+                    "array as Verilog or RTLIL.",
         epilog=f"Run '{PROG} COMMAND --help' for the options and ports.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command, (_, fmt, suffix) in _FORMATS.items():
         sub = commands.add_parser(
-            command, help=f"write the rescaler as {fmt}",
-            description=f"Write the rescaler as {fmt}, top module `{export.RESCALER_TOP}`.",
+            command, help=f"write the rescaler (or engine, array) as {fmt}",
+            description=f"Write the rescaler as {fmt}, top module `{export.RESCALER_TOP}`; with "
+                        f"--macs the dot-product engine (`{export.ENGINE_TOP}`) or, with --engines "
+                        f"> 1, the systolic array (`{export.ARRAY_TOP}`).",
             epilog=_PORTS_HELP.format(command=command, suffix=suffix),
             formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_config_arguments(sub)
@@ -275,7 +308,9 @@ def run(argv=None):
             raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
         where = args.output
     cycles = "cycle" if design.latency == 1 else "cycles"
-    print(f"wrote {fmt} module {design.top} to {where}: k={config.k}, "
+    engine = "" if config.macs is None else (
+        f"macs={config.macs}, engines={config.engines}, mac_pipeline={config.mac_pipeline}, ")
+    print(f"wrote {fmt} module {design.top} to {where}: k={config.k}, {engine}"
           f"pipeline={config.rescaler_pipeline}, latency {design.latency} {cycles}, "
           f"ports {_ports_text(design)}", file=sys.stderr)
     return EXIT_OK

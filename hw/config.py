@@ -106,10 +106,10 @@ class DatapathConfig:
         check_rescaler_pipeline(self.rescaler_pipeline)
         check_engines(self.engines)
         if self.macs is None:
-            if self.engines != 1:
-                raise ValueError(f"engines = {self.engines} needs macs: an array is made of "
-                                 f"dot-product engines")
-            check_mac_pipeline(self.mac_pipeline, MACS_MAX)
+            for name, default in (("engines", 1), ("mac_pipeline", 1)):
+                if getattr(self, name) != default:
+                    raise ValueError(f"{name} = {getattr(self, name)!r} needs macs: it describes "
+                                     f"the dot-product engine, and without macs there is none")
         else:
             check_mac_pipeline(self.mac_pipeline, check_macs(self.macs))
 

@@ -33,9 +33,10 @@ def test_bad_engines(engines):
         DatapathConfig(macs=4, engines=engines)
 
 
-def test_engines_need_macs():
-    with pytest.raises(ValueError, match=r"engines = 4 needs macs"):
-        DatapathConfig(engines=4)
+@pytest.mark.parametrize("field,value", [("engines", 4), ("mac_pipeline", 0), ("mac_pipeline", 3)])
+def test_engine_fields_need_macs(field, value):
+    with pytest.raises(ValueError, match=rf"^{field} = {value} needs macs"):
+        DatapathConfig(**{field: value})
 
 
 @pytest.mark.parametrize("macs,depth", [(8, 5), (4, -1), (1, 2), (16, 1.0)])
