@@ -19,6 +19,22 @@ Datapath, each stage exactly as wide as its values need:
 * the accumulator ``acc = (first ? bias : acc) + tree`` (32 bits, wraps);
 * the :class:`~hw.rescaler.Rescaler` (``32 x k`` multiplier) fed from the
   accumulator register, so no combinational path runs from the tree into it.
+
+Stream timing, e.g. ``mac_pipeline = 1``, ``rescaler_pipeline = 1`` (latency 3):
+channel A of three beats, B of one, a bubble, C of two::
+
+    cycle        0    1    2    3    4    5    6    7    8    9
+    valid        1    1    1    1    0    1    1    0    0    0
+    first        1    0    0    1    -    1    0    -    -    -
+    last         0    0    1    1    -    0    1    -    -    -
+    x, w         A0   A1   A2   B0   -    C0   C1   -    -    -
+    bias         bA   -    -    bB   -    bC   -    -    -    -
+    m, s, zp..   -    -    pA   pB   -    -    pC   -    -    -
+    y_valid      0    0    0    0    0    1    1    0    0    1
+    y                                     yA   yB             yC
+
+``y`` appears ``latency = mac_pipeline + 1 + rescaler_pipeline`` cycles after the
+channel's ``last`` beat ("-": don't care).
 """
 
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
@@ -87,11 +103,12 @@ class Engine(wiring.Component):
     bias : In(signed(32))
         The channel's ``b_eff``, sampled on the ``first`` beat.
     m : In(unsigned(k))
-        The channel's multiplier, sampled on the ``last`` beat, like
+        The channel's multiplier ``m``, sampled on the ``last`` beat.
     s : In(unsigned(bit_length(32 + k - 8)))
-        its right shift,
+        The channel's right shift, sampled on the ``last`` beat.
     zero_point, act_min, act_max : In(signed(8))
-        its output zero point and saturation bounds (``act_min <= act_max``).
+        The channel's output zero point and saturation bounds (``act_min <= act_max``),
+        sampled on the ``last`` beat.
     valid, first, last : In(1)
         Beat valid; first and last beat of an output channel (ignored without ``valid``).
     y : Out(signed(8))
