@@ -8,12 +8,16 @@ testbench is ``sim/engine_tb.py``: random layers with bubbles, the edge layers
 Knobs from the shell: ``SIM``, ``N_LAYERS`` (default 8), ``RANDOM_SEED``.
 """
 
+import re
+
 import pytest
+from amaranth.hdl import Module
+from amaranth.lib import wiring
 
 from hw.config import MACS_PRESETS, DatapathConfig
-from hw.export import datapath
-from hw.export import to_verilog
-from sim.runner import run_cocotb
+from hw.engine import Engine
+from hw.export import datapath, to_verilog
+from sim.runner import SimulationFailed, run_cocotb
 
 CONFIGS = [DatapathConfig(k=k, macs=macs, engines=engines)
            for macs in MACS_PRESETS for k in (4, 8, 32) for engines in (1, 4)]
@@ -36,3 +40,42 @@ def test_engine_rtl_matches_golden(config):
         env={"K": config.k, "MACS": config.macs, "ENGINES": config.engines,
              "MAC_PIPELINE": config.mac_pipeline, "PIPELINE": config.rescaler_pipeline})
     assert result.tests == 3
+
+
+class BiasOffByOne(wiring.Component):
+    """An engine whose bias is off by one (LSB flipped): a datapath bug to be caught."""
+
+    def __init__(self, config):
+        self._engine = Engine.from_config(config)
+        super().__init__(self._engine.signature)
+        self.latency = self._engine.latency
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.engine = engine = self._engine
+        for name, member in self.signature.members.items():
+            if name == "bias":
+                m.d.comb += engine.bias.eq(self.bias ^ 1)
+            elif member.flow == wiring.In:
+                m.d.comb += getattr(engine, name).eq(getattr(self, name))
+            else:
+                m.d.comb += getattr(self, name).eq(getattr(engine, name))
+        return m
+
+
+@pytest.mark.cocotb
+def test_regression_catches_a_broken_engine():
+    """The same testbench against an engine with an off-by-one bias must fail, and the
+    message must name the layer, position, channel and beats of a wrong output."""
+    config = DatapathConfig(k=8, macs=4)
+    with pytest.raises(SimulationFailed) as failure:
+        run_cocotb(verilog=lambda: to_verilog(BiasOffByOne(config), name="engine"), toplevel="engine",
+                   test_module="engine_tb", build_name="engine_broken_bias_k8_macs4",
+                   env={"K": 8, "MACS": 4, "ENGINES": 1, "MAC_PIPELINE": 1, "PIPELINE": 1},
+                   defaults={"N_LAYERS": 3})
+    message = str(failure.value)
+    assert "edge_layers_back_to_back: failure" in message
+    assert re.search(r"layer 'm_one', position \d+, channel \d+ \(output group \d+, engine 0\): "
+                     r"beats \d+\.\.\d+ of the layer \(stream beats \d+\.\.\d+\); acc=-?\d+, m=\d+, s=\d+, "
+                     r"zero_point=-?\d+, act_min=-?\d+, act_max=-?\d+: expected -?\d+, got -?\d+", message), message
+    assert "RANDOM_SEED=" in message
