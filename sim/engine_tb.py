@@ -18,15 +18,15 @@ changes): ``x`` (``MACS`` lanes of 8 bits), ``w`` (``ENGINES*MACS`` lanes),
 ``bias``, ``m``, ``s``, ``zero_point``, ``act_min``, ``act_max`` (``ENGINES``
 lanes), ``valid``, ``first``, ``last``; ``y`` (``ENGINES`` lanes) and ``y_valid``.
 
-Three tests:
+Six tests:
 
 * ``random_layers``: random layers (1 to 3 positions, 1 to ``3*ENGINES`` output
   channels, dot products of 1 beat up to 70 beats, a 64-beat one always included),
   random per-channel ``M`` in ``(0, 1]`` (some exactly 1), biases, zero points and
   ReLU/ReLU6 clamps, with random bubbles (``valid`` low, garbage on every input);
-* ``edge_layers``: every layer of :data:`sim.layers.EDGE_LAYERS` (int8 saturation
-  by all -128 operands, accumulator wrap at +-2^31, ``M = 1``, underflowing tiny
-  ``M``), back to back;
+* ``saturation``, ``accumulator_wrap``, ``m_one``, ``underflow``: the layers of
+  :data:`sim.layers.EDGE_LAYERS` (int8 saturation by all -128 operands, accumulator
+  wrap at +-2^31, ``M = 1``, underflowing tiny ``M``), back to back;
 * ``conv3x3``: a float 3x3 convolution quantized by :func:`sim.layers.quantize_conv2d`
   (per-channel weight scales, ``(m, s)`` from the golden quantizer), back to back.
 
@@ -126,9 +126,9 @@ def random_layers(rng):
     return stream
 
 
-def edge_layers():
+def edge_layers(names):
     stream = Stream()
-    for name in layers.EDGE_LAYERS:
+    for name in names:
         layer = layers.edge_layer(name, k=K, macs=MACS)
         stream.add(name, layer, layers.layer_schedule(layer, macs=MACS, engines=ENGINES))
     return stream
@@ -235,10 +235,32 @@ async def random_layers_with_bubbles(dut):
     await run(dut, "random_layers_with_bubbles", random_layers(rng), BUBBLE_RATE, rng)
 
 
+async def _edges(dut, test, names):
+    await run(dut, test, edge_layers(names), 0.0, np.random.default_rng([SEED, 2]))
+
+
 @cocotb.test()
-async def edge_layers_back_to_back(dut):
-    """Saturation, accumulator wrap, M = 1 and underflow, one beat per cycle."""
-    await run(dut, "edge_layers_back_to_back", edge_layers(), 0.0, np.random.default_rng([SEED, 2]))
+async def saturation(dut):
+    """All -128 activations and -128 (+127) weights over 64 beats: y saturates at 127 (-128)."""
+    await _edges(dut, "saturation", ["saturate_high", "saturate_low"])
+
+
+@cocotb.test()
+async def accumulator_wrap(dut):
+    """A bias of +-(2^31 - 1) plus products: the accumulator wraps like two's complement."""
+    await _edges(dut, "accumulator_wrap", ["wrap_high", "wrap_low"])
+
+
+@cocotb.test()
+async def m_one(dut):
+    """M = 1 (m = 2^(k-1), s = k-1) on small accumulators: every bit of acc is visible."""
+    await _edges(dut, "m_one", ["m_one"])
+
+
+@cocotb.test()
+async def underflow(dut):
+    """Tiny M: s clipped to s_max and m shifted right, down to 0."""
+    await _edges(dut, "underflow", ["underflow"])
 
 
 @cocotb.test()

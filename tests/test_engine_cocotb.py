@@ -4,7 +4,8 @@ the layer-level golden model (:mod:`sim.layers`).
 One Icarus run per configuration: every preset engine width N in {4, 8, 16}, every k in
 {4, 8, 32}, and E in {1, 4} engines, each in its own ``build/cocotb/<name>/``. The
 testbench is ``sim/engine_tb.py``: random layers with bubbles, the edge layers
-(saturation, accumulator wrap, M = 1, underflow) and a quantized 3x3 convolution.
+(cocotb tests ``saturation``, ``accumulator_wrap``, ``m_one``, ``underflow``) and a
+quantized 3x3 convolution (``conv3x3``).
 Knobs from the shell: ``SIM``, ``N_LAYERS`` (default 8), ``RANDOM_SEED``.
 """
 
@@ -39,7 +40,7 @@ def test_engine_rtl_matches_golden(config):
         test_module="engine_tb", build_name=f"engine_{_name(config)}",
         env={"K": config.k, "MACS": config.macs, "ENGINES": config.engines,
              "MAC_PIPELINE": config.mac_pipeline, "PIPELINE": config.rescaler_pipeline})
-    assert result.tests == 3
+    assert result.tests == 6
 
 
 class BiasOffByOne(wiring.Component):
@@ -74,7 +75,7 @@ def test_regression_catches_a_broken_engine():
                    env={"K": 8, "MACS": 4, "ENGINES": 1, "MAC_PIPELINE": 1, "PIPELINE": 1},
                    defaults={"N_LAYERS": 3})
     message = str(failure.value)
-    assert "edge_layers_back_to_back: failure" in message
+    assert "m_one: failure" in message
     assert re.search(r"layer 'm_one', position \d+, channel \d+ \(output group \d+, engine 0\): "
                      r"beats \d+\.\.\d+ of the layer \(stream beats \d+\.\.\d+\); acc=-?\d+, m=\d+, s=\d+, "
                      r"zero_point=-?\d+, act_min=-?\d+, act_max=-?\d+: expected -?\d+, got -?\d+", message), message
