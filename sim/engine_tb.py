@@ -103,11 +103,14 @@ class Stream:
         name, schedule, group, start, first, beats = self.origin[g]
         layer = self.layers[name]
         position, channel = int(schedule.position[group, e]), int(schedule.channel[group, e])
+        where = (f"layer {name!r}, position {position}, channel {channel} (output group {group}, "
+                 f"engine {e}): beats {first}..{first + beats - 1} of the layer "
+                 f"(stream beats {start + first}..{start + first + beats - 1})")
+        if channel < 0:
+            return f"{where}: a padding channel (all zero operands): expected {self.expected[g][e]}, got {got}"
         acc = golden.accumulate(layer["x"][position], layer["w"][channel:channel + 1],
                                 layer["bias"][channel:channel + 1])[0]
-        return (f"layer {name!r}, position {position}, channel {channel} (output group {group}, "
-                f"engine {e}): beats {first}..{first + beats - 1} of the layer "
-                f"(stream beats {start + first}..{start + first + beats - 1}); acc={int(acc)}, "
+        return (f"{where}; acc={int(acc)}, "
                 f"m={int(layer['m'][channel])}, s={int(layer['s'][channel])}, "
                 f"zero_point={int(layer['zero_point'][channel])}, act_min={int(layer['act_min'][channel])}, "
                 f"act_max={int(layer['act_max'][channel])}: expected {self.expected[g][e]}, got {got}")
