@@ -180,20 +180,27 @@ class Engine(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        # Each arithmetic part is its own submodule, so a synthesis run that keeps the
+        # hierarchy reports its area: multipliers (with their output registers),
+        # adder_tree (with its pipeline registers), accumulator, rescaler. The registers
+        # that carry control and operands beside them stay in the engine itself.
+        m.submodules.multipliers = multipliers = Module()
+        m.submodules.adder_tree = adder_tree = Module()
+        m.submodules.accumulator = accumulator = Module()
         registered = tree_register_levels(self.macs, self.mac_pipeline)
 
         # Control and per-channel operands travel beside the tree, through the same registers.
         side = {name: getattr(self, name) for name in
                 ("valid", "first", "last", "bias", "m", "s", "zero_point", "act_min", "act_max")}
 
-        def level(index, terms, side):
-            """Pass the tree's ``terms`` and the ``side`` values on, through a register
-            if level ``index`` is registered."""
+        def level(index, terms, side, part):
+            """Pass the tree's ``terms`` (through registers in ``part``) and the ``side``
+            values on, through registers if level ``index`` is registered."""
             if index not in registered:
                 return terms, side
             terms_q = [Signal.like(t, name=f"sum{index}_{i}") for i, t in enumerate(terms)]
             side_q = {name: Signal.like(v, name=f"{name}_{index}") for name, v in side.items()}
-            m.d.sync += [q.eq(t) for q, t in zip(terms_q, terms)]
+            part.d.sync += [q.eq(t) for q, t in zip(terms_q, terms)]
             m.d.sync += [side_q[name].eq(v) for name, v in side.items()]
             return terms_q, side_q
 
@@ -201,9 +208,9 @@ class Engine(wiring.Component):
         products = []
         for i in range(self.macs):
             product = Signal(signed(2 * IN_BITS), name=f"product_{i}")
-            m.d.comb += product.eq(self.x[i] * self.w[i])
+            multipliers.d.comb += product.eq(self.x[i] * self.w[i])
             products.append(product)
-        terms, side = level(0, products, side)
+        terms, side = level(0, products, side, multipliers)
 
         # Levels 1..log2(macs): pairwise sums, one bit wider per level.
         depth = 0
@@ -212,17 +219,17 @@ class Engine(wiring.Component):
             sums = []
             for i in range(0, len(terms), 2):
                 total = Signal(signed(terms[i].shape().width + 1), name=f"sum{depth}_{i // 2}_c")
-                m.d.comb += total.eq(terms[i] + terms[i + 1])
+                adder_tree.d.comb += total.eq(terms[i] + terms[i + 1])
                 sums.append(total)
-            terms, side = level(depth, sums, side)
+            terms, side = level(depth, sums, side, adder_tree)
         (tree,) = terms
 
         # The accumulator: loads the bias on the first beat, wraps modulo 2^32.
         acc = Signal(signed(ACC_BITS))
         acc_next = Signal(signed(ACC_BITS))
-        m.d.comb += acc_next.eq(Mux(side["first"], side["bias"], acc) + tree)
-        with m.If(side["valid"]):
-            m.d.sync += acc.eq(acc_next)
+        accumulator.d.comb += acc_next.eq(Mux(side["first"], side["bias"], acc) + tree)
+        with accumulator.If(side["valid"]):
+            accumulator.d.sync += acc.eq(acc_next)
 
         # The rescale operands follow one register behind, to meet the final sum in the
         # accumulator the cycle after the last beat. The rescaler consumes them in that
