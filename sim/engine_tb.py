@@ -46,7 +46,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, Timer
 
 from hw.config import DatapathConfig
-from sim import golden, layers
+from sim import layers
 
 CLOCK_NS = 10
 RESET_CYCLES = 3
@@ -84,8 +84,7 @@ class Stream:
     def __init__(self):
         self.words = {name: [] for name in _PORTS}
         self.expected = []   # per output group: list of ENGINES ints
-        self.origin = []     # per output group: (layer name, schedule, group index, first beat)
-        self.layers = {}
+        self.origin = []     # per output group: (layer name, layer, schedule, group, first stream beat)
         self.schedules = {}
 
     def add(self, name, layer, schedule):
@@ -93,27 +92,13 @@ class Stream:
         for port, values in layers.stream_words(schedule, K).items():
             self.words[port] += values
         self.expected += layers.run_schedule(schedule, k=K).astype(int).tolist()
-        beats = layers.beats_per_channel(layer["x"].shape[1], MACS)
-        for g in range(schedule.groups):
-            self.origin.append((name, schedule, g, start, g * beats, beats))
-        self.layers[name] = layer
+        self.origin += [(name, layer, schedule, group, start) for group in range(schedule.groups)]
         self.schedules[name] = schedule
 
     def describe(self, g, e, got):
-        name, schedule, group, start, first, beats = self.origin[g]
-        layer = self.layers[name]
-        position, channel = int(schedule.position[group, e]), int(schedule.channel[group, e])
-        where = (f"layer {name!r}, position {position}, channel {channel} (output group {group}, "
-                 f"engine {e}): beats {first}..{first + beats - 1} of the layer "
-                 f"(stream beats {start + first}..{start + first + beats - 1})")
-        if channel < 0:
-            return f"{where}: a padding channel (all zero operands): expected {self.expected[g][e]}, got {got}"
-        acc = golden.accumulate(layer["x"][position], layer["w"][channel:channel + 1],
-                                layer["bias"][channel:channel + 1])[0]
-        return (f"{where}; acc={int(acc)}, "
-                f"m={int(layer['m'][channel])}, s={int(layer['s'][channel])}, "
-                f"zero_point={int(layer['zero_point'][channel])}, act_min={int(layer['act_min'][channel])}, "
-                f"act_max={int(layer['act_max'][channel])}: expected {self.expected[g][e]}, got {got}")
+        name, layer, schedule, group, start = self.origin[g]
+        return (f"layer {name!r}, {layers.describe_output(layer, schedule, group, e)} "
+                f"(the layer starts at stream beat {start}): expected {self.expected[g][e]}, got {got}")
 
 
 def random_layers(rng):

@@ -37,7 +37,7 @@ from .golden import INT8_MAX, INT8_MIN, INT32_MIN
 
 __all__ = [
     "Schedule", "beats_per_channel", "matmul_schedule", "run_stream", "run_schedule", "unschedule",
-    "EDGE_LAYERS", "random_layer", "edge_layer", "layer_schedule",
+    "EDGE_LAYERS", "random_layer", "edge_layer", "layer_schedule", "describe_output",
     "wrap32", "pack_lanes", "unpack_lanes", "port_widths", "stream_words",
     "im2col", "conv_weights_matrix", "conv2d", "conv2d_float",
     "quantize_weights", "activation_params", "quantize_activations", "QuantizedConv",
@@ -237,6 +237,23 @@ def unschedule(schedule, y):
     keep = schedule.channel >= 0
     out[schedule.position[keep], schedule.channel[keep]] = np.asarray(y)[keep]
     return out
+
+
+def describe_output(layer, schedule, group, engine, *, beat_offset=0):
+    """Where output ``(group, engine)`` of ``schedule`` comes from, for failure messages:
+    position, channel, its beats (plus ``beat_offset``) and, for a real channel, its
+    accumulator and rescale operands (``layer`` as from :func:`random_layer`)."""
+    position, channel = int(schedule.position[group, engine]), int(schedule.channel[group, engine])
+    beats = beats_per_channel(layer["x"].shape[1], schedule.macs)
+    first = beat_offset + group * beats
+    where = (f"position {position}, channel {channel} (output group {group}, engine {engine}), "
+             f"beats {first}..{first + beats - 1}")
+    if channel < 0:
+        return f"{where}: a padding channel (all zero operands)"
+    acc = golden.accumulate(layer["x"][position], layer["w"][channel:channel + 1],
+                            layer["bias"][channel:channel + 1])[0]
+    operands = ", ".join(f"{name}={int(layer[name][channel])}" for name in PARAMS)
+    return f"{where}: acc={int(acc)}, {operands}"
 
 
 def pack_lanes(values, bits):

@@ -89,11 +89,9 @@ def check_layer(dut, layer, *, k, bubbles=0.0, seed=0, what="layer"):
     bad = np.argwhere(rtl != ref)
     if len(bad):
         g, e = bad[0]
-        beats = layers.beats_per_channel(layer["x"].shape[1], dut.macs)
-        raise AssertionError(
-            f"{what}: {len(bad)} outputs differ; first: position {schedule.position[g, e]}, "
-            f"channel {schedule.channel[g, e]} (group {g}, engine {e}, last beat "
-            f"{(g + 1) * beats - 1}): rtl {rtl[g, e]}, golden {ref[g, e]}")
+        raise AssertionError(f"{what}: {len(bad)} outputs differ; first: "
+                             f"{layers.describe_output(layer, schedule, g, e)}: "
+                             f"rtl {rtl[g, e]}, golden {ref[g, e]}")
     late = [(i, last, out) for i, (last, out) in enumerate(timing) if out - last != dut.latency]
     assert not late, f"{what}: output (group, last-beat cycle, y_valid cycle) {late[0]}: latency is not {dut.latency}"
     # The layer as a whole is the golden model's dot_product.

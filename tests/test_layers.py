@@ -184,3 +184,13 @@ def test_quantized_conv_tracks_the_float_reference(k, relu):
         assert err.max() < 3 and err.mean() < 0.5
     else:  # 4-bit truncation of M: up to -12.5 % per channel, visible but bounded
         assert err.mean() < 3
+
+
+def test_describe_output():
+    layer = layers.edge_layer("m_one", k=8, macs=4)
+    sch = layers.layer_schedule(layer, macs=4, engines=2)
+    text = layers.describe_output(layer, sch, 1, 0, beat_offset=100)
+    acc = golden.accumulate(layer["x"][0], layer["w"][2:3], layer["bias"][2:3])[0]
+    assert text == (f"position 0, channel 2 (output group 1, engine 0), beats 103..105: acc={acc}, "
+                    f"m=128, s=7, zero_point={layer['zero_point'][2]}, act_min=-128, act_max=127")
+    assert layers.describe_output(layer, sch, 1, 1).endswith("a padding channel (all zero operands)")
