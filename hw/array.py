@@ -15,7 +15,7 @@ from amaranth.lib.wiring import In, Out
 from sim.golden import ACC_BITS, OUT_BITS, shift_bits
 
 from .config import DatapathConfig
-from .engine import IN_BITS, Engine
+from .engine import IN_BITS, Engine, EngineProperties
 
 __all__ = ["Array"]
 
@@ -23,7 +23,7 @@ __all__ = ["Array"]
 _OPERANDS = ("bias", "m", "s", "zero_point", "act_min", "act_max")
 
 
-class Array(wiring.Component):
+class Array(EngineProperties, wiring.Component):
     """``engines`` output-stationary dot-product engines in a systolic row.
 
     Every engine computes one output channel of a group of ``engines`` channels
@@ -87,32 +87,6 @@ class Array(wiring.Component):
         """The array described by a :class:`~hw.config.DatapathConfig`."""
         return cls(k=config.k, macs=config.macs, engines=config.engines,
                    mac_pipeline=config.mac_pipeline, rescaler_pipeline=config.rescaler_pipeline)
-
-    @property
-    def config(self):
-        """The validated :class:`~hw.config.DatapathConfig`."""
-        return self._config
-
-    @property
-    def k(self):
-        """Rescale multiplier width in bits."""
-        return self._config.k
-
-    @property
-    def macs(self):
-        """Int8 multipliers per engine."""
-        return self._config.macs
-
-    @property
-    def engines(self):
-        """Number of engines."""
-        return self._config.engines
-
-    @property
-    def latency(self):
-        """Cycles from a group's ``last`` beat to its ``y_valid``:
-        the engine's latency plus ``engines - 1`` systolic hops."""
-        return self._config.latency
 
     def elaborate(self, platform):
         m = Module()

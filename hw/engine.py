@@ -46,7 +46,7 @@ from sim.golden import ACC_BITS, OUT_BITS, shift_bits
 from .config import DatapathConfig
 from .rescaler import Rescaler
 
-__all__ = ["Engine", "IN_BITS", "tree_register_levels"]
+__all__ = ["Engine", "EngineProperties", "IN_BITS", "tree_register_levels"]
 
 #: Width of the int8 activations and weights.
 IN_BITS = 8
@@ -71,7 +71,48 @@ def tree_register_levels(macs, mac_pipeline):
     return frozenset(round(i * levels / (mac_pipeline - 1)) for i in range(mac_pipeline))
 
 
-class Engine(wiring.Component):
+class EngineProperties:
+    """Read-only views of the ``_config`` (a :class:`~hw.config.DatapathConfig`) of an
+    engine or an array."""
+
+    @property
+    def config(self):
+        """The validated :class:`~hw.config.DatapathConfig`."""
+        return self._config
+
+    @property
+    def k(self):
+        """Rescale multiplier width in bits."""
+        return self._config.k
+
+    @property
+    def macs(self):
+        """Int8 multipliers per engine, the number of lanes of a beat."""
+        return self._config.macs
+
+    @property
+    def engines(self):
+        """Number of engines (1 for an engine)."""
+        return self._config.engines
+
+    @property
+    def mac_pipeline(self):
+        """Registers in the multiplier/adder tree."""
+        return self._config.mac_pipeline
+
+    @property
+    def rescaler_pipeline(self):
+        """Registered stages of the rescaler."""
+        return self._config.rescaler_pipeline
+
+    @property
+    def latency(self):
+        """Cycles from a ``last`` beat to its ``y_valid``: ``mac_pipeline + 1
+        (accumulator) + rescaler_pipeline``, plus ``engines - 1`` systolic hops."""
+        return self._config.latency
+
+
+class Engine(EngineProperties, wiring.Component):
     """An output-stationary int8 dot-product engine with a ``k``-bit rescaler.
 
     Input is a stream of beats, one ``macs``-wide slice of an output channel's dot
@@ -143,40 +184,9 @@ class Engine(wiring.Component):
                    rescaler_pipeline=config.rescaler_pipeline)
 
     @property
-    def config(self):
-        """The validated :class:`~hw.config.DatapathConfig` (``engines = 1``)."""
-        return self._config
-
-    @property
-    def k(self):
-        """Rescale multiplier width in bits."""
-        return self._config.k
-
-    @property
-    def macs(self):
-        """Int8 multipliers, the number of lanes of a beat."""
-        return self._config.macs
-
-    @property
-    def mac_pipeline(self):
-        """Registers in the multiplier/adder tree."""
-        return self._config.mac_pipeline
-
-    @property
-    def rescaler_pipeline(self):
-        """Registered stages of the rescaler."""
-        return self._config.rescaler_pipeline
-
-    @property
     def sum_bits(self):
         """Width of the adder tree's output, ``16 + log2(macs)``."""
         return 2 * IN_BITS + self.macs.bit_length() - 1
-
-    @property
-    def latency(self):
-        """Cycles from a ``last`` beat to its ``y_valid``:
-        ``mac_pipeline + 1 (accumulator) + rescaler_pipeline``."""
-        return self._config.engine_latency
 
     def elaborate(self, platform):
         m = Module()
