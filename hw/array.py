@@ -8,14 +8,15 @@ inside, engine ``e``'s operands are delayed ``e`` cycles to meet their
 activations, and its output ``E-1-e`` cycles to leave together with the others.
 """
 
-from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from sim.golden import ACC_BITS, OUT_BITS, shift_bits
+from sim.golden import ACC_BITS, OUT_BITS
 
-from .config import DatapathConfig
-from .engine import IN_BITS, Engine, EngineProperties
+from .config import ConfigProperties, DatapathConfig
+from .engine import IN_BITS, Engine
+from .rescaler import rescale_operand_shapes
 
 __all__ = ["Array"]
 
@@ -23,7 +24,7 @@ __all__ = ["Array"]
 _OPERANDS = ("bias", "m", "s", "zero_point", "act_min", "act_max")
 
 
-class Array(EngineProperties, wiring.Component):
+class Array(ConfigProperties, wiring.Component):
     """``engines`` output-stationary dot-product engines in a systolic row.
 
     Every engine computes one output channel of a group of ``engines`` channels
@@ -70,11 +71,8 @@ class Array(EngineProperties, wiring.Component):
             "x": In(lanes),
             "w": In(data.ArrayLayout(lanes, engines)),
             "bias": In(data.ArrayLayout(signed(ACC_BITS), engines)),
-            "m": In(data.ArrayLayout(unsigned(k), engines)),
-            "s": In(data.ArrayLayout(unsigned(shift_bits(k)), engines)),
-            "zero_point": In(data.ArrayLayout(signed(OUT_BITS), engines)),
-            "act_min": In(data.ArrayLayout(signed(OUT_BITS), engines)),
-            "act_max": In(data.ArrayLayout(signed(OUT_BITS), engines)),
+            **{name: In(data.ArrayLayout(shape, engines))
+               for name, shape in rescale_operand_shapes(k).items()},
             "valid": In(1),
             "first": In(1),
             "last": In(1),

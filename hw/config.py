@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sim.golden import check_k
 
 __all__ = [
-    "DatapathConfig", "RESCALER_PIPELINE_MAX", "MACS_MAX", "MACS_PRESETS", "PRESETS",
+    "DatapathConfig", "ConfigProperties", "RESCALER_PIPELINE_MAX", "MACS_MAX", "MACS_PRESETS", "PRESETS",
     "check_rescaler_pipeline", "check_macs", "check_engines", "mac_pipeline_max",
     "check_mac_pipeline",
 ]
@@ -142,3 +142,49 @@ class DatapathConfig:
 #: The paper's three dot-product engines (Section III.D, Figure 1), at its 32-bit
 #: baseline; pick the rescaler width with ``DatapathConfig.preset("macs8", k=4)``.
 PRESETS = {f"macs{n}": DatapathConfig(k=32, macs=n) for n in MACS_PRESETS}
+
+
+class ConfigProperties:
+    """Read-only properties of a component built from a :class:`DatapathConfig`.
+
+    Mixed into the rescaler, the engine and the array, which keep their validated
+    configuration in ``self._config``.
+    """
+
+    @property
+    def config(self):
+        """The validated :class:`~hw.config.DatapathConfig`."""
+        return self._config
+
+    @property
+    def k(self):
+        """Rescale multiplier width in bits."""
+        return self._config.k
+
+    @property
+    def macs(self):
+        """Int8 multipliers per engine, the number of lanes of a beat (None: rescaler alone)."""
+        return self._config.macs
+
+    @property
+    def engines(self):
+        """Number of engines (1 for an engine)."""
+        return self._config.engines
+
+    @property
+    def mac_pipeline(self):
+        """Registers in the multiplier/adder tree."""
+        return self._config.mac_pipeline
+
+    @property
+    def rescaler_pipeline(self):
+        """Registered stages of the rescaler."""
+        return self._config.rescaler_pipeline
+
+    @property
+    def latency(self):
+        """Cycles from an input to its output (:attr:`DatapathConfig.latency`): the
+        rescaler's pipeline; for an engine, from a ``last`` beat to its ``y_valid``,
+        ``mac_pipeline + 1 (accumulator) + rescaler_pipeline``, plus ``engines - 1``
+        systolic hops in an array."""
+        return self._config.latency

@@ -37,16 +37,16 @@ channel A of three beats, B of one, a bubble, C of two::
 channel's ``last`` beat ("-": don't care).
 """
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from sim.golden import ACC_BITS, OUT_BITS, shift_bits
+from sim.golden import ACC_BITS, OUT_BITS
 
-from .config import DatapathConfig
-from .rescaler import Rescaler
+from .config import ConfigProperties, DatapathConfig
+from .rescaler import Rescaler, rescale_operand_shapes
 
-__all__ = ["Engine", "EngineProperties", "IN_BITS", "tree_register_levels"]
+__all__ = ["Engine", "IN_BITS", "tree_register_levels"]
 
 #: Width of the int8 activations and weights.
 IN_BITS = 8
@@ -71,48 +71,7 @@ def tree_register_levels(macs, mac_pipeline):
     return frozenset(round(i * levels / (mac_pipeline - 1)) for i in range(mac_pipeline))
 
 
-class EngineProperties:
-    """Read-only views of the ``_config`` (a :class:`~hw.config.DatapathConfig`) of an
-    engine or an array."""
-
-    @property
-    def config(self):
-        """The validated :class:`~hw.config.DatapathConfig`."""
-        return self._config
-
-    @property
-    def k(self):
-        """Rescale multiplier width in bits."""
-        return self._config.k
-
-    @property
-    def macs(self):
-        """Int8 multipliers per engine, the number of lanes of a beat."""
-        return self._config.macs
-
-    @property
-    def engines(self):
-        """Number of engines (1 for an engine)."""
-        return self._config.engines
-
-    @property
-    def mac_pipeline(self):
-        """Registers in the multiplier/adder tree."""
-        return self._config.mac_pipeline
-
-    @property
-    def rescaler_pipeline(self):
-        """Registered stages of the rescaler."""
-        return self._config.rescaler_pipeline
-
-    @property
-    def latency(self):
-        """Cycles from a ``last`` beat to its ``y_valid``: ``mac_pipeline + 1
-        (accumulator) + rescaler_pipeline``, plus ``engines - 1`` systolic hops."""
-        return self._config.latency
-
-
-class Engine(EngineProperties, wiring.Component):
+class Engine(ConfigProperties, wiring.Component):
     """An output-stationary int8 dot-product engine with a ``k``-bit rescaler.
 
     Input is a stream of beats, one ``macs``-wide slice of an output channel's dot
@@ -165,11 +124,7 @@ class Engine(EngineProperties, wiring.Component):
             "x": In(data.ArrayLayout(signed(IN_BITS), macs)),
             "w": In(data.ArrayLayout(signed(IN_BITS), macs)),
             "bias": In(signed(ACC_BITS)),
-            "m": In(unsigned(k)),
-            "s": In(unsigned(shift_bits(k))),
-            "zero_point": In(signed(OUT_BITS)),
-            "act_min": In(signed(OUT_BITS)),
-            "act_max": In(signed(OUT_BITS)),
+            **{name: In(shape) for name, shape in rescale_operand_shapes(k).items()},
             "valid": In(1),
             "first": In(1),
             "last": In(1),

@@ -17,12 +17,27 @@ from amaranth.lib.wiring import In, Out
 
 from sim.golden import ACC_BITS, OUT_BITS, s_max, shift_bits
 
-from .config import DatapathConfig
+from .config import ConfigProperties, DatapathConfig
 
-__all__ = ["Rescaler"]
+__all__ = ["Rescaler", "rescale_operand_shapes"]
 
 
-class Rescaler(wiring.Component):
+def rescale_operand_shapes(k):
+    """Shapes of one output channel's rescale operands, by port name.
+
+    The rescaler, the engine and the array all take these five operands; they get
+    their port shapes from here so the three interfaces cannot drift apart.
+    """
+    return {
+        "m": unsigned(k),
+        "s": unsigned(shift_bits(k)),
+        "zero_point": signed(OUT_BITS),
+        "act_min": signed(OUT_BITS),
+        "act_max": signed(OUT_BITS),
+    }
+
+
+class Rescaler(ConfigProperties, wiring.Component):
     """Rescale a signed 32-bit accumulator to int8 with a ``k``-bit multiplier.
 
     Three stages, each optionally followed by a register (``pipeline`` of them,
@@ -67,29 +82,15 @@ class Rescaler(wiring.Component):
         self._config = DatapathConfig(k=k, rescaler_pipeline=pipeline)
         super().__init__({
             "acc": In(signed(ACC_BITS)),
-            "m": In(unsigned(k)),
-            "s": In(unsigned(shift_bits(k))),
-            "zero_point": In(signed(OUT_BITS)),
-            "act_min": In(signed(OUT_BITS)),
-            "act_max": In(signed(OUT_BITS)),
+            **{name: In(shape) for name, shape in rescale_operand_shapes(k).items()},
             "valid": In(1),
             "y": Out(signed(OUT_BITS)),
             "y_valid": Out(1),
         })
 
     @property
-    def k(self):
-        """Multiplier width in bits."""
-        return self._config.k
-
-    @property
     def pipeline(self):
-        """Number of registered stages."""
-        return self._config.rescaler_pipeline
-
-    @property
-    def latency(self):
-        """Cycles from ``valid`` to ``y_valid``: equal to :attr:`pipeline`."""
+        """Number of registered stages (= :attr:`latency`)."""
         return self._config.rescaler_pipeline
 
     @property

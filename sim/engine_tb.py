@@ -35,46 +35,28 @@ exactly the latency, and every output; a failure names the layer, position,
 output channel, engine, and the beat (in the layer's stream and cycle).
 """
 
-import os
 import random
-import secrets
 
 import numpy as np
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge, Timer
 
 from hw.config import DatapathConfig
 from sim import layers
+from sim.tb_common import clock_and_reset, env_int, random_seed
 
-CLOCK_NS = 10
-RESET_CYCLES = 3
 BUBBLE_RATE = 0.3
 MAX_REPORTED = 8
 
 
-def _env_int(name, default=None):
-    text = os.environ.get(name)
-    if text is None or text == "":
-        if default is None:
-            raise RuntimeError(f"environment variable {name} is required by {__name__}")
-        return default
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise RuntimeError(f"environment variable {name} must be an integer, not {text!r}") from None
-
-
-CONFIG = DatapathConfig(k=_env_int("K"), macs=_env_int("MACS"), engines=_env_int("ENGINES"),
-                        mac_pipeline=_env_int("MAC_PIPELINE"), rescaler_pipeline=_env_int("PIPELINE"))
+CONFIG = DatapathConfig(k=env_int("K"), macs=env_int("MACS"), engines=env_int("ENGINES"),
+                        mac_pipeline=env_int("MAC_PIPELINE"), rescaler_pipeline=env_int("PIPELINE"))
 K, MACS, ENGINES = CONFIG.k, CONFIG.macs, CONFIG.engines
-N_LAYERS = _env_int("N_LAYERS", 8)
-_seed_given = os.environ.get("RANDOM_SEED", "") != ""
-SEED = _env_int("RANDOM_SEED") if _seed_given else secrets.randbits(31)
+N_LAYERS = env_int("N_LAYERS", 8)
+SEED, _SEED_NOTE = random_seed()
 _PORTS = ("x", "w", "bias", "m", "s", "zero_point", "act_min", "act_max", "first", "last")
 print(f"engine_tb: {CONFIG}, latency {CONFIG.latency}, N_LAYERS={N_LAYERS}, RANDOM_SEED={SEED}"
-      f"{'' if _seed_given else ' (drawn; rerun with RANDOM_SEED=%d to reproduce)' % SEED}", flush=True)
+      f"{_SEED_NOTE}", flush=True)
 
 
 class Stream:
@@ -144,14 +126,7 @@ async def run(dut, test, stream, bubble_rate, rng):
     for handle in handles:  # every input driven at t = 0
         handle.value = 0
     dut.valid.value = 0
-    dut.rst.value = 1
-    dut.clk.value = 0
-    await Timer(1, unit="ns")
-    Clock(dut.clk, CLOCK_NS, unit="ns").start(start_high=False)
-    edge = RisingEdge(dut.clk)
-    for _ in range(RESET_CYCLES):
-        await edge
-    dut.rst.value = 0
+    edge = await clock_and_reset(dut)
 
     beats = len(words["first"])
     columns = [words[name] for name in _PORTS]

@@ -30,43 +30,26 @@ as many results come out as valid operands went in, and every result in order.
 """
 
 import hashlib
-import os
-import secrets
 
 import numpy as np
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge, Timer
+from cocotb.triggers import Timer
 
 from sim.golden import INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN, quantize_multiplier, rescale, s_max
+from sim.tb_common import clock_and_reset, env_int, random_seed
 
-CLOCK_NS = 10
-RESET_CYCLES = 3
 BUBBLE_RATE = 0.3
 MAX_REPORTED = 8
 
 
-def _env_int(name, default=None):
-    text = os.environ.get(name)
-    if text is None or text == "":
-        if default is None:
-            raise RuntimeError(f"environment variable {name} is required by {__name__}")
-        return default
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise RuntimeError(f"environment variable {name} must be an integer, not {text!r}") from None
-
-
-K = _env_int("K")
-PIPELINE = _env_int("PIPELINE")
-N_RANDOM = _env_int("N_RANDOM", 20000)
-_seed_given = os.environ.get("RANDOM_SEED", "") != ""
-SEED = _env_int("RANDOM_SEED") if _seed_given else secrets.randbits(31)
+K = env_int("K")
+PIPELINE = env_int("PIPELINE")
+N_RANDOM = env_int("N_RANDOM", 20000)
+SEED, _SEED_NOTE = random_seed()
 S_MAX = s_max(K)
 print(f"rescaler_tb: K={K} PIPELINE={PIPELINE} N_RANDOM={N_RANDOM} "
-      f"RANDOM_SEED={SEED}{'' if _seed_given else ' (drawn; rerun with RANDOM_SEED=%d to reproduce)' % SEED}",
+      f"RANDOM_SEED={SEED}{_SEED_NOTE}",
       flush=True)
 
 
@@ -245,14 +228,7 @@ async def _stream(dut, test, bubble_rate):
         step = Timer(1, unit="ns")
         await step
     else:
-        dut.rst.value = 1
-        dut.clk.value = 0
-        await Timer(1, unit="ns")
-        Clock(dut.clk, CLOCK_NS, unit="ns").start(start_high=False)
-        step = RisingEdge(dut.clk)
-        for _ in range(RESET_CYCLES):
-            await step
-        dut.rst.value = 0
+        step = await clock_and_reset(dut)
 
     index = 0
     current_valid = 0

@@ -18,7 +18,6 @@ from hw.array import Array
 from hw.config import DatapathConfig
 from hw.engine import Engine, tree_register_levels
 from sim import golden, layers
-from sim.golden import INT8_MAX, INT8_MIN
 
 _PORTS = ("x", "w", "bias", "m", "s", "zero_point", "act_min", "act_max", "first", "last")
 
