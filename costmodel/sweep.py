@@ -18,7 +18,6 @@ from pathlib import Path
 from hw.config import DatapathConfig
 
 from . import synth
-from .tools import ToolError
 
 __all__ = ["DEFAULT_K", "DEFAULT_MACS", "PAPER", "parse_int_list", "Sweep", "run_sweep",
            "compare_to_paper", "to_csv"]

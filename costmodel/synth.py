@@ -17,8 +17,8 @@ import re
 import time
 from pathlib import Path
 
-from hw.cli import build, write_atomically
-from hw.export import to_rtlil
+from hw.cli import write_atomically
+from hw.export import datapath, to_rtlil
 
 from .flows import FLOWS, synthesize
 from .tools import ToolError, find_sta, find_yosys
@@ -205,7 +205,7 @@ def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh
     Returns ``(report, cached)``. Cache entries are written atomically, so a killed
     run leaves either a whole entry or none. ``fresh=True`` ignores the cache.
     """
-    rtlil = to_rtlil(build(config).component, name="top")
+    rtlil = to_rtlil(datapath(config).component, name="top")
     path = Path(cache_dir) / f"{cache_key(config, rtlil, request, yosys=yosys, sta=sta)}.json"
     report = None if fresh else load_cached(path, config)
     if report is not None:
@@ -227,7 +227,7 @@ def format_table(report):
     unit = report["area_unit"]
     lines = [
         f"flow      {report['flow']}" + (f"  ({Path(report['library']['path']).name})" if report["library"] else ""),
-        f"config    " + ", ".join(f"{k}={v}" for k, v in report["config"].items()),
+        "config    " + ", ".join(f"{k}={v}" for k, v in report["config"].items()),
         f"area      {report['area']:,} {unit}   ({report['cells']:,} cells)",
         f"delay     {report['delay']} {report['delay_unit']}   ({report['delay_source']})",
         "breakdown (hierarchy kept):",
