@@ -29,15 +29,19 @@ SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(if $(LIB),--lib $(LIB)) \
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv verilog synth synth-tools test test-fast sim-tools bench clean
+.PHONY: help venv verilog synth synth-tools sweep fit estimate test test-fast sim-tools bench clean
 
 help:
 	@echo "make synth K=4 MACS=8 [ENGINES= FLOW=liberty|generic LIB= CLOCK_NS= YOSYS=]"
 	@echo "                                 synthesize, print area/delay, write reports/synth/*.json"
 	@echo "make verilog K=4 MACS=8 [ENGINES= PIPELINE=]   export Verilog to build/verilog/"
+	@echo "make sweep [SWEEP_K=3..32 SWEEP_MACS=4,8,16 FLOW= JOBS=2]"
+	@echo "                                 synthesize the grid (cached), write reports/sweep_<flow>.json/.csv"
+	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep"
+	@echo "make estimate K=6 MACS=8         instant area/delay from the analytic model"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
 	@echo "make test-fast                   everything but the cocotb regression"
-	@echo "make bench                       golden-model throughput benchmark"
+	@echo "make bench                       golden-model throughput and warm/cold synth benchmarks"
 	@echo "make clean                       remove build/ (keeps .venv)"
 
 $(STAMP): pyproject.toml
@@ -72,6 +76,17 @@ synth-tools:
 synth: $(STAMP) synth-tools
 	$(PY) -m costmodel synth $(DATAPATH_ARGS) $(SYNTH_ARGS)
 
+SWEEP_K    ?= 3,4,5,6,8,12,16,24,32
+SWEEP_MACS ?= 4,8,16
+sweep: $(STAMP) synth-tools
+	$(PY) -m costmodel sweep --k $(SWEEP_K) --macs $(SWEEP_MACS) -j $(JOBS) $(SYNTH_ARGS)
+
+fit: $(STAMP)
+	$(PY) -m costmodel fit --flow $(or $(FLOW),liberty)
+
+estimate: $(STAMP)
+	$(PY) -m costmodel estimate $(DATAPATH_ARGS) --flow $(or $(FLOW),liberty)
+
 # Icarus Verilog is the default cocotb simulator: install it from Debian when missing.
 sim-tools:
 	@command -v iverilog >/dev/null && command -v vvp >/dev/null || { \
@@ -90,6 +105,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/golden_throughput.py
+	$(PY) benchmarks/synth_warm.py
 
 clean:
 	rm -rf build

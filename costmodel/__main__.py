@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from hw import cli as hw_cli
-from hw.export import datapath
+from hw.export import top_name
 
 from . import analytic, sweep, synth
 from .flows import FLOWS
@@ -155,7 +155,7 @@ def run(argv=None):
     request = _request(args)
     name = synth.report_name(config, request)
     yosys, sta = synth.find_tools(request, args.yosys)
-    print(f"synthesizing {datapath(config).top} ({name}, {request.flow} flow) ...", flush=True)
+    print(f"synthesizing {top_name(config)} ({name}, {request.flow} flow) ...", flush=True)
     report, cached = synth.synthesize_config(config, request, yosys=yosys, sta=sta, fresh=args.fresh)
     if cached:
         print("(from the cache; --fresh re-synthesizes)")

@@ -169,6 +169,7 @@ def summary(sweep, reports, runtime_s):
         "library": first["library"],
         "clock_ns": sweep.request.clock_ns,
         "runtime_s": round(runtime_s, 1),
+        "synthesis_runtime_s": round(sum(r["runtime_s"] for r in reports), 1),
         "points": [{key: r[key] for key in ("config", "area", "delay", "cells", "breakdown", "runtime_s")}
                    for r in reports],
         "ratios": _ratio_table(reports),

@@ -14,7 +14,7 @@ from .array import Array
 from .engine import Engine
 from .rescaler import Rescaler
 
-__all__ = ["RESCALER_TOP", "ENGINE_TOP", "ARRAY_TOP", "Datapath",
+__all__ = ["RESCALER_TOP", "ENGINE_TOP", "ARRAY_TOP", "Datapath", "top_name",
            "rescaler", "engine", "array", "datapath", "to_verilog", "to_rtlil"]
 
 #: Top-level module name of an exported rescaler.
@@ -55,15 +55,19 @@ class Datapath(NamedTuple):
     top: str
 
 
+def top_name(config):
+    """The stable top-level module name of a configuration's design."""
+    if config.macs is None:
+        return RESCALER_TOP
+    return ENGINE_TOP if config.engines == 1 else ARRAY_TOP
+
+
 def datapath(config):
     """The :class:`Datapath` a :class:`~hw.config.DatapathConfig` describes: the
     rescaler alone without ``macs``, else the engine (one engine, whose Verilog ports
     are those of a one-engine array) or the systolic array."""
-    if config.macs is None:
-        return Datapath(rescaler(config), RESCALER_TOP)
-    if config.engines == 1:
-        return Datapath(engine(config), ENGINE_TOP)
-    return Datapath(array(config), ARRAY_TOP)
+    factory = {RESCALER_TOP: rescaler, ENGINE_TOP: engine, ARRAY_TOP: array}[top_name(config)]
+    return Datapath(factory(config), top_name(config))
 
 
 def to_verilog(component, *, name):
