@@ -97,7 +97,7 @@ sim-tools:
 	    echo "error: Icarus Verilog not found: install it with 'sudo apt-get install iverilog'" >&2; exit 1; \
 	  fi; }
 
-test: $(STAMP) sim-tools
+test: $(STAMP) sim-tools synth-tools
 	$(PY) -m pytest -n $(JOBS)
 
 test-fast: $(STAMP)

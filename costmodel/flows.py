@@ -153,9 +153,9 @@ def parse_stat(text, measure, plain=""):
     below ``top``, and names lose Yosys' leading backslash.
     """
     try:
-        data = json.loads(text)
+        data = _stat_json(text)
         modules = {name.lstrip("\\"): entry for name, entry in data["modules"].items()}
-        design = data["design"]
+        design = data.get("design", {})
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise ToolError(f"cannot read Yosys' stat output ({exc}); is this a Yosys with 'stat -json'?") from None
     if _TOP not in modules:
@@ -185,6 +185,20 @@ def parse_stat(text, measure, plain=""):
     for entry in parsed.values():
         del entry["inclusive"]
     return {"design": {"area": total, "cells": int(design.get("num_cells", 0))}, "modules": parsed}
+
+
+def _stat_json(text):
+    """The ``stat -json`` document; Yosys 0.23 breaks it after ``modules`` for a
+    hierarchical design (it prints the hierarchy as text inside), so fall back to
+    decoding the ``modules`` object alone."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        start = text.find("{", text.find('"modules"'))
+        if start < 0:
+            raise
+        modules, _ = json.JSONDecoder().raw_decode(text, start)
+        return {"modules": modules}
 
 
 def _instances(modules):

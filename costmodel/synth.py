@@ -111,10 +111,15 @@ def file_digest(path):
 
 
 def _breakdown(modules):
-    """Own area of each part, by the last name of its module, times its instance count."""
+    """Own area of each part, by the last name of its module, times its instance count.
+
+    In an array, ``engine`` is the engines' own logic (registers and control
+    outside their multipliers, tree, accumulator and rescaler).
+    """
     parts = {}
     for name, entry in modules.items():
-        part = "top-level logic and registers" if name == "top" else name.rsplit(".", 1)[-1]
+        # Instances of one kind (engine0, engine1, ...) add up to one part.
+        part = "top-level logic and registers" if name == "top" else re.sub(r"\d+$", "", name.rsplit(".", 1)[-1])
         parts[part] = round(parts.get(part, 0) + entry["area"] * entry["instances"], 1)
     return parts
 

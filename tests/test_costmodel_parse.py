@@ -7,6 +7,7 @@ module's own cells, 0.70 includes submodules. Both must give own areas that add
 up to the design total.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,28 @@ def test_garbage_gives_one_clear_error():
         parse_ltp("nothing here")
     with pytest.raises(ToolError, match="slack"):
         parse_sta("Error: nothing", 10.0)
+
+
+def test_yosys_023_hierarchical_json_is_recovered():
+    # Yosys 0.23 prints the hierarchy as text inside `stat -json` for a two-engine
+    # array, which breaks the JSON after "modules": the modules are still read.
+    folder = DATA / "yosys-liberty-array"
+    stat = parse_stat((folder / "hier.json").read_text(), "area", (folder / "hier.txt").read_text())
+    modules = stat["modules"]
+    assert modules["top.engine0.rescaler"]["instances"] == 1
+    assert modules["top"]["submodules"] == {"top.engine0": 1, "top.engine1": 1}
+    own = sum(m["area"] * m["instances"] for m in modules.values())
+    assert own == pytest.approx(stat["design"]["area"])
+    chip = float(re.search(r"Chip area for top module '\\top': ([0-9.]+)", (folder / "hier.txt").read_text())[1])
+    assert own == pytest.approx(chip)
+
+
+def test_breakdown_adds_up_instances_of_one_kind():
+    from costmodel.synth import _breakdown
+    folder = DATA / "yosys-liberty-array"
+    stat = parse_stat((folder / "hier.json").read_text(), "area", (folder / "hier.txt").read_text())
+    parts = _breakdown(stat["modules"])
+    assert set(parts) == {"top-level logic and registers", "engine", "multipliers", "adder_tree",
+                          "accumulator", "rescaler"}
+    assert parts["rescaler"] == pytest.approx(2 * stat["modules"]["top.engine0.rescaler"]["area"])
+    assert sum(parts.values()) == pytest.approx(stat["design"]["area"])
