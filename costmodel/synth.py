@@ -23,9 +23,11 @@ from hw.export import datapath, to_rtlil
 from .flows import FLOWS, synthesize
 from .tools import ToolError, find_sta, find_yosys
 
-__all__ = ["DEFAULT_LIBERTY", "BUILD_DIR", "file_digest", "SCHEMA_VERSION", "SynthRequest", "find_tools", "resolve_flow", "check_liberty",
-           "report_name", "run", "cache_key", "load_cached", "synthesize_config",
-           "CACHE_DIR", "to_json", "format_table"]
+__all__ = [
+    "DEFAULT_LIBERTY", "BUILD_DIR", "CACHE_DIR", "SCHEMA_VERSION", "SynthRequest",
+    "check_liberty", "resolve_flow", "find_tools", "report_name", "file_digest",
+    "run", "cache_key", "load_cached", "synthesize_config", "to_json", "format_table",
+]
 
 #: Open standard cells from Debian's ``qflow-tech-osu018`` (OSU 0.18 um).
 DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
