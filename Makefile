@@ -29,7 +29,7 @@ SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(if $(LIB),--lib $(LIB)) \
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv verilog synth synth-tools sweep fit estimate test test-fast sim-tools bench clean
+.PHONY: help venv verilog synth synth-tools sweep fit estimate plots report test test-fast sim-tools bench clean
 
 help:
 	@echo "make synth K=4 MACS=8 [ENGINES= FLOW=liberty|generic LIB= CLOCK_NS= YOSYS=]"
@@ -39,6 +39,8 @@ help:
 	@echo "                                 synthesize the grid (cached), write reports/sweep_<flow>.json/.csv"
 	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep"
 	@echo "make estimate K=6 MACS=8         instant area/delay from the analytic model"
+	@echo "make plots [FLOW=]               area/delay/ADP figures in reports/figures/<flow>/ (sweeps missing points)"
+	@echo "make report [FLOW=]              the figures and reports/REPORT.md against the paper"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
 	@echo "make test-fast                   everything but the cocotb regression"
 	@echo "make bench                       golden-model throughput and warm/cold synth benchmarks"
@@ -86,6 +88,13 @@ fit: $(STAMP)
 
 estimate: $(STAMP)
 	$(PY) -m costmodel estimate $(DATAPATH_ARGS) --flow $(or $(FLOW),liberty)
+
+# Figures and report read reports/sweep_<flow>.json, synthesizing missing points first (cached).
+plots: $(STAMP) synth-tools
+	$(PY) -m costmodel plot -j $(JOBS) $(SYNTH_ARGS)
+
+report: $(STAMP) synth-tools
+	$(PY) -m costmodel report -j $(JOBS) $(SYNTH_ARGS)
 
 # Icarus Verilog is the default cocotb simulator: install it from Debian when missing.
 sim-tools:

@@ -12,6 +12,7 @@ before any report is written.
 """
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from hw import cli as hw_cli
 from hw.export import top_name
 
-from . import analytic, sweep, synth
+from . import analytic, report, sweep, synth
 from .flows import FLOWS
 from .tools import ToolError
 
@@ -85,6 +86,7 @@ def make_parser():
         description="Estimate area and delay of an engine from the fitted analytic model.")
     hw_cli._add_config_arguments(estimate_parser)
     estimate_parser.add_argument("--flow", choices=FLOWS, default="liberty")
+    _add_draw_parsers(commands)
     return parser
 
 
@@ -115,6 +117,79 @@ def run_estimate(args):
           f"area {area:,.0f} {model.area_unit}, delay {delay:.3g} {model.delay_unit} "
           f"(fit error up to {model.document['max_area_error_pct']} % / "
           f"{model.document['max_delay_error_pct']} % on the sweep)")
+    return 0
+
+
+def _add_draw_parsers(commands):
+    """The ``plot`` and ``report`` subcommands."""
+    for name, what in (("plot", "draw the area-delay figures"),
+                       ("report", "write reports/REPORT.md and draw its figures")):
+        draw_parser = commands.add_parser(
+            name, help=f"{what} of a sweep, against the paper",
+            description=f"{what[0].upper()}{what[1:]} (PNG and SVG in reports/figures/<flow>/) from "
+                        "reports/sweep_<flow>.json, synthesizing the default grid's missing points "
+                        "first through the cache.")
+        draw_parser.add_argument("--sweep", type=Path, default=None, metavar="FILE",
+                                 help="draw this sweep JSON as it is, never synthesizing")
+        _add_flow_arguments(draw_parser)
+        draw_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
+                                 help="configurations synthesized at once for missing points (default 2)")
+        draw_parser.add_argument("--figures", type=Path, default=None, metavar="DIR",
+                                 help="figure directory (default reports/figures/<flow>)")
+        if name == "report":
+            draw_parser.add_argument("--out", type=Path, default=Path("reports") / "REPORT.md",
+                                     metavar="FILE", help="report file (default reports/REPORT.md)")
+
+
+def _draw(args):
+    """Draw the figures of ``plot`` and ``report``: the sweep at --sweep as it is, else
+    reports/sweep_<flow>.json once the default grid's missing points are synthesized."""
+    path = args.sweep
+    if path is None:
+        flow = _request(args).flow
+        path = Path("reports") / f"sweep_{flow}.json"
+        try:
+            missing = report.missing_points(path, sweep.DEFAULT_K, sweep.DEFAULT_MACS)
+        except ValueError as exc:
+            raise hw_cli.UsageError(str(exc)) from None
+        if missing:
+            print(f"{path}: missing {len(missing)} of the default grid's points, sweeping "
+                  "(cached points are instant)")
+            argv = ["sweep", "--flow", flow, "-j", str(args.jobs), "--clock-ns", str(args.clock_ns),
+                    "--out", str(path.parent)]
+            argv += ["--lib", str(args.lib)] if args.lib else []
+            run_sweep(make_parser().parse_args(argv + (["--yosys", args.yosys] if args.yosys else [])))
+    try:
+        document = report.load_sweep(path)
+        if args.flow and document["flow"] != args.flow:
+            raise ValueError(f"{path} is a {document['flow']} sweep, not {args.flow}")
+        model, note = report.load_model(document)
+    except ValueError as exc:
+        raise hw_cli.UsageError(str(exc)) from None
+    from . import plots  # matplotlib: imported only by the commands that draw
+
+    figures = args.figures or Path("reports") / "figures" / document["flow"]
+    drawn = plots.draw_all(document, figures, model=model)
+    if note:
+        print(f"note: {note}: no model figure")
+    print(f"figures   {figures}/{{{','.join(drawn)}}}.png/.svg ({report.flow_label(document)})")
+    return path, document, model, note, figures, drawn
+
+
+def run_plot(args):
+    _draw(args)
+    return 0
+
+
+def run_report(args):
+    path, document, model, note, figures, drawn = _draw(args)
+    command = f"python -m costmodel report --flow {document['flow']}"
+    commands = [f"{command} --sweep {path}"] if args.sweep else [f"make report FLOW={document['flow']}", command]
+    text = report.render(document, sweep_path=path, figures=drawn, commands=commands, model=model,
+                         model_note=note, figures_dir=os.path.relpath(figures, args.out.parent))
+    hw_cli.write_atomically(str(args.out), text)
+    print(report.trend(document).replace("**", ""))
+    print(f"report    {args.out}")
     return 0
 
 
@@ -149,6 +224,8 @@ def run_sweep(args):
 
 def run(argv=None):
     args = make_parser().parse_args(argv)
+    if args.command in ("plot", "report"):
+        return {"plot": run_plot, "report": run_report}[args.command](args)
     if args.command != "synth":
         return {"sweep": run_sweep, "fit": run_fit, "estimate": run_estimate}[args.command](args)
     config = hw_cli.config_from_args(args)
