@@ -116,5 +116,23 @@ bench: $(STAMP)
 	$(PY) benchmarks/golden_throughput.py
 	$(PY) benchmarks/synth_warm.py
 
+# Accuracy side of the trade-off (sim/network.py): the stored int8 network is
+# models/digits_int8.npz (make train re-creates it; the others only read it).
+.PHONY: train accuracy finetune pareto tflite-parity
+train: $(STAMP)
+	$(PY) -m sim train
+
+accuracy: $(STAMP)
+	$(PY) -m sim accuracy
+
+finetune: $(STAMP)
+	$(PY) -m sim finetune
+
+pareto: $(STAMP)
+	$(PY) -m sim pareto --sweep reports/sweep_$(or $(FLOW),liberty).json
+
+tflite-parity: $(STAMP)
+	$(PY) -m sim tflite-parity --out reports/accuracy_tflite_parity.json
+
 clean:
 	rm -rf build
