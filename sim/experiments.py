@@ -98,6 +98,7 @@ def accuracy_report(model_path=network.DEFAULT_MODEL, *, ks=ACCURACY_KS, out_dir
             logits = network.run_int8(net, xq, k, method=method)
             pred = logits.argmax(axis=1)
             row[method] = {"accuracy": network.accuracy(pred, y_test),
+                           "test_loss": _int8_loss(net, logits, y_test),
                            "predictions_changed_pct": 100.0 * float(np.mean(pred != ref_pred)),
                            "mean_abs_logit_change_lsb": float(np.abs(logits - ref_logits).mean())}
         row["drop_vs_k32"] = row["truncate"]["accuracy"] - network.accuracy(ref_pred, y_test)
@@ -145,6 +146,14 @@ def accuracy_report(model_path=network.DEFAULT_MODEL, *, ks=ACCURACY_KS, out_dir
     return result
 
 
+def _int8_loss(net, logits, labels):
+    """Mean cross-entropy of the dequantized int8 logits: a smooth companion of the
+    accuracy, which moves in steps of one test image."""
+    out = net.layers[-1]
+    real = np.float64(out.y_scale) * (np.asarray(logits, dtype=np.float64) - out.y_zero_point)
+    return float(network.softmax_xent(real, labels)[0])
+
+
 def _row(rows, k):
     return next((r for r in rows if r["k"] == k), None)
 
@@ -169,6 +178,7 @@ def _accuracy_markdown(r):
         "| accuracy, truncation (paper) | " + " | ".join(f"{row['truncate']['accuracy']:.2f}" for row in r["rows"]) + " |",
         "| accuracy, round to nearest | " + " | ".join(f"{row['nearest']['accuracy']:.2f}" for row in r["rows"]) + " |",
         "| drop vs k=32 (points) | " + " | ".join(f"{row['drop_vs_k32']:+.2f}" for row in r["rows"]) + " |",
+        "| test cross-entropy (nats) | " + " | ".join(f"{row['truncate']['test_loss']:.4f}" for row in r["rows"]) + " |",
         "| predictions changed vs k=32 (%) | " + " | ".join(f"{row['truncate']['predictions_changed_pct']:.2f}" for row in r["rows"]) + " |",
         "| mean abs logit change (LSB) | " + " | ".join(f"{row['truncate']['mean_abs_logit_change_lsb']:.2f}" for row in r["rows"]) + " |",
         "",
@@ -229,8 +239,10 @@ def finetune_report(model_path=network.DEFAULT_MODEL, *, ks=(4, 3, 2), epochs=3,
         path = model_dir / f"{Path(model_path).stem}_rat_k{k}.npz"
         network.save(tuned, path)
         after = network.accuracy(network.predict_int8(tuned, xq, k), y_test)
+        losses = [_int8_loss(n, network.run_int8(n, xq, k), y_test) for n in (net, tuned)]
         change = finetune.weight_change(net, tuned)
         runs.append({"k": int(k), "original_k32": base, "post_training": before, "retrained": after,
+                     "test_loss_post_training": losses[0], "test_loss_retrained": losses[1],
                      "history": history, "weight_change": change, "model": path.name,
                      "retrained_at_k32": network.accuracy(network.predict_int8(tuned, xq, 32), y_test)})
         log(f"k={k}: {before:.2f} % -> {after:.2f} %, {change['changed_pct']:.2f} % of weights changed "
@@ -250,13 +262,14 @@ def _finetune_markdown(r):
     o = r["optimizer"]
     lines = [f"# Rescale-aware fine-tuning (paper Table II columns), {r['test_images']} test digits", "",
              f"SGD, lr {o['lr']}, batch {o['batch']}, {o['epochs']} epochs; {o['trained']}.", "",
-             ("| k | original (k=32) | post-training | re-trained | weights changed (%) | "
+             ("| k | original (k=32) | post-training | re-trained | test loss before -> after | weights changed (%) | "
               "mean abs change of changed weights (LSB) | mean relative change (% of channel max) | layers changed |"),
-             "|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|"]
     for run in r["runs"]:
         c = run["weight_change"]
         lines.append(f"| {run['k']} | {run['original_k32']:.2f} % | {run['post_training']:.2f} % | "
-                     f"{run['retrained']:.2f} % | {c['changed_pct']:.2f} | {c['mean_abs_change_lsb']:.2f} | "
+                     f"{run['retrained']:.2f} % | {run['test_loss_post_training']:.4f} -> {run['test_loss_retrained']:.4f} | "
+                     f"{c['changed_pct']:.2f} | {c['mean_abs_change_lsb']:.2f} | "
                      f"{c['mean_rel_change_pct']:.2f} | {c['layers_changed']}/{len(c['per_layer'])} |")
     lines += ["", "Accuracy after each epoch: " + "; ".join(
         f"k={run['k']}: " + ", ".join(f"{h['accuracy']:.2f}" for h in run["history"]) for run in r["runs"])]

@@ -79,3 +79,20 @@ def test_bad_tflite_file(tmp_path):
     bad.write_bytes(b"\0" * 64)
     with pytest.raises(ValueError, match="not a TFLite flatbuffer"):
         tflite_io.scales_report(bad, 8)
+
+
+@needs_litert
+def test_cli_export_and_scales(tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / "d.tflite"
+    r = subprocess.run([sys.executable, "-m", "sim", "tflite-export", "-o", str(out)], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 0 and out.stat().st_size > 0
+    r = subprocess.run([sys.executable, "-m", "sim", "tflite-scales", str(out), "--k", "4"], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 0
+    assert len(r.stdout.splitlines()) == 6 and "FULLY_CONNECTED" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "sim", "tflite-scales", str(tmp_path / "none.tflite")],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 2 and r.stderr.startswith("error: ")
