@@ -1,7 +1,7 @@
 """``python -m sim``: the accuracy side of the trade-off.
 
     python -m sim train        [--model models/digits_int8.npz]
-    python -m sim accuracy     [--model ...] [--k 32,24,...,2] [--limit N] [--out reports]
+    python -m sim accuracy     [--model ...] [--k 32,24,...,2] [--rounding half_up|...] [--limit N] [--out reports]
     python -m sim finetune     [--model ...] [--k 4,3,2] [--epochs 3] [--lr 100]
     python -m sim pareto       [--accuracy reports/accuracy.json] [--sweep reports/sweep_liberty.json]
     python -m sim tflite-export [--model ...] -o build/digits_int8.tflite
@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from . import network
+from .golden import ROUNDINGS
 
 
 def _ks(text):
@@ -36,6 +37,7 @@ def _parser():
     a = sub.add_parser("accuracy", help="accuracy vs k and the error model -> reports/accuracy*")
     a.add_argument("--model", **model)
     a.add_argument("--k", type=_ks, default=None, help="widths, e.g. 32,8,4")
+    a.add_argument("--rounding", choices=ROUNDINGS, default="half_up", help="rescaler rounding mode")
     a.add_argument("--limit", type=int, default=None, help="only the first N test images")
     a.add_argument("--out", type=Path, default=None, help="report directory (default reports/)")
     f = sub.add_parser("finetune", help="rescale-aware fine-tuning -> reports/finetune*")
@@ -69,7 +71,7 @@ def main(argv=None):
         if args.cmd == "train":
             experiments.train(args.model)
         elif args.cmd == "accuracy":
-            kw = {"limit": args.limit}
+            kw = {"limit": args.limit, "rounding": args.rounding}
             if args.k:
                 kw["ks"] = args.k
             if args.out:

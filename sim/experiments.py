@@ -76,11 +76,12 @@ def _float_accuracy(net, x, y):
     return network.accuracy(network.forward(net.float_params, x)[0].argmax(axis=1), y)
 
 
-def accuracy_report(model_path=network.DEFAULT_MODEL, *, ks=ACCURACY_KS, out_dir=REPORTS,
-                    limit=None, log=print):
+def accuracy_report(model_path=network.DEFAULT_MODEL, *, ks=ACCURACY_KS, rounding="half_up",
+                    out_dir=REPORTS, limit=None, log=print):
     """Accuracy vs ``k`` (truncation = paper, and round-to-nearest), the TFLite mode, the
     error model per layer, written to ``out_dir/accuracy.{json,md,png}`` and
-    ``accuracy_error_model.png``. ``limit`` evaluates only the first test images."""
+    ``accuracy_error_model.png``. ``rounding`` is the rescaler's rounding mode
+    (:data:`sim.golden.ROUNDINGS`); ``limit`` evaluates only the first test images."""
     t0 = time.time()
     net = network.load(model_path)
     _, _, x_test, y_test = _data()
@@ -89,13 +90,13 @@ def accuracy_report(model_path=network.DEFAULT_MODEL, *, ks=ACCURACY_KS, out_dir
     xq = net.quantize_input(x_test)
     log(f"model {model_path}: {len(y_test)} test digits")
     float_acc = _float_accuracy(net, x_test, y_test)
-    ref_logits = network.run_int8(net, xq, 32)
+    ref_logits = network.run_int8(net, xq, 32, rounding=rounding)
     ref_pred = ref_logits.argmax(axis=1)
     rows = []
     for k in ks:
         row = {"k": int(k)}
         for method in ("truncate", "nearest"):
-            logits = network.run_int8(net, xq, k, method=method)
+            logits = network.run_int8(net, xq, k, method=method, rounding=rounding)
             pred = logits.argmax(axis=1)
             row[method] = {"accuracy": network.accuracy(pred, y_test),
                            "test_loss": _int8_loss(net, logits, y_test),
@@ -115,11 +116,12 @@ def accuracy_report(model_path=network.DEFAULT_MODEL, *, ks=ACCURACY_KS, out_dir
 
     # Error model on each layer's real accumulators (inputs from the k = 32 network).
     log("error model per layer ...")
-    trace = network.run_int8(net, xq, 32, keep=True)
+    trace = network.run_int8(net, xq, 32, rounding=rounding, keep=True)
     err_ks = sorted({k for k in ks} | {2, 3, 4, 5, 6, 8, 12, 16}, reverse=True)
     per_layer, per_channel = {}, {}
     for ql, t in zip(net.layers, trace):
-        clamp = {"zero_point": ql.y_zero_point, "act_min": ql.act_min, "act_max": ql.act_max}
+        clamp = {"zero_point": ql.y_zero_point, "act_min": ql.act_min, "act_max": ql.act_max,
+                 "rounding": rounding}
         per_layer[ql.name] = error_model.error_vs_k(t["acc"], ql.M(), err_ks, **clamp)
         per_channel[ql.name] = {}
         for k in (8, 4, 3):
@@ -127,11 +129,12 @@ def accuracy_report(model_path=network.DEFAULT_MODEL, *, ks=ACCURACY_KS, out_dir
                                            y_scale=ql.y_scale)
             per_channel[ql.name][str(k)] = {key: np.round(v, 5) for key, v in st.items()}
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     error_model.plot_error_vs_k(per_layer, out_dir / "accuracy_error_model.png",
                                 title="Rescale error of each layer of the digits network (test set, Eq. (5))")
     base = network.accuracy(ref_pred, y_test)
     result = {
-        "model": str(Path(model_path).name), "test_images": len(y_test), "split": SPLIT,
+        "model": str(Path(model_path).name), "test_images": len(y_test), "split": SPLIT, "rounding": rounding,
         "float_accuracy": float_acc, "int8_k32_accuracy": base, "tflite_mode_accuracy": tflite_acc,
         "rows": rows, "degradation_k": _degradation_k(rows),
         "k8_within_half_point": abs(_row(rows, 8)["drop_vs_k32"]) <= 0.5 if _row(rows, 8) else None,
@@ -170,7 +173,7 @@ def _accuracy_markdown(r):
     fl = "n/a" if r["float_accuracy"] is None else f"{r['float_accuracy']:.2f} %"
     lines = [
         "# Accuracy vs rescaler width k (digits network, integer-only through sim.golden)", "",
-        (f"Test images: {r['test_images']}. Float accuracy: {fl}. int8 at k = 32: "
+        (f"Test images: {r['test_images']}. Rescaler rounding: {r['rounding']}. Float accuracy: {fl}. int8 at k = 32: "
          f"{r['int8_k32_accuracy']:.2f} %. LiteRT mode (31-bit multiplier, LiteRT's rounding, "
          f"bit-exact with LiteRT): {r['tflite_mode_accuracy']:.2f} %."), "",
         "| | " + " | ".join(f"k={k}" for k in ks) + " |",

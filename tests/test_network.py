@@ -193,9 +193,10 @@ def test_cli_bad_model_is_one_error_line(tmp_path):
 def test_accuracy_report_small(tmp_path):
     from sim import experiments
     lines = []
-    r = experiments.accuracy_report(ks=(32, 8, 2), limit=60, out_dir=tmp_path, log=lines.append)
+    r = experiments.accuracy_report(ks=(32, 8, 2), limit=60, out_dir=tmp_path / "new", log=lines.append,
+                                   rounding="half_even")
     assert [row["k"] for row in r["rows"]] == [32, 8, 2]
     for name in ("accuracy.json", "accuracy.md", "accuracy.png", "accuracy_error_model.png"):
-        assert (tmp_path / name).stat().st_size > 0
+        assert (tmp_path / "new" / name).stat().st_size > 0
     assert any("k= 8" in line for line in lines)  # progress output
     assert r["rows"][0]["drop_vs_k32"] == 0
