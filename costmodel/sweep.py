@@ -19,7 +19,7 @@ from hw.config import DatapathConfig
 
 from . import synth
 
-__all__ = ["DEFAULT_K", "DEFAULT_MACS", "PAPER", "parse_int_list", "Sweep", "run_sweep",
+__all__ = ["DEFAULT_K", "DEFAULT_MACS", "PAPER", "parse_int_list", "parse_overrides", "Sweep", "run_sweep",
            "compare_to_paper", "to_csv"]
 
 #: The default grid of the synthesis issue.
@@ -56,6 +56,29 @@ def parse_int_list(text, name):
     return sorted(set(values))
 
 
+def parse_overrides(items):
+    """``["rescaler_pipeline=2", "fast_clamp=1"]`` -> ``{"rescaler_pipeline": 2, "fast_clamp": True}``:
+    DatapathConfig fields other than k, macs and engines, with ints and booleans parsed."""
+    fields = {f.name: f for f in dataclasses.fields(DatapathConfig)}
+    overrides = {}
+    for item in items or ():
+        key, sep, text = str(item).partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in fields or key in ("k", "macs", "engines"):
+            allowed = ", ".join(n for n in fields if n not in ("k", "macs", "engines"))
+            raise ValueError(f"--set takes FIELD=VALUE with FIELD one of {allowed}, not {item!r}")
+        text = text.strip()
+        if fields[key].type in (bool, "bool"):
+            value = {"1": True, "true": True, "0": False, "false": False}.get(text.lower(), text)
+        else:
+            try:
+                value = int(text)
+            except ValueError:
+                value = text
+        overrides[key] = value
+    return overrides
+
+
 @dataclasses.dataclass(frozen=True)
 class Sweep:
     """A grid of configurations and how to synthesize them.
@@ -73,9 +96,12 @@ class Sweep:
     sta: object
 
     @classmethod
-    def grid(cls, ks, macs, request, *, engines=1, yosys=None):
-        """Every ``(k, macs)`` pair as a config (validated now, before any synthesis)."""
-        configs = tuple(DatapathConfig(k=k, macs=n, engines=engines) for n in macs for k in ks)
+    def grid(cls, ks, macs, request, *, engines=1, yosys=None, **config_overrides):
+        """Every ``(k, macs)`` pair as a config (validated now, before any synthesis);
+        ``config_overrides`` sets other :class:`DatapathConfig` fields for every point
+        (e.g. ``rescaler_pipeline=2, fast_clamp=True``)."""
+        configs = tuple(DatapathConfig(k=k, macs=n, engines=engines, **config_overrides)
+                        for n in macs for k in ks)
         tools = synth.find_tools(request, yosys)
         return cls(configs, request, *tools)
 

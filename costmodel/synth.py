@@ -140,7 +140,8 @@ def run(config, rtlil, request, *, yosys, sta, workdir):
     workdir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     result = synthesize(rtlil, flow=request.flow, workdir=workdir,
-                        yosys=yosys, liberty=request.liberty, sta=sta, clock_ns=request.clock_ns)
+                        yosys=yosys, liberty=request.liberty, sta=sta, clock_ns=request.clock_ns,
+                        booth=config.booth)
     tools = {"yosys": {"name": yosys.name, "version": yosys.version}}
     if sta is not None:
         tools["sta"] = {"name": sta.name, "version": sta.version}

@@ -36,7 +36,7 @@ class Array(ConfigProperties, wiring.Component):
 
     Parameters
     ----------
-    k, macs, mac_pipeline, rescaler_pipeline
+    k, macs, mac_pipeline, rescaler_pipeline, **arch
         As for :class:`~hw.engine.Engine`.
     engines : int
         Number of engines ``E >= 1``.
@@ -63,16 +63,16 @@ class Array(ConfigProperties, wiring.Component):
         ``y`` is valid this cycle.
     """
 
-    def __init__(self, *, k, macs, engines, mac_pipeline=1, rescaler_pipeline=1):
+    def __init__(self, *, k, macs, engines, mac_pipeline=1, rescaler_pipeline=1, **arch):
         self._config = DatapathConfig(k=k, macs=macs, engines=engines, mac_pipeline=mac_pipeline,
-                                      rescaler_pipeline=rescaler_pipeline)
+                                      rescaler_pipeline=rescaler_pipeline, **arch)
         lanes = data.ArrayLayout(signed(IN_BITS), macs)
         super().__init__({
             "x": In(lanes),
             "w": In(data.ArrayLayout(lanes, engines)),
             "bias": In(data.ArrayLayout(signed(ACC_BITS), engines)),
             **{name: In(data.ArrayLayout(shape, engines))
-               for name, shape in rescale_operand_shapes(k).items()},
+               for name, shape in rescale_operand_shapes(k, **arch).items()},
             "valid": In(1),
             "first": In(1),
             "last": In(1),
@@ -84,7 +84,8 @@ class Array(ConfigProperties, wiring.Component):
     def from_config(cls, config):
         """The array described by a :class:`~hw.config.DatapathConfig`."""
         return cls(k=config.k, macs=config.macs, engines=config.engines,
-                   mac_pipeline=config.mac_pipeline, rescaler_pipeline=config.rescaler_pipeline)
+                   mac_pipeline=config.mac_pipeline, rescaler_pipeline=config.rescaler_pipeline,
+                   **config.arch)
 
     def elaborate(self, platform):
         m = Module()

@@ -13,8 +13,14 @@ from sim.golden import check_k
 __all__ = [
     "DatapathConfig", "ConfigProperties", "RESCALER_PIPELINE_MAX", "MACS_MAX", "MACS_PRESETS", "PRESETS",
     "check_rescaler_pipeline", "check_macs", "check_engines", "mac_pipeline_max",
-    "check_mac_pipeline",
+    "check_mac_pipeline", "RESCALER_ARCH_FIELDS", "ARCH_FIELDS",
 ]
+
+#: Rescaler architecture options (RTL); see :class:`DatapathConfig`. Only ``fast_clamp``
+#: (exact for every operand, smaller and faster at every measured k and MACS) is on by default.
+RESCALER_ARCH_FIELDS = ("fast_clamp", "trim_shift", "hidden_bit")
+#: Every architecture option: the RTL ones and the synthesis-only ``booth``.
+ARCH_FIELDS = RESCALER_ARCH_FIELDS + ("booth",)
 
 #: Deepest rescaler pipeline: multiply | round and shift | zero point and clamp.
 RESCALER_PIPELINE_MAX = 3
@@ -93,6 +99,25 @@ class DatapathConfig:
         Registers in the multiplier/adder tree, ``0..log2(macs) + 1``, placed
         evenly from the output of the multipliers to the output of the tree (the
         accumulator register follows in any case). Only used with ``macs``.
+    fast_clamp : bool
+        Saturate the shifted value to 10 bits (an overflow flag from its upper
+        bits) before the rounding increment, zero point and clamp, which are then
+        10-11 bits wide instead of ``33 + k``. Exact for every operand. On by
+        default (liberty flow: engine area -2 to -9 %, delay -15 to -33 % at every
+        k and MACS, ``reports/VARIANTS.md``); ``False`` is the paper's datapath.
+    trim_shift : bool
+        Shift only over the range the quantizer produces, ``k-1 <= s <= s_max``
+        (26 positions whatever ``k``), dropping the ``k-2`` product bits no legal
+        rounding reads. Exact under the contract ``m == 0 or s >= k-1``
+        (:func:`sim.golden.legal_operands`); other ``s`` give wrong results.
+    hidden_bit : bool
+        ``m``'s leading 1 is implicit: the ``m`` port is ``k-1`` bits wide and holds
+        ``m - 2^(k-1)``; the datapath computes ``(acc << (k-1)) + acc*m_low``.
+        Exact under the contract ``m >= 2^(k-1)`` (no zero, no gradual underflow:
+        quantize with ``method="hidden"``).
+    booth : bool
+        Synthesis option, not RTL: map multipliers with Yosys' Booth generator
+        (``synth -booth``; Yosys >= 0.3x, not Debian's 0.23).
     """
 
     k: int = 8
@@ -100,9 +125,16 @@ class DatapathConfig:
     macs: int | None = None
     engines: int = 1
     mac_pipeline: int = 1
+    fast_clamp: bool = True
+    trim_shift: bool = False
+    hidden_bit: bool = False
+    booth: bool = False
 
     def __post_init__(self):
         check_k(self.k)
+        for name in ARCH_FIELDS:
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, not {getattr(self, name)!r}")
         check_rescaler_pipeline(self.rescaler_pipeline)
         check_engines(self.engines)
         if self.macs is None:
@@ -120,6 +152,16 @@ class DatapathConfig:
         if name not in PRESETS:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)}, not {name!r}")
         return dataclasses.replace(PRESETS[name], **changes)
+
+    @property
+    def arch(self):
+        """The architecture options (:data:`ARCH_FIELDS`) as keyword arguments."""
+        return {name: getattr(self, name) for name in ARCH_FIELDS}
+
+    @property
+    def rescaler_contract(self):
+        """Operand contract of this rescaler for :func:`sim.golden.legal_operands`."""
+        return {"trim_shift": self.trim_shift, "hidden_bit": self.hidden_bit}
 
     @property
     def engine_latency(self):
@@ -180,6 +222,11 @@ class ConfigProperties:
     def rescaler_pipeline(self):
         """Registered stages of the rescaler."""
         return self._config.rescaler_pipeline
+
+    @property
+    def arch(self):
+        """Architecture options (:attr:`DatapathConfig.arch`)."""
+        return self._config.arch
 
     @property
     def latency(self):

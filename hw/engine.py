@@ -94,6 +94,9 @@ class Engine(ConfigProperties, wiring.Component):
         (see :func:`tree_register_levels`).
     rescaler_pipeline : int
         Registered stages of the rescaler (0..3).
+    **arch
+        Architecture options of :class:`hw.config.DatapathConfig` (``fast_clamp``,
+        ``trim_shift``, ``hidden_bit``, ``booth``), passed to the rescaler.
 
     Members
     -------
@@ -117,14 +120,14 @@ class Engine(ConfigProperties, wiring.Component):
         ``y`` is valid this cycle.
     """
 
-    def __init__(self, *, k, macs, mac_pipeline=1, rescaler_pipeline=1):
+    def __init__(self, *, k, macs, mac_pipeline=1, rescaler_pipeline=1, **arch):
         self._config = DatapathConfig(k=k, macs=macs, mac_pipeline=mac_pipeline,
-                                      rescaler_pipeline=rescaler_pipeline)
+                                      rescaler_pipeline=rescaler_pipeline, **arch)
         super().__init__({
             "x": In(data.ArrayLayout(signed(IN_BITS), macs)),
             "w": In(data.ArrayLayout(signed(IN_BITS), macs)),
             "bias": In(signed(ACC_BITS)),
-            **{name: In(shape) for name, shape in rescale_operand_shapes(k).items()},
+            **{name: In(shape) for name, shape in rescale_operand_shapes(k, **arch).items()},
             "valid": In(1),
             "first": In(1),
             "last": In(1),
@@ -136,7 +139,7 @@ class Engine(ConfigProperties, wiring.Component):
     def from_config(cls, config):
         """The engine described by a :class:`~hw.config.DatapathConfig` (``engines`` ignored)."""
         return cls(k=config.k, macs=config.macs, mac_pipeline=config.mac_pipeline,
-                   rescaler_pipeline=config.rescaler_pipeline)
+                   rescaler_pipeline=config.rescaler_pipeline, **config.arch)
 
     @property
     def sum_bits(self):
@@ -205,7 +208,7 @@ class Engine(ConfigProperties, wiring.Component):
                 for name in ("m", "s", "zero_point", "act_min", "act_max")}
         m.d.sync += [held[name].eq(side[name]) for name in held]
 
-        m.submodules.rescaler = rescaler = Rescaler(k=self.k, pipeline=self.rescaler_pipeline)
+        m.submodules.rescaler = rescaler = Rescaler(k=self.k, pipeline=self.rescaler_pipeline, **self.arch)
         m.d.comb += [
             rescaler.acc.eq(acc),
             rescaler.valid.eq(done),

@@ -11,7 +11,7 @@ half of the product (``acc = acc_u - acc[31]*2^32``), instead of a
 ``32 x (k+1)`` signed multiply that synthesis would not narrow.
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -22,14 +22,22 @@ from .config import ConfigProperties, DatapathConfig
 __all__ = ["Rescaler", "rescale_operand_shapes"]
 
 
-def rescale_operand_shapes(k):
+#: Width of the saturated shifted value with ``fast_clamp``: ``floor(p / 2^(s-1))``
+#: clamped to [-512, 511] rounds to [-256, 256], beyond int8 whatever the zero point.
+SAT_BITS = OUT_BITS + 2
+#: Shift positions of ``trim_shift``: ``s - (k-1)`` in ``0..s_max(k) - (k-1) = 25``.
+TRIM_SHIFT_BITS = (s_max(2) - 1).bit_length()
+
+
+def rescale_operand_shapes(k, *, hidden_bit=False, **_):
     """Shapes of one output channel's rescale operands, by port name.
 
     The rescaler, the engine and the array all take these five operands; they get
-    their port shapes from here so the three interfaces cannot drift apart.
+    their port shapes from here so the three interfaces cannot drift apart. With
+    ``hidden_bit`` the ``m`` port holds ``m - 2^(k-1)`` on ``k-1`` bits.
     """
     return {
-        "m": unsigned(k),
+        "m": unsigned(k - 1 if hidden_bit else k),
         "s": unsigned(shift_bits(k)),
         "zero_point": signed(OUT_BITS),
         "act_min": signed(OUT_BITS),
@@ -49,6 +57,15 @@ class Rescaler(ConfigProperties, wiring.Component):
     3. add ``zero_point`` and clamp to ``[act_min, act_max]``.
 
     There is no back-pressure: one operand set may enter every cycle.
+
+    Architecture options (``**arch``, fields of :class:`hw.config.DatapathConfig`;
+    only ``fast_clamp`` is on by default): ``fast_clamp`` (saturate the shifted value to
+    :data:`SAT_BITS` bits by overflow detection, so rounding, zero point and clamp
+    are 10-11 bits wide; exact for all operands), ``trim_shift`` (a 26-position
+    shifter for ``s - (k-1)``; exact when ``m == 0 or s >= k-1``) and
+    ``hidden_bit`` (``m`` port of ``k-1`` bits holding ``m - 2^(k-1)``; exact for
+    every ``m >= 2^(k-1)``). :func:`sim.golden.legal_operands` states the
+    contracts; ``python -m costmodel formal`` proves each variant against Eq. (1).
 
     Parameters
     ----------
@@ -78,11 +95,13 @@ class Rescaler(ConfigProperties, wiring.Component):
         ``valid`` delayed by ``latency`` cycles.
     """
 
-    def __init__(self, *, k, pipeline=1):
-        self._config = DatapathConfig(k=k, rescaler_pipeline=pipeline)
+    def __init__(self, *, k, pipeline=1, _fault=None, **arch):
+        self._config = DatapathConfig(k=k, rescaler_pipeline=pipeline, **arch)
+        # A deliberate bug, for the tests of the verification only ("no_round").
+        self._fault = _fault
         super().__init__({
             "acc": In(signed(ACC_BITS)),
-            **{name: In(shape) for name, shape in rescale_operand_shapes(k).items()},
+            **{name: In(shape) for name, shape in rescale_operand_shapes(k, **arch).items()},
             "valid": In(1),
             "y": Out(signed(OUT_BITS)),
             "y_valid": Out(1),
@@ -92,6 +111,11 @@ class Rescaler(ConfigProperties, wiring.Component):
     def pipeline(self):
         """Number of registered stages (= :attr:`latency`)."""
         return self._config.rescaler_pipeline
+
+    @classmethod
+    def from_config(cls, config):
+        """The rescaler of a :class:`~hw.config.DatapathConfig` (engine fields ignored)."""
+        return cls(k=config.k, pipeline=config.rescaler_pipeline, **config.arch)
 
     @property
     def s_max(self):
@@ -115,31 +139,61 @@ class Rescaler(ConfigProperties, wiring.Component):
             return outputs
 
         # Stage 1: the 32 x k multiplier, unsigned, and a k-bit sign correction on top.
+        cfg = self._config
+        acc_u = self.acc.as_unsigned()
         magnitude = Signal(unsigned(ACC_BITS + k))
-        m.d.comb += magnitude.eq(self.acc.as_unsigned() * self.m)
+        if cfg.hidden_bit:  # acc * (2^(k-1) + m_low): a (k-1)-bit multiplier and an adder
+            m_full = Cat(self.m, Const(1, 1))
+            m.d.comb += magnitude.eq((acc_u << (k - 1)) + acc_u * self.m)
+        else:
+            m_full = self.m
+            m.d.comb += magnitude.eq(acc_u * self.m)
         high = Signal(signed(k + 1))
-        m.d.comb += high.eq(magnitude[ACC_BITS:] - Mux(self.acc[-1], self.m, 0))
-        product = Signal(signed(ACC_BITS + k))
-        m.d.comb += product.eq(Cat(magnitude[:ACC_BITS], high).as_signed())
-        p1 = stage(0, product=product, s=self.s, zero_point=self.zero_point,
+        m.d.comb += high.eq(magnitude[ACC_BITS:] - Mux(self.acc[-1], m_full, 0))
+        if cfg.trim_shift:
+            # No legal rounding reads the product below bit k-2 (s - 1 >= k - 2), and the
+            # shift is s - (k-1), in 0..25 (a wrapped value only meets m = 0, product 0).
+            product = Signal(signed(ACC_BITS + 2))
+            m.d.comb += product.eq(Cat(magnitude[k - 2:ACC_BITS], high).as_signed())
+            shift = Signal(unsigned(TRIM_SHIFT_BITS))
+            m.d.comb += shift.eq(self.s - (k - 1))
+        else:
+            product = Signal(signed(ACC_BITS + k))
+            m.d.comb += product.eq(Cat(magnitude[:ACC_BITS], high).as_signed())
+            shift = self.s
+        p1 = stage(0, product=product, s=shift, zero_point=self.zero_point,
                    act_min=self.act_min, act_max=self.act_max, valid=self.valid)
 
         # Stage 2: round half up with one shifter and one incrementer:
         # (2p >> s) is floor(p / 2^(s-1)) for s >= 1, and (that + 1) >> 1 rounds half up;
         # for s = 0 it is (2p + 1) >> 1 = p, so no special case is needed.
-        doubled = Signal(signed(ACC_BITS + k + 1))
-        m.d.comb += doubled.eq(p1["product"] << 1)
-        partial = Signal(signed(ACC_BITS + k + 1))
-        m.d.comb += partial.eq(doubled >> p1["s"])
-        rounded = Signal(signed(ACC_BITS + k))
-        m.d.comb += rounded.eq((partial + 1) >> 1)
+        if cfg.trim_shift:  # floor(p / 2^(s-1)) = floor(p / 2^(k-2)) >> (s - (k-1))
+            partial = Signal(signed(ACC_BITS + 2))
+            m.d.comb += partial.eq(p1["product"] >> p1["s"])
+        else:
+            doubled = Signal(signed(ACC_BITS + k + 1))
+            m.d.comb += doubled.eq(p1["product"] << 1)
+            partial = Signal(signed(ACC_BITS + k + 1))
+            m.d.comb += partial.eq(doubled >> p1["s"])
+        if cfg.fast_clamp:
+            # Only values near the int8 range matter: saturate to SAT_BITS bits, from an
+            # overflow flag on the bits above, before the (now narrow) incrementer.
+            upper = partial[SAT_BITS - 1:]
+            fits = upper.all() | ~upper.any()
+            limit = Mux(partial[-1], -(1 << (SAT_BITS - 1)), (1 << (SAT_BITS - 1)) - 1)
+            partial_sat = Signal(signed(SAT_BITS))
+            m.d.comb += partial_sat.eq(Mux(fits, partial[:SAT_BITS].as_signed(), limit))
+            partial = partial_sat
+        increment = 0 if self._fault == "no_round" else 1
+        rounded = Signal(signed(len(partial) - (not cfg.fast_clamp and not cfg.trim_shift)))
+        m.d.comb += rounded.eq((partial + increment) >> 1)
         p2 = stage(1, rounded=rounded, zero_point=p1["zero_point"],
                    act_min=p1["act_min"], act_max=p1["act_max"], valid=p1["valid"])
 
         # Stage 3: zero point and saturation, min(max(v, act_min), act_max) like np.clip.
-        biased = Signal(signed(ACC_BITS + k + 1))
+        biased = Signal(signed(len(p2["rounded"]) + 1))
         m.d.comb += biased.eq(p2["rounded"] + p2["zero_point"])
-        floor_clamped = Signal(signed(ACC_BITS + k + 1))
+        floor_clamped = Signal.like(biased)
         m.d.comb += floor_clamped.eq(Mux(biased < p2["act_min"], p2["act_min"], biased))
         clamped = Signal(signed(OUT_BITS))
         m.d.comb += clamped.eq(Mux(floor_clamped > p2["act_max"], p2["act_max"], floor_clamped))

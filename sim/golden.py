@@ -24,9 +24,9 @@ import numpy as np
 
 __all__ = [
     "ACC_BITS", "OUT_BITS", "K_MIN", "K_MAX", "INT8_MIN", "INT8_MAX",
-    "QUANTIZERS", "ROUNDINGS",
+    "QUANTIZERS", "HIDDEN_QUANTIZER", "ROUNDINGS",
     "s_max", "shift_bits", "check_k",
-    "quantize_multiplier", "rescale", "accumulate", "dot_product",
+    "quantize_multiplier", "rescale", "accumulate", "dot_product", "legal_operands",
 ]
 
 #: Width of the signed accumulator that feeds the rescaler.
@@ -40,6 +40,9 @@ INT32_MIN, INT32_MAX = -(1 << (ACC_BITS - 1)), (1 << (ACC_BITS - 1)) - 1
 
 #: Derivations of ``(m, s)`` from ``M`` offered by :func:`quantize_multiplier`.
 QUANTIZERS = ("truncate", "nearest", "tflite")
+#: The quantizer of a hidden-bit rescaler (``quantize_multiplier(method="hidden")``), kept
+#: out of :data:`QUANTIZERS`: it rejects scales the others accept (zero, underflow).
+HIDDEN_QUANTIZER = "hidden"
 #: Rounding modes offered by :func:`rescale`.
 ROUNDINGS = ("half_up", "tflite_double", "half_away", "half_even", "floor")
 
@@ -149,13 +152,18 @@ def quantize_multiplier(M, k, *, method="truncate"):
         Rescale factors ``Sx*Sw/Sy``, one per output channel, in ``[0, 1]``.
     k : int
         Multiplier width in bits, leading 1 included (``2..32``).
-    method : {"truncate", "nearest", "tflite"}
+    method : {"truncate", "nearest", "tflite", "hidden"}
         ``"truncate"``: the paper's bit selection (default).
         ``"nearest"``: round ``M`` to nearest on ``k`` bits (ties up); a carry to
         ``2^k`` renormalizes to ``2^(k-1)`` with ``s - 1``.
         ``"tflite"``: TFLite's ``QuantizeMultiplier`` on the float64 value of ``M``
         (``frexp``, round half away from zero to Q31): a 31-bit ``m``, so ``k`` must
         be 31 or 32.
+        ``"hidden"``: ``"truncate"`` for a hidden-bit rescaler, whose ``m`` always
+        has its leading 1 (``2^(k-1) <= m < 2^k``, stored as ``m - 2^(k-1)`` on
+        ``k-1`` bits): the same ``(m, s)`` as ``"truncate"``, but a scale that would
+        underflow (``M < 2^(k-1-s_max(k))``, zero included) cannot be represented
+        and raises ValueError.
 
     Returns
     -------
@@ -169,13 +177,23 @@ def quantize_multiplier(M, k, *, method="truncate"):
         greater than 1 (the message names the value and its channel index).
     """
     k = check_k(k)
-    if method not in QUANTIZERS:
-        raise ValueError(f"method must be one of {', '.join(QUANTIZERS)}, not {method!r}")
+    if method not in QUANTIZERS + (HIDDEN_QUANTIZER,):
+        raise ValueError(f"method must be one of {', '.join(QUANTIZERS)}, not {method!r} "
+                         f"(or {HIDDEN_QUANTIZER!r} for a hidden-bit rescaler)")
     scalar = np.ndim(M) == 0
     if method == "tflite":
         if k < _TFLITE_BITS:
             raise ValueError(f"method='tflite' yields TFLite's 31-bit multiplier: k must be 31 or 32, not {k}")
         m, s = _quantize_tflite(_scales(M, np.float64))
+    elif method == HIDDEN_QUANTIZER:
+        M32 = _scales(M, np.float32)
+        m, s = _quantize_float32(M32, k, nearest=False)
+        bad = np.atleast_1d((s > s_max(k)) | (m < (1 << (k - 1))))
+        if bad.any():
+            value = float(np.atleast_1d(M32)[bad][0])
+            where = _where(bad.reshape(np.shape(M32))) if np.ndim(M32) else ""
+            raise ValueError(f"M{where} = {value!r} is below 2^{k - 1 - s_max(k)}: a hidden-bit multiplier "
+                             f"(m >= 2^{k - 1}, s <= s_max = {s_max(k)}) cannot represent it")
     else:
         m, s = _quantize_float32(_scales(M, np.float32), k, nearest=method == "nearest")
     m, s = _underflow(m, s, s_max(k))
@@ -226,6 +244,31 @@ def _underflow(m, s, smax):
     """Gradual underflow: shifts beyond ``smax`` drop low bits of ``m`` instead."""
     excess = np.clip(s - smax, 0, 63)
     return (m >> excess).astype(np.int64), np.minimum(s, smax).astype(np.int64)
+
+
+def legal_operands(m, s, k, *, trim_shift=False, hidden_bit=False):
+    """Which ``(m, s)`` a rescaler architecture computes exactly (broadcast boolean array).
+
+    Every architecture needs ``0 <= m < 2^k`` and ``0 <= s <= s_max(k)``. The
+    optimized ones of :class:`hw.config.DatapathConfig` narrow this further to what
+    the quantizer produces:
+
+    * ``trim_shift``: ``m == 0 or s >= k-1`` (the truncating and rounding
+      quantizers always give ``s >= k-1``, gradual underflow ``s = s_max``, and
+      ``M = 0`` gives ``m = 0``);
+    * ``hidden_bit``: ``m >= 2^(k-1)`` (``quantize_multiplier(method="hidden")``).
+
+    Testbenches drive only these operands to such variants; the formal proofs
+    assume exactly these conditions.
+    """
+    k = check_k(k)
+    m, s = np.asarray(m, dtype=np.int64), np.asarray(s, dtype=np.int64)
+    ok = (m >= 0) & (m < (1 << k)) & (s >= 0) & (s <= s_max(k))
+    if trim_shift:
+        ok &= (m == 0) | (s >= k - 1)
+    if hidden_bit:
+        ok &= m >= (1 << (k - 1))
+    return ok
 
 
 def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,

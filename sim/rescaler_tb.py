@@ -7,6 +7,11 @@ one simulator run per configuration. Parameters (environment variables):
     Multiplier width the Verilog was generated for (required).
 ``PIPELINE``
     Its pipeline depth = latency in cycles (required); 0 is combinational (no clock).
+``ARCH``
+    Comma-separated architecture options of the Verilog (``fast_clamp``,
+    ``trim_shift``, ``hidden_bit``; default none). Only operands legal for them
+    (:func:`sim.golden.legal_operands`) are driven, and with ``hidden_bit`` the
+    ``m`` port gets ``m - 2^(k-1)``.
 ``N_RANDOM``
     Number of random vectors (default 20000), on top of the edge vectors.
 ``RANDOM_SEED``
@@ -36,7 +41,10 @@ import numpy as np
 import cocotb
 from cocotb.triggers import Timer
 
-from sim.golden import INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN, quantize_multiplier, rescale, s_max
+import os
+
+from sim.golden import (INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN, legal_operands, quantize_multiplier,
+                        rescale, s_max)
 from sim.tb_common import clock_and_reset, env_int, random_seed
 
 BUBBLE_RATE = 0.3
@@ -48,7 +56,8 @@ PIPELINE = env_int("PIPELINE")
 N_RANDOM = env_int("N_RANDOM", 20000)
 SEED, _SEED_NOTE = random_seed()
 S_MAX = s_max(K)
-print(f"rescaler_tb: K={K} PIPELINE={PIPELINE} N_RANDOM={N_RANDOM} "
+ARCH = {name: True for name in os.environ.get("ARCH", "").split(",") if name}
+print(f"rescaler_tb: K={K} PIPELINE={PIPELINE} ARCH={','.join(ARCH) or '-'} N_RANDOM={N_RANDOM} "
       f"RANDOM_SEED={SEED}{_SEED_NOTE}",
       flush=True)
 
@@ -140,9 +149,12 @@ def vectors():
         edge = _edge_vectors(K)
         rand = _random_vectors(K, N_RANDOM, rng)
         table = np.concatenate([edge, rand])
+        kinds = ["edge"] * len(edge) + ["random"] * (N_RANDOM // 2) + ["realistic"] * (N_RANDOM - N_RANDOM // 2)
+        legal = legal_operands(table[:, 1], table[:, 2], K, trim_shift="trim_shift" in ARCH,
+                               hidden_bit="hidden_bit" in ARCH)
+        table, kinds = table[legal], [kind for kind, ok in zip(kinds, legal.tolist()) if ok]
         acc, m, s, zp, lo, hi = table.T
         expected = rescale(acc, m, s, zero_point=zp, act_min=lo, act_max=hi, k=K)
-        kinds = ["edge"] * len(edge) + ["random"] * (N_RANDOM // 2) + ["realistic"] * (N_RANDOM - N_RANDOM // 2)
         _VECTORS = ([tuple(row) for row in table.tolist()], expected.astype(np.int64).tolist(), kinds)
     return _VECTORS
 
@@ -156,8 +168,10 @@ _MASKS = (0xFFFFFFFF, None, None, 0xFF, 0xFF, 0xFF)
 
 
 def _encode(rows):
-    """Operand tuples as the unsigned port values written to the DUT."""
-    return [(acc & 0xFFFFFFFF, m, s, zp & 0xFF, lo & 0xFF, hi & 0xFF) for acc, m, s, zp, lo, hi in rows]
+    """Operand tuples as the unsigned port values written to the DUT (``m`` without
+    its leading 1 for a hidden-bit rescaler)."""
+    hidden = (1 << (K - 1)) if "hidden_bit" in ARCH else 0
+    return [(acc & 0xFFFFFFFF, m - hidden, s, zp & 0xFF, lo & 0xFF, hi & 0xFF) for acc, m, s, zp, lo, hi in rows]
 
 
 def _describe(index, row, expected, got, kind):

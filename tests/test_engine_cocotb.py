@@ -25,10 +25,16 @@ CONFIGS = [DatapathConfig(k=k, macs=macs, engines=engines)
 # Other pipeline depths, on a few configurations.
 CONFIGS += [DatapathConfig(k=8, macs=4, engines=3, mac_pipeline=0, rescaler_pipeline=0),
             DatapathConfig(k=4, macs=16, engines=2, mac_pipeline=5, rescaler_pipeline=3)]
+# Rescaler architecture variants (the edge and random layers' (m, s) come from the
+# truncating quantizer, so they meet trim_shift's contract).
+CONFIGS += [DatapathConfig(k=4, macs=8, rescaler_pipeline=2, trim_shift=True),
+            DatapathConfig(k=8, macs=4, engines=2, fast_clamp=False),
+            DatapathConfig(k=32, macs=4, rescaler_pipeline=3, trim_shift=True)]
 
 
 def _name(config):
-    return f"k{config.k}_macs{config.macs}_e{config.engines}_mp{config.mac_pipeline}_p{config.rescaler_pipeline}"
+    arch = "".join(f"_{name}{int(on)}" for name, on in config.arch.items() if on != (name == "fast_clamp"))
+    return f"k{config.k}_macs{config.macs}_e{config.engines}_mp{config.mac_pipeline}_p{config.rescaler_pipeline}{arch}"
 
 
 @pytest.mark.cocotb

@@ -23,10 +23,11 @@ K_VALUES = (4, 5, 6, 8, 12, 16, 24, 32)
 CONFIGS = [(k, p) for k in K_VALUES for p in (0, 2)] + [(8, 1), (8, 3)]
 
 
-def _run(verilog, *, k, pipeline, build_name, n_random=None):
+def _run(verilog, *, k, pipeline, build_name, n_random=None, arch=()):
     defaults = {"N_RANDOM": n_random} if n_random is not None else {}
     return run_cocotb(verilog=verilog, toplevel=RESCALER_TOP, test_module="rescaler_tb",
-                      build_name=build_name, env={"K": k, "PIPELINE": pipeline}, defaults=defaults)
+                      build_name=build_name, env={"K": k, "PIPELINE": pipeline, "ARCH": ",".join(arch)},
+                      defaults=defaults)
 
 
 @pytest.mark.cocotb
@@ -34,6 +35,24 @@ def _run(verilog, *, k, pipeline, build_name, n_random=None):
 def test_rescaler_rtl_matches_golden(k, pipeline):
     result = _run(lambda: to_verilog(Rescaler(k=k, pipeline=pipeline), name=RESCALER_TOP),
                   k=k, pipeline=pipeline, build_name=f"rescaler_k{k}_p{pipeline}")
+    assert result.tests == 2
+
+
+# Every architecture variant (hw.config.RESCALER_ARCH_FIELDS), on legal operands only;
+# the configurations above have the default options (fast_clamp).
+VARIANTS = {"plain": {"fast_clamp": False}, "trim_shift": {"trim_shift": True, "fast_clamp": False},
+            "trim_fast": {"trim_shift": True}, "hidden_bit": {"hidden_bit": True, "fast_clamp": False},
+            "all": {"trim_shift": True, "hidden_bit": True}}
+VARIANT_CONFIGS = [(k, p, v) for v in VARIANTS for k, p in ((4, 1), (8, 2), (32, 3))]
+
+
+@pytest.mark.cocotb
+@pytest.mark.parametrize("k,pipeline,variant", VARIANT_CONFIGS, ids=[f"{v}-k{k}-p{p}" for k, p, v in VARIANT_CONFIGS])
+def test_rescaler_variant_rtl_matches_golden(k, pipeline, variant):
+    dut = Rescaler(k=k, pipeline=pipeline, **VARIANTS[variant])
+    arch = [name for name, on in dut.config.arch.items() if on]
+    result = _run(lambda: to_verilog(dut, name=RESCALER_TOP), k=k, pipeline=pipeline, arch=arch,
+                  build_name=f"rescaler_{variant}_k{k}_p{pipeline}", n_random=4000)
     assert result.tests == 2
 
 

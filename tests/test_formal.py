@@ -1,0 +1,118 @@
+"""Formal equivalence of the rescaler variants with Eq. (1) (``costmodel.formal``).
+
+The fast proofs run here (k = 3 for the trimmed variants, k = 4 for the combined
+one, a few seconds each); the slower ones (plain, fast_clamp and hidden_bit at
+k = 3, 5-50 s each) only with ``FORMAL_SLOW=1``. The gate netlist of a k = 4
+rescaler is proved equal to its RTL, and the same netlist with one gate changed
+is caught.
+``make formal`` runs every variant for k = 4, 6, 8 and the netlist proof. A deliberately broken
+rescaler (rounding increment dropped) and a trimmed shifter without its contract
+must fail, with a counterexample that the golden model and a simulation of the
+broken RTL confirm.
+"""
+
+import os
+import re
+
+import pytest
+from amaranth.sim import Simulator
+
+from costmodel import formal
+from costmodel.synth import DEFAULT_LIBERTY
+from hw.rescaler import Rescaler
+from sim.golden import rescale
+
+
+def _simulate(component, operands, k, hidden_bit=False):
+    """The combinational ``component``'s ``y`` for one operand dict (full ``m``)."""
+    got = []
+
+    async def testbench(ctx):
+        for name, value in operands.items():
+            if name == "m" and hidden_bit:
+                value -= 1 << (k - 1)
+            ctx.set(getattr(component, name), value)
+        await ctx.delay(1e-6)
+        got.append(ctx.get(component.y))
+
+    sim = Simulator(component)
+    sim.add_testbench(testbench)
+    sim.run()
+    return got[0]
+
+
+def _golden(cex, k):
+    return int(rescale(cex["acc"], cex["m"], cex["s"], zero_point=cex["zero_point"],
+                       act_min=cex["act_min"], act_max=cex["act_max"], k=k))
+
+
+FAST = ("trim_shift", "trim_fast", "all")
+slow = pytest.mark.skipif(not os.environ.get("FORMAL_SLOW"), reason="slow proof: set FORMAL_SLOW=1 or run make formal")
+
+
+@pytest.mark.parametrize("variant", [v if v in FAST else pytest.param(v, marks=slow) for v in formal.VARIANTS])
+def test_variant_proved_k3(variant, tmp_path):
+    result = formal.prove(formal.variant_config(3, variant), workdir=tmp_path)
+    assert result.proved, result.describe()
+
+
+def test_combined_variant_proved_k4(tmp_path):
+    result = formal.prove(formal.variant_config(4, "all"), workdir=tmp_path)
+    assert result.proved, result.describe()
+
+
+def test_broken_rounding_fails_with_counterexample(tmp_path):
+    k = 4
+    broken = Rescaler(k=k, pipeline=0, _fault="no_round")
+    result = formal.prove(formal.variant_config(k, "plain"), component=broken, workdir=tmp_path)
+    assert not result.proved
+    cex = result.counterexample
+    assert set(cex) >= {"acc", "m", "s", "zero_point", "act_min", "act_max", "y_ref", "y_impl"}
+    assert "counterexample acc=" in result.describe()
+    # The golden model agrees with the reference, the broken RTL (simulated) with the proof.
+    operands = {name: cex[name] for name in ("acc", "m", "s", "zero_point", "act_min", "act_max")}
+    assert _golden(cex, k) == cex["y_ref"]
+    assert _simulate(Rescaler(k=k, pipeline=0, _fault="no_round"), operands, k) == cex["y_impl"] != cex["y_ref"]
+    assert _simulate(Rescaler(k=k, pipeline=0), operands, k) == cex["y_ref"]
+
+
+def test_trimmed_shifter_needs_its_contract(tmp_path):
+    """Proved with the contract m == 0 or s >= k-1, the trimmed shifter fails without it,
+    and the counterexample breaks exactly that contract."""
+    k = 4
+    trimmed = Rescaler(k=k, pipeline=0, trim_shift=True)
+    result = formal.prove(formal.variant_config(k, "plain"), component=trimmed, workdir=tmp_path)
+    assert not result.proved
+    cex = result.counterexample
+    assert cex["m"] != 0 and cex["s"] < k - 1, cex
+    assert _golden(cex, k) == cex["y_ref"]
+    assert _simulate(Rescaler(k=k, pipeline=0, trim_shift=True), {n: cex[n] for n in
+                     ("acc", "m", "s", "zero_point", "act_min", "act_max")}, k) == cex["y_impl"]
+
+
+def test_reference_is_plain_verilog():
+    text = formal.reference_verilog(4)
+    assert "module ref_rescale" in text and ">>> s" in text
+    assert "{1'b1, m}" in formal.reference_verilog(4, hidden_bit=True)
+
+
+@pytest.mark.skipif(not DEFAULT_LIBERTY.is_file(), reason="needs the OSU 0.18 um liberty file")
+def test_netlist_equals_rtl_and_a_changed_gate_is_caught(tmp_path):
+    result, synth = formal.prove_netlist(formal.variant_config(4, "trim_fast"), liberty=DEFAULT_LIBERTY,
+                                         workdir=tmp_path)
+    assert result.proved, result.log.read_text()[-2000:]
+    assert synth["area"] > 0
+    netlist = (tmp_path / "netlist.v").read_text()
+    gate = re.search(r"^\s*NAND2X1\s", netlist, re.M)
+    (tmp_path / "netlist.v").write_text(netlist[:gate.start()] + netlist[gate.start():].replace("NAND2X1", "NOR2X1", 1))
+    formal.prove_netlist_files(tmp_path)
+    assert re.search(r"\bSATISFIABLE\b", (tmp_path / "abc.log").read_text())
+    assert "UNSATISFIABLE" not in (tmp_path / "abc.log").read_text()
+
+
+def test_run_all_reports_each_proof(capsys):
+    lines = []
+    status = formal.run_all([3], ["trim_shift", "trim_fast"], netlist=False, out=lambda *a, **k: lines.append(a[0]))
+    assert status == 0
+    assert any("k=3  trim_fast" in line and "proved" in line for line in lines), lines
+    assert lines[-1] == "all proofs passed"
