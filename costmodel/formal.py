@@ -210,13 +210,19 @@ def prove(config, *, component=None, yosys=None, workdir=None, timeout_s=None):
     return ProofResult(proved, runtime, counterexample, work / "prove.log")
 
 
-def _verdict(log, path):
-    """True for "no model found: SUCCESS!", False for "model found: FAIL!", else a ToolError."""
-    if re.search(r"no model found: SUCCESS!", log):
+#: How each prover says "proved" and "counterexample": Yosys' sat, ABC's iprove.
+_VERDICTS = {"sat": (r"no model found: SUCCESS!", r"model found: FAIL!"),
+             "abc": (r"\bUNSATISFIABLE\b", r"\bSATISFIABLE\b")}
+
+
+def _verdict(log, path, prover="sat"):
+    """True when ``log`` says proved, False for a counterexample, else a ToolError."""
+    proved, failed = _VERDICTS[prover]
+    if re.search(proved, log):
         return True
-    if re.search(r"model found: FAIL!", log):
+    if re.search(failed, log):
         return False
-    raise ToolError(f"the SAT solver gave no verdict (timeout?): see {path}")
+    raise ToolError(f"the {prover} prover gave no verdict (timeout?): see {path}")
 
 
 def _default_yosys():
@@ -266,7 +272,7 @@ def prove_netlist(config, *, liberty, yosys=None, workdir=None):
     start = time.monotonic()
     prove_netlist_files(work, yosys=yosys)
     log = (work / "abc.log").read_text()
-    return ProofResult(_abc_verdict(log, work / "abc.log"), time.monotonic() - start, None, work / "abc.log"), result
+    return ProofResult(_verdict(log, work / "abc.log", "abc"), time.monotonic() - start, None, work / "abc.log"), result
 
 
 def prove_netlist_files(work, *, yosys=None):
@@ -284,14 +290,6 @@ def prove_netlist_files(work, *, yosys=None):
         "write_aiger -zinit miter.aig\n")
     run_tool(yosys, ["-q", "equiv.ys"], cwd=work, log_name="equiv.log")
     run_tool(_abc(yosys), ["-c", "read_aiger miter.aig; print_stats; iprove"], cwd=work, log_name="abc.log")
-
-
-def _abc_verdict(log, path):
-    if re.search(r"\bUNSATISFIABLE\b", log):
-        return True
-    if re.search(r"\bSATISFIABLE\b", log):
-        return False
-    raise ToolError(f"ABC gave no verdict: see {path}")
 
 
 def run_all(ks, names, *, netlist=True, yosys=None, liberty=None, out=print):

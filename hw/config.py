@@ -114,7 +114,8 @@ class DatapathConfig:
         ``m``'s leading 1 is implicit: the ``m`` port is ``k-1`` bits wide and holds
         ``m - 2^(k-1)``; the datapath computes ``(acc << (k-1)) + acc*m_low``.
         Exact under the contract ``m >= 2^(k-1)`` (no zero, no gradual underflow:
-        quantize with ``method="hidden"``).
+        quantize with ``method="hidden"``). "Store k bits, multiply by 2^k + m" is
+        this option at ``k + 1``: one more bit of precision at equal storage.
     booth : bool
         Synthesis option, not RTL: map multipliers with Yosys' Booth generator
         (``synth -booth``; Yosys >= 0.3x, not Debian's 0.23).
