@@ -14,6 +14,8 @@ K        ?= 8
 PIPELINE ?=
 MACS     ?=
 ENGINES  ?=
+# Rescaler architecture options, e.g. OPTS="--trim-shift --no-fast-clamp --booth".
+OPTS     ?=
 # Synthesis knobs: FLOW=liberty|generic, LIB=cells.lib, CLOCK_NS=period, YOSYS=/path/to/yosys.
 FLOW     ?=
 LIB      ?=
@@ -23,7 +25,7 @@ JOBS     ?= 2
 OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 
 DATAPATH_ARGS = --k $(K) $(if $(PIPELINE),--pipeline $(PIPELINE)) $(if $(MACS),--macs $(MACS)) \
-                $(if $(ENGINES),--engines $(ENGINES))
+                $(if $(ENGINES),--engines $(ENGINES)) $(OPTS)
 SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(if $(LIB),--lib $(LIB)) \
                 $(if $(CLOCK_NS),--clock-ns $(CLOCK_NS)) $(if $(YOSYS),--yosys $(YOSYS))
 
@@ -32,7 +34,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help venv verilog synth synth-tools sweep fit estimate plots report test test-fast sim-tools bench clean
 
 help:
-	@echo "make synth K=4 MACS=8 [ENGINES= FLOW=liberty|generic LIB= CLOCK_NS= YOSYS=]"
+	@echo "make synth K=4 MACS=8 [ENGINES= PIPELINE= OPTS= FLOW=liberty|generic LIB= CLOCK_NS= YOSYS=]"
 	@echo "                                 synthesize, print area/delay, write reports/synth/*.json"
 	@echo "make verilog K=4 MACS=8 [ENGINES= PIPELINE=]   export Verilog to build/verilog/"
 	@echo "make sweep [SWEEP_K=3..32 SWEEP_MACS=4,8,16 FLOW= JOBS=2]"
@@ -42,6 +44,11 @@ help:
 	@echo "make estimate K=6 MACS=8         instant area/delay from the analytic model"
 	@echo "make plots [FLOW=]               area/delay/ADP figures in reports/figures/<flow>/ (sweeps missing points)"
 	@echo "make report [FLOW=]              the figures and reports/REPORT.md against the paper"
+	@echo "make accuracy                    accuracy of the int8 digits CNN against k (reports/accuracy.*)"
+	@echo "make finetune                    rescale-aware fine-tuning at k = 4, 3, 2 (reports/finetune.*)"
+	@echo "make pareto                      accuracy against area and ADP (reports/pareto.*)"
+	@echo "make tflite-parity               the network in LiteRT against the golden model, op by op"
+	@echo "make train                       re-train and re-quantize the stored model (deterministic)"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
 	@echo "make test-fast                   everything but the cocotb regression"
 	@echo "make bench                       golden-model throughput and warm/cold synth benchmarks"

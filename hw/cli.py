@@ -29,7 +29,7 @@ from amaranth.hdl import ShapeCastable, Shape
 from amaranth.lib import wiring
 
 from . import export
-from .config import MACS_MAX, RESCALER_PIPELINE_MAX, DatapathConfig
+from .config import ARCH_FIELDS, MACS_MAX, RESCALER_PIPELINE_MAX, DatapathConfig
 
 __all__ = ["Design", "build", "main", "make_parser"]
 
@@ -44,6 +44,18 @@ _CONFIG_FIELDS = {
     "macs": "macs",
     "engines": "engines",
     "mac_pipeline": "mac_pipeline",
+    **{field: field for field in ARCH_FIELDS},
+}
+
+#: One line of help per architecture option; DatapathConfig's docstring has the detail.
+_ARCH_HELP = {
+    "fast_clamp": "saturate the shifted value to 10 bits before rounding and clamping "
+                  "(exact for all operands)",
+    "trim_shift": "shift only over s = k-1..s_max (exact when m == 0 or s >= k-1, "
+                  "which the quantizer guarantees)",
+    "hidden_bit": "the m port holds the k-1 bits below m's implicit leading 1 "
+                  "(exact when m >= 2^(k-1))",
+    "booth": "synthesize multipliers with Yosys' Booth generator (synthesis only)",
 }
 
 _FORMATS = {
@@ -166,6 +178,11 @@ def _add_config_arguments(parser):
         "--mac-pipeline", type=_integer, default=None, metavar="P",
         help=f"registers in the multiplier/adder tree (0..log2(N)+1; default "
              f"{_config_default('mac_pipeline')}); needs --macs")
+    arch = parser.add_argument_group("rescaler architecture (reports/VARIANTS.md)")
+    for field in ARCH_FIELDS:
+        arch.add_argument(
+            f"--{field.replace('_', '-')}", dest=field, action=argparse.BooleanOptionalAction,
+            default=None, help=f"{_ARCH_HELP[field]} (default {'on' if _config_default(field) else 'off'})")
 
 
 def make_parser():

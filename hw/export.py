@@ -27,7 +27,7 @@ ARRAY_TOP = "array"
 
 def rescaler(config):
     """The :class:`~hw.rescaler.Rescaler` described by a :class:`~hw.config.DatapathConfig`."""
-    return Rescaler(k=config.k, pipeline=config.rescaler_pipeline)
+    return Rescaler.from_config(config)
 
 
 def engine(config):

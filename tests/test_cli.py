@@ -180,3 +180,21 @@ def test_unwritable_location():
     """/proc takes no new files, not even from root: the write itself fails."""
     line = assert_one_error_line(run_hw("verilog", "--k", 8, "-o", "/proc/self/rescaler.v"))
     assert line.startswith("error: cannot write /proc/self/rescaler.v")
+
+
+@pytest.mark.parametrize("flags, m_port", [
+    ([], "m:u4"),
+    (["--hidden-bit"], "m:u3"),                       # the leading 1 is implicit
+    (["--trim-shift", "--no-fast-clamp"], "m:u4"),
+])
+def test_architecture_options_reach_the_rescaler(tmp_path, flags, m_port):
+    out = tmp_path / "r.v"
+    proc = run_hw("verilog", "--k", "4", *flags, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert f" {m_port} " in proc.stderr
+
+
+def test_booth_is_a_flag_not_a_value():
+    proc = run_hw("verilog", "--k", "4", "--booth=yes")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
