@@ -69,17 +69,19 @@ verilog: $(STAMP)
 	@mkdir -p build/verilog
 	$(PY) -m hw verilog $(DATAPATH_ARGS) -o build/verilog/$(VERILOG_NAME).v
 
-# The liberty flow needs Debian's OSU 0.18 um cells and OpenSTA: install them when
-# root; otherwise say how, and the synthesis falls back to the generic flow.
+# The liberty flow needs Debian's OSU 0.18 um cells and OpenSTA, and the formal
+# netlist proof Debian's yosys-abc: install them when root; otherwise say how, and
+# the synthesis falls back to the generic flow.
+LIBERTY_PACKAGES := qflow-tech-osu018 opensta yosys
 synth-tools:
 	@if [ "$(FLOW)" != generic ] && [ -z "$(LIB)" ] && \
-	    { [ ! -f $(OSU_LIB) ] || ! command -v sta >/dev/null; }; then \
+	    { [ ! -f $(OSU_LIB) ] || ! command -v sta >/dev/null || ! command -v yosys-abc >/dev/null; }; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing the OSU 0.18 um cell library and OpenSTA (apt-get install qflow-tech-osu018 opensta) ..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qflow-tech-osu018 opensta >/dev/null \
-	      || echo "note: could not install qflow-tech-osu018/opensta: the generic flow will be used" >&2; \
+	    echo "Installing the OSU 0.18 um cell library, OpenSTA and Yosys (apt-get install $(LIBERTY_PACKAGES)) ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LIBERTY_PACKAGES) >/dev/null \
+	      || echo "note: could not install $(LIBERTY_PACKAGES): the generic flow will be used" >&2; \
 	  else \
-	    echo "note: for the liberty flow run 'sudo apt-get install qflow-tech-osu018 opensta'; using what is installed" >&2; \
+	    echo "note: for the liberty flow run 'sudo apt-get install $(LIBERTY_PACKAGES)'; using what is installed" >&2; \
 	  fi; \
 	fi
 
