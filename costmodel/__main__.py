@@ -269,13 +269,7 @@ def run_variants(args):
     return variants.main(ks, macs, _request(args), jobs=args.jobs, yosys=args.yosys)
 
 
-def run(argv=None):
-    args = make_parser().parse_args(argv)
-    if args.command in ("plot", "report"):
-        return {"plot": run_plot, "report": run_report}[args.command](args)
-    if args.command != "synth":
-        return {"sweep": run_sweep, "fit": run_fit, "estimate": run_estimate,
-                "formal": run_formal, "variants": run_variants}[args.command](args)
+def run_synth(args):
     config = hw_cli.config_from_args(args)
     request = _request(args)
     name = synth.report_name(config, request)
@@ -290,6 +284,17 @@ def run(argv=None):
     print(synth.format_table(report))
     print(f"report    {path}")
     return 0
+
+
+_COMMANDS = {
+    "synth": run_synth, "sweep": run_sweep, "fit": run_fit, "estimate": run_estimate,
+    "formal": run_formal, "variants": run_variants, "plot": run_plot, "report": run_report,
+}
+
+
+def run(argv=None):
+    args = make_parser().parse_args(argv)
+    return _COMMANDS[args.command](args)
 
 
 def main(argv=None):
