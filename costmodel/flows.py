@@ -194,10 +194,9 @@ def parse_stat(text, measure, plain=""):
     own_sum = sum(parsed[n]["area"] * parsed[n]["instances"] for n in order)
     total = _number(design[measure]) if measure in design else own_sum
     if parsed[_TOP]["submodules"] and parsed[_TOP]["inclusive"] and parsed[_TOP]["area"] == total != own_sum:
-        for name in reversed(order):  # children first: subtract their inclusive figures
-            entry = parsed[name]
-            entry["area"] -= sum(n * modules_area for child, n in entry["submodules"].items()
-                                 for modules_area in [_number(modules[child][measure])])
+        inclusive = {name: entry["area"] for name, entry in parsed.items()}
+        for entry in parsed.values():  # own = inclusive minus the children's inclusive figures
+            entry["area"] -= sum(n * inclusive[child] for child, n in entry["submodules"].items())
     for entry in parsed.values():
         del entry["inclusive"]
     return {"design": {"area": total, "cells": int(design.get("num_cells", 0))}, "modules": parsed}
@@ -218,16 +217,23 @@ def _stat_json(text):
 
 
 def _instances(modules):
-    """Set each module's ``instances`` (occurrences below ``top``); return them top-down."""
+    """Set each module's ``instances`` (occurrences below ``top``); return the
+    modules reached from ``top`` in topological order (every parent before its children)."""
+    order, seen = [], set()
+
+    def visit(name):  # depth-first post-order; reversed, it is topological
+        seen.add(name)
+        for child in modules[name]["submodules"]:
+            if child not in seen:
+                visit(child)
+        order.append(name)
+
+    visit(_TOP)
+    order.reverse()
     for entry in modules.values():
         entry["instances"] = 0
     modules[_TOP]["instances"] = 1
-    order = [_TOP]
-    for name in order:  # breadth-first; a module instantiated twice is visited once
-        for child, n in modules[name]["submodules"].items():
-            if child not in order:
-                order.append(child)
-    for name in order:  # parents before children in a hierarchy without cycles
+    for name in order:
         for child, n in modules[name]["submodules"].items():
             modules[child]["instances"] += modules[name]["instances"] * n
     return order

@@ -7,6 +7,7 @@ module's own cells, 0.70 includes submodules. Both must give own areas that add
 up to the design total.
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -103,3 +104,22 @@ def test_breakdown_adds_up_instances_of_one_kind():
                           "accumulator", "rescaler"}
     assert parts["rescaler"] == pytest.approx(2 * stat["modules"]["top.engine0.rescaler"]["area"])
     assert sum(parts.values()) == pytest.approx(stat["design"]["area"])
+
+
+def test_module_used_at_two_depths_counts_every_instance():
+    # top has a leaf and a mid; mid has another leaf; each leaf has a cell module:
+    # Yosys >= 0.40 style, where a module's figure includes its submodules. The
+    # leaf occurs twice, and so does its cell.
+    def module(area, cells, **children):
+        return {"area": area, "num_cells": cells + sum(children.values()),
+                "num_cells_by_type": {f"\\{c}": n for c, n in children.items()}}
+    text = json.dumps({"design": {"area": 21.0, "num_cells": 11}, "modules": {
+        "\\top": module(21.0, 3, leaf=1, mid=1),
+        "\\mid": module(11.0, 2, leaf=1),
+        "\\leaf": module(5.0, 1, cell=1),
+        "\\cell": module(1.0, 1),
+    }})
+    modules = parse_stat(text, "area")["modules"]
+    assert {n: m["instances"] for n, m in modules.items()} == {"top": 1, "mid": 1, "leaf": 2, "cell": 2}
+    assert {n: m["area"] for n, m in modules.items()} == {"top": 5.0, "mid": 6.0, "leaf": 4.0, "cell": 1.0}
+    assert sum(m["area"] * m["instances"] for m in modules.values()) == 21.0
