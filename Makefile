@@ -9,9 +9,10 @@ VENV     ?= .venv
 PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed-stamp
 
-# Datapath knobs (empty: the tool's default).
+# Datapath knobs, named as the DatapathConfig fields and options (empty: the default).
 K        ?= 8
-PIPELINE ?=
+RESCALER_PIPELINE ?=
+MAC_PIPELINE ?=
 MACS     ?=
 ENGINES  ?=
 # Rescaler architecture options, e.g. OPTS="--trim-shift --no-fast-clamp --booth".
@@ -24,8 +25,9 @@ YOSYS    ?=
 JOBS     ?= 2
 OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 
-DATAPATH_ARGS = --k $(K) $(if $(PIPELINE),--pipeline $(PIPELINE)) $(if $(MACS),--macs $(MACS)) \
-                $(if $(ENGINES),--engines $(ENGINES)) $(OPTS)
+DATAPATH_ARGS = --k $(K) $(if $(RESCALER_PIPELINE),--rescaler-pipeline $(RESCALER_PIPELINE)) \
+                $(if $(MACS),--macs $(MACS)) $(if $(ENGINES),--engines $(ENGINES)) \
+                $(if $(MAC_PIPELINE),--mac-pipeline $(MAC_PIPELINE)) $(OPTS)
 SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(if $(LIB),--lib $(LIB)) \
                 $(if $(CLOCK_NS),--clock-ns $(CLOCK_NS)) $(if $(YOSYS),--yosys $(YOSYS))
 
@@ -34,9 +36,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help venv verilog synth synth-tools sweep fit estimate plots report test test-fast sim-tools bench clean
 
 help:
-	@echo "make synth K=4 MACS=8 [ENGINES= PIPELINE= OPTS= FLOW=liberty|generic LIB= CLOCK_NS= YOSYS=]"
+	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= FLOW=liberty|generic LIB= CLOCK_NS= YOSYS=]"
 	@echo "                                 synthesize, print area/delay, write reports/synth/*.json"
-	@echo "make verilog K=4 MACS=8 [ENGINES= PIPELINE=]   export Verilog to build/verilog/"
+	@echo "make verilog K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE=]   export Verilog to build/verilog/"
 	@echo "make sweep [SWEEP_K=3..32 SWEEP_MACS=4,8,16 FLOW= JOBS=2]"
 	@echo "                                 synthesize the grid (cached), write reports/sweep_<flow>.json/.csv"
 	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep"
@@ -64,10 +66,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-VERILOG_NAME = k$(K)$(if $(MACS),_macs$(MACS))$(if $(ENGINES),_e$(ENGINES))$(if $(PIPELINE),_p$(PIPELINE))
 verilog: $(STAMP)
 	@mkdir -p build/verilog
-	$(PY) -m hw verilog $(DATAPATH_ARGS) -o build/verilog/$(VERILOG_NAME).v
+	$(PY) -m hw verilog $(DATAPATH_ARGS) -o build/verilog/$$($(PY) -m hw name $(DATAPATH_ARGS)).v
 
 # The liberty flow needs Debian's OSU 0.18 um cells and OpenSTA, and the formal
 # netlist proof Debian's yosys-abc: install them when root; otherwise say how, and
@@ -131,23 +132,23 @@ bench: $(STAMP)
 	$(PY) benchmarks/golden_throughput.py
 	$(PY) benchmarks/synth_warm.py
 
-# Accuracy side of the trade-off (sim/network.py): the stored int8 network is
+# Accuracy side of the trade-off (accuracy/network.py): the stored int8 network is
 # models/digits_int8.npz (make train re-creates it; the others only read it).
 .PHONY: train accuracy finetune pareto tflite-parity
 train: $(STAMP)
-	$(PY) -m sim train
+	$(PY) -m accuracy train
 
 accuracy: $(STAMP)
-	$(PY) -m sim accuracy
+	$(PY) -m accuracy accuracy
 
 finetune: $(STAMP)
-	$(PY) -m sim finetune
+	$(PY) -m accuracy finetune
 
 pareto: $(STAMP)
-	$(PY) -m sim pareto --sweep reports/sweep_$(or $(FLOW),liberty).json
+	$(PY) -m accuracy pareto --sweep reports/sweep_$(or $(FLOW),liberty).json
 
 tflite-parity: $(STAMP)
-	$(PY) -m sim tflite-parity --out reports/accuracy_tflite_parity.json
+	$(PY) -m accuracy tflite-parity --out reports/accuracy_tflite_parity.json
 
 clean:
 	rm -rf build

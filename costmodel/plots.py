@@ -19,15 +19,13 @@ figure                   what it shows
 
 from pathlib import Path
 
-import matplotlib
+from toolkit.figures import pyplot, save
 
-matplotlib.use("Agg")
+from . import report
+from .sweep import PAPER
 
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
-
-from . import report  # noqa: E402
-from .sweep import PAPER  # noqa: E402
+plt = pyplot()
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402  (after the backend)
 
 __all__ = ["FIGURES", "draw_all"]
 
@@ -38,7 +36,6 @@ STYLE = {
     "xtick.labelsize": 8, "ytick.labelsize": 8, "figure.titlesize": 9.5,
     "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.6, "lines.linewidth": 1.4,
     "lines.markersize": 4.5, "legend.framealpha": 0.9, "savefig.dpi": 200,
-    "svg.hashsalt": "narrow-rescaler", "svg.fonttype": "path",
 }
 #: One colour and marker per MACS (others cycle through the extras).
 MACS_STYLE = {4: ("#1f5fa8", "o"), 8: ("#c23b22", "s"), 16: ("#2a8a3e", "^")}
@@ -246,11 +243,6 @@ def draw_all(document, out_dir, *, model=None):
         for name in FIGURES:
             if name not in drawers:
                 continue
-            fig = drawers[name](document, rows, ks)
-            try:
-                for ext in ("png", "svg"):
-                    fig.savefig(out_dir / f"{name}.{ext}", metadata={"Date": None} if ext == "svg" else {})
-            finally:
-                plt.close(fig)
+            save(drawers[name](document, rows, ks), out_dir / name, formats=("png", "svg"))
             drawn.append(name)
     return drawn

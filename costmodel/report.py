@@ -21,6 +21,7 @@ from pathlib import Path
 from hw.config import DatapathConfig
 
 from . import analytic, sweep, synth
+from .flows import FLOWS
 
 __all__ = ["REQUIRED_KEYS", "load_sweep", "validate_sweep", "missing_points", "rows_by_macs",
            "flow_label", "trend", "load_model", "model_points", "ordered_parts", "sweep_date", "render"]
@@ -109,7 +110,7 @@ def rows_by_macs(document):
 
 def flow_label(document):
     """What the numbers were measured with, for titles: flow, library, units."""
-    if document["flow"] == "liberty":
+    if FLOWS[document["flow"]].liberty:
         library = document["library"] or {}
         name = Path(library.get("path", "?")).name
         cells = "OSU 0.18 um cells" if name == synth.DEFAULT_LIBERTY.name else f"cells of {name}"
@@ -325,7 +326,7 @@ def _discussion(document, rows, comparison):
                                       "MACS"]))
                    + ". Read the trend over several k, not one pair of points.")
     technology = PAPER_TECHNOLOGY
-    if document["flow"] == "liberty":
+    if FLOWS[document["flow"]].liberty:
         out.append(f"- **Technology.** Measured with the {flow_label(document)}: a 0.18 um open library "
                    f"with no wire-load model, against the paper's {technology}. Absolute areas and "
                    "delays are not comparable; ratios to k=32 are. The paper synthesizes a commercial "

@@ -1,12 +1,11 @@
 """``make synth``: one configuration from RTL to an area/delay report.
 
 Builds the datapath from a :class:`hw.config.DatapathConfig`, synthesizes it with
-:func:`costmodel.flows.synthesize` and writes ``reports/synth/<name>.json`` with the
-fields DESIGN.md section 3 promises (``config``, ``area``, ``area_unit``,
-``delay_ns`` or ``delay`` + ``delay_unit``, ``breakdown``, ``tools``, ``flow``,
-``runtime_s``). All inputs are checked before any tool runs, and the report is
-written atomically once everything succeeded, so a failure never leaves a
-half-written report behind.
+:func:`costmodel.flows.synthesize` and returns the report (``config``, ``area``,
+``area_unit``, ``delay_ns`` or ``delay`` + ``delay_unit``, ``breakdown``,
+``tools``, ``flow``, ``runtime_s``, ...; ``docs/reports.md``). All inputs are
+checked before any tool runs; each run works in its own scratch directory, and
+results are cached under a key of everything that can change them.
 """
 
 import dataclasses
@@ -14,14 +13,16 @@ import datetime
 import hashlib
 import json
 import re
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
-from hw.cli import write_atomically
 from hw.export import datapath, to_rtlil
+from toolkit.cli import write_atomically
+from toolkit.tools import ToolError, find_sta, find_yosys
 
-from .flows import FLOWS, synthesize
-from .tools import ToolError, find_sta, find_yosys
+from .flows import FLOWS, flow_digest, synthesize
 
 __all__ = [
     "DEFAULT_LIBERTY", "BUILD_DIR", "CACHE_DIR", "SCHEMA_VERSION", "SynthRequest",
@@ -31,12 +32,14 @@ __all__ = [
 
 #: Open standard cells from Debian's ``qflow-tech-osu018`` (OSU 0.18 um).
 DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
-#: Where each synthesis keeps its scripts, logs and netlist.
+#: Where each synthesis keeps its scripts, logs and netlist, in a directory of its own.
 BUILD_DIR = Path("build") / "synth"
 #: Cached reports, one JSON file per cache key.
 CACHE_DIR = Path("build") / "cache" / "synth"
 #: Version of the report layout; bump it when a field changes meaning.
 SCHEMA_VERSION = 1
+#: Clock period given to static timing unless another is asked for.
+DEFAULT_CLOCK_NS = 100.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +58,12 @@ class SynthRequest:
 
     flow: str
     liberty: Path | None
-    clock_ns: float = 100.0
+    clock_ns: float = DEFAULT_CLOCK_NS
+
+    @property
+    def spec(self):
+        """The :class:`~costmodel.flows.Flow` record of :attr:`flow`."""
+        return FLOWS[self.flow]
 
 
 def check_liberty(path):
@@ -74,36 +82,32 @@ def check_liberty(path):
     return path
 
 
-def resolve_flow(flow=None, liberty=None, clock_ns=100.0):
-    """Choose and validate the flow: liberty when a library is at hand, else generic.
-
-    ``flow=None`` picks ``"liberty"`` when ``liberty`` is given or the default OSU
-    library is installed, ``"generic"`` otherwise.
-    """
+def resolve_flow(flow=None, liberty=None, clock_ns=DEFAULT_CLOCK_NS):
+    """Choose and validate the flow: the first of :data:`~costmodel.flows.FLOWS`
+    whose library is at hand (``liberty`` given, or the default OSU library
+    installed), else the first that needs none."""
     if flow is not None and flow not in FLOWS:
         raise ValueError(f"flow must be one of {', '.join(FLOWS)}, not {flow!r}")
     if flow is None:
-        flow = "liberty" if liberty is not None or DEFAULT_LIBERTY.is_file() else "generic"
+        have_library = liberty is not None or DEFAULT_LIBERTY.is_file()
+        flow = next(f.name for f in FLOWS.values() if have_library or not f.liberty)
     if not isinstance(clock_ns, (int, float)) or not 0 < clock_ns < 1e6 or clock_ns != clock_ns:
         raise ValueError(f"clock period must be a positive number of ns, not {clock_ns!r}")
-    lib = check_liberty(liberty or DEFAULT_LIBERTY) if flow == "liberty" else None
+    lib = check_liberty(liberty or DEFAULT_LIBERTY) if FLOWS[flow].liberty else None
     return SynthRequest(flow=flow, liberty=lib, clock_ns=float(clock_ns))
 
 
 def report_name(config, request):
-    """File stem of the report: ``k4_macs8``, plus every knob that differs from its default."""
-    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
-    defaults = {f.name: f.default for f in dataclasses.fields(config)}
-    name = f"k{config.k}"
-    if fields.get("macs") is not None:
-        name += f"_macs{config.macs}"
-    for key, value in fields.items():
-        if key not in ("k", "macs") and value != defaults[key]:
-            name += f"_{key}{int(value) if isinstance(value, bool) else value}"
-    if request.flow != "liberty":
+    """File stem of the report: :attr:`DatapathConfig.name <hw.config.DatapathConfig.name>`
+    plus every synthesis knob that differs from its default (flow, library, clock),
+    so that two reports of different results never share a name."""
+    name = config.name
+    if request.flow != next(iter(FLOWS)):
         name += f"_{request.flow}"
-    elif request.liberty != DEFAULT_LIBERTY:
-        name += f"_{request.liberty.stem}"
+    if request.liberty is not None and request.liberty.resolve() != DEFAULT_LIBERTY:
+        name += f"_{request.liberty.stem}_{file_digest(request.liberty)[:8]}"
+    if request.clock_ns != DEFAULT_CLOCK_NS:
+        name += f"_clock{request.clock_ns:g}ns"
     return name
 
 
@@ -128,7 +132,7 @@ def _breakdown(modules):
 
 def find_tools(request, yosys=None):
     """The Yosys and (liberty flow) OpenSTA a request needs; raises ToolError if Yosys is missing."""
-    return find_yosys(yosys), (find_sta() if request.flow == "liberty" else None)
+    return find_yosys(yosys), (find_sta() if request.spec.timing == "opensta" else None)
 
 
 def run(config, rtlil, request, *, yosys, sta, workdir):
@@ -139,7 +143,7 @@ def run(config, rtlil, request, *, yosys, sta, workdir):
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    result = synthesize(rtlil, flow=request.flow, workdir=workdir,
+    result = synthesize(rtlil, flow=request.spec, workdir=workdir,
                         yosys=yosys, liberty=request.liberty, sta=sta, clock_ns=request.clock_ns,
                         booth=config.booth)
     tools = {"yosys": {"name": yosys.name, "version": yosys.version}}
@@ -175,8 +179,9 @@ def cache_key(config, rtlil, request, *, yosys, sta):
     """Key over everything that can change a report.
 
     The configuration, the flow, the clock, the SHA-256 of the liberty file, the
-    tool versions, the report schema and the SHA-256 of the generated RTLIL, so a
-    change to the generators invalidates exactly the designs it changes.
+    tool versions, the report schema, the SHA-256 of the flow scripts and parsers
+    and that of the generated RTLIL, so a change to the generators invalidates
+    exactly the designs it changes.
     """
     material = {
         "config": dataclasses.asdict(config),
@@ -187,6 +192,7 @@ def cache_key(config, rtlil, request, *, yosys, sta):
         "sta": None if sta is None else sta.version,
         "rtlil": hashlib.sha256(rtlil.encode()).hexdigest(),
         "schema": SCHEMA_VERSION,
+        "flows": flow_digest(),
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -218,8 +224,10 @@ def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh
     report = None if fresh else load_cached(path, config)
     if report is not None:
         return report, True
-    report = run(config, rtlil, request, yosys=yosys, sta=sta,
-                 workdir=BUILD_DIR / report_name(config, request))
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(dir=BUILD_DIR, prefix=f"{report_name(config, request)}."))
+    report = run(config, rtlil, request, yosys=yosys, sta=sta, workdir=workdir)
+    shutil.rmtree(workdir, ignore_errors=True)  # kept, with its logs, only when the run failed
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     write_atomically(str(path), to_json(report))
     return report, False

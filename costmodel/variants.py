@@ -12,7 +12,7 @@ engine with a critical path at least 50 % shorter than the k = 32 baseline engin
 import json
 import time
 
-from hw.cli import write_atomically
+from toolkit.cli import write_atomically
 
 from . import sweep as sweep_mod
 from .sweep import PAPER
@@ -156,8 +156,8 @@ def main(ks, macs, request, *, jobs=2, yosys=None, out_dir="reports", progress=N
     doc = analyse(results, request, runtime)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomically(str(out / f"variants_{request.flow}.json"), json.dumps(doc, indent=2) + "\n")
-    write_atomically(str(out / "VARIANTS.md"), to_markdown(doc))
+    write_atomically(out / f"variants_{request.flow}.json", json.dumps(doc, indent=2) + "\n")
+    write_atomically(out / "VARIANTS.md", to_markdown(doc))
     print(f"passing the k = 4 check: {', '.join(doc['must_show']['passing_variants']) or 'none'}")
     print(f"report    {out / f'variants_{request.flow}.json'}, {out / 'VARIANTS.md'}")
     return 0

@@ -13,16 +13,13 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from sim.golden import ACC_BITS, OUT_BITS
+from sim.ports import RESCALE_OPERANDS
 
 from .config import ConfigProperties, DatapathConfig
 from .engine import IN_BITS, Engine
 from .rescaler import rescale_operand_shapes
 
 __all__ = ["Array"]
-
-#: Per-engine operand ports (besides ``w``), in port order.
-_OPERANDS = ("bias", "m", "s", "zero_point", "act_min", "act_max")
-
 
 class Array(ConfigProperties, wiring.Component):
     """``engines`` output-stationary dot-product engines in a systolic row.
@@ -39,7 +36,7 @@ class Array(ConfigProperties, wiring.Component):
     k, macs, mac_pipeline, rescaler_pipeline, **arch
         As for :class:`~hw.engine.Engine`.
     engines : int
-        Number of engines ``E >= 1``.
+        Number of engines ``E``, 1..64.
 
     Members
     -------
@@ -108,7 +105,7 @@ class Array(ConfigProperties, wiring.Component):
             m.d.comb += [getattr(engine, name).eq(value) for name, value in shared.items()]
             m.d.comb += engine.w.eq(delay(self.w[e], e, f"w_e{e}"))
             m.d.comb += [getattr(engine, name).eq(delay(getattr(self, name)[e], e, f"{name}_e{e}"))
-                         for name in _OPERANDS]
+                         for name in ("bias", *RESCALE_OPERANDS)]
             m.d.comb += self.y[e].eq(delay(engine.y, cfg.engines - 1 - e, f"y_e{e}"))
             if e == cfg.engines - 1:
                 m.d.comb += self.y_valid.eq(engine.y_valid)

@@ -11,16 +11,26 @@ from dataclasses import dataclass
 from sim.golden import check_k
 
 __all__ = [
-    "DatapathConfig", "ConfigProperties", "RESCALER_PIPELINE_MAX", "MACS_MAX", "MACS_PRESETS", "PRESETS",
+    "DatapathConfig", "ConfigProperties", "FORWARDED", "RESCALER_PIPELINE_MAX", "MACS_MAX", "ENGINES_MAX", "MACS_PRESETS", "PRESETS",
     "check_rescaler_pipeline", "check_macs", "check_engines", "mac_pipeline_max",
-    "check_mac_pipeline", "RESCALER_ARCH_FIELDS", "ARCH_FIELDS",
+    "check_mac_pipeline", "RESCALER_ARCH_FIELDS", "ARCH_FIELDS", "VARIANTS",
 ]
 
 #: Rescaler architecture options (RTL); see :class:`DatapathConfig`. Only ``fast_clamp``
-#: (exact for every operand, smaller and faster at every measured k and MACS) is on by default.
+#: (exact for every operand) is on by default.
 RESCALER_ARCH_FIELDS = ("fast_clamp", "trim_shift", "hidden_bit")
 #: Every architecture option: the RTL ones and the synthesis-only ``booth``.
 ARCH_FIELDS = RESCALER_ARCH_FIELDS + ("booth",)
+#: The named rescaler variants that the proofs and regressions cover: name ->
+#: architecture options (the others at their defaults).
+VARIANTS = {
+    "plain": {"fast_clamp": False},
+    "fast_clamp": {"fast_clamp": True},
+    "trim_shift": {"trim_shift": True, "fast_clamp": False},
+    "hidden_bit": {"hidden_bit": True, "fast_clamp": False},
+    "trim_fast": {"trim_shift": True, "fast_clamp": True},
+    "all": {"trim_shift": True, "fast_clamp": True, "hidden_bit": True},
+}
 
 #: Deepest rescaler pipeline: multiply | round and shift | zero point and clamp.
 RESCALER_PIPELINE_MAX = 3
@@ -29,7 +39,7 @@ RESCALER_PIPELINE_MAX = 3
 def check_rescaler_pipeline(pipeline):
     """Return ``pipeline`` as an int, or raise the one error message for a bad depth."""
     if isinstance(pipeline, bool) or not isinstance(pipeline, int) or not 0 <= pipeline <= RESCALER_PIPELINE_MAX:
-        raise ValueError(f"rescaler pipeline must be an integer in 0..{RESCALER_PIPELINE_MAX} "
+        raise ValueError(f"rescaler_pipeline must be an integer in 0..{RESCALER_PIPELINE_MAX} "
                          f"(0 = combinational), not {pipeline!r}")
     return pipeline
 
@@ -52,10 +62,14 @@ def check_macs(macs):
     return macs
 
 
+#: Longest systolic array: ``engines`` is in ``1..ENGINES_MAX``.
+ENGINES_MAX = 64
+
+
 def check_engines(engines):
     """Return ``engines`` as an int, or raise the one error message for a bad engine count."""
-    if not _is_int(engines) or engines < 1:
-        raise ValueError(f"engines must be an integer >= 1, not {engines!r}")
+    if not _is_int(engines) or not 1 <= engines <= ENGINES_MAX:
+        raise ValueError(f"engines must be an integer in 1..{ENGINES_MAX}, not {engines!r}")
     return engines
 
 
@@ -93,7 +107,7 @@ class DatapathConfig:
         1..64; 4, 8 and 16 are the paper's engines (:data:`PRESETS`). ``None``
         (the default) describes the rescaler alone, without an engine.
     engines : int
-        Engines of the systolic array (``E >= 1``); 1 is the engine alone. More
+        Engines of the systolic array (``1..64``); 1 is the engine alone. More
         than one needs ``macs``.
     mac_pipeline : int
         Registers in the multiplier/adder tree, ``0..log2(macs) + 1``, placed
@@ -103,8 +117,8 @@ class DatapathConfig:
         Saturate the shifted value to 10 bits (an overflow flag from its upper
         bits) before the rounding increment, zero point and clamp, which are then
         10-11 bits wide instead of ``33 + k``. Exact for every operand. On by
-        default (liberty flow: engine area -2 to -9 %, delay -15 to -33 % at every
-        k and MACS, ``reports/VARIANTS.md``); ``False`` is the paper's datapath.
+        default because it is smaller and faster at every swept point
+        (``reports/VARIANTS.md``); ``False`` is the paper's datapath.
     trim_shift : bool
         Shift only over the range the quantizer produces, ``k-1 <= s <= s_max``
         (26 positions whatever ``k``), dropping the ``k-2`` product bits no legal
@@ -160,9 +174,16 @@ class DatapathConfig:
         return {name: getattr(self, name) for name in ARCH_FIELDS}
 
     @property
-    def rescaler_contract(self):
-        """Operand contract of this rescaler for :func:`sim.golden.legal_operands`."""
-        return {"trim_shift": self.trim_shift, "hidden_bit": self.hidden_bit}
+    def name(self):
+        """A file-name stem that identifies the configuration: ``k4``, ``k4_macs8``,
+        plus ``_<field><value>`` for every other field that differs from its default
+        (booleans as 0/1), e.g. ``k4_macs8_rescaler_pipeline2_trim_shift1``."""
+        name = f"k{self.k}" + ("" if self.macs is None else f"_macs{self.macs}")
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name not in ("k", "macs") and value != field.default:
+                name += f"_{field.name}{int(value) if isinstance(value, bool) else value}"
+        return name
 
     @property
     def engine_latency(self):
@@ -191,7 +212,9 @@ class ConfigProperties:
     """Read-only properties of a component built from a :class:`DatapathConfig`.
 
     Mixed into the rescaler, the engine and the array, which keep their validated
-    configuration in ``self._config``.
+    configuration in ``self._config``: ``config`` is that configuration, and each
+    of :data:`FORWARDED` (``k``, ``macs``, ..., ``latency``) reads the
+    :class:`DatapathConfig` member of the same name.
     """
 
     @property
@@ -199,40 +222,10 @@ class ConfigProperties:
         """The validated :class:`~hw.config.DatapathConfig`."""
         return self._config
 
-    @property
-    def k(self):
-        """Rescale multiplier width in bits."""
-        return self._config.k
 
-    @property
-    def macs(self):
-        """Int8 multipliers per engine, the number of lanes of a beat (None: rescaler alone)."""
-        return self._config.macs
-
-    @property
-    def engines(self):
-        """Number of engines (1 for an engine)."""
-        return self._config.engines
-
-    @property
-    def mac_pipeline(self):
-        """Registers in the multiplier/adder tree."""
-        return self._config.mac_pipeline
-
-    @property
-    def rescaler_pipeline(self):
-        """Registered stages of the rescaler."""
-        return self._config.rescaler_pipeline
-
-    @property
-    def arch(self):
-        """Architecture options (:attr:`DatapathConfig.arch`)."""
-        return self._config.arch
-
-    @property
-    def latency(self):
-        """Cycles from an input to its output (:attr:`DatapathConfig.latency`): the
-        rescaler's pipeline; for an engine, from a ``last`` beat to its ``y_valid``,
-        ``mac_pipeline + 1 (accumulator) + rescaler_pipeline``, plus ``engines - 1``
-        systolic hops in an array."""
-        return self._config.latency
+#: Members of :class:`DatapathConfig` that every component exposes as its own.
+FORWARDED = ("k", "macs", "engines", "mac_pipeline", "rescaler_pipeline", "arch", "latency")
+for _name in FORWARDED:
+    setattr(ConfigProperties, _name, property(lambda self, name=_name: getattr(self._config, name),
+                                              doc=f"The configuration's ``{_name}`` (:class:`DatapathConfig`)."))
+del _name

@@ -42,6 +42,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from sim.golden import ACC_BITS, OUT_BITS
+from sim.ports import RESCALE_OPERANDS
 
 from .config import ConfigProperties, DatapathConfig
 from .rescaler import Rescaler, rescale_operand_shapes
@@ -159,7 +160,7 @@ class Engine(ConfigProperties, wiring.Component):
 
         # Control and per-channel operands travel beside the tree, through the same registers.
         side = {name: getattr(self, name) for name in
-                ("valid", "first", "last", "bias", "m", "s", "zero_point", "act_min", "act_max")}
+                ("valid", "first", "last", "bias", *RESCALE_OPERANDS)}
 
         def level(index, terms, side, part):
             """Pass the tree's ``terms`` (through registers in ``part``) and the ``side``
@@ -205,10 +206,10 @@ class Engine(ConfigProperties, wiring.Component):
         done = Signal()
         m.d.sync += done.eq(side["valid"] & side["last"])
         held = {name: Signal.like(side[name], name=f"{name}_held")
-                for name in ("m", "s", "zero_point", "act_min", "act_max")}
+                for name in RESCALE_OPERANDS}
         m.d.sync += [held[name].eq(side[name]) for name in held]
 
-        m.submodules.rescaler = rescaler = Rescaler(k=self.k, pipeline=self.rescaler_pipeline, **self.arch)
+        m.submodules.rescaler = rescaler = Rescaler.from_config(self.config)
         m.d.comb += [
             rescaler.acc.eq(acc),
             rescaler.valid.eq(done),

@@ -4,10 +4,9 @@ The cocotb launchers, the synthesis flows and ``python -m hw`` all export throug
 these functions, so the Verilog a test simulates is the Verilog a user synthesizes.
 """
 
-from amaranth.back import rtlil, verilog
-
 from typing import NamedTuple
 
+from amaranth.back import rtlil, verilog
 from amaranth.lib import wiring
 
 from .array import Array
@@ -43,6 +42,8 @@ def array(config):
 class Datapath(NamedTuple):
     """The top-level component of a configuration and its stable module name.
 
+    ``latency`` and ``has_clock`` describe the exported module.
+
     Members
     -------
     component : wiring.Component
@@ -53,6 +54,16 @@ class Datapath(NamedTuple):
 
     component: wiring.Component
     top: str
+
+    @property
+    def latency(self):
+        """Cycles from input to output (0: combinational)."""
+        return self.component.latency
+
+    @property
+    def has_clock(self):
+        """Whether the exported module has ``clk`` and ``rst`` ports."""
+        return self.component.macs is not None or self.latency > 0
 
 
 def top_name(config):

@@ -15,11 +15,12 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from sim.golden import ACC_BITS, OUT_BITS, s_max, shift_bits
+from sim.golden import ACC_BITS, OUT_BITS, s_max
+from sim.ports import rescale_operands
 
 from .config import ConfigProperties, DatapathConfig
 
-__all__ = ["Rescaler", "rescale_operand_shapes"]
+__all__ = ["Rescaler", "port_shape", "rescale_operand_shapes"]
 
 
 #: Width of the saturated shifted value with ``fast_clamp``: ``floor(p / 2^(s-1))``
@@ -29,27 +30,22 @@ SAT_BITS = OUT_BITS + 2
 TRIM_SHIFT_BITS = (s_max(2) - 1).bit_length()
 
 
-def rescale_operand_shapes(k, *, hidden_bit=False, **_):
-    """Shapes of one output channel's rescale operands, by port name.
+def port_shape(port):
+    """The Amaranth shape of a :class:`sim.ports.Port`."""
+    return (signed if port.signed else unsigned)(port.width)
 
-    The rescaler, the engine and the array all take these five operands; they get
-    their port shapes from here so the three interfaces cannot drift apart. With
-    ``hidden_bit`` the ``m`` port holds ``m - 2^(k-1)`` on ``k-1`` bits.
-    """
-    return {
-        "m": unsigned(k - 1 if hidden_bit else k),
-        "s": unsigned(shift_bits(k)),
-        "zero_point": signed(OUT_BITS),
-        "act_min": signed(OUT_BITS),
-        "act_max": signed(OUT_BITS),
-    }
+
+def rescale_operand_shapes(k, *, hidden_bit=False, **_):
+    """Shapes of one output channel's rescale operands (:func:`sim.ports.rescale_operands`),
+    by port name: the rescaler, the engine and the array all take these."""
+    return {port.name: port_shape(port) for port in rescale_operands(k, hidden_bit=hidden_bit)}
 
 
 class Rescaler(ConfigProperties, wiring.Component):
     """Rescale a signed 32-bit accumulator to int8 with a ``k``-bit multiplier.
 
-    Three stages, each optionally followed by a register (``pipeline`` of them,
-    counted from the output, so ``pipeline`` is the latency in cycles):
+    Three stages, each optionally followed by a register (``rescaler_pipeline`` of them,
+    counted from the output, so ``rescaler_pipeline`` is the latency in cycles):
 
     1. multiply: ``product = acc * m`` (``32 + k`` signed bits);
     2. round and shift: ``(floor(2*product / 2^s) + 1) >> 1`` (one shifter, one
@@ -65,13 +61,13 @@ class Rescaler(ConfigProperties, wiring.Component):
     shifter for ``s - (k-1)``; exact when ``m == 0 or s >= k-1``) and
     ``hidden_bit`` (``m`` port of ``k-1`` bits holding ``m - 2^(k-1)``; exact for
     every ``m >= 2^(k-1)``). :func:`sim.golden.legal_operands` states the
-    contracts; ``python -m costmodel formal`` proves each variant against Eq. (1).
+    contracts; ``make formal`` proves each variant against Eq. (1).
 
     Parameters
     ----------
     k : int
         Multiplier width in bits (2..32), leading 1 included.
-    pipeline : int
+    rescaler_pipeline : int
         Number of registered stages (0..3). 0 is combinational (no clock);
         1 registers the output; 2 also registers the product; 3 also the shifted
         value. See :class:`hw.config.DatapathConfig`.
@@ -95,10 +91,8 @@ class Rescaler(ConfigProperties, wiring.Component):
         ``valid`` delayed by ``latency`` cycles.
     """
 
-    def __init__(self, *, k, pipeline=1, _fault=None, **arch):
-        self._config = DatapathConfig(k=k, rescaler_pipeline=pipeline, **arch)
-        # A deliberate bug, for the tests of the verification only ("no_round").
-        self._fault = _fault
+    def __init__(self, *, k, rescaler_pipeline=1, **arch):
+        self._config = DatapathConfig(k=k, rescaler_pipeline=rescaler_pipeline, **arch)
         super().__init__({
             "acc": In(signed(ACC_BITS)),
             **{name: In(shape) for name, shape in rescale_operand_shapes(k, **arch).items()},
@@ -107,26 +101,28 @@ class Rescaler(ConfigProperties, wiring.Component):
             "y_valid": Out(1),
         })
 
-    @property
-    def pipeline(self):
-        """Number of registered stages (= :attr:`latency`)."""
-        return self._config.rescaler_pipeline
-
     @classmethod
     def from_config(cls, config):
         """The rescaler of a :class:`~hw.config.DatapathConfig` (engine fields ignored)."""
-        return cls(k=config.k, pipeline=config.rescaler_pipeline, **config.arch)
+        return cls(k=config.k, rescaler_pipeline=config.rescaler_pipeline, **config.arch)
 
     @property
     def s_max(self):
         """Largest supported shift, ``32 + k - 8``."""
         return s_max(self.k)
 
+    def round_half(self, partial, shift):
+        """The rounding step: ``partial = floor(p / 2^(s-1))`` (``2p`` for ``s = 0``)
+        to ``floor(p / 2^s + 1/2)``. ``shift`` is the stage's shift operand (``s``,
+        or ``s - (k-1)`` with ``trim_shift``). Its own method so that a variant (or
+        a test's deliberately broken rescaler) can replace it."""
+        return (partial + 1) >> 1
+
     def elaborate(self, platform):
         m = Module()
         k = self.k
-        # Registers sit after the last `pipeline` of the three stages.
-        registered = [stage >= 3 - self.pipeline for stage in range(3)]
+        # Registers sit after the last `rescaler_pipeline` of the three stages.
+        registered = [stage >= 3 - self.rescaler_pipeline for stage in range(3)]
 
         def stage(index, **values):
             """Pass ``values`` to the next stage, through registers if this stage is registered."""
@@ -184,9 +180,8 @@ class Rescaler(ConfigProperties, wiring.Component):
             partial_sat = Signal(signed(SAT_BITS))
             m.d.comb += partial_sat.eq(Mux(fits, partial[:SAT_BITS].as_signed(), limit))
             partial = partial_sat
-        increment = 0 if self._fault == "no_round" else 1
         rounded = Signal(signed(len(partial) - (not cfg.fast_clamp and not cfg.trim_shift)))
-        m.d.comb += rounded.eq((partial + increment) >> 1)
+        m.d.comb += rounded.eq(self.round_half(partial, p1["s"]))
         p2 = stage(1, rounded=rounded, zero_point=p1["zero_point"],
                    act_min=p1["act_min"], act_max=p1["act_max"], valid=p1["valid"])
 

@@ -34,18 +34,17 @@ import numpy as np
 
 from . import golden
 from .golden import INT8_MAX, INT8_MIN, INT32_MIN
+from .ports import RESCALE_OPERANDS, engine_lanes
 
 __all__ = [
     "Schedule", "beats_per_channel", "matmul_schedule", "run_stream", "run_schedule", "unschedule",
     "EDGE_LAYERS", "random_layer", "edge_layer", "layer_schedule", "describe_output",
-    "wrap32", "pack_lanes", "unpack_lanes", "port_widths", "stream_words",
+    "wrap32", "pack_lanes", "unpack_lanes", "stream_words",
     "im2col", "conv_weights_matrix", "conv2d", "conv2d_float",
     "quantize_weights", "activation_params", "quantize_activations", "QuantizedConv",
     "quantize_conv2d",
 ]
 
-#: Per-channel operands of the rescaler, in the order of the engine's ports.
-PARAMS = ("m", "s", "zero_point", "act_min", "act_max")
 
 
 def wrap32(value):
@@ -112,7 +111,7 @@ class Schedule:
 
     def channel_operands(self):
         """``dict`` of the per-channel operand arrays, keyed by port name."""
-        return {name: getattr(self, name) for name in ("bias", *PARAMS)}
+        return {name: getattr(self, name) for name in ("bias", *RESCALE_OPERANDS)}
 
 
 def _per_channel(value, channels):
@@ -149,7 +148,7 @@ def matmul_schedule(x, w, bias, m, s, *, zero_point=0, act_min=INT8_MIN, act_max
     (positions, length), channels = x.shape, w.shape[0]
     golden.accumulate(x, w, bias)  # validates the int8/int32 ranges and the shape of bias
     ops = {"bias": _per_channel(bias, channels)}
-    for name, value in zip(PARAMS, (m, s, zero_point, act_min, act_max)):
+    for name, value in zip(RESCALE_OPERANDS, (m, s, zero_point, act_min, act_max)):
         ops[name] = _per_channel(value, channels)
 
     beats = beats_per_channel(length, macs)
@@ -252,7 +251,7 @@ def describe_output(layer, schedule, group, engine, *, beat_offset=0):
         return f"{where}: a padding channel (all zero operands)"
     acc = golden.accumulate(layer["x"][position], layer["w"][channel:channel + 1],
                             layer["bias"][channel:channel + 1])[0]
-    operands = ", ".join(f"{name}={int(layer[name][channel])}" for name in PARAMS)
+    operands = ", ".join(f"{name}={int(layer[name][channel])}" for name in RESCALE_OPERANDS)
     return f"{where}: acc={int(acc)}, {operands}"
 
 
@@ -272,13 +271,7 @@ def pack_lanes(values, bits):
     return np.array(packed, dtype=object).reshape(values.shape[:-1])
 
 
-def port_widths(k):
-    """Bits per lane of the engine's operand ports for a ``k``-bit rescaler."""
-    return {"x": 8, "w": 8, "bias": 32, "m": k, "s": golden.shift_bits(k),
-            "zero_point": 8, "act_min": 8, "act_max": 8}
-
-
-def stream_words(schedule, k):
+def stream_words(schedule, k, *, hidden_bit=False):
     """The schedule as the words a testbench drives onto the packed ports.
 
     Returns a ``dict`` of lists of Python ints, one per beat: ``x`` (``macs``
@@ -286,9 +279,10 @@ def stream_words(schedule, k):
     ``zero_point``, ``act_min``, ``act_max`` (``engines`` lanes each), and
     ``first``, ``last`` (0 or 1). Lane 0 sits in the low bits, negative values in
     two's complement, as in the Verilog of :class:`hw.array.Array` (and of
-    :class:`hw.engine.Engine` for one engine).
+    :class:`hw.engine.Engine` for one engine). With ``hidden_bit`` the ``m`` lanes
+    hold ``m - 2^(k-1)`` (:func:`sim.ports.rescale_operands`).
     """
-    widths = port_widths(k)
+    widths = {name: port.width for name, port in engine_lanes(k, hidden_bit=hidden_bit).items()}
     beats = schedule.beats
     words = {"x": pack_lanes(schedule.x, widths["x"]).tolist(),
              "w": pack_lanes(schedule.w.reshape(beats, -1), widths["w"]).tolist()}

@@ -53,12 +53,12 @@ def leftovers(directory):
 @pytest.mark.parametrize("k, pipeline", [(4, 0), (4, 1), (8, 3), (32, 2)])
 def test_verilog_file(tmp_path, k, pipeline):
     out = tmp_path / "r.v"
-    result = run_hw("verilog", "--k", k, "--pipeline", pipeline, "-o", out)
+    result = run_hw("verilog", "--k", k, "--rescaler-pipeline", pipeline, "-o", out)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     summary = result.stderr.splitlines()
     assert len(summary) == 1 and not summary[0].startswith("error")
-    assert f"k={k}" in summary[0] and f"pipeline={pipeline}" in summary[0]
+    assert f"k={k}" in summary[0] and f"rescaler_pipeline={pipeline}" in summary[0]
     assert f"latency {pipeline} cycle" in summary[0] and str(out) in summary[0]
     assert leftovers(tmp_path) == ["r.v"]  # no temporary file left behind
     verilog = out.read_text()
@@ -75,7 +75,7 @@ def test_default_pipeline_and_stdout():
     result = run_hw("verilog", "--k", 8)  # no -o: stdout
     assert result.returncode == 0, result.stderr
     assert module_ports(result.stdout) == set(INPUTS + OUTPUTS + CLOCK)  # default pipeline 1
-    assert "pipeline=1" in result.stderr and "stdout" in result.stderr
+    assert "rescaler_pipeline=1" in result.stderr and "stdout" in result.stderr
     assert len(result.stderr.splitlines()) == 1
     dash = run_hw("verilog", "--k", 8, "-o", "-")
     assert dash.returncode == 0 and dash.stdout == result.stdout
@@ -83,7 +83,7 @@ def test_default_pipeline_and_stdout():
 
 def test_rtlil(tmp_path):
     out = tmp_path / "r.il"
-    result = run_hw("rtlil", "--k", 4, "--pipeline", 0, "-o", out)
+    result = run_hw("rtlil", "--k", 4, "--rescaler-pipeline", 0, "-o", out)
     assert result.returncode == 0, result.stderr
     text = out.read_text()
     assert re.search(r"^module \\rescaler$", text, re.MULTILINE)
@@ -105,7 +105,7 @@ def test_replaces_existing_file(tmp_path):
 def test_help_documents_ports():
     result = run_hw("verilog", "--help")
     assert result.returncode == 0 and result.stderr == ""
-    for word in INPUTS + OUTPUTS + CLOCK + ("--k", "--pipeline", "-o"):
+    for word in INPUTS + OUTPUTS + CLOCK + ("--k", "--rescaler-pipeline", "-o"):
         assert re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", result.stdout), word
     top = run_hw("--help")
     assert top.returncode == 0 and "verilog" in top.stdout and "rtlil" in top.stdout
@@ -118,8 +118,8 @@ def test_help_documents_ports():
     (("--k", "1"), "error: k must be an integer in 2..32, not 1"),
     (("--k", "abc"), "error: k must be an integer in 2..32, not 'abc'"),
     (("--k", "4.5"), "error: k must be an integer in 2..32, not '4.5'"),
-    (("--k", "8", "--pipeline", "7"), "error: rescaler pipeline must be an integer in 0..3"),
-    (("--k", "8", "--pipeline", "x"), "error: rescaler pipeline must be an integer in 0..3"),
+    (("--k", "8", "--rescaler-pipeline", "7"), "error: rescaler_pipeline must be an integer in 0..3"),
+    (("--k", "8", "--rescaler-pipeline", "x"), "error: rescaler_pipeline must be an integer in 0..3"),
     ((), "error: the following arguments are required: --k"),
     (("--k", "8", "--bogus"), "error: unrecognized arguments: --bogus"),
 ])

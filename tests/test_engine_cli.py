@@ -63,7 +63,7 @@ def test_help_documents_engine_ports():
 @pytest.mark.parametrize("args,message", [
     (("--macs", "12"), "error: macs must be a power of two in 1..64 (presets 4, 8, 16), not 12"),
     (("--macs", "x"), "error: macs must be a power of two in 1..64 (presets 4, 8, 16), not 'x'"),
-    (("--macs", "8", "--engines", "0"), "error: engines must be an integer >= 1, not 0"),
+    (("--macs", "8", "--engines", "0"), "error: engines must be an integer in 1..64, not 0"),
     (("--engines", "4"), "error: engines = 4 needs macs"),
     (("--mac-pipeline", "2"), "error: mac_pipeline = 2 needs macs"),
     (("--macs", "4", "--mac-pipeline", "4"), "error: mac_pipeline must be an integer in 0..3 for macs = 4"),

@@ -18,7 +18,7 @@ from amaranth.lib import wiring
 from hw.config import MACS_PRESETS, DatapathConfig
 from hw.engine import Engine
 from hw.export import datapath, to_verilog
-from sim.runner import SimulationFailed, run_cocotb
+from verify.runner import SimulationFailed, config_env, run_cocotb
 
 CONFIGS = [DatapathConfig(k=k, macs=macs, engines=engines)
            for macs in MACS_PRESETS for k in (4, 8, 32) for engines in (1, 4)]
@@ -32,20 +32,13 @@ CONFIGS += [DatapathConfig(k=4, macs=8, rescaler_pipeline=2, trim_shift=True),
             DatapathConfig(k=32, macs=4, rescaler_pipeline=3, trim_shift=True)]
 
 
-def _name(config):
-    arch = "".join(f"_{name}{int(on)}" for name, on in config.arch.items() if on != (name == "fast_clamp"))
-    return f"k{config.k}_macs{config.macs}_e{config.engines}_mp{config.mac_pipeline}_p{config.rescaler_pipeline}{arch}"
-
-
 @pytest.mark.cocotb
-@pytest.mark.parametrize("config", CONFIGS, ids=_name)
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda config: config.name)
 def test_engine_rtl_matches_golden(config):
     design = datapath(config)
     result = run_cocotb(
         verilog=lambda: to_verilog(design.component, name=design.top), toplevel=design.top,
-        test_module="engine_tb", build_name=f"engine_{_name(config)}",
-        env={"K": config.k, "MACS": config.macs, "ENGINES": config.engines,
-             "MAC_PIPELINE": config.mac_pipeline, "PIPELINE": config.rescaler_pipeline})
+        test_module="engine_tb", build_name=f"engine_{config.name}", env=config_env(config))
     assert result.tests == 6
 
 
@@ -78,7 +71,7 @@ def test_regression_catches_a_broken_engine():
     with pytest.raises(SimulationFailed) as failure:
         run_cocotb(verilog=lambda: to_verilog(BiasOffByOne(config), name="engine"), toplevel="engine",
                    test_module="engine_tb", build_name="engine_broken_bias_k8_macs4",
-                   env={"K": 8, "MACS": 4, "ENGINES": 1, "MAC_PIPELINE": 1, "PIPELINE": 1},
+                   env=config_env(config),
                    defaults={"N_LAYERS": 3})
     message = str(failure.value)
     assert "m_one: failure" in message

@@ -29,7 +29,7 @@ def test_bad_macs(macs):
 
 @pytest.mark.parametrize("engines", [0, -1, 1.5, True])
 def test_bad_engines(engines):
-    with pytest.raises(ValueError, match=r"^engines must be an integer >= 1, not "):
+    with pytest.raises(ValueError, match=r"^engines must be an integer in 1..64, not "):
         DatapathConfig(macs=4, engines=engines)
 
 

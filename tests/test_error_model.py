@@ -1,10 +1,11 @@
-"""The rescale error model (:mod:`sim.error_model`, paper Eq. (5))."""
+"""The rescale error model (:mod:`accuracy.error_model`, paper Eq. (5))."""
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import error_model, golden
+from accuracy import error_model
+from sim import golden
 
 
 @settings(max_examples=40, deadline=None)

@@ -1,21 +1,10 @@
-"""Rescale-aware fine-tuning (:mod:`sim.finetune`): the float64 emulation is the integer
+"""Rescale-aware fine-tuning (:mod:`accuracy.finetune`): the float64 emulation is the integer
 path bit for bit, and fine-tuning changes only the integer weights."""
 
 import numpy as np
 import pytest
 
-from sim import finetune, network
-from sim.experiments import SPLIT
-
-
-@pytest.fixture(scope="module")
-def net():
-    return network.load()
-
-
-@pytest.fixture(scope="module")
-def data():
-    return network.load_digits_split(**SPLIT)
+from accuracy import finetune, network
 
 
 @pytest.mark.parametrize("k", [2, 3, 4, 8, 16])

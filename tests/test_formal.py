@@ -1,4 +1,5 @@
-"""Formal equivalence of the rescaler variants with Eq. (1) (``costmodel.formal``).
+"""Formal equivalence of the rescaler variants with Eq. (1) (:mod:`verify.formal`,
+:mod:`costmodel.proofs`).
 
 The fast proofs run here (k = 3 for the trimmed variants, k = 4 for the combined
 one, a few seconds each); the slower ones (plain, fast_clamp and hidden_bit at
@@ -18,10 +19,19 @@ import shutil
 import pytest
 from amaranth.sim import Simulator
 
-from costmodel import formal
+from costmodel import proofs
 from costmodel.synth import DEFAULT_LIBERTY
+from hw.config import VARIANTS
 from hw.rescaler import Rescaler
 from sim.golden import rescale
+from verify import formal
+
+
+class NoRounding(Rescaler):
+    """A deliberately broken rescaler: the rounding increment is dropped (floor)."""
+
+    def round_half(self, partial, shift):
+        return partial >> 1
 
 
 def _simulate(component, operands, k, hidden_bit=False):
@@ -51,7 +61,7 @@ FAST = ("trim_shift", "trim_fast", "all")
 slow = pytest.mark.skipif(not os.environ.get("FORMAL_SLOW"), reason="slow proof: set FORMAL_SLOW=1 or run make formal")
 
 
-@pytest.mark.parametrize("variant", [v if v in FAST else pytest.param(v, marks=slow) for v in formal.VARIANTS])
+@pytest.mark.parametrize("variant", [v if v in FAST else pytest.param(v, marks=slow) for v in VARIANTS])
 def test_variant_proved_k3(variant, tmp_path):
     result = formal.prove(formal.variant_config(3, variant), workdir=tmp_path)
     assert result.proved, result.describe()
@@ -64,7 +74,7 @@ def test_combined_variant_proved_k4(tmp_path):
 
 def test_broken_rounding_fails_with_counterexample(tmp_path):
     k = 4
-    broken = Rescaler(k=k, pipeline=0, _fault="no_round")
+    broken = NoRounding(k=k, rescaler_pipeline=0)
     result = formal.prove(formal.variant_config(k, "plain"), component=broken, workdir=tmp_path)
     assert not result.proved
     cex = result.counterexample
@@ -73,21 +83,21 @@ def test_broken_rounding_fails_with_counterexample(tmp_path):
     # The golden model agrees with the reference, the broken RTL (simulated) with the proof.
     operands = {name: cex[name] for name in ("acc", "m", "s", "zero_point", "act_min", "act_max")}
     assert _golden(cex, k) == cex["y_ref"]
-    assert _simulate(Rescaler(k=k, pipeline=0, _fault="no_round"), operands, k) == cex["y_impl"] != cex["y_ref"]
-    assert _simulate(Rescaler(k=k, pipeline=0), operands, k) == cex["y_ref"]
+    assert _simulate(NoRounding(k=k, rescaler_pipeline=0), operands, k) == cex["y_impl"] != cex["y_ref"]
+    assert _simulate(Rescaler(k=k, rescaler_pipeline=0), operands, k) == cex["y_ref"]
 
 
 def test_trimmed_shifter_needs_its_contract(tmp_path):
     """Proved with the contract m == 0 or s >= k-1, the trimmed shifter fails without it,
     and the counterexample breaks exactly that contract."""
     k = 4
-    trimmed = Rescaler(k=k, pipeline=0, trim_shift=True)
+    trimmed = Rescaler(k=k, rescaler_pipeline=0, trim_shift=True)
     result = formal.prove(formal.variant_config(k, "plain"), component=trimmed, workdir=tmp_path)
     assert not result.proved
     cex = result.counterexample
     assert cex["m"] != 0 and cex["s"] < k - 1, cex
     assert _golden(cex, k) == cex["y_ref"]
-    assert _simulate(Rescaler(k=k, pipeline=0, trim_shift=True), {n: cex[n] for n in
+    assert _simulate(Rescaler(k=k, rescaler_pipeline=0, trim_shift=True), {n: cex[n] for n in
                      ("acc", "m", "s", "zero_point", "act_min", "act_max")}, k) == cex["y_impl"]
 
 
@@ -101,7 +111,7 @@ def test_reference_is_plain_verilog():
                     reason="needs the OSU 0.18 um liberty file and Debian's yosys-abc "
                            "(make test installs both when root)")
 def test_netlist_equals_rtl_and_a_changed_gate_is_caught(tmp_path):
-    result, synth = formal.prove_netlist(formal.variant_config(4, "trim_fast"), liberty=DEFAULT_LIBERTY,
+    result, synth = proofs.prove_netlist(formal.variant_config(4, "trim_fast"), liberty=DEFAULT_LIBERTY,
                                          workdir=tmp_path)
     assert result.proved, result.log.read_text()[-2000:]
     assert synth["area"] > 0
@@ -115,7 +125,7 @@ def test_netlist_equals_rtl_and_a_changed_gate_is_caught(tmp_path):
 
 def test_run_all_reports_each_proof(capsys):
     lines = []
-    status = formal.run_all([3], ["trim_shift", "trim_fast"], netlist=False, out=lambda *a, **k: lines.append(a[0]))
+    status = proofs.run_all([3], ["trim_shift", "trim_fast"], netlist=False, out=lambda *a, **k: lines.append(a[0]))
     assert status == 0
     assert any("k=3  trim_fast" in line and "proved" in line for line in lines), lines
     assert lines[-1] == "all proofs passed"

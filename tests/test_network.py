@@ -1,4 +1,4 @@
-"""The integer-only digits network (:mod:`sim.network`): the integer path equals a
+"""The integer-only digits network (:mod:`accuracy.network`): the integer path equals a
 layer-by-layer run of the RTL-checked golden functions, quantization round-trips,
 and bad model files give one clear error."""
 
@@ -9,23 +9,18 @@ import zipfile
 import numpy as np
 import pytest
 
-from sim import golden, layers, network
-from sim.experiments import SPLIT
+from accuracy import network
+from sim import golden, layers
 
 
 @pytest.fixture(scope="module")
-def net():
-    return network.load()
-
-
-@pytest.fixture(scope="module")
-def test_images(net):
-    x_test, y_test = network.load_digits_split(**SPLIT)[2:]
+def test_images(net, data):
+    x_test, y_test = data[2:]
     return net.quantize_input(x_test[:12]), y_test[:12]
 
 
 def golden_layer(ql, x, k, rounding, method):
-    """One layer on one image with sim.layers / sim.golden only (no code of sim.network)."""
+    """One layer on one image with sim.layers / sim.golden only (no code of accuracy.network)."""
     M = ql.M(method)
     clamp = {"zero_point": ql.y_zero_point, "act_min": ql.act_min, "act_max": ql.act_max}
     if ql.kind == "dense":
@@ -110,8 +105,8 @@ def test_quantization_round_trips(net, tmp_path, test_images):
     assert np.all(np.abs((q - net.input_zero_point) * np.float64(net.input_scale) - x) <= net.input_scale / 2 + 1e-9)
 
 
-def test_quantize_makes_valid_layers():
-    x_train = network.load_digits_split(**SPLIT)[0]
+def test_quantize_makes_valid_layers(data):
+    x_train = data[0]
     params = network.init_params(3)
     qnet = network.quantize(params, x_train[:50])
     for ql in qnet.layers:
@@ -121,8 +116,8 @@ def test_quantize_makes_valid_layers():
             assert ql.act_min == max(-128, ql.y_zero_point)
 
 
-def test_training_is_deterministic_and_gradients_are_right():
-    x, y = network.load_digits_split(**SPLIT)[:2]
+def test_training_is_deterministic_and_gradients_are_right(data):
+    x, y = data[:2]
     a = network.train_float(x[:64], y[:64], epochs=1, log=None)
     b = network.train_float(x[:64], y[:64], epochs=1, log=None)
     for (wa, ba), (wb, bb) in zip(a, b):
@@ -181,17 +176,17 @@ def test_bad_model_files(net, tmp_path):
 def test_cli_bad_model_is_one_error_line(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_text("nope")
-    r = subprocess.run([sys.executable, "-m", "sim", "accuracy", "--model", str(bad)],
+    r = subprocess.run([sys.executable, "-m", "accuracy", "accuracy", "--model", str(bad)],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [f"error: {bad}: not a model file (.npz): "
                                              + r.stderr.split("(.npz): ", 1)[1].strip()]
-    r = subprocess.run([sys.executable, "-m", "sim", "accuracy", "--k", "40"], capture_output=True, text=True, check=False)
+    r = subprocess.run([sys.executable, "-m", "accuracy", "accuracy", "--k", "40"], capture_output=True, text=True, check=False)
     assert r.returncode == 2 and "k must be an integer in 2..32, not 40" in r.stderr
 
 
 def test_accuracy_report_small(tmp_path):
-    from sim import experiments
+    from accuracy import experiments
     lines = []
     r = experiments.accuracy_report(ks=(32, 8, 2), limit=60, out_dir=tmp_path / "new", log=lines.append,
                                    rounding="half_even")

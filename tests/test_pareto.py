@@ -1,10 +1,10 @@
-"""The accuracy-vs-cost Pareto view (:mod:`costmodel.pareto`)."""
+"""The accuracy-vs-cost Pareto view (:mod:`accuracy.pareto`)."""
 
 import json
 
 import pytest
 
-from costmodel import pareto
+from accuracy import pareto
 
 
 def _reports(tmp_path):

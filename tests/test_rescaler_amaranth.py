@@ -18,13 +18,15 @@ from amaranth.sim import Simulator
 from hw.export import RESCALER_TOP, to_rtlil, to_verilog
 from hw.rescaler import Rescaler
 from sim.golden import INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN, rescale, s_max, shift_bits
+from sim.ports import RESCALER_INPUTS
+from verify import vectors as shared
+from verify.vectors import columns
 
 KS = (4, 8, 32)
 PIPELINES = (0, 1, 2, 3)
 N_RANDOM = 300
 PERIOD = 1e-6
 
-OPERANDS = ("acc", "m", "s", "zero_point", "act_min", "act_max")
 
 
 # --------------------------------------------------------------------------- models
@@ -46,7 +48,7 @@ def rtl_rescale(k, pipeline, vectors, *, valid=None, rng=None):
     Returns ``(ys, valid_in, valid_out, dut)``: the ``y`` of every sample with
     ``y_valid = 1`` in order, and the per-cycle ``valid`` and ``y_valid`` traces.
     """
-    dut = Rescaler(k=k, pipeline=pipeline)
+    dut = Rescaler(k=k, rescaler_pipeline=pipeline)
     n = len(vectors["acc"])
     if valid is None:
         valid = np.ones(n, dtype=bool)
@@ -54,7 +56,7 @@ def rtl_rescale(k, pipeline, vectors, *, valid=None, rng=None):
     assert valid.sum() == n
     cycles = len(valid) + dut.latency
     rng = rng or np.random.default_rng(0)
-    garbage = _random_vectors(k, len(valid), rng)
+    garbage = columns(shared.random_vectors(k, len(valid), rng))
 
     valid_in, valid_out, ys = [], [], []
 
@@ -63,7 +65,7 @@ def rtl_rescale(k, pipeline, vectors, *, valid=None, rng=None):
         for cycle in range(cycles):
             on = cycle < len(valid) and bool(valid[cycle])
             source, row = (vectors, index) if on else (garbage, min(cycle, len(valid) - 1))
-            for name in OPERANDS:
+            for name in RESCALER_INPUTS:
                 ctx.set(getattr(dut, name), int(source[name][row]))
             ctx.set(dut.valid, on)
             index += on
@@ -87,85 +89,14 @@ def rtl_rescale(k, pipeline, vectors, *, valid=None, rng=None):
 
 # --------------------------------------------------------------------------- vectors
 
-def _columns(rows):
-    rows = np.array(rows, dtype=np.int64).reshape(-1, len(OPERANDS))
-    return {name: rows[:, i] for i, name in enumerate(OPERANDS)}
-
-
-def _concat(*parts):
-    return {name: np.concatenate([p[name] for p in parts]) for name in OPERANDS}
-
-
-def edge_vectors(k):
-    """Corners of every operand, exact rounding ties of both signs, clamp corners."""
-    smax = s_max(k)
-    full = (INT8_MIN, INT8_MAX)
-    rows = []
-    # Extremes of acc, m and s, default output parameters.
-    for acc in (INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX):
-        for m in (0, 1, 1 << (k - 1), (1 << k) - 1):
-            for s in sorted({0, 1, k - 1, smax}):
-                rows.append((acc, m, s, 0, *full))
-    # Exact half ties: acc*m = odd * 2^(s-1), for m = odd * 2^j, so that every s
-    # up to s_max is reachable with a 32-bit acc. Results near 0 (+-0.5, +-1.5).
-    shifts = sorted(s for s in {1, 2, k - 1, k, k + 1, 31, 32, smax - 1, smax} if s <= smax)
-    for j, odd_m in ((0, 1), (0, (1 << k) - 1), (k - 1, 1)):
-        m = odd_m << j
-        for s in shifts:
-            e = s - 1 - j  # acc = t * 2^e, t odd, gives acc*m = t*odd_m * 2^(s-1)
-            if not 0 <= e <= 29:
-                continue
-            for t in (1, -1, 3, -3):
-                rows.append((t << e, m, s, 0, *full))
-    # Ties at the clamp edges: 127.5 -> 128 -> 127, -127.5 -> -127, -128.5 -> -128,
-    # 126.5 -> 127, -126.5 -> -126; and the same through a zero point.
-    for acc in (255, 253, -255, -257, -253):
-        rows.append((acc, 1, 1, 0, *full))
-        rows.append((acc, 1 << (k - 1), k, -1, *full))
-    # Clamp corners: zero point at the extremes, degenerate and ReLU ranges.
-    one = 1 << (k - 1)  # m * 2^-(k-1) = 1: y = acc + zero_point before clamping
-    ranges = ((-128, 127), (0, 127), (0, 6), (-128, -128), (127, 127), (0, 0), (-5, 5))
-    for acc in (-300, -129, -128, -127, -1, 0, 1, 6, 7, 127, 128, 300):
-        for lo, hi in ranges:
-            rows.append((acc, one, k - 1, 0, lo, hi))
-        for zp in (-128, 127):
-            rows.append((acc, one, k - 1, zp, *full))
-            rows.append((acc, one, k - 1, zp, 0, 6))
-    return _columns(rows)
-
-
-def _random_vectors(k, n, rng):
-    """Half fully random operands, half with results in or near the int8 range."""
-    smax = s_max(k)
-    m = rng.integers(0, 1 << k, n, dtype=np.int64)
-    normal = rng.random(n) < 0.8  # mostly m in [2^(k-1), 2^k), as the quantizer makes it
-    m[normal] = rng.integers(1 << (k - 1), 1 << k, normal.sum(), dtype=np.int64)
-    s = rng.integers(0, smax + 1, n, dtype=np.int64)
-    acc = rng.integers(INT32_MIN, INT32_MAX, n, endpoint=True, dtype=np.int64)
-    # Aim the other half at y in [-300, 300]: acc ~ y * 2^s / m.
-    aimed = rng.random(n) < 0.5
-    target = rng.uniform(-300, 300, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = np.where(m > 0, target * np.exp2(s) / np.maximum(m, 1), 0.0)
-    scaled = np.clip(np.round(scaled), INT32_MIN, INT32_MAX).astype(np.int64)
-    acc = np.where(aimed, scaled, acc)
-    zero_point = rng.integers(INT8_MIN, INT8_MAX, n, endpoint=True, dtype=np.int64)
-    zero_point[rng.random(n) < 0.5] = 0
-    bounds = np.sort(rng.integers(INT8_MIN, INT8_MAX, (n, 2), endpoint=True, dtype=np.int64), axis=1)
-    default = rng.random(n) < 0.5
-    bounds[default] = (INT8_MIN, INT8_MAX)
-    return {"acc": acc, "m": m, "s": s, "zero_point": zero_point,
-            "act_min": bounds[:, 0], "act_max": bounds[:, 1]}
-
-
 def random_vectors(k, n, seed):
-    return _random_vectors(k, n, np.random.default_rng(seed))
+    return columns(shared.random_vectors(k, n, np.random.default_rng(seed)))
 
 
 def _describe_mismatch(k, pipeline, vectors, expected, got):
     bad = np.flatnonzero(expected != got)
     i = bad[0]
-    operands = ", ".join(f"{name}={int(vectors[name][i])}" for name in OPERANDS)
+    operands = ", ".join(f"{name}={int(vectors[name][i])}" for name in RESCALER_INPUTS)
     return (f"k={k} pipeline={pipeline}: {len(bad)} mismatches; first #{i}: {operands}: "
             f"golden {int(expected[i])}, rtl {int(got[i])}")
 
@@ -176,7 +107,8 @@ def _describe_mismatch(k, pipeline, vectors, expected, got):
 @pytest.mark.parametrize("k", KS)
 def test_matches_golden(k, pipeline):
     """Edge and random vectors, first back to back, then with random bubbles."""
-    vectors = _concat(edge_vectors(k), random_vectors(k, N_RANDOM, seed=1000 * k + pipeline))
+    vectors = columns(np.concatenate([
+        shared.edge_vectors(k), shared.random_vectors(k, N_RANDOM, np.random.default_rng(1000 * k + pipeline))]))
     expected = ref_rescale(k, vectors)
     n = len(expected)
     rng = np.random.default_rng(k * 10 + pipeline)
@@ -195,10 +127,10 @@ def test_matches_golden(k, pipeline):
 def test_latency_property(pipeline):
     """One valid pulse after idle cycles: y_valid rises exactly `latency` cycles later."""
     k = 8
-    vectors = _columns([(1000, 200, 10, 3, -128, 127)])
+    vectors = columns([(1000, 200, 10, 3, -128, 127)])
     valid = [False, False, True, False, False, False, False]
     got, valid_in, valid_out, dut = rtl_rescale(k, pipeline, vectors, valid=valid)
-    assert dut.latency == pipeline == dut.pipeline
+    assert dut.latency == pipeline == dut.rescaler_pipeline
     assert valid_out.index(True) - valid_in.index(True) == dut.latency
     assert sum(valid_out) == 1
     assert got.tolist() == ref_rescale(k, vectors).tolist()
@@ -222,9 +154,9 @@ def quiet_unused():
     ({"k": True}, r"^k must be an integer in 2\.\.32, not True$"),
     ({"k": 8.0}, r"^k must be an integer in 2\.\.32, not 8\.0$"),
     ({"k": "8"}, r"^k must be an integer in 2\.\.32, not '8'$"),
-    ({"k": 8, "pipeline": 4}, r"^rescaler pipeline must be an integer in 0\.\.3 .*not 4$"),
-    ({"k": 8, "pipeline": -1}, r"^rescaler pipeline must be an integer in 0\.\.3 .*not -1$"),
-    ({"k": 8, "pipeline": True}, r"^rescaler pipeline must be an integer in 0\.\.3 .*not True$"),
+    ({"k": 8, "rescaler_pipeline": 4}, r"^rescaler_pipeline must be an integer in 0\.\.3 .*not 4$"),
+    ({"k": 8, "rescaler_pipeline": -1}, r"^rescaler_pipeline must be an integer in 0\.\.3 .*not -1$"),
+    ({"k": 8, "rescaler_pipeline": True}, r"^rescaler_pipeline must be an integer in 0\.\.3 .*not True$"),
 ])
 def test_eager_validation(kwargs, message, quiet_unused):
     with pytest.raises(ValueError, match=message):
@@ -238,7 +170,7 @@ def test_k_is_keyword_only(quiet_unused):
 
 @pytest.mark.parametrize("k", (2, 4, 8, 32))
 def test_signature(k, quiet_unused):
-    dut = Rescaler(k=k, pipeline=2)
+    dut = Rescaler(k=k, rescaler_pipeline=2)
     members = dut.signature.members
     expected = {
         "acc": (wiring.In, signed(32)),
@@ -257,7 +189,7 @@ def test_signature(k, quiet_unused):
         assert Shape.cast(members[name].shape) == shape, name
     assert shift_bits(k) == (32 + k - 8).bit_length()
     assert dut.k == k and dut.s_max == s_max(k) == 32 + k - 8
-    assert dut.pipeline == dut.latency == 2
+    assert dut.rescaler_pipeline == dut.latency == 2
 
 
 # --------------------------------------------------------------------------- multiplier width
@@ -308,7 +240,7 @@ def rtlil_multiplies(text):
 
 @pytest.mark.parametrize("pipeline", PIPELINES)
 def test_verilog_k4_has_one_32x4_multiplier(pipeline):
-    text = to_verilog(Rescaler(k=4, pipeline=pipeline), name=RESCALER_TOP)
+    text = to_verilog(Rescaler(k=4, rescaler_pipeline=pipeline), name=RESCALER_TOP)
     assert f"module {RESCALER_TOP}(" in text
     assert verilog_multiplies(text) == [(32, 4, False, False)]
     # The product is 36 bits, the multiplier's result width.
@@ -317,7 +249,7 @@ def test_verilog_k4_has_one_32x4_multiplier(pipeline):
 
 @pytest.mark.parametrize("k", (2, 4, 8, 17, 32))
 def test_rtlil_has_one_32xk_multiplier(k):
-    text = to_rtlil(Rescaler(k=k, pipeline=1), name=RESCALER_TOP)
+    text = to_rtlil(Rescaler(k=k, rescaler_pipeline=1), name=RESCALER_TOP)
     assert rtlil_multiplies(text) == [(32, k, False, False)]
 
 

@@ -14,45 +14,40 @@ from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hw.config import VARIANTS, DatapathConfig
 from hw.export import RESCALER_TOP, to_verilog
 from hw.rescaler import Rescaler
 from sim.golden import shift_bits
-from sim.runner import SimulationFailed, run_cocotb
+from verify.runner import SimulationFailed, config_env, run_cocotb
 
 K_VALUES = (4, 5, 6, 8, 12, 16, 24, 32)
 CONFIGS = [(k, p) for k in K_VALUES for p in (0, 2)] + [(8, 1), (8, 3)]
 
 
-def _run(verilog, *, k, pipeline, build_name, n_random=None, arch=()):
+def _run(verilog, config, *, build_name=None, n_random=None):
     defaults = {"N_RANDOM": n_random} if n_random is not None else {}
     return run_cocotb(verilog=verilog, toplevel=RESCALER_TOP, test_module="rescaler_tb",
-                      build_name=build_name, env={"K": k, "PIPELINE": pipeline, "ARCH": ",".join(arch)},
+                      build_name=build_name or f"rescaler_{config.name}", env=config_env(config),
                       defaults=defaults)
 
 
 @pytest.mark.cocotb
 @pytest.mark.parametrize("k,pipeline", sorted(CONFIGS), ids=[f"k{k}-p{p}" for k, p in sorted(CONFIGS)])
 def test_rescaler_rtl_matches_golden(k, pipeline):
-    result = _run(lambda: to_verilog(Rescaler(k=k, pipeline=pipeline), name=RESCALER_TOP),
-                  k=k, pipeline=pipeline, build_name=f"rescaler_k{k}_p{pipeline}")
+    dut = Rescaler(k=k, rescaler_pipeline=pipeline)
+    result = _run(lambda: to_verilog(dut, name=RESCALER_TOP), dut.config)
     assert result.tests == 2
 
 
-# Every architecture variant (hw.config.RESCALER_ARCH_FIELDS), on legal operands only;
-# the configurations above have the default options (fast_clamp).
-VARIANTS = {"plain": {"fast_clamp": False}, "trim_shift": {"trim_shift": True, "fast_clamp": False},
-            "trim_fast": {"trim_shift": True}, "hidden_bit": {"hidden_bit": True, "fast_clamp": False},
-            "all": {"trim_shift": True, "hidden_bit": True}}
-VARIANT_CONFIGS = [(k, p, v) for v in VARIANTS for k, p in ((4, 1), (8, 2), (32, 3))]
+# Every architecture variant but the default (fast_clamp, covered above), on legal operands only.
+VARIANT_CONFIGS = [(k, p, v) for v in VARIANTS if v != "fast_clamp" for k, p in ((4, 1), (8, 2), (32, 3))]
 
 
 @pytest.mark.cocotb
 @pytest.mark.parametrize("k,pipeline,variant", VARIANT_CONFIGS, ids=[f"{v}-k{k}-p{p}" for k, p, v in VARIANT_CONFIGS])
 def test_rescaler_variant_rtl_matches_golden(k, pipeline, variant):
-    dut = Rescaler(k=k, pipeline=pipeline, **VARIANTS[variant])
-    arch = [name for name, on in dut.config.arch.items() if on]
-    result = _run(lambda: to_verilog(dut, name=RESCALER_TOP), k=k, pipeline=pipeline, arch=arch,
-                  build_name=f"rescaler_{variant}_k{k}_p{pipeline}", n_random=4000)
+    dut = Rescaler(k=k, rescaler_pipeline=pipeline, **VARIANTS[variant])
+    result = _run(lambda: to_verilog(dut, name=RESCALER_TOP), dut.config, n_random=4000)
     assert result.tests == 2
 
 
@@ -87,7 +82,7 @@ class BrokenWrapper(wiring.Component):
     ``k-1``-bit multiplier), or one register too many on the outputs."""
 
     def __init__(self, *, k, pipeline, bug):
-        self.inner = Rescaler(k=k, pipeline=pipeline)
+        self.inner = Rescaler(k=k, rescaler_pipeline=pipeline)
         self.bug = bug
         super().__init__(self.inner.signature)
 
@@ -120,7 +115,7 @@ def test_regression_catches_broken_rescaler(bug):
     """The same testbench against a deliberately broken rescaler must fail, saying why."""
     design, pipeline, expected = BROKEN[bug]
     with pytest.raises(SimulationFailed) as failure:
-        _run(lambda: to_verilog(design(), name=RESCALER_TOP), k=8, pipeline=pipeline,
+        _run(lambda: to_verilog(design(), name=RESCALER_TOP), DatapathConfig(k=8, rescaler_pipeline=pipeline),
              build_name=f"rescaler_broken_{bug}", n_random=200)
     message = str(failure.value)
     assert "2 of 2 cocotb tests failed" in message, message

@@ -1,20 +1,15 @@
-"""Interop with LiteRT (:mod:`sim.tflite_io`): the exported .tflite runs in LiteRT's
+"""Interop with LiteRT (:mod:`accuracy.tflite_io`): the exported .tflite runs in LiteRT's
 reference kernels bit-exactly like sim.golden in TFLite mode, and per-channel scales
 import from a .tflite."""
 
 import numpy as np
 import pytest
 
-from sim import golden, network, tflite_io
-from sim.experiments import SPLIT
+from accuracy import network, tflite_io
+from sim import golden
 
 REASON = tflite_io.litert_available()
 needs_litert = pytest.mark.skipif(REASON is not None, reason=f"LiteRT cannot be used here: {REASON}")
-
-
-@pytest.fixture(scope="module")
-def net():
-    return network.load()
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +20,8 @@ def exported(net, tmp_path_factory):
 
 
 @needs_litert
-def test_litert_parity_bit_exact(net, exported):
-    xq = net.quantize_input(network.load_digits_split(**SPLIT)[2][:25])
+def test_litert_parity_bit_exact(net, data, exported):
+    xq = net.quantize_input(data[2][:25])
     rows = tflite_io.parity(net, xq, exported)
     assert [r["layer"] for r in rows] == [ql.name for ql in net.layers]
     for r in rows:
@@ -36,9 +31,9 @@ def test_litert_parity_bit_exact(net, exported):
 
 
 @needs_litert
-def test_paper_mode_differs_from_litert_at_low_k(net, exported):
+def test_paper_mode_differs_from_litert_at_low_k(net, data, exported):
     """Sanity: the comparison can fail (k = 4 truncation is not what LiteRT computes)."""
-    xq = net.quantize_input(network.load_digits_split(**SPLIT)[2][:10])
+    xq = net.quantize_input(data[2][:10])
     lite = tflite_io.run_litert(exported, xq)
     ours = network.run_int8(net, xq, 4)
     assert np.any(ours != lite["fc6"].reshape(len(xq), -1))
@@ -86,13 +81,13 @@ def test_cli_export_and_scales(tmp_path):
     import subprocess
     import sys
     out = tmp_path / "d.tflite"
-    r = subprocess.run([sys.executable, "-m", "sim", "tflite-export", "-o", str(out)], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "accuracy", "tflite-export", "-o", str(out)], capture_output=True,
                        text=True, check=False)
     assert r.returncode == 0 and out.stat().st_size > 0
-    r = subprocess.run([sys.executable, "-m", "sim", "tflite-scales", str(out), "--k", "4"], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "accuracy", "tflite-scales", str(out), "--k", "4"], capture_output=True,
                        text=True, check=False)
     assert r.returncode == 0
     assert len(r.stdout.splitlines()) == 6 and "FULLY_CONNECTED" in r.stdout
-    r = subprocess.run([sys.executable, "-m", "sim", "tflite-scales", str(tmp_path / "none.tflite")],
+    r = subprocess.run([sys.executable, "-m", "accuracy", "tflite-scales", str(tmp_path / "none.tflite")],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 2 and r.stderr.startswith("error: ")

@@ -7,7 +7,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from costmodel import flows, sweep, synth, variants
-from costmodel.tools import ToolError, Tool
+from toolkit.tools import ToolError, Tool
 from hw.config import ARCH_FIELDS, DatapathConfig
 from hw.engine import Engine
 from hw.rescaler import Rescaler, rescale_operand_shapes
@@ -115,7 +115,7 @@ def test_variant_matches_golden_on_legal_operands(k, options):
     rows = np.stack([acc, m, s, zp, lo, hi], axis=1)[ok]
     expected = rescale(*rows.T[:3], zero_point=rows[:, 3], act_min=rows[:, 4], act_max=rows[:, 5], k=k)
     hidden = (1 << (k - 1)) if options.get("hidden_bit") else 0
-    got = _simulate(Rescaler(k=k, pipeline=0, **options), rows, k, hidden)
+    got = _simulate(Rescaler(k=k, rescaler_pipeline=0, **options), rows, k, hidden)
     bad = np.flatnonzero(got != expected)
     assert bad.size == 0, f"{len(bad)} mismatches, first operands {rows[bad[0]].tolist()}: " \
                           f"expected {expected[bad[0]]}, got {got[bad[0]]}"
@@ -136,9 +136,9 @@ def test_booth_needs_a_yosys_that_has_it(tmp_path, monkeypatch):
     monkeypatch.setattr(flows, "supports_booth", lambda yosys: False)
     old = Tool("yosys", ("yosys",), "Yosys 0.23")
     with pytest.raises(ToolError, match="has no 'synth -booth'"):
-        flows.synthesize("", flow="generic", workdir=tmp_path, yosys=old, booth=True)
-    assert "-booth" in flows._yosys_script("liberty", booth=True)
-    assert "-booth" not in flows._yosys_script("liberty")
+        flows.synthesize("", flow=flows.FLOWS["generic"], workdir=tmp_path, yosys=old, booth=True)
+    assert "-booth" in flows.FLOWS["liberty"].yosys_script(booth=True)
+    assert "-booth" not in flows.FLOWS["liberty"].yosys_script()
 
 
 def _report(k, macs, area, delay, **config):

@@ -1,12 +1,12 @@
 """cocotb testbench: the dot-product engine / systolic array RTL against the layer-level
 golden model (:mod:`sim.layers`, which runs :mod:`sim.golden`), every output bit for bit.
 
-Launched by ``tests/test_engine_cocotb.py`` through :func:`sim.runner.run_cocotb`, one
-simulator run per configuration. Parameters (environment variables):
+Launched through :func:`verify.runner.run_cocotb`, one simulator run per
+configuration. Parameters (environment variables):
 
-``K``, ``MACS``, ``ENGINES``, ``MAC_PIPELINE``, ``PIPELINE``
-    The configuration the Verilog was generated for (required); ``PIPELINE`` is the
-    rescaler's. The expected latency comes from :class:`hw.config.DatapathConfig`.
+``DATAPATH``
+    The :class:`hw.config.DatapathConfig` the Verilog was generated for (required;
+    :func:`verify.runner.config_env`), which also gives the expected latency.
 ``N_LAYERS``
     Number of random layers (default 8), on top of the edge layers.
 ``RANDOM_SEED``
@@ -41,20 +41,19 @@ import numpy as np
 
 import cocotb
 
-from hw.config import DatapathConfig
 from sim import layers
-from sim.tb_common import clock_and_reset, env_int, random_seed
+from sim.ports import ENGINE_INPUTS
+from tb_common import clock_and_reset, config_from_env, env_int, random_seed
 
 BUBBLE_RATE = 0.3
 MAX_REPORTED = 8
 
 
-CONFIG = DatapathConfig(k=env_int("K"), macs=env_int("MACS"), engines=env_int("ENGINES"),
-                        mac_pipeline=env_int("MAC_PIPELINE"), rescaler_pipeline=env_int("PIPELINE"))
+CONFIG = config_from_env()
 K, MACS, ENGINES = CONFIG.k, CONFIG.macs, CONFIG.engines
 N_LAYERS = env_int("N_LAYERS", 8)
 SEED, _SEED_NOTE = random_seed()
-_PORTS = ("x", "w", "bias", "m", "s", "zero_point", "act_min", "act_max", "first", "last")
+_PORTS = ENGINE_INPUTS
 print(f"engine_tb: {CONFIG}, latency {CONFIG.latency}, N_LAYERS={N_LAYERS}, RANDOM_SEED={SEED}"
       f"{_SEED_NOTE}", flush=True)
 
@@ -71,7 +70,7 @@ class Stream:
 
     def add(self, name, layer, schedule):
         start = len(self.words["first"])
-        for port, values in layers.stream_words(schedule, K).items():
+        for port, values in layers.stream_words(schedule, K, hidden_bit=CONFIG.hidden_bit).items():
             self.words[port] += values
         self.expected += layers.run_schedule(schedule, k=K).astype(int).tolist()
         self.origin += [(name, layer, schedule, group, start) for group in range(schedule.groups)]

@@ -13,6 +13,9 @@ one of the two strictly better. Writes ``reports/pareto.json``, ``pareto.md`` an
 import json
 from pathlib import Path
 
+from toolkit.cli import write_atomically
+from toolkit.figures import pyplot, save
+
 __all__ = ["load_points", "pareto_front", "pareto_report"]
 
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
@@ -89,8 +92,8 @@ def pareto_report(accuracy=REPORTS / "accuracy.json", sweep=REPORTS / "sweep_lib
               "pareto": {str(m): f for m, f in fronts.items()}}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "pareto.json").write_text(json.dumps(result, indent=1) + "\n")
-    (out / "pareto.md").write_text(_markdown(result))
+    write_atomically(out / "pareto.json", json.dumps(result, indent=1) + "\n")
+    write_atomically(out / "pareto.md", _markdown(result))
     _plot(result, out / "pareto.png")
     for macs, f in fronts.items():
         log(f"MACS={macs}: Pareto-optimal k (accuracy vs area): {', '.join(f['area'])}; "
@@ -117,9 +120,7 @@ def _markdown(r):
 
 
 def _plot(r, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, cost, flag, name in ((axes[0], "area_rel", "pareto_area", "area"),
@@ -144,5 +145,4 @@ def _plot(r, path):
         ax.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"Digits CNN accuracy vs dot-product engine cost ({r['flow']} flow)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)

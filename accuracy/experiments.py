@@ -17,15 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import error_model, finetune, network
+from toolkit.cli import write_atomically
+from toolkit.figures import pyplot, save
 
-__all__ = ["ACCURACY_KS", "SPLIT", "accuracy_report", "finetune_report", "train", "write_json"]
+from . import error_model, finetune, network
+from .network import SPLIT
+
+__all__ = ["ACCURACY_KS", "accuracy_report", "finetune_report", "train", "write_json"]
 
 #: Multiplier widths of the accuracy table (24 is there so that every width of the
 #: default synthesis sweep has an accuracy; 2 is below the sweep).
 ACCURACY_KS = (32, 24, 16, 12, 8, 6, 5, 4, 3, 2)
-#: The data split (seed and test fraction of scikit-learn's 1797 digits).
-SPLIT = {"seed": 0, "test_fraction": 1 / 3}
 TRAIN = {"epochs": 40, "batch": 32, "lr": 3e-3, "seed": 0, "optimizer": "Adam"}
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
 
@@ -34,9 +36,7 @@ def write_json(path, data):
     """Write ``data`` as indented JSON atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=_jsonable) + "\n")
-    tmp.replace(path)
+    write_atomically(path, json.dumps(data, indent=1, default=_jsonable) + "\n")
 
 
 def _jsonable(v):
@@ -142,7 +142,7 @@ def accuracy_report(model_path=network.DEFAULT_MODEL, *, ks=ACCURACY_KS, roundin
         "runtime_s": round(time.time() - t0, 1),
     }
     write_json(out_dir / "accuracy.json", result)
-    (out_dir / "accuracy.md").write_text(_accuracy_markdown(result))
+    write_atomically(out_dir / "accuracy.md", _accuracy_markdown(result))
     _plot_accuracy(result, out_dir / "accuracy.png")
     log(f"wrote {out_dir}/accuracy.json, accuracy.md, accuracy.png, accuracy_error_model.png "
         f"in {result['runtime_s']} s")
@@ -200,8 +200,7 @@ def _accuracy_markdown(r):
 
 
 def _plot_accuracy(r, path):
-    plt = error_model.pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig, ax = pyplot().subplots(figsize=(6.4, 4))
     ks = [row["k"] for row in r["rows"]]
     ax.plot(ks, [row["truncate"]["accuracy"] for row in r["rows"]], "o-", label="truncation (paper)")
     ax.plot(ks, [row["nearest"]["accuracy"] for row in r["rows"]], "s--", label="round to nearest")
@@ -218,8 +217,7 @@ def _plot_accuracy(r, path):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)
 
 
 def finetune_report(model_path=network.DEFAULT_MODEL, *, ks=(4, 3, 2), epochs=3, lr=100.0,
@@ -256,7 +254,7 @@ def finetune_report(model_path=network.DEFAULT_MODEL, *, ks=(4, 3, 2), epochs=3,
               "runs": runs, "runtime_s": round(time.time() - t0, 1)}
     out_dir = Path(out_dir)
     write_json(out_dir / "finetune.json", result)
-    (out_dir / "finetune.md").write_text(_finetune_markdown(result))
+    write_atomically(out_dir / "finetune.md", _finetune_markdown(result))
     log(f"wrote {out_dir}/finetune.json, finetune.md in {result['runtime_s']} s")
     return result
 

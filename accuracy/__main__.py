@@ -1,0 +1,158 @@
+"""``python -m accuracy``: the accuracy side of the trade-off.
+
+    python -m accuracy train        [--model models/digits_int8.npz]
+    python -m accuracy accuracy     [--model ...] [--k 32,24,...,2] [--rounding half_up|...] [--limit N] [--out reports]
+    python -m accuracy finetune     [--model ...] [--k 4,3,2] [--epochs 3] [--lr 100]
+    python -m accuracy pareto       [--accuracy reports/accuracy.json] [--sweep reports/sweep_liberty.json]
+    python -m accuracy tflite-export [--model ...] -o build/digits_int8.tflite
+    python -m accuracy tflite-parity [--model ...] [--limit N]
+    python -m accuracy tflite-scales FILE.tflite [--k 8]
+
+Bad arguments and bad files end in one ``error:`` line and exit status 2
+(:func:`toolkit.cli.main`).
+"""
+
+import math
+import sys
+from pathlib import Path
+
+from sim.golden import ROUNDINGS, check_k
+from toolkit import cli
+
+from . import network
+
+PROG = "python -m accuracy"
+
+
+def _ks(text):
+    values = tuple(cli.integer(v) for v in text.split(","))
+    try:
+        return tuple(check_k(v) for v in values)
+    except ValueError as exc:
+        raise cli.UsageError(f"--k: {exc}") from None
+
+
+def _positive(name, kind):
+    """An argparse type: a finite number > 0 of ``kind`` (int or float), named in its error."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise cli.UsageError(f"{name} must be a positive {kind.__name__}, not {text!r}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise cli.UsageError(f"{name} must be a positive {kind.__name__}, not {text!r}")
+        return value
+    return parse
+
+
+def _parser():
+    p = cli.Parser(prog=PROG, description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    model = {"type": Path, "default": network.DEFAULT_MODEL, "help": "model file (.npz, see models/README.md)"}
+    t = sub.add_parser("train", help="train, quantize and save the digits network")
+    t.add_argument("--model", **model)
+    a = sub.add_parser("accuracy", help="accuracy vs k and the error model -> reports/accuracy*")
+    a.add_argument("--model", **model)
+    a.add_argument("--k", type=_ks, default=None, help="widths, e.g. 32,8,4")
+    a.add_argument("--rounding", choices=ROUNDINGS, default="half_up", help="rescaler rounding mode")
+    a.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N test images")
+    a.add_argument("--out", type=Path, default=None, help="report directory (default reports/)")
+    f = sub.add_parser("finetune", help="rescale-aware fine-tuning -> reports/finetune*")
+    f.add_argument("--model", **model)
+    f.add_argument("--k", type=_ks, default=(4, 3, 2))
+    f.add_argument("--epochs", type=_positive("--epochs", int), default=3)
+    f.add_argument("--lr", type=_positive("--lr", float), default=100.0)
+    f.add_argument("--out", type=Path, default=None)
+    pa = sub.add_parser("pareto", help="accuracy vs area/ADP Pareto plot and table -> reports/pareto*")
+    pa.add_argument("--accuracy", type=Path, default=None)
+    pa.add_argument("--finetune", type=Path, default=None)
+    pa.add_argument("--sweep", type=Path, default=None)
+    pa.add_argument("--out", type=Path, default=None)
+    e = sub.add_parser("tflite-export", help="write the network as an int8 .tflite flatbuffer")
+    e.add_argument("--model", **model)
+    e.add_argument("-o", "--output", type=Path, required=True)
+    r = sub.add_parser("tflite-parity", help="golden model (TFLite mode) vs LiteRT, bit for bit")
+    r.add_argument("--model", **model)
+    r.add_argument("--limit", type=_positive("--limit", int), default=None)
+    r.add_argument("--out", type=Path, default=None, help="write the parity report (JSON) here")
+    s = sub.add_parser("tflite-scales", help="per-layer (m, s) at k and predicted output change of any int8 .tflite")
+    s.add_argument("file", type=Path)
+    s.add_argument("--k", type=_ks, default=(8,))
+    return p
+
+
+def _expected(call):
+    """Run ``call()``; the errors a user's file or environment causes become UsageError."""
+    try:
+        return call()
+    except (network.ModelFileError, ValueError, FileNotFoundError, ImportError) as exc:
+        raise cli.UsageError(str(exc)) from None
+
+
+def _given(args, *names):
+    """The keyword arguments among ``names`` the user gave (the defaults live in the functions)."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def run_train(args):
+    from . import experiments
+    _expected(lambda: experiments.train(args.model))
+    return 0
+
+
+def run_accuracy(args):
+    from . import experiments
+    kw = {"limit": args.limit, "rounding": args.rounding}
+    kw.update({("ks" if name == "k" else "out_dir"): value for name, value in _given(args, "k", "out").items()})
+    _expected(lambda: experiments.accuracy_report(args.model, **kw))
+    return 0
+
+
+def run_finetune(args):
+    from . import experiments
+    kw = {"out_dir": args.out} if args.out else {}
+    _expected(lambda: experiments.finetune_report(args.model, ks=args.k, epochs=args.epochs, lr=args.lr, **kw))
+    return 0
+
+
+def run_pareto(args):
+    from . import pareto
+    _expected(lambda: pareto.pareto_report(**_given(args, "accuracy", "finetune", "sweep", "out")))
+    return 0
+
+
+def run_tflite_export(args):
+    from . import tflite_io
+    cli.check_output(args.output)
+    _expected(lambda: tflite_io.export(network.load(args.model), args.output))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def run_tflite_parity(args):
+    from . import tflite_io
+    if args.out is not None:
+        cli.check_output(args.out)
+    _expected(lambda: tflite_io.parity_report(args.model, limit=args.limit, out=args.out))
+    return 0
+
+
+def run_tflite_scales(args):
+    from . import tflite_io
+    for k in args.k:
+        print(tflite_io.format_scales(_expected(lambda: tflite_io.scales_report(args.file, k))))
+    return 0
+
+
+HANDLERS = {
+    "train": run_train, "accuracy": run_accuracy, "finetune": run_finetune, "pareto": run_pareto,
+    "tflite-export": run_tflite_export, "tflite-parity": run_tflite_parity, "tflite-scales": run_tflite_scales,
+}
+
+
+def main(argv=None):
+    return cli.main(_parser(), HANDLERS, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

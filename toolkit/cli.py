@@ -1,0 +1,140 @@
+"""The one error policy of every ``python -m`` entry point, and atomic writes.
+
+A command is a function ``handler(args) -> exit status``; :func:`main` parses the
+command line with a :class:`Parser`, dispatches on ``args.command`` through a
+table of handlers, and turns every failure a user can cause into one line
+``error: ...`` on stderr:
+
+* :class:`UsageError` (bad arguments, bad input file, unwritable output) and
+  :class:`toolkit.tools.ToolError` (a missing or failing external tool): exit 2;
+* any other ``OSError`` (a full disk, a read-only folder): exit 1;
+* ``KeyboardInterrupt``: exit 130; a closed stdout (``... | head``): exit 1, quietly.
+
+Anything else is a bug and keeps its traceback. Output files are replaced whole
+(:func:`write_atomically`) or not at all.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+
+from .tools import ToolError
+
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "Parser", "integer",
+           "check_output", "write_atomically", "main"]
+
+#: Exit statuses.
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad command line or input file: reported as one ``error:`` line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one ``error:`` line, not usage plus message."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def integer(text):
+    """``text`` as an int if it spells one, else unchanged, so that the validation
+    that follows names the bad value in its own words (``not 'abc'``)."""
+    try:
+        return int(text, 10)
+    except ValueError:
+        return text
+
+
+def _is_special(path):
+    """``path`` exists and is neither a regular file nor a directory (``/dev/stdout``, a FIFO)."""
+    return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
+
+
+def check_output(path):
+    """Raise :class:`UsageError` if ``path`` cannot be written; ``"-"`` is stdout.
+
+    Called before any work starts, so that a long run never ends in an unwritable file.
+    """
+    path = os.fspath(path)
+    if path == "-":
+        return
+    if not path:
+        raise UsageError("the output file name is empty (use '-' for stdout)")
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: it is a directory")
+    if _is_special(path):
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write {path}: permission denied")
+        return
+    real = os.path.realpath(path)
+    directory = os.path.dirname(real)
+    shown = directory if os.path.islink(path) else (os.path.dirname(path) or ".")
+    if not os.path.exists(directory):
+        raise UsageError(f"cannot write {path}: directory {shown} does not exist")
+    if not os.path.isdir(directory):
+        raise UsageError(f"cannot write {path}: {shown} is not a directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {path}: directory {shown} is not writable")
+
+
+def write_atomically(path, data):
+    """Write ``data`` (str or bytes) to ``path`` through a uniquely named temporary
+    file in the same directory and :func:`os.replace`, so that ``path`` is either
+    untouched or complete, even with several writers at once.
+
+    A new file gets the permissions ``open()`` would give it, an existing file
+    keeps its own; special files (``/dev/stdout``, FIFOs) are written in place."""
+    path = os.fspath(path)
+    binary = isinstance(data, bytes)
+    if _is_special(path):
+        with open(path, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as file:
+            file.write(data)
+        return
+    path = os.path.realpath(path)  # through a symlink, replace its target
+    directory = os.path.dirname(path)
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def main(parser, handlers, argv=None):
+    """Parse ``argv`` with ``parser``, run ``handlers[args.command](args)`` and return
+    its exit status, every expected failure reported as one ``error:`` line."""
+    try:
+        args = parser.parse_args(argv)
+        return handlers[args.command](args)
+    except (UsageError, ToolError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # `python -m hw verilog --k 4 | head`: stop quietly, like other Unix tools.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
+    except OSError as exc:  # a full disk, a read-only folder, a closed stdout...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
