@@ -17,15 +17,16 @@ import sys
 import time
 from pathlib import Path
 
+from hw.config import MACS_MAX
 from hw.export import top_name
 from hw.options import add_config_arguments, config_from_args
+from sim.golden import K_MAX, K_MIN
 from toolkit import cli
 
 from . import analytic, report, sweep, synth
 from .flows import FLOWS
 
 PROG = "python -m costmodel"
-REPORT_DIR = Path("reports") / "synth"
 
 
 def _add_flow_arguments(parser):
@@ -48,18 +49,21 @@ def make_parser():
     sub = commands.add_parser(
         "synth", help="synthesize one configuration",
         description="Synthesize one configuration with Yosys, print a summary and write "
-                    f"{REPORT_DIR}/<name>.json.")
+                    f"<DIR>/<name>.json (default {cli.RUNS_DIR}/synth; with --publish "
+                    f"{cli.STUDY_DIR}/synth).")
     add_config_arguments(sub)
     _add_flow_arguments(sub)
     sub.add_argument("--fresh", action="store_true",
                      help="ignore cached results and synthesize again")
-    sub.add_argument("--out", type=Path, default=REPORT_DIR, metavar="DIR",
-                     help=f"report directory (default {REPORT_DIR})")
+    sub.add_argument("--out", type=Path, default=None, metavar="DIR",
+                     help=f"report directory (default {cli.RUNS_DIR}/synth)")
+    cli.add_publish_argument(sub)
     sweep_parser = commands.add_parser(
         "sweep", help="synthesize a grid of k x MACS in parallel",
         description="Synthesize every (k, MACS) of a grid, in parallel and through the result "
-                    "cache, and write reports/sweep_<flow>.json and .csv with the ratios to "
-                    "k = 32 and the paper's figures side by side.")
+                    f"cache, and write <DIR>/sweep_<flow>.json and .csv (default {cli.RUNS_DIR}; "
+                    f"with --publish {cli.STUDY_DIR}) with the ratios to k = 32 and the paper's "
+                    "figures side by side.")
     sweep_parser.add_argument("--k", default=",".join(map(str, sweep.DEFAULT_K)), metavar="LIST",
                               help="k values: a list and/or ranges, e.g. 3..32 or 4,8,32 "
                                    f"(default {','.join(map(str, sweep.DEFAULT_K))})")
@@ -68,13 +72,15 @@ def make_parser():
     sweep_parser.add_argument("--engines", type=int, default=1, metavar="E",
                               help="engines of the array (default 1)")
     sweep_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
-                              help="configurations synthesized at once (default 2)")
+                              help="configurations synthesized at once (default 2; at most "
+                                   "the number of points and of cores)")
     sweep_parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                               help="set a datapath field for every point, e.g. --set fast_clamp=1 "
                                    "--set rescaler_pipeline=2 (repeatable; adds to the file name)")
     _add_flow_arguments(sweep_parser)
-    sweep_parser.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
-                              help="directory of sweep_<flow>.json/.csv (default reports)")
+    sweep_parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                              help=f"directory of sweep_<flow>.json/.csv (default {cli.RUNS_DIR})")
+    cli.add_publish_argument(sweep_parser)
     formal_parser = commands.add_parser(
         "formal", help="prove the rescaler variants equal to Eq. (1) (Yosys SAT)",
         description="Prove every rescaler architecture variant (combinational) equal to an "
@@ -89,11 +95,13 @@ def make_parser():
     variants_parser = commands.add_parser(
         "variants", help="sweep every rescaler variant and pick the best per k and MACS",
         description="Synthesize the engine for every rescaler variant over a k x MACS grid "
-                    "(cached), write reports/variants_<flow>.json and reports/VARIANTS.md.")
+                    f"(cached), write variants_<flow>.json and VARIANTS.md in {cli.RUNS_DIR} "
+                    f"(with --publish {cli.STUDY_DIR}).")
     variants_parser.add_argument("--k", default="4,6,8,12,16,32", metavar="LIST")
     variants_parser.add_argument("--macs", default="4,8,16", metavar="LIST")
     variants_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N")
     _add_flow_arguments(variants_parser)
+    cli.add_publish_argument(variants_parser)
     fit_parser = commands.add_parser(
         "fit", help="fit the analytic model to a sweep",
         description="Fit the analytic area/delay model to reports/sweep_<flow>.json and store "
@@ -107,6 +115,9 @@ def make_parser():
         description="Estimate area and delay of an engine from the fitted analytic model.")
     add_config_arguments(estimate_parser)
     estimate_parser.add_argument("--flow", choices=FLOWS, default="liberty")
+    estimate_parser.add_argument("--extrapolate", action="store_true",
+                                 help="estimate even outside the fitted range (with a warning, "
+                                      "and no error bound)")
     _add_draw_parsers(commands)
     return parser
 
@@ -134,10 +145,19 @@ def run_estimate(args):
         area, delay = model.estimate(config)
     except ValueError as exc:
         raise cli.UsageError(str(exc)) from None
+    outside = model.outside(config)
+    if outside and not args.extrapolate:
+        raise cli.UsageError(f"{config.name} is outside what the {args.flow} model was fitted to "
+                             f"({'; '.join(outside)}): synthesize it (make synth), or add "
+                             "--extrapolate for an estimate without an error bound")
+    if outside:
+        print(f"warning: extrapolating ({'; '.join(outside)}): no error bound", file=sys.stderr)
+        bound = "extrapolated: no error bound"
+    else:
+        bound = (f"fit error up to {model.document['max_area_error_pct']} % / "
+                 f"{model.document['max_delay_error_pct']} % on the sweep")
     print(f"k={config.k} macs={config.macs} engines={config.engines} ({args.flow} model): "
-          f"area {area:,.0f} {model.area_unit}, delay {delay:.3g} {model.delay_unit} "
-          f"(fit error up to {model.document['max_area_error_pct']} % / "
-          f"{model.document['max_delay_error_pct']} % on the sweep)")
+          f"area {area:,.0f} {model.area_unit}, delay {delay:.3g} {model.delay_unit} ({bound})")
     return 0
 
 
@@ -147,37 +167,54 @@ def _add_draw_parsers(commands):
                        ("report", "write reports/REPORT.md and draw its figures")):
         draw_parser = commands.add_parser(
             name, help=f"{what} of a sweep, against the paper",
-            description=f"{what[0].upper()}{what[1:]} (PNG and SVG in reports/figures/<flow>/) from "
-                        "reports/sweep_<flow>.json, synthesizing the default grid's missing points "
-                        "first through the cache.")
+            description=f"{what[0].upper()}{what[1:]} (PNG and SVG in <ROOT>/figures/<flow>/) from "
+                        "<ROOT>/sweep_<flow>.json, synthesizing the default grid's missing points "
+                        f"first through the cache. ROOT is {cli.RUNS_DIR} (ignored by git; the "
+                        f"committed {cli.STUDY_DIR}/sweep_<flow>.json is read while it has no sweep "
+                        f"of its own), or {cli.STUDY_DIR} with --publish.")
         draw_parser.add_argument("--sweep", type=Path, default=None, metavar="FILE",
                                  help="draw this sweep JSON as it is, never synthesizing")
         _add_flow_arguments(draw_parser)
         draw_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
                                  help="configurations synthesized at once for missing points (default 2)")
         draw_parser.add_argument("--figures", type=Path, default=None, metavar="DIR",
-                                 help="figure directory (default reports/figures/<flow>)")
+                                 help="figure directory (default <ROOT>/figures/<flow>)")
         if name == "report":
-            draw_parser.add_argument("--out", type=Path, default=Path("reports") / "REPORT.md",
-                                     metavar="FILE", help="report file (default reports/REPORT.md)")
+            draw_parser.add_argument("--out", type=Path, default=None,
+                                     metavar="FILE", help="report file (default <ROOT>/REPORT.md)")
+        cli.add_publish_argument(draw_parser)
 
 
 def _draw(args):
     """Draw the figures of ``plot`` and ``report``: the sweep at --sweep as it is, else
-    reports/sweep_<flow>.json once the default grid's missing points are synthesized."""
+    the sweep of the reports root once the default grid's missing points are synthesized.
+    Every output is checked before anything is synthesized or drawn."""
+    root = cli.reports_dir(args.publish)
+    request = None if args.sweep else _request(args)
+    flow = args.flow or (request.flow if request else None)
+    out = getattr(args, "out", None)
+    if out is None and hasattr(args, "out"):
+        out = args.out = root / "REPORT.md"
+    if out is not None:
+        cli.check_output_dir(out.parent)
+        cli.check_output(out)
+    if args.figures is not None:
+        cli.check_output_dir(args.figures)
     path = args.sweep
     if path is None:
-        flow = _request(args).flow
-        path = Path("reports") / f"sweep_{flow}.json"
+        path = root / f"sweep_{flow}.json"
+        if not path.exists() and not args.publish:
+            path = cli.STUDY_DIR / path.name  # the committed study, until the user sweeps
         try:
             missing = report.missing_points(path, sweep.DEFAULT_K, sweep.DEFAULT_MACS)
         except ValueError as exc:
             raise cli.UsageError(str(exc)) from None
         if missing:
+            path = root / path.name
             print(f"{path}: missing {len(missing)} of the default grid's points, sweeping "
                   "(cached points are instant)")
             argv = ["sweep", "--flow", flow, "-j", str(args.jobs), "--clock-ns", str(args.clock_ns),
-                    "--out", str(path.parent)]
+                    "--out", str(root)]
             argv += ["--lib", str(args.lib)] if args.lib else []
             run_sweep(make_parser().parse_args(argv + (["--yosys", args.yosys] if args.yosys else [])))
     try:
@@ -189,7 +226,8 @@ def _draw(args):
         raise cli.UsageError(str(exc)) from None
     from . import plots  # matplotlib: imported only by the commands that draw
 
-    figures = args.figures or Path("reports") / "figures" / document["flow"]
+    figures = args.figures or root / "figures" / document["flow"]
+    cli.check_output_dir(figures)
     drawn = plots.draw_all(document, figures, model=model)
     if note:
         print(f"note: {note}: no model figure")
@@ -205,7 +243,8 @@ def run_plot(args):
 def run_report(args):
     path, document, model, note, figures, drawn = _draw(args)
     command = f"python -m costmodel report --flow {document['flow']}"
-    commands = [f"{command} --sweep {path}"] if args.sweep else [f"make report FLOW={document['flow']}", command]
+    commands = ([f"{command} --sweep {path}"] if args.sweep else
+                [f"make report FLOW={document['flow']}", f"{command} --publish"] if args.publish else [command])
     text = report.render(document, sweep_path=path, figures=drawn, commands=commands, model=model,
                          model_note=note, figures_dir=os.path.relpath(figures, args.out.parent))
     cli.write_atomically(args.out, text)
@@ -221,28 +260,49 @@ def _request(args):
         raise cli.UsageError(str(exc)) from None
 
 
-def run_sweep(args):
+def _list(text, name, lo, hi):
     try:
-        ks, macs = sweep.parse_int_list(args.k, "k"), sweep.parse_int_list(args.macs, "macs")
+        return sweep.parse_int_list(text, name, lo, hi)
+    except ValueError as exc:
+        raise cli.UsageError(str(exc)) from None
+
+
+def _jobs(jobs, points):
+    """``jobs`` capped at the points and the cores, saying so when capped."""
+    try:
+        capped = sweep.cap_jobs(jobs, points)
+    except ValueError:
+        raise cli.UsageError(f"-j must be an integer >= 1, not {jobs}") from None
+    if capped < jobs:
+        print(f"note: -j {jobs} capped at {capped} ({points} point{'s' * (points != 1)}, "
+              f"{os.cpu_count()} cores)", flush=True)
+    return capped
+
+
+def run_sweep(args):
+    ks = _list(args.k, "k", K_MIN, K_MAX)
+    macs = _list(args.macs, "macs", 1, MACS_MAX)
+    try:
         overrides = sweep.parse_overrides(args.set)
         grid = sweep.Sweep.grid(ks, macs, _request(args), engines=args.engines, yosys=args.yosys,
                                 **overrides)
-        if args.jobs < 1:
-            raise ValueError(f"-j must be at least 1, not {args.jobs}")
     except ValueError as exc:
         raise cli.UsageError(str(exc)) from None
+    jobs = _jobs(args.jobs, len(grid.configs))
+    out = args.out or cli.reports_dir(args.publish)
+    cli.check_output_dir(out)
+    stem = out / ("_".join([f"sweep_{grid.request.flow}"] + [f"{k}{int(v) if isinstance(v, bool) else v}"
+                                                              for k, v in overrides.items()]))
+    for suffix in (".json", ".csv"):
+        cli.check_output(f"{stem}{suffix}")
     print(f"sweep: {len(grid.configs)} configurations ({len(ks)} k x {len(macs)} MACS), "
-          f"{grid.request.flow} flow, {args.jobs} jobs", flush=True)
+          f"{grid.request.flow} flow, {jobs} jobs", flush=True)
     start = time.monotonic()
-    reports = sweep.run_sweep(grid, jobs=args.jobs, progress=sys.stdout)
+    reports = sweep.run_sweep(grid, jobs=jobs, progress=sys.stdout)
     document = sweep.summary(grid, reports, time.monotonic() - start)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / ("_".join([f"sweep_{grid.request.flow}"] + [f"{k}{int(v) if isinstance(v, bool) else v}"
-                                                                   for k, v in overrides.items()]))
-    cli.write_atomically(f"{stem}.json", json.dumps(document, indent=2) + "\n")
-    cli.write_atomically(f"{stem}.csv", sweep.to_csv(document))
+    csv_path, json_path = sweep.write(document, stem)
     print(sweep.format_comparison(document))
-    print(f"report    {stem}.json, {stem}.csv")
+    print(f"report    {json_path}, {csv_path}")
     return 0
 
 
@@ -250,8 +310,8 @@ def run_formal(args):
     from verify.formal import VARIANTS
 
     from . import proofs
+    ks = _list(args.k, "k", K_MIN, K_MAX)
     try:
-        ks = sweep.parse_int_list(args.k, "k")
         names = list(VARIANTS) if args.variants == "all-variants" else args.variants.split(",")
         for name in names:
             if name not in VARIANTS:
@@ -263,24 +323,27 @@ def run_formal(args):
 
 def run_variants(args):
     from . import variants
-    try:
-        ks, macs = sweep.parse_int_list(args.k, "k"), sweep.parse_int_list(args.macs, "macs")
-    except ValueError as exc:
-        raise cli.UsageError(str(exc)) from None
-    return variants.main(ks, macs, _request(args), jobs=args.jobs, yosys=args.yosys)
+    ks, macs = _list(args.k, "k", K_MIN, K_MAX), _list(args.macs, "macs", 1, MACS_MAX)
+    request = _request(args)
+    out = cli.reports_dir(args.publish)
+    cli.check_output_dir(out)
+    jobs = _jobs(args.jobs, len(ks) * len(macs))
+    return variants.main(ks, macs, request, jobs=jobs, yosys=args.yosys, out_dir=out)
 
 
 def run_synth(args):
     config = config_from_args(args)
     request = _request(args)
     name = synth.report_name(config, request)
+    out = args.out or cli.reports_dir(args.publish) / "synth"
+    cli.check_output_dir(out)
+    path = out / f"{name}.json"
+    cli.check_output(path)
     yosys, sta = synth.find_tools(request, args.yosys)
     print(f"synthesizing {top_name(config)} ({name}, {request.flow} flow) ...", flush=True)
     report, cached = synth.synthesize_config(config, request, yosys=yosys, sta=sta, fresh=args.fresh)
     if cached:
         print("(from the cache; --fresh re-synthesizes)")
-    path = args.out / f"{name}.json"
-    args.out.mkdir(parents=True, exist_ok=True)
     cli.write_atomically(path, synth.to_json(report))
     print(synth.format_table(report))
     print(f"report    {path}")

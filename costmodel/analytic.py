@@ -27,6 +27,7 @@ and stored in ``costmodel/coefficients_<flow>.json``, with the fit's error at
 every swept point, so the model never claims more accuracy than it showed.
 """
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -101,6 +102,10 @@ def fit(sweep_document):
         source={"tools": sweep_document.get("tools"), "library": sweep_document.get("library"),
                 "points": len(points)},
     )
+    fixed = [{n: v for n, v in dataclasses.asdict(c).items() if n not in ("k", "macs", "engines")}
+             for c in configs]
+    if all(f == fixed[0] for f in fixed):
+        model.document["fixed_config"] = fixed[0]
     return model.document
 
 
@@ -141,6 +146,41 @@ class Model:
     @property
     def delay_unit(self):
         return self.document["delay_unit"]
+
+    def coverage(self):
+        """What the fit covered: ``{"k": (lo, hi), "macs": (lo, hi), "engines": {..},
+        "fixed": {field: value}}``, the last being every other DatapathConfig field,
+        as in the fitted points (the defaults for a file that does not record them)."""
+        points = self.document.get("errors") or []
+        if not points:
+            return None
+        ks = [p["k"] for p in points]
+        macs = [p["macs"] for p in points]
+        fixed = self.document.get("fixed_config")
+        if fixed is None:
+            fixed = {f.name: f.default for f in dataclasses.fields(DatapathConfig)
+                     if f.name not in ("k", "macs", "engines")}
+        return {"k": (min(ks), max(ks)), "macs": (min(macs), max(macs)),
+                "engines": sorted({p["engines"] for p in points}), "fixed": fixed}
+
+    def outside(self, config):
+        """Why ``config`` is outside what the fit covered: a list of reasons, empty
+        when inside. The stored error bound only holds inside."""
+        cover = self.coverage()
+        if cover is None:
+            return ["the coefficient file records no fitted points"]
+        reasons = []
+        for name in ("k", "macs"):
+            lo, hi = cover[name]
+            if not lo <= getattr(config, name) <= hi:
+                reasons.append(f"{name}={getattr(config, name)} outside the fitted {lo}..{hi}")
+        if config.engines not in cover["engines"]:
+            reasons.append(f"engines={config.engines}, the fit saw only "
+                           f"{', '.join(map(str, cover['engines']))}")
+        for name, value in cover["fixed"].items():
+            if getattr(config, name) != value:
+                reasons.append(f"{name}={getattr(config, name)} (the fit used {value} only)")
+        return reasons
 
     def estimate(self, config):
         """``(area, delay)`` of an engine configuration (``config.macs`` must be set)."""

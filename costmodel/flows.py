@@ -162,9 +162,17 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
         shutil.copyfile(liberty, workdir / _LIB)
     run_tool(yosys, ["-q", "synth.ys"], cwd=workdir, log_name="yosys.log")
 
-    flat, hier = (parse_stat((workdir / f"{which}.json").read_text(), flow.area_measure,
-                             (workdir / f"{which}.txt").read_text()) for which in ("flat", "hier"))
-    levels = parse_ltp((workdir / "ltp.txt").read_text())
+    def output(name, tool=yosys, log="yosys.log"):
+        # Read only what this run wrote: the scratch directory starts empty.
+        try:
+            return (workdir / name).read_text()
+        except FileNotFoundError:
+            raise ToolError(f"{tool.name} ({tool.argv[0]}) ran but wrote no {name} "
+                            f"(log: {workdir / log})") from None
+
+    flat, hier = (parse_stat(output(f"{which}.json"), flow.area_measure, output(f"{which}.txt"))
+                  for which in ("flat", "hier"))
+    levels = parse_ltp(output("ltp.txt"))
     result = {
         "area": flat["design"]["area"],
         "area_unit": flow.area_unit,
@@ -176,7 +184,7 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
     if flow.timing == "opensta" and sta is not None:
         netlist = workdir / "netlist.v"
         # Debian's OpenSTA (2019) cannot parse `signed` in declarations.
-        netlist.write_text(re.sub(r"\bsigned\b", "", netlist.read_text()))
+        netlist.write_text(re.sub(r"\bsigned\b", "", output("netlist.v")))
         has_clock = re.search(r"^\s*input\s+clk\s*;", netlist.read_text(), re.M) is not None
         clock = (f"create_clock -name clk -period {clock_ns} [get_ports clk]" if has_clock
                  else f"create_clock -name clk -period {clock_ns}")

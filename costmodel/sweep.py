@@ -10,17 +10,23 @@ with the ratios to k = 32 and the paper's figures side by side.
 import concurrent.futures
 import csv
 import dataclasses
+import functools
+import hashlib
 import io
+import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from hw.config import DatapathConfig
+from toolkit.cli import write_together
+from toolkit.tools import watch_parent
 
 from . import synth
 
-__all__ = ["DEFAULT_K", "DEFAULT_MACS", "PAPER", "parse_int_list", "parse_overrides", "Sweep", "run_sweep",
-           "compare_to_paper", "to_csv"]
+__all__ = ["DEFAULT_K", "DEFAULT_MACS", "PAPER", "MAX_VALUES", "parse_int_list", "parse_overrides", "Sweep",
+           "cap_jobs", "run_point", "map_points", "run_sweep", "compare_to_paper", "to_csv", "write"]
 
 #: The default grid of the synthesis issue.
 DEFAULT_K = (3, 4, 5, 6, 8, 12, 16, 24, 32)
@@ -37,23 +43,37 @@ PAPER = {
 }
 
 
-def parse_int_list(text, name):
-    """``"3..6,8,12"`` -> ``[3, 4, 5, 6, 8, 12]``, with one clear error for anything else."""
-    values = []
+#: Most values one list option may expand to (checked before any range is expanded).
+MAX_VALUES = 1024
+
+
+def parse_int_list(text, name, lo=None, hi=None):
+    """``"3..6,8,12"`` -> ``[3, 4, 5, 6, 8, 12]``, with one clear error for anything else.
+
+    With ``lo``/``hi``, every value and range end must lie in ``lo..hi``; either
+    way at most :data:`MAX_VALUES` values, checked before a range is expanded, so
+    ``3..99999999999`` is an error and not a ``MemoryError``.
+    """
+    parts = []
     for part in str(text).split(","):
         part = part.strip()
         try:
             if ".." in part:
-                lo, hi = (int(x) for x in part.split(".."))
-                if lo > hi:
+                first, last = (int(x) for x in part.split(".."))
+                if first > last:
                     raise ValueError
-                values.extend(range(lo, hi + 1))
             else:
-                values.append(int(part))
+                first = last = int(part)
         except ValueError:
             raise ValueError(f"--{name} must be a comma-separated list of integers or ranges "
                              f"like 3..32, not {text!r}") from None
-    return sorted(set(values))
+        for value in (first, last):
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                raise ValueError(f"--{name} values must be in {lo}..{hi}, not {value} (in {text!r})")
+        parts.append((first, last))
+    if sum(last - first + 1 for first, last in parts) > MAX_VALUES:
+        raise ValueError(f"--{name} {text!r} has more than {MAX_VALUES} values")
+    return sorted({value for first, last in parts for value in range(first, last + 1)})
 
 
 def parse_overrides(items):
@@ -106,42 +126,68 @@ class Sweep:
         return cls(configs, request, *tools)
 
 
-def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr):
-    """Synthesize every configuration of ``sweep`` with ``jobs`` worker processes.
-
-    Prints one progress line per finished configuration (count, elapsed time,
-    estimated time left) to ``progress``. Returns the reports in grid order.
-    """
-    if not isinstance(jobs, int) or jobs < 1:
+def cap_jobs(jobs, points):
+    """The number of worker processes for ``points`` points when ``jobs`` are asked
+    for: never more than the points, nor than the machine's cores."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1, not {jobs!r}")
-    Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
-    total = len(sweep.configs)
-    results = [None] * total
-    done = hits = 0
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(synth.synthesize_config, config, sweep.request, yosys=sweep.yosys,
-                               sta=sweep.sta, cache_dir=cache_dir): i
-                   for i, config in enumerate(sweep.configs)}
+    return max(1, min(jobs, points, os.cpu_count() or 1))
+
+
+def run_point(config, sweep, cache_dir=synth.CACHE_DIR):
+    """One point of ``sweep``: ``(report, cached)`` of ``config``. The unit of work
+    that :func:`map_points` (or any other executor) runs; picklable."""
+    return synth.synthesize_config(config, sweep.request, yosys=sweep.yosys, sta=sweep.sta,
+                                   cache_dir=cache_dir)
+
+
+def map_points(function, items, jobs):
+    """Yield ``(index, function(item))`` for every item, in the order they finish,
+    computed by ``jobs`` local worker processes.
+
+    The one place that runs points in parallel; another executor (a cluster) can
+    replace it with the same contract. Workers end with this process, even when
+    it is killed with ``kill -9`` (:func:`toolkit.tools.watch_parent`), and the
+    tools they run end with them. When the consumer stops early (an error,
+    Ctrl-C), the points not started are cancelled.
+    """
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, initializer=watch_parent) as pool:
+        futures = {pool.submit(function, item): i for i, item in enumerate(items)}
         try:
             for future in concurrent.futures.as_completed(futures):
-                i = futures[future]
-                report, cached = future.result()
-                results[i] = report
-                done += 1
-                hits += cached
-                elapsed = time.monotonic() - start
-                eta = elapsed / done * (total - done)
-                config = sweep.configs[i]
-                how = "(cached)" if cached else f"{report['runtime_s']:.1f} s"
-                print(f"[{done:>{len(str(total))}}/{total}] k={config.k:<2} macs={config.macs:<2} "
-                      f"{report['area']:>12,} {report['area_unit']:<11} {report['delay']:>8} "
-                      f"{report['delay_unit']:<6} {how:>9}  elapsed {elapsed:5.0f} s, left ~{eta:4.0f} s",
-                      file=progress, flush=True)
+                yield futures[future], future.result()
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
+
+
+def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr):
+    """Synthesize every configuration of ``sweep`` with up to ``jobs`` worker
+    processes (:func:`cap_jobs`).
+
+    Prints one progress line per finished configuration (count, elapsed time,
+    estimated time left) to ``progress``. Returns the reports in grid order.
+    """
+    total = len(sweep.configs)
+    jobs = cap_jobs(jobs, total)
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    results = [None] * total
+    done = hits = 0
+    work = functools.partial(run_point, sweep=sweep, cache_dir=cache_dir)
+    for i, (report, cached) in map_points(work, sweep.configs, jobs):
+        results[i] = report
+        done += 1
+        hits += cached
+        elapsed = time.monotonic() - start
+        eta = elapsed / done * (total - done)
+        config = sweep.configs[i]
+        how = "(cached)" if cached else f"{report['runtime_s']:.1f} s"
+        print(f"[{done:>{len(str(total))}}/{total}] k={config.k:<2} macs={config.macs:<2} "
+              f"{report['area']:>12,} {report['area_unit']:<11} {report['delay']:>8} "
+              f"{report['delay_unit']:<6} {how:>9}  elapsed {elapsed:5.0f} s, left ~{eta:4.0f} s",
+              file=progress, flush=True)
     print(f"{total} configurations in {time.monotonic() - start:.1f} s ({hits} from cache)",
           file=progress, flush=True)
     return results
@@ -228,3 +274,14 @@ def format_comparison(document):
                      f"   {c['adp_gain_k4']:>9}x (>{c['paper_adp_gain_k4_min']:.0f}x)"
                      f"   {c['adp_gain_k8']}x (>{c['paper_adp_gain_k8_min']:.0f}x)")
     return "\n".join(lines)
+
+
+def write(document, stem):
+    """Write ``<stem>.csv`` and ``<stem>.json`` so that they never disagree: the JSON,
+    written last, records the CSV's SHA-256, and concurrent writers are serialized
+    (:func:`toolkit.cli.write_together`). Returns the two paths."""
+    text = to_csv(document)
+    document = {**document, "csv_sha256": hashlib.sha256(text.encode()).hexdigest()}
+    paths = (f"{stem}.csv", f"{stem}.json")
+    write_together({paths[0]: text, paths[1]: json.dumps(document, indent=2) + "\n"})
+    return paths

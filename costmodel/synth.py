@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import math
 import re
 import shutil
 import tempfile
@@ -27,7 +28,7 @@ from .flows import FLOWS, flow_digest, synthesize
 __all__ = [
     "DEFAULT_LIBERTY", "BUILD_DIR", "CACHE_DIR", "SCHEMA_VERSION", "SynthRequest",
     "check_liberty", "resolve_flow", "find_tools", "report_name", "file_digest",
-    "run", "cache_key", "load_cached", "synthesize_config", "to_json", "format_table",
+    "run", "cache_key", "check_report", "load_cached", "synthesize_config", "to_json", "format_table",
 ]
 
 #: Open standard cells from Debian's ``qflow-tech-osu018`` (OSU 0.18 um).
@@ -69,6 +70,8 @@ class SynthRequest:
 def check_liberty(path):
     """Return ``path`` if it looks like a liberty file, else raise one clear error."""
     path = Path(path)
+    if path.is_dir():
+        raise ToolError(f"liberty file {path} is a directory: give the .lib file in it")
     if not path.is_file():
         hint = (" (install Debian's qflow-tech-osu018, or give LIB=/path/to/cells.lib)"
                 if path == DEFAULT_LIBERTY else "")
@@ -197,19 +200,60 @@ def cache_key(config, rtlil, request, *, yosys, sta):
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def load_cached(path, config):
-    """The report cached at ``path``, or None when missing, unreadable or not for ``config``.
+def _finite(value, *, positive=False):
+    """A real number (not a bool, not a numeric string), finite, and > 0 if ``positive``."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and (value > 0 if positive else value >= 0))
 
-    A corrupt entry (truncated, edited, another schema) is never trusted: the
-    caller recomputes and overwrites it.
+
+def check_report(report, config=None, request=None):
+    """Raise ``ValueError`` naming the first field of ``report`` that is missing or
+    not what :func:`run` writes (types, finite numbers, the same config and flow).
+
+    Cached and loaded reports go through it, so a hand-edited or damaged entry
+    (``"area": "NaN"``, a missing key) is never passed on as a result.
+    """
+    if not isinstance(report, dict):
+        raise ValueError("not a JSON object")
+    if report.get("schema") != SCHEMA_VERSION:
+        raise ValueError(f"schema is {report.get('schema')!r}, not {SCHEMA_VERSION}")
+    checks = {
+        "config": lambda v: isinstance(v, dict) and (config is None or v == dataclasses.asdict(config)),
+        "flow": lambda v: v in FLOWS and (request is None or v == request.flow),
+        "area": lambda v: _finite(v, positive=True),
+        "area_unit": lambda v: isinstance(v, str) and v,
+        "cells": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "delay": _finite,
+        "delay_unit": lambda v: isinstance(v, str) and v,
+        "delay_source": lambda v: isinstance(v, str),
+        "logic_levels": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "breakdown": lambda v: isinstance(v, dict) and all(isinstance(p, str) and _finite(a)
+                                                           for p, a in v.items()),
+        "tools": lambda v: isinstance(v, dict) and isinstance(v.get("yosys"), dict),
+        "library": lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("sha256"), str)),
+        "clock_ns": lambda v: _finite(v, positive=True) and (request is None or v == request.clock_ns),
+        "runtime_s": _finite,
+    }
+    for field, check in checks.items():
+        if field not in report:
+            raise ValueError(f"no {field!r}")
+        if not check(report[field]):
+            raise ValueError(f"{field!r} is {json.dumps(report[field])[:60]}")
+    if "delay_ns" in report and report["delay_ns"] != report["delay"]:
+        raise ValueError("'delay_ns' differs from 'delay'")
+    return report
+
+
+def load_cached(path, config, request=None):
+    """The report cached at ``path``, or None when missing, unreadable, damaged or
+    not for ``config`` (and ``request``).
+
+    A corrupt entry (truncated, edited, another schema, a missing field, a number
+    that is not finite) is never trusted: the caller recomputes and overwrites it.
     """
     try:
-        report = json.loads(Path(path).read_text())
-        if report.get("schema") != SCHEMA_VERSION or report["config"] != dataclasses.asdict(config):
-            return None
-        float(report["area"]), float(report["delay"]), dict(report["breakdown"])
-        return report
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return check_report(json.loads(Path(path).read_text()), config, request)
+    except (OSError, ValueError):
         return None
 
 
@@ -221,12 +265,17 @@ def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh
     """
     rtlil = to_rtlil(datapath(config).component, name="top")
     path = Path(cache_dir) / f"{cache_key(config, rtlil, request, yosys=yosys, sta=sta)}.json"
-    report = None if fresh else load_cached(path, config)
+    report = None if fresh else load_cached(path, config, request)
     if report is not None:
         return report, True
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(dir=BUILD_DIR, prefix=f"{report_name(config, request)}."))
     report = run(config, rtlil, request, yosys=yosys, sta=sta, workdir=workdir)
+    try:
+        check_report(report, config, request)
+    except ValueError as exc:
+        raise ToolError(f"the synthesis of {report_name(config, request)} gave no valid result ({exc}); "
+                        f"scripts and logs are in {workdir}") from None
     shutil.rmtree(workdir, ignore_errors=True)  # kept, with its logs, only when the run failed
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     write_atomically(str(path), to_json(report))

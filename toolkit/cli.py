@@ -18,14 +18,36 @@ import argparse
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 from .tools import ToolError
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "Parser", "integer",
-           "check_output", "write_atomically", "main"]
+           "STUDY_DIR", "RUNS_DIR", "reports_dir", "add_publish_argument", "check_output", "check_output_dir", "write_atomically", "write_together", "main"]
 
 #: Exit statuses.
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+#: The committed study: changed only by commands given ``--publish`` (``make report``,
+#: ``make sweep PUBLISH=1``, ...).
+STUDY_DIR = Path("reports")
+#: Where a user's own runs write their reports by default: ignored by git, so the
+#: README's commands leave a clone clean.
+RUNS_DIR = Path("build") / "reports"
+
+
+def reports_dir(publish=False):
+    """:data:`STUDY_DIR` if ``publish``, else :data:`RUNS_DIR` (both relative to the
+    working directory, the clone's root under ``make``)."""
+    return STUDY_DIR if publish else RUNS_DIR
+
+
+def add_publish_argument(parser):
+    """The ``--publish`` flag: write into the committed study instead of the user's folder."""
+    parser.add_argument("--publish", action="store_true",
+                        help=f"write into the committed study under {STUDY_DIR}/ instead of "
+                             f"{RUNS_DIR}/ (the default, ignored by git)")
 
 
 class UsageError(Exception):
@@ -78,6 +100,40 @@ def check_output(path):
         raise UsageError(f"cannot write {path}: {shown} is not a directory")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write {path}: directory {shown} is not writable")
+    _probe(directory, shown)
+
+
+def _probe(directory, shown):
+    """Create and remove a file in ``directory``: the only test that also holds for
+    root (who ignores mode bits), immutable folders and read-only mounts."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".write-test.")
+    except OSError as exc:
+        raise UsageError(f"cannot write into {shown}: {exc.strerror}") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def check_output_dir(path):
+    """Make sure files can be created in directory ``path``, creating it (and its
+    parents) if needed; raise :class:`UsageError` naming the obstacle otherwise.
+
+    Called before any work starts, so that a long run never ends in an unwritable
+    folder (a file in the way, a read-only or immutable folder or mount).
+    """
+    path = os.fspath(path)
+    if not path:
+        raise UsageError("the output directory name is empty")
+    ancestor = path
+    while ancestor and not os.path.lexists(ancestor):
+        ancestor = os.path.dirname(ancestor.rstrip(os.sep))
+    if ancestor and not os.path.isdir(ancestor):
+        raise UsageError(f"cannot write into {path}: {ancestor} is not a directory")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create directory {path}: {exc.strerror}") from None
+    _probe(path, path)
 
 
 def write_atomically(path, data):
@@ -115,6 +171,28 @@ def write_atomically(path, data):
         except OSError:
             pass
         raise
+
+
+def write_together(files):
+    """Write several files (``{path: data}``) that belong together, each atomically,
+    the last one named being the one readers trust (e.g. a sweep's CSV, then its
+    JSON, which records the CSV's digest).
+
+    Writers of the same directory are serialized by a lock on the directory
+    itself, so two runs at once never leave one's JSON next to the other's CSV.
+    """
+    import fcntl
+
+    directories = sorted({os.path.dirname(os.path.realpath(os.fspath(p))) for p in files})
+    fds = [os.open(d, os.O_RDONLY) for d in directories]
+    try:
+        for fd in fds:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        for path, data in files.items():
+            write_atomically(path, data)
+    finally:
+        for fd in fds:
+            os.close(fd)  # closing releases the lock
 
 
 def main(parser, handlers, argv=None):

