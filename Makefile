@@ -23,6 +23,11 @@ LIB      ?=
 CLOCK_NS ?=
 YOSYS    ?=
 JOBS     ?= 2
+# Your own runs write to build/reports/ (ignored by git); PUBLISH=1 writes into the
+# committed study under reports/ instead (make report always does).
+PUBLISH  ?=
+PUBLISH_ARG = $(if $(PUBLISH),--publish)
+RUNS_DIR := $(if $(PUBLISH),reports,build/reports)
 OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 
 DATAPATH_ARGS = --k $(K) $(if $(RESCALER_PIPELINE),--rescaler-pipeline $(RESCALER_PIPELINE)) \
@@ -37,18 +42,22 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 help:
 	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= FLOW=liberty|generic LIB= CLOCK_NS= YOSYS=]"
-	@echo "                                 synthesize, print area/delay, write reports/synth/*.json"
+	@echo "                                 synthesize, print area/delay, write build/reports/synth/*.json"
+	@echo "                                 (PUBLISH=1: into the committed study, reports/synth/)"
 	@echo "make verilog K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE=]   export Verilog to build/verilog/"
 	@echo "make sweep [SWEEP_K=3..32 SWEEP_MACS=4,8,16 FLOW= JOBS=2]"
-	@echo "                                 synthesize the grid (cached), write reports/sweep_<flow>.json/.csv"
+	@echo "                                 synthesize the grid (cached), write build/reports/sweep_<flow>.json/.csv"
+	@echo "                                 (PUBLISH=1: reports/sweep_<flow>.json/.csv)"
 	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep"
 	@echo "make formal [FORMAL_K=4,6,8]     prove every rescaler variant equal to Eq. (1), and a netlist to its RTL"
 	@echo "make estimate K=6 MACS=8         instant area/delay from the analytic model"
-	@echo "make plots [FLOW=]               area/delay/ADP figures in reports/figures/<flow>/ (sweeps missing points)"
-	@echo "make report [FLOW=]              the figures and reports/REPORT.md against the paper"
-	@echo "make accuracy                    accuracy of the int8 digits CNN against k (reports/accuracy.*)"
-	@echo "make finetune                    rescale-aware fine-tuning at k = 4, 3, 2 (reports/finetune.*)"
-	@echo "make pareto                      accuracy against area and ADP (reports/pareto.*)"
+	@echo "make plots [FLOW=]               area/delay/ADP figures in build/reports/figures/<flow>/ (PUBLISH=1: reports/)"
+	@echo "make report [FLOW=]              regenerate the committed study's figures and reports/REPORT.md"
+	@echo "make accuracy                    accuracy of the int8 digits CNN against k (build/reports/accuracy.*)"
+	@echo "make finetune                    rescale-aware fine-tuning at k = 4, 3, 2 (build/reports/finetune.*)"
+	@echo "make pareto                      accuracy against area and ADP (build/reports/pareto.*)"
+	@echo "   PUBLISH=1 with synth, sweep, plots, accuracy, finetune, pareto, tflite-parity:"
+	@echo "                                 write into the committed study (reports/) instead"
 	@echo "make tflite-parity               the network in LiteRT against the golden model, op by op"
 	@echo "make train                       re-train and re-quantize the stored model (deterministic)"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
@@ -87,12 +96,12 @@ synth-tools:
 	fi
 
 synth: $(STAMP) synth-tools
-	$(PY) -m costmodel synth $(DATAPATH_ARGS) $(SYNTH_ARGS)
+	$(PY) -m costmodel synth $(DATAPATH_ARGS) $(SYNTH_ARGS) $(PUBLISH_ARG)
 
 SWEEP_K    ?= 3,4,5,6,8,12,16,24,32
 SWEEP_MACS ?= 4,8,16
 sweep: $(STAMP) synth-tools
-	$(PY) -m costmodel sweep --k $(SWEEP_K) --macs $(SWEEP_MACS) -j $(JOBS) $(SYNTH_ARGS)
+	$(PY) -m costmodel sweep --k $(SWEEP_K) --macs $(SWEEP_MACS) -j $(JOBS) $(SYNTH_ARGS) $(PUBLISH_ARG)
 
 .PHONY: formal
 FORMAL_K ?= 4,6,8
@@ -105,12 +114,13 @@ fit: $(STAMP)
 estimate: $(STAMP)
 	$(PY) -m costmodel estimate $(DATAPATH_ARGS) --flow $(or $(FLOW),liberty)
 
-# Figures and report read reports/sweep_<flow>.json, synthesizing missing points first (cached).
+# Figures and report read <root>/sweep_<flow>.json, synthesizing missing points first (cached);
+# plots: root build/reports (the committed sweep until you run your own), report: reports/.
 plots: $(STAMP) synth-tools
-	$(PY) -m costmodel plot -j $(JOBS) $(SYNTH_ARGS)
+	$(PY) -m costmodel plot -j $(JOBS) $(SYNTH_ARGS) $(PUBLISH_ARG)
 
 report: $(STAMP) synth-tools
-	$(PY) -m costmodel report -j $(JOBS) $(SYNTH_ARGS)
+	$(PY) -m costmodel report -j $(JOBS) $(SYNTH_ARGS) --publish
 
 # Icarus Verilog is the default cocotb simulator: install it from Debian when missing.
 sim-tools:
@@ -139,16 +149,18 @@ train: $(STAMP)
 	$(PY) -m accuracy train
 
 accuracy: $(STAMP)
-	$(PY) -m accuracy accuracy
+	$(PY) -m accuracy accuracy $(PUBLISH_ARG)
 
 finetune: $(STAMP)
-	$(PY) -m accuracy finetune
+	$(PY) -m accuracy finetune $(PUBLISH_ARG)
 
+# The sweep: yours in build/reports/ if you ran one, else the committed one.
 pareto: $(STAMP)
-	$(PY) -m accuracy pareto --sweep reports/sweep_$(or $(FLOW),liberty).json
+	$(PY) -m accuracy pareto $(PUBLISH_ARG) \
+	  --sweep $(firstword $(wildcard $(RUNS_DIR)/sweep_$(or $(FLOW),liberty).json) reports/sweep_$(or $(FLOW),liberty).json)
 
 tflite-parity: $(STAMP)
-	$(PY) -m accuracy tflite-parity --out reports/accuracy_tflite_parity.json
+	$(PY) -m accuracy tflite-parity --out $(RUNS_DIR)/accuracy_tflite_parity.json
 
 clean:
 	rm -rf build

@@ -1,15 +1,16 @@
 """``python -m accuracy``: the accuracy side of the trade-off.
 
     python -m accuracy train        [--model models/digits_int8.npz]
-    python -m accuracy accuracy     [--model ...] [--k 32,24,...,2] [--rounding half_up|...] [--limit N] [--out reports]
+    python -m accuracy accuracy     [--model ...] [--k 32,24,...,2] [--rounding half_up|...] [--limit N] [--out DIR]
     python -m accuracy finetune     [--model ...] [--k 4,3,2] [--epochs 3] [--lr 100]
     python -m accuracy pareto       [--accuracy reports/accuracy.json] [--sweep reports/sweep_liberty.json]
     python -m accuracy tflite-export [--model ...] -o build/digits_int8.tflite
     python -m accuracy tflite-parity [--model ...] [--limit N]
     python -m accuracy tflite-scales FILE.tflite [--k 8]
 
-Bad arguments and bad files end in one ``error:`` line and exit status 2
-(:func:`toolkit.cli.main`).
+Reports go to ``build/reports/`` (ignored by git) unless ``--publish`` (the
+committed study, ``reports/``) or ``--out`` says otherwise. Bad arguments and bad
+files end in one ``error:`` line and exit status 2 (:func:`toolkit.cli.main`).
 """
 
 import math
@@ -56,18 +57,25 @@ def _parser():
     a.add_argument("--k", type=_ks, default=None, help="widths, e.g. 32,8,4")
     a.add_argument("--rounding", choices=ROUNDINGS, default="half_up", help="rescaler rounding mode")
     a.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N test images")
-    a.add_argument("--out", type=Path, default=None, help="report directory (default reports/)")
+    a.add_argument("--out", type=Path, default=None, help=f"report directory (default {cli.RUNS_DIR}/)")
+    cli.add_publish_argument(a)
     f = sub.add_parser("finetune", help="rescale-aware fine-tuning -> reports/finetune*")
     f.add_argument("--model", **model)
     f.add_argument("--k", type=_ks, default=(4, 3, 2))
     f.add_argument("--epochs", type=_positive("--epochs", int), default=3)
     f.add_argument("--lr", type=_positive("--lr", float), default=100.0)
-    f.add_argument("--out", type=Path, default=None)
+    f.add_argument("--out", type=Path, default=None,
+                   help=f"report directory (default {cli.RUNS_DIR}/; tuned models go to its models/ "
+                        "folder, or next to --model with --publish)")
+    cli.add_publish_argument(f)
     pa = sub.add_parser("pareto", help="accuracy vs area/ADP Pareto plot and table -> reports/pareto*")
     pa.add_argument("--accuracy", type=Path, default=None)
     pa.add_argument("--finetune", type=Path, default=None)
     pa.add_argument("--sweep", type=Path, default=None)
-    pa.add_argument("--out", type=Path, default=None)
+    pa.add_argument("--out", type=Path, default=None,
+                    help=f"report directory (default {cli.RUNS_DIR}/); inputs default to the same "
+                         f"folder, else the committed {cli.STUDY_DIR}/")
+    cli.add_publish_argument(pa)
     e = sub.add_parser("tflite-export", help="write the network as an int8 .tflite flatbuffer")
     e.add_argument("--model", **model)
     e.add_argument("-o", "--output", type=Path, required=True)
@@ -85,7 +93,7 @@ def _expected(call):
     """Run ``call()``; the errors a user's file or environment causes become UsageError."""
     try:
         return call()
-    except (network.ModelFileError, ValueError, FileNotFoundError, ImportError) as exc:
+    except (network.ModelFileError, ValueError, FileNotFoundError, IsADirectoryError, ImportError) as exc:
         raise cli.UsageError(str(exc)) from None
 
 
@@ -100,30 +108,56 @@ def run_train(args):
     return 0
 
 
+def _out_dir(args):
+    """The report directory of ``args`` (``--out``, else by ``--publish``), checked
+    writable before any work starts."""
+    out = args.out or cli.reports_dir(args.publish)
+    cli.check_output_dir(out)
+    return out
+
+
+def _out_file(path):
+    """Check an output file (and create its folder) before any work starts."""
+    if str(path) != "-":
+        cli.check_output_dir(path.parent)
+    cli.check_output(path)
+
+
 def run_accuracy(args):
     from . import experiments
-    kw = {"limit": args.limit, "rounding": args.rounding}
-    kw.update({("ks" if name == "k" else "out_dir"): value for name, value in _given(args, "k", "out").items()})
+    kw = {"limit": args.limit, "rounding": args.rounding, "out_dir": _out_dir(args)}
+    kw.update({"ks": args.k} if args.k is not None else {})
     _expected(lambda: experiments.accuracy_report(args.model, **kw))
     return 0
 
 
 def run_finetune(args):
     from . import experiments
-    kw = {"out_dir": args.out} if args.out else {}
+    out = _out_dir(args)
+    kw = {"out_dir": out}
+    if not args.publish:
+        cli.check_output_dir(out / "models")
+        kw["model_dir"] = out / "models"
     _expected(lambda: experiments.finetune_report(args.model, ks=args.k, epochs=args.epochs, lr=args.lr, **kw))
     return 0
 
 
 def run_pareto(args):
     from . import pareto
-    _expected(lambda: pareto.pareto_report(**_given(args, "accuracy", "finetune", "sweep", "out")))
+    out = _out_dir(args)
+    inputs = {}
+    for name, default in (("accuracy", "accuracy.json"), ("finetune", "finetune.json"),
+                          ("sweep", "sweep_liberty.json")):
+        given = getattr(args, name)
+        mine = out / default
+        inputs[name] = given or (mine if mine.is_file() or args.publish else cli.STUDY_DIR / default)
+    _expected(lambda: pareto.pareto_report(**inputs, out=out))
     return 0
 
 
 def run_tflite_export(args):
     from . import tflite_io
-    cli.check_output(args.output)
+    _out_file(args.output)
     _expected(lambda: tflite_io.export(network.load(args.model), args.output))
     print(f"wrote {args.output}")
     return 0
@@ -132,7 +166,7 @@ def run_tflite_export(args):
 def run_tflite_parity(args):
     from . import tflite_io
     if args.out is not None:
-        cli.check_output(args.out)
+        _out_file(args.out)
     _expected(lambda: tflite_io.parity_report(args.model, limit=args.limit, out=args.out))
     return 0
 
@@ -140,7 +174,11 @@ def run_tflite_parity(args):
 def run_tflite_scales(args):
     from . import tflite_io
     for k in args.k:
-        print(tflite_io.format_scales(_expected(lambda: tflite_io.scales_report(args.file, k))))
+        rows = _expected(lambda: tflite_io.scales_report(args.file, k))
+        if not any("note" not in row for row in rows):
+            raise cli.UsageError(f"{args.file}: no int8 layer with per-channel scales to rescale "
+                                 f"({len(rows)} conv/fully-connected op(s) found)")
+        print(tflite_io.format_scales(rows))
     return 0
 
 

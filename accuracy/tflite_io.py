@@ -19,6 +19,7 @@ The optional packages are in the ``litert`` extra: ``pip install -e '.[litert]'`
 """
 
 import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -308,10 +309,25 @@ def scales_report(path, k, *, method="truncate"):
     except ImportError as exc:
         raise ImportError(f"reading .tflite files needs the tflite package: {exc} (pip install -e '.[litert]')") from None
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a .tflite file")
     raw = path.read_bytes()
     if len(raw) < 8 or raw[4:8] != b"TFL3":
         raise ValueError(f"{path}: not a TFLite flatbuffer (no 'TFL3' identifier)")
-    model = tflite.Model.GetRootAsModel(raw, 0)
+    try:
+        model = tflite.Model.GetRootAsModel(raw, 0)
+        subgraphs = model.SubgraphsLength()
+        rows = _scales(model, k, method)
+    except (struct.error, TypeError, IndexError, ValueError, AttributeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: a damaged or truncated TFLite flatbuffer ({type(exc).__name__}: "
+                         f"{str(exc)[:80]})") from None
+    if subgraphs == 0:
+        raise ValueError(f"{path}: the model has no subgraphs: nothing to rescale")
+    return rows
+
+
+def _scales(model, k, method):
+    """The rows of :func:`scales_report` for a parsed ``tflite.Model``."""
     names = {v: n for n, v in _RESCALED_OPS.items()}
     rows = []
     for g in range(model.SubgraphsLength()):
