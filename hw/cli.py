@@ -137,6 +137,8 @@ def run_export(args):
               f"{' '.join(str(exc).split())}", file=sys.stderr)
         return cli.EXIT_FAILURE
     if args.output == "-":
+        if sys.stdout is None:  # started with stdout closed (`>&-`)
+            raise cli.UsageError("standard output is closed: give -o FILE")
         sys.stdout.write(text)
         sys.stdout.flush()
         where = "stdout"

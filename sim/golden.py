@@ -121,7 +121,7 @@ def _scales(M, as_dtype):
     """Validate float scales ``M`` (finite, 0 <= M <= 1) and return them as ``as_dtype``."""
     try:
         arr = np.asarray(M)
-        if arr.dtype.kind not in "biuf":  # None, strings, objects: not silently NaN or parsed
+        if arr.dtype.kind not in "iuf":  # bools, None, strings, objects: not silently 1.0, NaN or parsed
             raise TypeError
         arr = arr.astype(np.float64)
     except (TypeError, ValueError):

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+from toolkit.cli import write_atomically
+
 __all__ = ["REPO_ROOT", "BUILD_ROOT", "TESTBENCHES", "SIMULATORS", "SimulationFailed", "SimulatorMissing",
            "CocotbResult", "build_dir", "config_env", "run_cocotb"]
 
@@ -83,9 +85,7 @@ def _write_if_changed(path, text):
     """Write ``text`` to ``path`` unless it already holds exactly that (keeps builds cached)."""
     if path.is_file() and path.read_text() == text:
         return
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_atomically(path, text)
 
 
 def _verilator_setup(env):
