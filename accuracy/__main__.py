@@ -118,9 +118,9 @@ def _out_dir(args):
 
 def _out_file(path):
     """Check an output file (and create its folder) before any work starts."""
+    cli.check_output(path, parents=True)
     if str(path) != "-":
-        cli.check_output_dir(path.parent)
-    cli.check_output(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def run_accuracy(args):
@@ -138,6 +138,7 @@ def run_finetune(args):
     if not args.publish:
         cli.check_output_dir(out / "models")
         kw["model_dir"] = out / "models"
+        kw["model_dir"].mkdir(parents=True, exist_ok=True)
     _expected(lambda: experiments.finetune_report(args.model, ks=args.k, epochs=args.epochs, lr=args.lr, **kw))
     return 0
 

@@ -196,8 +196,7 @@ def _draw(args):
     if out is None and hasattr(args, "out"):
         out = args.out = root / "REPORT.md"
     if out is not None:
-        cli.check_output_dir(out.parent)
-        cli.check_output(out)
+        cli.check_output(out, parents=True)
     if args.figures is not None:
         cli.check_output_dir(args.figures)
     path = args.sweep
@@ -247,6 +246,7 @@ def run_report(args):
                 [f"make report FLOW={document['flow']}", f"{command} --publish"] if args.publish else [command])
     text = report.render(document, sweep_path=path, figures=drawn, commands=commands, model=model,
                          model_note=note, figures_dir=os.path.relpath(figures, args.out.parent))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     cli.write_atomically(args.out, text)
     print(report.trend(document).replace("**", ""))
     print(f"report    {args.out}")
@@ -294,12 +294,13 @@ def run_sweep(args):
     stem = out / ("_".join([f"sweep_{grid.request.flow}"] + [f"{k}{int(v) if isinstance(v, bool) else v}"
                                                               for k, v in overrides.items()]))
     for suffix in (".json", ".csv"):
-        cli.check_output(f"{stem}{suffix}")
+        cli.check_output(f"{stem}{suffix}", parents=True)
     print(f"sweep: {len(grid.configs)} configurations ({len(ks)} k x {len(macs)} MACS), "
           f"{grid.request.flow} flow, {jobs} jobs", flush=True)
     start = time.monotonic()
     reports = sweep.run_sweep(grid, jobs=jobs, progress=sys.stdout)
     document = sweep.summary(grid, reports, time.monotonic() - start)
+    out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = sweep.write(document, stem)
     print(sweep.format_comparison(document))
     print(f"report    {json_path}, {csv_path}")
@@ -336,14 +337,14 @@ def run_synth(args):
     request = _request(args)
     name = synth.report_name(config, request)
     out = args.out or cli.reports_dir(args.publish) / "synth"
-    cli.check_output_dir(out)
     path = out / f"{name}.json"
-    cli.check_output(path)
+    cli.check_output(path, parents=True)
     yosys, sta = synth.find_tools(request, args.yosys)
     print(f"synthesizing {top_name(config)} ({name}, {request.flow} flow) ...", flush=True)
     report, cached = synth.synthesize_config(config, request, yosys=yosys, sta=sta, fresh=args.fresh)
     if cached:
         print("(from the cache; --fresh re-synthesizes)")
+    out.mkdir(parents=True, exist_ok=True)
     cli.write_atomically(path, synth.to_json(report))
     print(synth.format_table(report))
     print(f"report    {path}")

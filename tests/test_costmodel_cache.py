@@ -29,7 +29,8 @@ def fake_run(monkeypatch):
                 "area": area, "area_unit": "um^2", "delay": 10.0 + config.k / 4, "delay_unit": "ns",
                 "cells": 1, "breakdown": {"rescaler": 100.0 * config.k, "multipliers": 1000.0 * config.macs},
                 "runtime_s": 0.0, "tools": {"yosys": {"name": "yosys", "version": yosys.version}},
-                "library": None}
+                "library": None, "flow": request.flow, "delay_source": "stub", "logic_levels": 1,
+                "clock_ns": request.clock_ns}
 
     monkeypatch.setattr(synth, "run", run)
     return calls

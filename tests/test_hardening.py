@@ -289,6 +289,7 @@ def test_kill_9_of_the_sweep_parent_ends_its_workers(tmp_path):
                                "-j", "2", "--flow", "generic", "--yosys", str(slow)], cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               env={**os.environ, "PYTHONPATH": str(REPO)})
+    workers = []
     try:
         deadline = time.monotonic() + 120
         while len(list(pids.iterdir())) < 2:
@@ -305,7 +306,7 @@ def test_kill_9_of_the_sweep_parent_ends_its_workers(tmp_path):
         assert not [p for p in workers + tools if _alive(p)]
         assert len(list(pids.iterdir())) == 2  # no further point was started
     finally:
-        for pid in [parent.pid] + [int(p.name) for p in pids.iterdir()]:
+        for pid in [parent.pid] + workers + [int(p.name) for p in pids.iterdir()]:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

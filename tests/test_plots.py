@@ -83,7 +83,9 @@ def test_default_flow_without_the_liberty_library_draws_the_generic_sweep(tmp_pa
     monkeypatch.setattr(cli, "run_sweep", lambda args: pytest.fail("nothing should be synthesized"))
     assert cli.main(["plot"]) == 0
     assert "no liberty library" in capsys.readouterr().out
-    assert all((tmp_path / "reports" / "figures" / "generic" / f"{n}.png").stat().st_size for n in plots.FIGURES)
+    figures = tmp_path / "build" / "reports" / "figures" / "generic"  # a user's run: not the study
+    assert all((figures / f"{n}.png").stat().st_size for n in plots.FIGURES)
+    assert not (tmp_path / "reports" / "figures").exists()
 
 
 def test_missing_points_are_swept_first(tmp_path, monkeypatch):
@@ -99,7 +101,7 @@ def test_missing_points_are_swept_first(tmp_path, monkeypatch):
         _write(tmp_path / "reports", full, "sweep_liberty.json")
 
     monkeypatch.setattr(cli, "run_sweep", fake_sweep)
-    assert cli.main(["plot", "--flow", "liberty", "-j", "1"]) == 0
+    assert cli.main(["plot", "--flow", "liberty", "-j", "1", "--publish"]) == 0
     assert len(calls) == 1 and (calls[0].flow, calls[0].jobs, calls[0].out) == ("liberty", 1, Path("reports"))
     assert (calls[0].k, calls[0].macs) == ("3,4,5,6,8,12,16,24,32", "4,8,16")
     assert report.missing_points(path, (3, 32), (4, 16)) == []  # complete now: the next plot sweeps nothing

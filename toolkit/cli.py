@@ -75,8 +75,9 @@ def _is_special(path):
     return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
 
 
-def check_output(path):
+def check_output(path, *, parents=False):
     """Raise :class:`UsageError` if ``path`` cannot be written; ``"-"`` is stdout.
+    With ``parents``, a missing directory is fine if it can be created.
 
     Called before any work starts, so that a long run never ends in an unwritable file.
     """
@@ -95,6 +96,9 @@ def check_output(path):
     directory = os.path.dirname(real)
     shown = directory if os.path.islink(path) else (os.path.dirname(path) or ".")
     if not os.path.exists(directory):
+        if parents:
+            check_output_dir(directory)
+            return
         raise UsageError(f"cannot write {path}: directory {shown} does not exist")
     if not os.path.isdir(directory):
         raise UsageError(f"cannot write {path}: {shown} is not a directory")
@@ -115,8 +119,8 @@ def _probe(directory, shown):
 
 
 def check_output_dir(path):
-    """Make sure files can be created in directory ``path``, creating it (and its
-    parents) if needed; raise :class:`UsageError` naming the obstacle otherwise.
+    """Raise :class:`UsageError` naming the obstacle unless files can be created in
+    directory ``path``, or ``path`` can be created (nothing is created here).
 
     Called before any work starts, so that a long run never ends in an unwritable
     folder (a file in the way, a read-only or immutable folder or mount).
@@ -127,13 +131,10 @@ def check_output_dir(path):
     ancestor = path
     while ancestor and not os.path.lexists(ancestor):
         ancestor = os.path.dirname(ancestor.rstrip(os.sep))
-    if ancestor and not os.path.isdir(ancestor):
+    ancestor = ancestor or "."
+    if not os.path.isdir(ancestor):
         raise UsageError(f"cannot write into {path}: {ancestor} is not a directory")
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create directory {path}: {exc.strerror}") from None
-    _probe(path, path)
+    _probe(ancestor, path)
 
 
 def write_atomically(path, data):
