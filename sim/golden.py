@@ -326,6 +326,7 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
     acc, m, s = (_integers(n, v) for n, v in (("acc", acc), ("m", m), ("s", s)))
     zero_point, act_min, act_max = (
         _integers(n, v) for n, v in (("zero_point", zero_point), ("act_min", act_min), ("act_max", act_max)))
+    _check_shapes(acc=acc, m=m, s=s, zero_point=zero_point, act_min=act_min, act_max=act_max)
     _check_range("acc", acc, INT32_MIN, INT32_MAX, "the accumulator is signed 32-bit")
     _check_range("m", m, 0, (1 << k) - 1, f"m is an unsigned {k}-bit multiplier")
     s_min = _check_range("s", s, 0, s_max(k), f"s is a right shift of at most 32 + k - 8 for k = {k}")
@@ -353,6 +354,16 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
     else:
         y = np.clip(y, act_min, act_max)
     return y.astype(np.int8)
+
+
+def _check_shapes(**operands):
+    """Raise a ValueError naming the operands whose shapes do not broadcast together
+    (numpy's own message names none of them)."""
+    try:
+        np.broadcast_shapes(*(np.shape(v) for v in operands.values()))
+    except ValueError:
+        shaped = [f"{name} {np.shape(v)}" for name, v in operands.items() if np.ndim(v)]
+        raise ValueError(f"operand shapes do not broadcast together: {', '.join(shaped)}") from None
 
 
 def _bit(x, n):
