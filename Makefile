@@ -56,13 +56,14 @@ help:
 	@echo "make accuracy                    accuracy of the int8 digits CNN against k (build/reports/accuracy.*)"
 	@echo "make finetune                    rescale-aware fine-tuning at k = 4, 3, 2 (build/reports/finetune.*)"
 	@echo "make pareto                      accuracy against area and ADP (build/reports/pareto.*)"
-	@echo "   PUBLISH=1 with synth, sweep, plots, accuracy, finetune, pareto, tflite-parity:"
-	@echo "                                 write into the committed study (reports/) instead"
 	@echo "make tflite-parity               the network in LiteRT against the golden model, op by op"
+	@echo "   PUBLISH=1 with synth, sweep, plots, accuracy, finetune, pareto, tflite-parity:"
+	@echo "                                 write into the committed study (reports/) instead of build/reports/"
 	@echo "make train                       re-train and re-quantize the stored model (deterministic)"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
 	@echo "make test-fast                   everything but the cocotb regression"
 	@echo "make bench                       golden-model throughput and warm/cold synth benchmarks"
+	@echo "make bench-concurrency [ROUNDS=5] two 'make synth' at once, same and different configs"
 	@echo "make clean                       remove build/ (keeps .venv)"
 
 $(STAMP): pyproject.toml
@@ -141,6 +142,11 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/golden_throughput.py
 	$(PY) benchmarks/synth_warm.py
+
+ROUNDS ?= 5
+.PHONY: bench-concurrency
+bench-concurrency: $(STAMP) synth-tools
+	$(PY) benchmarks/concurrent_synth.py --rounds $(ROUNDS) --make
 
 # Accuracy side of the trade-off (accuracy/network.py): the stored int8 network is
 # models/digits_int8.npz (make train re-creates it; the others only read it).
