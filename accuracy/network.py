@@ -20,7 +20,7 @@ Three ways to run it, all in this module:
 * :func:`forward` with ``quant=None``: the float network (training, calibration);
 * :func:`forward` with ``quant=emulation(net, k)``: float64 emulation of the
   integer path with fake-quantized weights (rescale-aware fine-tuning,
-  :mod:`sim.finetune`), bit-exact with the integer path for ``rounding="half_up"``;
+  :mod:`accuracy.finetune`), bit-exact with the integer path for ``rounding="half_up"``;
 * :func:`run_int8`: the integer-only path through :func:`sim.golden.accumulate`
   and :func:`sim.golden.rescale` (the RTL-checked golden functions) with any ``k``,
   rounding mode and multiplier derivation.
@@ -479,7 +479,7 @@ def run_int8(net, xq, k, *, rounding="half_up", method="truncate", keep=False):
     ``k*k``), and rescales per channel with ``(m, s) = quantize_multiplier(M, k,
     method=method)``, the output zero point and the fused clamp. ``rounding`` is a
     mode of :func:`sim.golden.rescale`, or a ``dict`` from layer kind (``conv``,
-    ``dwconv``, ``dense``) to mode (e.g. :data:`sim.tflite_io.LITERT_ROUNDING`).
+    ``dwconv``, ``dense``) to mode (e.g. :data:`accuracy.tflite_io.LITERT_ROUNDING`).
 
     Returns the int8 logits ``(N, 10)``, or with ``keep=True`` a list with, per
     layer, ``{"x", "acc", "y", "m", "s"}`` (``x`` the layer's input patches as

@@ -40,7 +40,7 @@ def add_config_arguments(parser, *, k_required=True):
         "--rescaler-pipeline", type=integer, default=None, metavar="P",
         help=f"registered rescaler stages, = latency in cycles (0..{RESCALER_PIPELINE_MAX}; "
              f"default {_DEFAULTS['rescaler_pipeline']}): 0 combinational, 1 registers "
-             f"the output, 2 also the product, 3 also the shifted value")
+             f"the output, 2 also the shifted value, 3 also the product")
     group.add_argument(
         "--macs", type=integer, default=None, metavar="N",
         help=f"the int8 dot-product engine with N multipliers (a power of two in "
