@@ -29,13 +29,12 @@ ARCH_HELP = {
 _DEFAULTS = {field.name: field.default for field in dataclasses.fields(DatapathConfig)}
 
 
-def add_config_arguments(parser, *, k_required=True):
+def add_config_arguments(parser):
     """Add one option per :class:`DatapathConfig` field to ``parser``."""
     group = parser.add_argument_group("datapath")
     group.add_argument(
-        "--k", type=integer, required=k_required, default=None if k_required else _DEFAULTS["k"],
-        metavar="K", help="rescale multiplier width in bits, leading 1 included (2..32): "
-                          "the multiplier is 32 x K bits")
+        "--k", type=integer, required=True, metavar="K",
+        help="rescale multiplier width in bits, leading 1 included (2..32): the multiplier is 32 x K bits")
     group.add_argument(
         "--rescaler-pipeline", type=integer, default=None, metavar="P",
         help=f"registered rescaler stages, = latency in cycles (0..{RESCALER_PIPELINE_MAX}; "
