@@ -42,7 +42,7 @@ help:
 	@echo "make sweep [SWEEP_K=3..32 SWEEP_MACS=4,8,16 FLOW= JOBS=2]"
 	@echo "                                 synthesize the grid (cached), write reports/sweep_<flow>.json/.csv"
 	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep"
-	@echo "make formal [FORMAL_K=4,6,8]     prove every rescaler variant equal to Eq. (1), and a netlist to its RTL"
+	@echo "make formal [FORMAL_K=2..32]     prove every rescaler variant and pipeline depth equal to Eq. (1), and a netlist to its RTL"
 	@echo "make estimate K=6 MACS=8         instant area/delay from the analytic model"
 	@echo "make plots [FLOW=]               area/delay/ADP figures in reports/figures/<flow>/ (sweeps missing points)"
 	@echo "make report [FLOW=]              the figures and reports/REPORT.md against the paper"
@@ -95,9 +95,9 @@ sweep: $(STAMP) synth-tools
 	$(PY) -m costmodel sweep --k $(SWEEP_K) --macs $(SWEEP_MACS) -j $(JOBS) $(SYNTH_ARGS)
 
 .PHONY: formal
-FORMAL_K ?= 4,6,8
+FORMAL_K ?= 2..32
 formal: $(STAMP) synth-tools
-	$(PY) -m costmodel formal --k $(FORMAL_K)
+	$(PY) -m costmodel formal --k $(FORMAL_K) -j $(JOBS)
 
 fit: $(STAMP)
 	$(PY) -m costmodel fit --flow $(or $(FLOW),liberty)
