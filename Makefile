@@ -49,7 +49,7 @@ help:
 	@echo "                                 synthesize the grid (cached), write build/reports/sweep_<flow>.json/.csv"
 	@echo "                                 (PUBLISH=1: reports/sweep_<flow>.json/.csv)"
 	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep"
-	@echo "make formal [FORMAL_K=4,6,8]     prove every rescaler variant equal to Eq. (1), and a netlist to its RTL"
+	@echo "make formal [FORMAL_K=2..32]     prove every rescaler variant and pipeline depth equal to Eq. (1), and a netlist to its RTL"
 	@echo "make estimate K=6 MACS=8         instant area/delay from the analytic model"
 	@echo "make plots [FLOW=]               area/delay/ADP figures in build/reports/figures/<flow>/ (PUBLISH=1: reports/)"
 	@echo "make report [FLOW=]              regenerate the committed study's figures and reports/REPORT.md"
@@ -105,9 +105,9 @@ sweep: $(STAMP) synth-tools
 	$(PY) -m costmodel sweep --k $(SWEEP_K) --macs $(SWEEP_MACS) -j $(JOBS) $(SYNTH_ARGS) $(PUBLISH_ARG)
 
 .PHONY: formal
-FORMAL_K ?= 4,6,8
+FORMAL_K ?= 2..32
 formal: $(STAMP) synth-tools
-	$(PY) -m costmodel formal --k $(FORMAL_K)
+	$(PY) -m costmodel formal --k $(FORMAL_K) -j $(JOBS)
 
 fit: $(STAMP)
 	$(PY) -m costmodel fit --flow $(or $(FLOW),liberty)

@@ -1,6 +1,6 @@
-"""Rescale-aware fine-tuning (paper Section II.C) of a :class:`sim.network.QNet`.
+"""Rescale-aware fine-tuning (paper Section II.C) of a :class:`accuracy.network.QNet`.
 
-The forward pass is :func:`sim.network.forward` in emulation mode: the integer
+The forward pass is :func:`accuracy.network.forward` in emulation mode: the integer
 path in float64 with the ``k``-bit ``M_q = m 2^-s`` of every channel fixed (from
 :func:`sim.golden.quantize_multiplier`), the int8 weights cast to float without
 dequantization, fake-quantized (rounded, clipped to +-127) on every forward pass,
@@ -10,7 +10,7 @@ updates the integer-valued weights (biases and all scales stay fixed, as in the
 paper); the result is re-quantized by rounding and substituted into the network,
 keeping its quantization parameters (Section II.D).
 
-The emulation is bit-exact with :func:`sim.network.run_int8` for the paper's
+The emulation is bit-exact with :func:`accuracy.network.run_int8` for the paper's
 ``half_up`` rounding (``tests/test_finetune.py``), so the accuracy measured after
 fine-tuning is the integer path's.
 """
@@ -50,7 +50,7 @@ def finetune(net, x_train, y_train, k, *, epochs=2, lr=0.01, batch=32, seed=0, m
 
     Parameters
     ----------
-    net : sim.network.QNet
+    net : accuracy.network.QNet
     x_train : numpy.ndarray, shape (N, 8, 8, 1)
         Float images (quantized with the network's input quantization).
     y_train : numpy.ndarray of int

@@ -9,7 +9,7 @@ CPU cores in seconds, with numpy only::
     pw3    1x1,  8 -> 16, ReLU6                       -> 3x3x16
     fc4    dense 144 -> 10 (logits, no activation)
 
-Quantization follows DESIGN.md section 1 (and LiteRT): per-output-channel
+Quantization follows ``docs/semantics.md`` (and LiteRT): per-output-channel
 symmetric int8 weights (:func:`sim.layers.quantize_weights`), affine int8
 activations with scales and zero points calibrated on the training set
 (:func:`sim.layers.activation_params`), int32 biases at scale ``Sx*Sw``, float32
@@ -20,7 +20,7 @@ Three ways to run it, all in this module:
 * :func:`forward` with ``quant=None``: the float network (training, calibration);
 * :func:`forward` with ``quant=emulation(net, k)``: float64 emulation of the
   integer path with fake-quantized weights (rescale-aware fine-tuning,
-  :mod:`sim.finetune`), bit-exact with the integer path for ``rounding="half_up"``;
+  :mod:`accuracy.finetune`), bit-exact with the integer path for ``rounding="half_up"``;
 * :func:`run_int8`: the integer-only path through :func:`sim.golden.accumulate`
   and :func:`sim.golden.rescale` (the RTL-checked golden functions) with any ``k``,
   rounding mode and multiplier derivation.
@@ -376,12 +376,12 @@ class QLayer:
 
     @property
     def b_eff(self):
-        """Int32 accumulator bias ``bias - Zx * sum(w)`` (DESIGN.md section 1), int64."""
+        """Int32 accumulator bias ``bias - Zx * sum(w)`` (``docs/semantics.md``), int64."""
         return self.bias.astype(np.int64) - self.x_zero_point * self.w_matrix.sum(axis=1)
 
     def M(self, method="truncate"):
         """Per-channel ``M = Sx*Sw/Sy``: computed in float64 from the float32 scales (as
-        LiteRT does), and taken as float32 (DESIGN.md) unless ``method="tflite"``."""
+        LiteRT does), and taken as float32 (as model files store it) unless ``method="tflite"``."""
         m64 = np.float64(self.x_scale) * self.w_scale.astype(np.float64) / np.float64(self.y_scale)
         return m64 if method == "tflite" else m64.astype(np.float32)
 
@@ -479,7 +479,7 @@ def run_int8(net, xq, k, *, rounding="half_up", method="truncate", keep=False):
     ``k*k``), and rescales per channel with ``(m, s) = quantize_multiplier(M, k,
     method=method)``, the output zero point and the fused clamp. ``rounding`` is a
     mode of :func:`sim.golden.rescale`, or a ``dict`` from layer kind (``conv``,
-    ``dwconv``, ``dense``) to mode (e.g. :data:`sim.tflite_io.LITERT_ROUNDING`).
+    ``dwconv``, ``dense``) to mode (e.g. :data:`accuracy.tflite_io.LITERT_ROUNDING`).
 
     Returns the int8 logits ``(N, 10)``, or with ``keep=True`` a list with, per
     layer, ``{"x", "acc", "y", "m", "s"}`` (``x`` the layer's input patches as

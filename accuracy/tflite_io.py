@@ -1,12 +1,12 @@
 """Interop with a real runtime: .tflite export, LiteRT parity, per-channel scale import.
 
-* :func:`export` writes a :class:`sim.network.QNet` as an int8 ``.tflite``
+* :func:`export` writes a :class:`accuracy.network.QNet` as an int8 ``.tflite``
   flatbuffer (CONV_2D, DEPTHWISE_CONV_2D, RESHAPE, FULLY_CONNECTED; per-channel
   int8 weights, int32 biases, fused RELU6), built with ``flatbuffers`` from the
   TFLite schema's field slots (no TensorFlow needed).
 * :func:`run_litert` runs such a file in LiteRT (``ai-edge-litert``) with its
   reference kernels, keeping every intermediate tensor.
-* :func:`parity` compares LiteRT, op by op, with :func:`sim.network.run_int8` in
+* :func:`parity` compares LiteRT, op by op, with :func:`accuracy.network.run_int8` in
   TFLite mode: ``quantize_multiplier(M, 31, method="tflite")`` on the float64
   ``M`` (as LiteRT computes it from the float32 scales) and the rounding of
   LiteRT's kernel (:data:`LITERT_ROUNDING`: ``tflite_double`` for convolutions,

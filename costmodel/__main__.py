@@ -84,9 +84,13 @@ def make_parser():
     formal_parser = commands.add_parser(
         "formal", help="prove the rescaler variants equal to Eq. (1) (Yosys SAT)",
         description="Prove every rescaler architecture variant (combinational) equal to an "
-                    "independent reference of Eq. (1) for all legal operands, and a synthesized "
-                    "netlist equal to its RTL.")
-    formal_parser.add_argument("--k", default="4,6,8", metavar="LIST", help="k values (default 4,6,8)")
+                    "independent reference of Eq. (1) for all legal operands, every pipeline depth "
+                    "a pure delay of it, and a synthesized netlist equal to its RTL.")
+    formal_parser.add_argument("--k", default="2..32", metavar="LIST", help="k values (default 2..32)")
+    formal_parser.add_argument("--pipelines", default="1,2,3", metavar="LIST",
+                               help="pipeline depths proved to only delay the result (default 1,2,3; "
+                                    "'none' for the combinational proofs only)")
+    formal_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N", help="proofs at once (default 2)")
     formal_parser.add_argument("--variants", default="all-variants", metavar="LIST",
                                help="comma-separated variant names (default: every one)")
     formal_parser.add_argument("--no-netlist", action="store_true", help="skip the netlist-vs-RTL proof")
@@ -308,18 +312,23 @@ def run_sweep(args):
 
 
 def run_formal(args):
+    from verify import formal
     from verify.formal import VARIANTS
 
     from . import proofs
     ks = _list(args.k, "k", K_MIN, K_MAX)
     try:
+        pipelines = () if args.pipelines == "none" else sweep.parse_int_list(args.pipelines, "pipelines", 1, 3)
+        if not set(pipelines) <= set(formal.PIPELINES) or args.jobs < 1:
+            raise ValueError("--pipelines takes depths in 1..3 or 'none', and -j at least 1")
         names = list(VARIANTS) if args.variants == "all-variants" else args.variants.split(",")
         for name in names:
             if name not in VARIANTS:
                 raise ValueError(f"unknown variant {name!r}: one of {', '.join(VARIANTS)}")
     except ValueError as exc:
         raise cli.UsageError(str(exc)) from None
-    return proofs.run_all(ks, names, netlist=not args.no_netlist, yosys=args.yosys)
+    return proofs.run_all(ks, names, pipelines=pipelines, netlist=not args.no_netlist, yosys=args.yosys,
+                          jobs=args.jobs)
 
 
 def run_variants(args):

@@ -2,7 +2,7 @@
 
 The architect's first question ("what does k = 6 cost at 8 MACs?") deserves an
 instant answer; synthesis then confirms it. The model counts what the datapath
-is made of (DESIGN.md section 2), per engine:
+is made of (``docs/architecture.md``), per engine:
 
 ========================  =======================================================
 term                      hardware it stands for

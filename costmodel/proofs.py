@@ -56,18 +56,25 @@ def prove_netlist(config, *, liberty, yosys=None, workdir=None):
     return proof, result
 
 
-def run_all(ks, names, *, netlist=True, yosys=None, liberty=None, out=print):
-    """Prove every variant in ``names`` for every ``k``, then (``netlist``) the liberty
-    flow's netlist of the smallest ``k`` with Yosys' default and Booth multipliers;
-    print a line per proof and return the exit status (0: all proved)."""
+def run_all(ks, names, *, pipelines=formal.PIPELINES, netlist=True, yosys=None, liberty=None, jobs=1,
+            out=print):
+    """Prove every variant in ``names`` for every ``k`` equal to Eq. (1), and each
+    pipeline depth in ``pipelines`` a pure delay of it (:func:`verify.formal.prove_all`);
+    then (``netlist``) the liberty flow's netlist of the smallest ``k`` with Yosys'
+    default and Booth multipliers equal to its RTL. Prints a line per proof with its
+    time and returns the exit status (0: all proved)."""
     tool = find_yosys(yosys) if yosys else formal.default_yosys()
     failed = 0
-    out(f"formal: {len(ks) * len(names)} proofs with {tool.name} ({tool.version})", flush=True)
-    for k in ks:
-        for name in names:
-            result = formal.prove(formal.variant_config(k, name), yosys=tool, workdir=FORMAL_DIR / f"k{k}_{name}")
-            failed += not result.proved
-            out(f"  k={k:<2} {name:<11} {result.describe()}", flush=True)
+    total = len(ks) * len(names) * (1 + len(pipelines))
+    out(f"formal: {total} proofs ({len(names)} variants x k in {{{', '.join(map(str, ks))}}}, "
+        f"pipeline depths {', '.join(map(str, (0, *pipelines)))}) with {tool.name} ({tool.version})", flush=True)
+    start = time.monotonic()
+    for name, k, depth, result in formal.prove_all(ks, names, pipelines=pipelines, yosys=tool,
+                                                   workdir=FORMAL_DIR, jobs=jobs):
+        failed += not result.proved
+        what = "= Eq. (1)" if depth == 0 else f"pipeline {depth} = Eq. (1) delayed {depth}"
+        out(f"  k={k:<2} {name:<11} {what:<28} {result.describe()}", flush=True)
+    out(f"{total - failed} of {total} proofs passed in {time.monotonic() - start:.0f} s", flush=True)
     if netlist:
         for booth in (False, True):
             config = dataclasses.replace(formal.variant_config(min(ks), "trim_fast"), booth=booth)

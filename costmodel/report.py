@@ -319,7 +319,7 @@ def _discussion(document, rows, comparison):
     noisy = _non_monotonic(rows, "delay")
     noisy_area = _non_monotonic(rows, "area")
     if noisy or noisy_area:
-        out.append("- **Noise.** ABC's results vary point to point (DESIGN.md section 7): "
+        out.append("- **Noise.** ABC's results vary point to point: "
                    + "; ".join(filter(None, [
                        noisy and f"delay is not monotonic in k for {', '.join(map(str, noisy))} MACS",
                        noisy_area and f"area is not monotonic in k for {', '.join(map(str, noisy_area))} "

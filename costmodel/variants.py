@@ -21,8 +21,8 @@ __all__ = ["VARIANTS", "BASELINE", "run", "analyse", "to_markdown", "main"]
 
 #: Variant name -> DatapathConfig overrides (everything else default; ``fast_clamp`` is
 #: always explicit since it is on by default). ``baseline`` is the paper's datapath.
-#: ``p2`` is ``rescaler_pipeline=2``: a register after the multiplier (one cycle more
-#: latency); ``p3`` adds one after the shifter.
+#: ``p2`` is ``rescaler_pipeline=2``: a register after the round-and-shift stage (one
+#: cycle more latency); ``p3`` adds one after the multiplier.
 VARIANTS = {
     "baseline": {"fast_clamp": False},
     "fast_clamp": {"fast_clamp": True},

@@ -101,7 +101,7 @@ class DatapathConfig:
     rescaler_pipeline : int
         Registered stages in the rescaler (0..3), which is also its latency in
         cycles: 0 is combinational; 1 registers the output; 2 adds a register
-        after the multiplier; 3 adds one after the rounding shift.
+        after the round-and-shift stage; 3 adds one after the multiplier.
     macs : int or None
         Int8 multipliers of the dot-product engine (``N``): a power of two in
         1..64; 4, 8 and 16 are the paper's engines (:data:`PRESETS`). ``None``

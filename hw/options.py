@@ -29,18 +29,17 @@ ARCH_HELP = {
 _DEFAULTS = {field.name: field.default for field in dataclasses.fields(DatapathConfig)}
 
 
-def add_config_arguments(parser, *, k_required=True):
+def add_config_arguments(parser):
     """Add one option per :class:`DatapathConfig` field to ``parser``."""
     group = parser.add_argument_group("datapath")
     group.add_argument(
-        "--k", type=integer, required=k_required, default=None if k_required else _DEFAULTS["k"],
-        metavar="K", help="rescale multiplier width in bits, leading 1 included (2..32): "
-                          "the multiplier is 32 x K bits")
+        "--k", type=integer, required=True, metavar="K",
+        help="rescale multiplier width in bits, leading 1 included (2..32): the multiplier is 32 x K bits")
     group.add_argument(
         "--rescaler-pipeline", type=integer, default=None, metavar="P",
         help=f"registered rescaler stages, = latency in cycles (0..{RESCALER_PIPELINE_MAX}; "
              f"default {_DEFAULTS['rescaler_pipeline']}): 0 combinational, 1 registers "
-             f"the output, 2 also the product, 3 also the shifted value")
+             f"the output, 2 also the shifted value, 3 also the product")
     group.add_argument(
         "--macs", type=integer, default=None, metavar="N",
         help=f"the int8 dot-product engine with N multipliers (a power of two in "

@@ -69,8 +69,8 @@ class Rescaler(ConfigProperties, wiring.Component):
         Multiplier width in bits (2..32), leading 1 included.
     rescaler_pipeline : int
         Number of registered stages (0..3). 0 is combinational (no clock);
-        1 registers the output; 2 also registers the product; 3 also the shifted
-        value. See :class:`hw.config.DatapathConfig`.
+        1 registers the output; 2 also registers the rounded, shifted value; 3
+        also the product. See :class:`hw.config.DatapathConfig`.
 
     Members
     -------

@@ -4,7 +4,7 @@
 
 Everything else in this project (the Amaranth RTL, the cocotb and Amaranth
 testbenches, the cost model, the documentation) derives its behaviour from the
-functions here. The semantics are fixed in ``DESIGN.md`` section 1; this module
+functions here. ``docs/semantics.md`` states the semantics in prose; this module
 is that text made executable, vectorized with numpy so that whole layers and
 millions of random vectors can be checked quickly.
 
@@ -443,7 +443,7 @@ def accumulate(x, w, bias):
     ----------
     x : array_like of int, shape (..., L)
         Int8 activations (already zero-point corrected through ``bias``, see
-        DESIGN.md section 1).
+        ``docs/semantics.md``).
     w : array_like of int, shape (C, L)
         Int8 weights, one row per output channel.
     bias : array_like of int, shape (C,)

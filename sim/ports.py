@@ -7,7 +7,7 @@ these widths, and the testbenches and the formal harness drive and name the same
 ports, so no interface can drift from another.
 
 Verilog ports are plain vectors; signedness is a convention that
-:func:`Port.encode` and :func:`Port.decode` apply.
+:meth:`Port.encode` applies.
 """
 
 from dataclasses import dataclass
@@ -47,13 +47,9 @@ class Port:
     doc: str
 
     def encode(self, value):
-        """``value`` as the unsigned word a simulator drives onto the port."""
+        """``value`` as the unsigned word a simulator drives onto the port (two's
+        complement for a signed port; the bits above ``width`` are dropped)."""
         return int(value) & ((1 << self.width) - 1)
-
-    def decode(self, word):
-        """The value of an unsigned ``word`` read from the port."""
-        word = int(word) & ((1 << self.width) - 1)
-        return word - (1 << self.width) if self.signed and word >> (self.width - 1) else word
 
 
 def rescale_operands(k, *, hidden_bit=False):

@@ -3,7 +3,7 @@ the layer-level golden model (:mod:`sim.layers`).
 
 One Icarus run per configuration: every preset engine width N in {4, 8, 16}, every k in
 {4, 8, 32}, and E in {1, 4} engines, each in its own ``build/cocotb/<name>/``. The
-testbench is ``sim/engine_tb.py``: random layers with bubbles, the edge layers
+testbench is ``verify/testbenches/engine_tb.py``: random layers with bubbles, the edge layers
 (cocotb tests ``saturation``, ``accumulator_wrap``, ``m_one``, ``underflow``) and a
 quantized 3x3 convolution (``conv3x3``).
 Knobs from the shell: ``SIM``, ``N_LAYERS`` (default 8), ``RANDOM_SEED``.

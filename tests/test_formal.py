@@ -1,22 +1,21 @@
 """Formal equivalence of the rescaler variants with Eq. (1) (:mod:`verify.formal`,
 :mod:`costmodel.proofs`).
 
-The fast proofs run here (k = 3 for the trimmed variants, k = 4 for the combined
-one, a few seconds each); the slower ones (plain, fast_clamp and hidden_bit at
-k = 3, 5-50 s each) only with ``FORMAL_SLOW=1``. The gate netlist of a k = 4
-rescaler is proved equal to its RTL, and the same netlist with one gate changed
-is caught.
-``make formal`` runs every variant for k = 4, 6, 8 and the netlist proof. A deliberately broken
-rescaler (rounding increment dropped) and a trimmed shifter without its contract
-must fail, with a counterexample that the golden model and a simulation of the
-broken RTL confirm.
+Here: every variant at k = 2, 3 and 32 with the split proof, the monolithic proof
+at k = 3, every pipeline depth at one k, and deliberately broken rescalers (the
+rounding increment dropped everywhere, or only for s > 40 at k = 24; a trimmed
+shifter without its contract; a pipeline one register short) must fail, with a
+counterexample that the golden model and a simulation of the broken RTL confirm.
+The gate netlist of a k = 4 rescaler is proved equal to its RTL, and the same
+netlist with one gate changed is caught. ``make formal`` proves every variant and
+pipeline depth for every k from 2 to 32.
 """
 
-import os
 import re
 import shutil
 
 import pytest
+from amaranth.hdl import Mux
 from amaranth.sim import Simulator
 
 from costmodel import proofs
@@ -32,6 +31,13 @@ class NoRounding(Rescaler):
 
     def round_half(self, partial, shift):
         return partial >> 1
+
+
+class LateRoundingBug(Rescaler):
+    """A rescaler that drops the rounding increment for shifts above 40 only."""
+
+    def round_half(self, partial, shift):
+        return Mux(shift > 40, partial >> 1, (partial + 1) >> 1)
 
 
 def _simulate(component, operands, k, hidden_bit=False):
@@ -57,14 +63,42 @@ def _golden(cex, k):
                        act_min=cex["act_min"], act_max=cex["act_max"], k=k))
 
 
-FAST = ("trim_shift", "trim_fast", "all")
-slow = pytest.mark.skipif(not os.environ.get("FORMAL_SLOW"), reason="slow proof: set FORMAL_SLOW=1 or run make formal")
-
-
-@pytest.mark.parametrize("variant", [v if v in FAST else pytest.param(v, marks=slow) for v in VARIANTS])
-def test_variant_proved_k3(variant, tmp_path):
-    result = formal.prove(formal.variant_config(3, variant), workdir=tmp_path)
+@pytest.mark.parametrize("k", [2, 3, 32])
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_variant_proved(variant, k, tmp_path):
+    result = formal.prove(formal.variant_config(k, variant), workdir=tmp_path)
     assert result.proved, result.describe()
+
+
+def test_monolithic_proof_agrees_at_small_k(tmp_path):
+    result = formal.prove(formal.variant_config(3, "plain"), workdir=tmp_path, method="monolithic")
+    assert result.proved, result.describe()
+
+
+@pytest.mark.parametrize("depth", formal.PIPELINES)
+def test_pipeline_only_delays(depth, tmp_path):
+    result = formal.prove_pipeline(formal.variant_config(8, "all", pipeline=depth), workdir=tmp_path)
+    assert result.proved, result.describe()
+
+
+def test_pipeline_of_the_wrong_depth_fails(tmp_path):
+    """A two-stage rescaler checked as a three-stage one: its outputs come a cycle early."""
+    config = formal.variant_config(6, "fast_clamp", pipeline=3)
+    result = formal.prove_pipeline(config, component=Rescaler(k=6, rescaler_pipeline=2), workdir=tmp_path)
+    assert not result.proved
+
+
+def test_late_rounding_bug_at_k24_is_caught_with_operands(tmp_path):
+    k = 24
+    result = formal.prove(formal.variant_config(k, "fast_clamp"), component=LateRoundingBug(k=k, rescaler_pipeline=0),
+                          workdir=tmp_path)
+    assert not result.proved
+    cex = result.counterexample
+    assert cex["s"] > 40, cex
+    operands = {name: cex[name] for name in ("acc", "m", "s", "zero_point", "act_min", "act_max")}
+    assert "counterexample acc=" in result.describe()
+    assert _golden(cex, k) == _simulate(Rescaler(k=k, rescaler_pipeline=0), operands, k)
+    assert _simulate(LateRoundingBug(k=k, rescaler_pipeline=0), operands, k) != _golden(cex, k)
 
 
 def test_combined_variant_proved_k4(tmp_path):

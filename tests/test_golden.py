@@ -1,4 +1,4 @@
-"""Unit and property tests of the golden model ``sim/golden.py`` (Eq. (1), DESIGN.md section 1).
+"""Unit and property tests of the golden model ``sim/golden.py`` (Eq. (1), docs/semantics.md).
 
 Every expected value here comes either from a hand computation or from an
 independent plain-Python reference (``ref_*``) written from the definitions:
@@ -35,7 +35,7 @@ def ref_smax(k):
 
 
 def ref_underflow(m, s, k):
-    """DESIGN.md: shifts beyond s_max drop low bits of m instead."""
+    """Shifts beyond s_max drop low bits of m instead (gradual underflow)."""
     if s > ref_smax(k):
         m >>= s - ref_smax(k)
         s = ref_smax(k)

@@ -1,7 +1,7 @@
 """Bit-exact cocotb regression of the rescaler RTL against ``sim.golden.rescale``.
 
 One simulator run per (k, pipeline), each in its own ``build/cocotb/<name>/``
-(safe under pytest-xdist). The testbench is ``sim/rescaler_tb.py``; knobs from the
+(safe under pytest-xdist). The testbench is ``verify/testbenches/rescaler_tb.py``; knobs from the
 shell: ``SIM`` (icarus, verilator), ``N_RANDOM`` (default 20000), ``RANDOM_SEED``
 (drawn and logged when unset). Nothing is skipped: without Icarus the tests fail
 with the message saying how to install it.

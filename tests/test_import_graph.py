@@ -1,0 +1,133 @@
+"""The packages import one way: no back-edge and no cycle, checked from the code's imports.
+
+``ALLOWED`` is the architecture (``docs/architecture.md``): each package and the
+project packages it may import. The test reads every module's ``import``
+statements (top level and inside functions), resolves relative imports, and
+checks every edge against it; then it checks that no chain of module imports
+closes a cycle.
+"""
+
+import ast
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: package -> the project packages it may import.
+ALLOWED = {
+    "toolkit": set(),
+    "sim": set(),
+    "hw": {"sim", "toolkit"},
+    "verify": {"hw", "sim", "toolkit"},
+    "costmodel": {"verify", "hw", "sim", "toolkit"},
+    "accuracy": {"sim", "toolkit"},
+}
+#: Modules that cocotb imports by file name from ``verify/testbenches`` (test-time code).
+TESTBENCHES = REPO / "verify" / "testbenches"
+
+
+def _module_name(path):
+    parts = path.relative_to(REPO).with_suffix("").parts
+    if path.parent == TESTBENCHES:
+        return f"verify.testbenches.{parts[-1]}"
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path):
+    """The project modules ``path`` imports (absolute dotted names)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    module = _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[:len(package.split(".")) - node.level + 1]
+                prefix = ".".join(base + ([node.module] if node.module else []))
+            elif path.parent == TESTBENCHES and node.module == "tb_common":
+                prefix = "verify.testbenches.tb_common"
+            else:
+                prefix = node.module
+            names = [prefix] + [f"{prefix}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found |= {name for name in names if name.split(".")[0] in ALLOWED}
+    return found
+
+
+def _modules():
+    return {_module_name(path): path for package in ALLOWED for path in (REPO / package).rglob("*.py")}
+
+
+MODULES = _modules()
+
+
+def _edges():
+    """module -> the project modules it imports (names that are modules, not members)."""
+    edges = {}
+    for name, path in MODULES.items():
+        targets = set()
+        for imported in _imports(path):
+            while imported and imported not in MODULES:
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                targets.add(imported)
+        edges[name] = targets
+    return edges
+
+
+EDGES = _edges()
+
+
+def test_every_package_is_seen():
+    assert {name.split(".")[0] for name in MODULES} == set(ALLOWED)
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_point_one_way(module):
+    package = module.split(".")[0]
+    wrong = sorted(target for target in EDGES[module]
+                   if target.split(".")[0] != package and target.split(".")[0] not in ALLOWED[package])
+    assert not wrong, f"{module} ({package}) imports {wrong}: {package} may import only {sorted(ALLOWED[package])}"
+
+
+def test_no_import_cycle():
+    state, stack = {}, []
+
+    def visit(module):
+        state[module] = "open"
+        stack.append(module)
+        for target in sorted(EDGES[module]):
+            if state.get(target) == "open":
+                cycle = stack[stack.index(target):] + [target]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if target not in state:
+                visit(target)
+        stack.pop()
+        state[module] = "done"
+
+    for module in sorted(MODULES):
+        if module not in state:
+            visit(module)
+
+
+def test_testbenches_are_not_installed():
+    """cocotb is a test-time dependency: its testbenches are outside the installed packages."""
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    assert sorted(packages) == sorted(ALLOWED)
+    assert not (TESTBENCHES / "__init__.py").exists()
+    assert any(path.read_text().find("import cocotb") >= 0 for path in TESTBENCHES.glob("*.py"))
+    installed = [path for package in packages for path in (REPO / package).rglob("*.py")
+                 if TESTBENCHES not in path.parents and "import cocotb" in path.read_text()]
+    assert not installed, f"installed modules import cocotb: {installed}"
+
+
+def test_resolver_maps_relative_absolute_and_testbench_imports():
+    """Sanity: the resolver maps relative and absolute imports to modules."""
+    assert "sim.golden" in EDGES["hw.rescaler"]
+    assert "hw.config" in EDGES["hw.rescaler"]            # relative import
+    assert "verify.testbenches.tb_common" in EDGES["verify.testbenches.rescaler_tb"]
