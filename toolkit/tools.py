@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ToolError", "Tool", "find_yosys", "find_sta", "run_tool"]
+__all__ = ["ToolError", "Tool", "tool_version", "find_yosys", "find_sta", "run_tool"]
 
 
 class ToolError(RuntimeError):
@@ -51,6 +51,12 @@ def _version(argv, flag):
     if out.returncode != 0 or not lines:
         raise ToolError(f"{argv[0]} does not run ('{' '.join(argv)} {flag}' failed)")
     return lines[0].strip()
+
+
+def tool_version(argv, flag):
+    """The first line a tool prints for ``flag`` (e.g. ``--version``): its version,
+    recorded in reports and cache keys. Raises :class:`ToolError` if it does not run."""
+    return _version(argv, flag)
 
 
 def find_yosys(path=None):
