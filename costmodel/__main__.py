@@ -131,7 +131,55 @@ def make_parser():
     add_config_arguments(estimate_parser)
     estimate_parser.add_argument("--flow", choices=FLOWS, default="liberty")
     _add_draw_parsers(commands)
+    _add_explore_parser(commands)
     return parser
+
+
+def _add_explore_parser(commands):
+    from .explore import SPACES
+    parser = commands.add_parser(
+        "explore", help="synthesize every point of a declared design space; Pareto front",
+        description="Synthesize every valid point of a declared space (k, MACS, engines, pipeline "
+                    "depths, architecture options, flows, devices, clocks) through the cache, and "
+                    "write the full table, the Pareto front (JSON, CSV) and its figure.")
+    parser.add_argument("--space", default="small", metavar="NAME|FILE.json",
+                        help=f"a preset ({', '.join(f'{n}: {_space_size(n)} points' for n in SPACES)}) "
+                             "or a JSON file of knob -> list of values (default small)")
+    parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
+                        help="points synthesized at once with --executor local (default 2)")
+    _add_executor_arguments(parser)
+    parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
+                        help="liberty file for the liberty flow's points")
+    parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="output directory (default build/explore/<space>)")
+
+
+def _space_size(name):
+    from .explore import SPACES, points
+    return len(points(SPACES[name])[0])
+
+
+def run_explore(args):
+    from . import explore
+    try:
+        name, space = explore.load_space(args.space)
+        if args.jobs < 1:
+            raise ValueError(f"-j must be at least 1, not {args.jobs}")
+        executor = _executor(args)
+        out = args.out or Path("build") / "explore" / name
+        summary = explore.explore(name, space, executor=executor, out=out, yosys=args.yosys, liberty=args.lib,
+                                  progress=sys.stdout)
+    except ValueError as exc:
+        raise cli.UsageError(str(exc)) from None
+    print(f"explore {name}: {summary['points']} points ({summary['synthesized']} synthesized, "
+          f"{summary['cached']} from the cache, {len(summary['failed'])} failed, "
+          f"{summary['skipped_invalid']} invalid combinations skipped) in {summary['wall_s']} s; "
+          f"{summary['pareto_points']} on the Pareto fronts")
+    for failure in summary["failed"]:
+        print(f"failed    {failure['point']}: {failure['error']}")
+    print(f"results   {out}/{{{','.join(summary['files'])}}}, {out}/run.json")
+    return 1 if summary["failed"] else 0
 
 
 def run_fit(args):
@@ -315,6 +363,7 @@ def run_synth(args):
 _COMMANDS = {
     "synth": run_synth, "sweep": run_sweep, "fit": run_fit, "estimate": run_estimate,
     "formal": run_formal, "variants": run_variants, "plot": run_plot, "report": run_report,
+    "explore": run_explore,
 }
 
 

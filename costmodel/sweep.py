@@ -106,14 +106,16 @@ class Sweep:
         return cls(configs, request, *tools)
 
 
-def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr, executor=None):
+def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr, executor=None, failed=None):
     """Synthesize every configuration of ``sweep`` with ``jobs`` worker processes,
     or on ``executor`` (:mod:`costmodel.executors`, e.g. a Dask cluster) when given.
 
     Prints one progress line per finished configuration (count, elapsed time,
     estimated time left) to ``progress``. Returns the reports in grid order. A
     configuration that fails is reported on its line and the others go on; then
-    one :class:`ToolError` names every failed configuration.
+    one :class:`ToolError` names every failed configuration, unless ``failed`` is a
+    list: then ``(config, error)`` pairs are appended to it and the failed points'
+    reports are None.
     """
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1, not {jobs!r}")
@@ -145,7 +147,9 @@ def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr, 
               file=progress, flush=True)
     print(f"{total} configurations in {time.monotonic() - start:.1f} s ({hits} from cache)",
           file=progress, flush=True)
-    if failures:
+    if failed is not None:
+        failed.extend(failures)
+    elif failures:
         config, error = failures[0]
         raise ToolError(f"{len(failures)} of {total} configurations failed "
                         f"({', '.join(c.name for c, _ in failures[:8])}{', ...' * (len(failures) > 8)}); "
