@@ -154,9 +154,9 @@ class SynthJob:
     request : costmodel.synth.SynthRequest
     yosys, sta : toolkit.tools.Tool
         The client's tools (``sta``: the flow's timing tool, or None). A worker on
-        another host, where these paths do not exist, finds its own and checks
-        that their versions are the client's: a result is only valid for the
-        tool versions in its cache key.
+        another host, where their absolute paths do not exist, finds its own and
+        checks that their versions are the client's: a result is only valid for
+        the tool versions in its cache key.
     cache_dir : str
         The result cache, relative to the worker's working directory unless absolute.
     """
@@ -168,7 +168,10 @@ class SynthJob:
 
     def tools_here(self):
         """The tools to use in this process (see the class docstring)."""
-        if all(tool is None or Path(tool.argv[0]).exists() for tool in (self.yosys, self.sta)):
+        def missing(tool):  # an absolute path of the client's that this host lacks
+            return tool is not None and Path(tool.argv[0]).is_absolute() and not Path(tool.argv[0]).exists()
+
+        if not (missing(self.yosys) or missing(self.sta)):
             return self.yosys, self.sta
         here = synth.find_tools(self.request)
         for mine, theirs in zip((self.yosys, self.sta), here):

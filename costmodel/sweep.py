@@ -125,6 +125,7 @@ def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr, 
     results = [None] * total
     done = hits = 0
     failures = []
+    width = max((len(c.name) for c in sweep.configs), default=0)
     job = executors.SynthJob(sweep.request, sweep.yosys, sweep.sta, str(cache_dir))
     for i, outcome, error in (executor or executors.LocalExecutor(jobs)).map(job, sweep.configs):
         done += 1
@@ -141,7 +142,7 @@ def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr, 
         results[i] = report
         hits += cached
         how = "(cached)" if cached else f"{report['runtime_s']:.1f} s"
-        print(f"[{done:>{len(str(total))}}/{total}] {config.name:<12} "
+        print(f"[{done:>{len(str(total))}}/{total}] {config.name:<{width}} "
               f"{report['area']:>12,} {report['area_unit']:<11} {report['delay']:>8} "
               f"{report['delay_unit']:<6} {how:>9}  elapsed {elapsed:5.0f} s, left ~{eta:4.0f} s",
               file=progress, flush=True)
