@@ -90,6 +90,7 @@ class _KillOnFirstLine:
         pass
 
 
+@pytest.mark.slow
 def test_killed_worker_sweep_finishes_with_every_point_once(cluster, tmp_path):
     """Slow-ish (a few syntheses of the rescaler alone, twice the work of one worker)."""
     ks = (4, 5, 6, 7, 8, 9)
@@ -109,6 +110,7 @@ SPACE = {"flow": ["generic"], "k": [4, 8], "rescaler_pipeline": [1, 2],
          "macs": [None]}
 
 
+@pytest.mark.slow
 def test_explore_local_and_dask_give_identical_bytes(cluster, tmp_path):
     """The explorer on the local pool and on Dask, each from its own cold cache."""
     runs = {}

@@ -89,6 +89,7 @@ def _synth(tmp_path, *args):
     return proc.returncode, proc.stdout, proc.stderr
 
 
+@pytest.mark.slow
 @needs_ecp5
 def test_ecp5_rescaler_k4_end_to_end_and_cached(tmp_path):
     """Slow (about 30 s of nextpnr): the rescaler alone on the default ECP5-85k."""
@@ -107,6 +108,7 @@ def test_ecp5_rescaler_k4_end_to_end_and_cached(tmp_path):
     assert json.loads((tmp_path / "out" / "k4_ecp5.json").read_text())["area"] == report["area"]
 
 
+@pytest.mark.slow
 @needs_ecp5
 def test_ecp5_design_that_does_not_fit_is_one_error_line(tmp_path):
     """The 8-MAC engine has more I/O than the 25k part's 256-ball package."""
