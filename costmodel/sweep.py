@@ -7,7 +7,6 @@ seconds. The combined result goes to ``reports/sweep_<flow>.json`` and ``.csv``,
 with the ratios to k = 32 and the paper's figures side by side.
 """
 
-import concurrent.futures
 import csv
 import dataclasses
 import functools
@@ -21,12 +20,12 @@ from pathlib import Path
 
 from hw.config import DatapathConfig
 from toolkit.cli import write_together
-from toolkit.tools import watch_parent
+from toolkit.tools import ToolError
 
-from . import synth
+from . import executors, synth
 
 __all__ = ["DEFAULT_K", "DEFAULT_MACS", "PAPER", "MAX_VALUES", "parse_int_list", "parse_overrides", "Sweep",
-           "cap_jobs", "run_point", "map_points", "run_sweep", "compare_to_paper", "to_csv", "write"]
+           "cap_jobs", "run_sweep", "compare_to_paper", "to_csv", "write"]
 
 #: The default grid of the synthesis issue.
 DEFAULT_K = (3, 4, 5, 6, 8, 12, 16, 24, 32)
@@ -134,40 +133,17 @@ def cap_jobs(jobs, points):
     return max(1, min(jobs, points, os.cpu_count() or 1))
 
 
-def run_point(config, sweep, cache_dir=synth.CACHE_DIR):
-    """One point of ``sweep``: ``(report, cached)`` of ``config``. The unit of work
-    that :func:`map_points` (or any other executor) runs; picklable."""
-    return synth.synthesize_config(config, sweep.request, yosys=sweep.yosys, sta=sweep.sta,
-                                   cache_dir=cache_dir)
-
-
-def map_points(function, items, jobs):
-    """Yield ``(index, function(item))`` for every item, in the order they finish,
-    computed by ``jobs`` local worker processes.
-
-    The one place that runs points in parallel; another executor (a cluster) can
-    replace it with the same contract. Workers end with this process, even when
-    it is killed with ``kill -9`` (:func:`toolkit.tools.watch_parent`), and the
-    tools they run end with them. When the consumer stops early (an error,
-    Ctrl-C), the points not started are cancelled.
-    """
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, initializer=watch_parent) as pool:
-        futures = {pool.submit(function, item): i for i, item in enumerate(items)}
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                yield futures[future], future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-
-
-def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr):
-    """Synthesize every configuration of ``sweep`` with up to ``jobs`` worker
-    processes (:func:`cap_jobs`).
+def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr, executor=None, failed=None):
+    """Synthesize every configuration of ``sweep`` with up to ``jobs`` worker processes
+    (:func:`cap_jobs`), or on ``executor`` (:mod:`costmodel.executors`, e.g. a Dask
+    cluster) when given.
 
     Prints one progress line per finished configuration (count, elapsed time,
-    estimated time left) to ``progress``. Returns the reports in grid order.
+    estimated time left) to ``progress``. Returns the reports in grid order. A
+    configuration that fails is reported on its line and the others go on; then
+    one :class:`ToolError` names every failed configuration, unless ``failed`` is a
+    list: then ``(config, error)`` pairs are appended to it and the failed points'
+    reports are None.
     """
     total = len(sweep.configs)
     jobs = cap_jobs(jobs, total)
@@ -175,21 +151,37 @@ def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr):
     start = time.monotonic()
     results = [None] * total
     done = hits = 0
-    work = functools.partial(run_point, sweep=sweep, cache_dir=cache_dir)
-    for i, (report, cached) in map_points(work, sweep.configs, jobs):
-        results[i] = report
+    failures = []
+    width = max((len(c.name) for c in sweep.configs), default=0)
+    job = executors.SynthJob(sweep.request, sweep.yosys, sweep.sta, str(cache_dir))
+    for i, outcome, error in (executor or executors.LocalExecutor(jobs)).map(job, sweep.configs):
         done += 1
-        hits += cached
         elapsed = time.monotonic() - start
         eta = elapsed / done * (total - done)
         config = sweep.configs[i]
+        if error is not None:
+            if not isinstance(error, (ToolError, ValueError, OSError)) and type(error).__name__ != "KilledWorker":
+                raise error  # a bug: keep its traceback
+            failures.append((config, error))
+            print(f"[{done:>{len(str(total))}}/{total}] {config.name}: FAILED: {error}", file=progress, flush=True)
+            continue
+        report, cached = outcome
+        results[i] = report
+        hits += cached
         how = "(cached)" if cached else f"{report['runtime_s']:.1f} s"
-        print(f"[{done:>{len(str(total))}}/{total}] k={config.k:<2} macs={config.macs:<2} "
+        print(f"[{done:>{len(str(total))}}/{total}] {config.name:<{width}} "
               f"{report['area']:>12,} {report['area_unit']:<11} {report['delay']:>8} "
               f"{report['delay_unit']:<6} {how:>9}  elapsed {elapsed:5.0f} s, left ~{eta:4.0f} s",
               file=progress, flush=True)
     print(f"{total} configurations in {time.monotonic() - start:.1f} s ({hits} from cache)",
           file=progress, flush=True)
+    if failed is not None:
+        failed.extend(failures)
+    elif failures:
+        config, error = failures[0]
+        raise ToolError(f"{len(failures)} of {total} configurations failed "
+                        f"({', '.join(c.name for c, _ in failures[:8])}{', ...' * (len(failures) > 8)}); "
+                        f"first: {config.name}: {error}")
     return results
 
 

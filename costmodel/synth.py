@@ -23,6 +23,7 @@ from hw.export import datapath, to_rtlil
 from toolkit.cli import write_atomically
 from toolkit.tools import ToolError, find_sta, find_yosys
 
+from . import fpga
 from .flows import FLOWS, flow_digest, synthesize
 
 __all__ = [
@@ -50,16 +51,22 @@ class SynthRequest:
     Members
     -------
     flow : str
-        ``"generic"`` or ``"liberty"``.
+        A name of :data:`~costmodel.flows.FLOWS` (``"liberty"``, ``"generic"``, ``"ecp5"``, ...).
     liberty : pathlib.Path or None
         The liberty file (liberty flow only).
     clock_ns : float
-        Clock period given to static timing.
+        Clock period given to static timing (FPGA flows: nextpnr's target).
+    device : str or None
+        FPGA flows: the device (one of the flow's ``devices``); None elsewhere.
+    seed : int
+        FPGA flows: nextpnr's placer seed.
     """
 
     flow: str
     liberty: Path | None
     clock_ns: float = DEFAULT_CLOCK_NS
+    device: str | None = None
+    seed: int = 1
 
     @property
     def spec(self):
@@ -85,19 +92,31 @@ def check_liberty(path):
     return path
 
 
-def resolve_flow(flow=None, liberty=None, clock_ns=DEFAULT_CLOCK_NS):
+def resolve_flow(flow=None, liberty=None, clock_ns=None, *, device=None, seed=1):
     """Choose and validate the flow: the first of :data:`~costmodel.flows.FLOWS`
     whose library is at hand (``liberty`` given, or the default OSU library
-    installed), else the first that needs none."""
+    installed), else the first that needs none. ``clock_ns=None`` is the flow's
+    default period; ``device`` and ``seed`` apply to the FPGA flows only."""
     if flow is not None and flow not in FLOWS:
         raise ValueError(f"flow must be one of {', '.join(FLOWS)}, not {flow!r}")
     if flow is None:
         have_library = liberty is not None or DEFAULT_LIBERTY.is_file()
-        flow = next(f.name for f in FLOWS.values() if have_library or not f.liberty)
-    if not isinstance(clock_ns, (int, float)) or not 0 < clock_ns < 1e6 or clock_ns != clock_ns:
+        flow = next(f.name for f in FLOWS.values() if f.kind == "asic" and (have_library or not f.liberty))
+    spec = FLOWS[flow]
+    clock_ns = spec.clock_ns if clock_ns is None else clock_ns
+    if isinstance(clock_ns, bool) or not isinstance(clock_ns, (int, float)) or not 0 < clock_ns < 1e6:
         raise ValueError(f"clock period must be a positive number of ns, not {clock_ns!r}")
-    lib = check_liberty(liberty or DEFAULT_LIBERTY) if FLOWS[flow].liberty else None
-    return SynthRequest(flow=flow, liberty=lib, clock_ns=float(clock_ns))
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+        raise ValueError(f"seed must be an integer in 0..2^31-1, not {seed!r}")
+    if spec.kind == "fpga":
+        device = fpga.device_package(spec, device)[0]
+    elif device is not None:
+        fpga_flows = ", ".join(f.name for f in FLOWS.values() if f.kind == "fpga")
+        raise ValueError(f"a device applies to the FPGA flows ({fpga_flows}), not to the {flow} flow")
+    else:
+        seed = 1
+    lib = check_liberty(liberty or DEFAULT_LIBERTY) if spec.liberty else None
+    return SynthRequest(flow=flow, liberty=lib, clock_ns=float(clock_ns), device=device, seed=seed)
 
 
 def report_name(config, request):
@@ -109,8 +128,12 @@ def report_name(config, request):
         name += f"_{request.flow}"
     if request.liberty is not None and request.liberty.resolve() != DEFAULT_LIBERTY:
         name += f"_{request.liberty.stem}_{file_digest(request.liberty)[:8]}"
-    if request.clock_ns != DEFAULT_CLOCK_NS:
+    if request.device is not None and request.device != request.spec.devices[0][0]:
+        name += f"_{request.device}"
+    if request.clock_ns != request.spec.clock_ns:
         name += f"_clock{request.clock_ns:g}ns"
+    if request.seed != 1:
+        name += f"_seed{request.seed}"
     return name
 
 
@@ -134,7 +157,11 @@ def _breakdown(modules):
 
 
 def find_tools(request, yosys=None):
-    """The Yosys and (liberty flow) OpenSTA a request needs; raises ToolError if Yosys is missing."""
+    """The Yosys and the timing tool a request needs: OpenSTA (liberty flow; None
+    when missing), nextpnr (FPGA flows), else None. Raises ToolError if Yosys, or
+    an FPGA flow's nextpnr, is missing."""
+    if request.spec.kind == "fpga":
+        return find_yosys(yosys), fpga.find_nextpnr(request.spec)
     return find_yosys(yosys), (find_sta() if request.spec.timing == "opensta" else None)
 
 
@@ -146,12 +173,22 @@ def run(config, rtlil, request, *, yosys, sta, workdir):
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    result = synthesize(rtlil, flow=request.spec, workdir=workdir,
-                        yosys=yosys, liberty=request.liberty, sta=sta, clock_ns=request.clock_ns,
-                        booth=config.booth)
+    if request.spec.kind == "fpga":
+        if config.booth:
+            raise ToolError(f"booth is an ASIC mapping option: the {request.flow} flow maps "
+                            "multipliers onto DSP tiles")
+        result = fpga.synthesize(rtlil, flow=request.spec, workdir=workdir, yosys=yosys, nextpnr=sta,
+                                 device=request.device, clock_ns=request.clock_ns, seed=request.seed)
+    else:
+        result = synthesize(rtlil, flow=request.spec, workdir=workdir,
+                            yosys=yosys, liberty=request.liberty, sta=sta, clock_ns=request.clock_ns,
+                            booth=config.booth)
+        result.update(breakdown=_breakdown(result["modules"]),
+                      breakdown_note="own area of each module, synthesized with the hierarchy kept; "
+                                     f"sums to {result['hierarchical_area']} vs {result['area']} flattened")
     tools = {"yosys": {"name": yosys.name, "version": yosys.version}}
     if sta is not None:
-        tools["sta"] = {"name": sta.name, "version": sta.version}
+        tools["nextpnr" if request.spec.kind == "fpga" else "sta"] = {"name": sta.name, "version": sta.version}
     report = {
         "schema": SCHEMA_VERSION,
         "config": dataclasses.asdict(config),
@@ -163,9 +200,8 @@ def run(config, rtlil, request, *, yosys, sta, workdir):
         "delay_unit": result["delay_unit"],
         "delay_source": result["delay_source"],
         "logic_levels": result["levels"],
-        "breakdown": _breakdown(result["modules"]),
-        "breakdown_note": "own area of each module, synthesized with the hierarchy kept; "
-                          f"sums to {result['hierarchical_area']} vs {result['area']} flattened",
+        "breakdown": result["breakdown"],
+        "breakdown_note": result["breakdown_note"],
         "tools": tools,
         "library": None if request.liberty is None else
         {"path": str(request.liberty), "sha256": file_digest(request.liberty)},
@@ -175,6 +211,8 @@ def run(config, rtlil, request, *, yosys, sta, workdir):
     }
     if result["delay_unit"] == "ns":
         report["delay_ns"] = result["delay"]
+    if "fpga" in result:
+        report["fpga"] = result["fpga"]
     return report
 
 
@@ -197,6 +235,8 @@ def cache_key(config, rtlil, request, *, yosys, sta):
         "schema": SCHEMA_VERSION,
         "flows": flow_digest(),
     }
+    if request.spec.kind == "fpga":
+        material.update(device=request.device, seed=request.seed)
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -295,10 +335,18 @@ def format_table(report):
         "config    " + ", ".join(f"{k}={v}" for k, v in report["config"].items()),
         f"area      {report['area']:,} {unit}   ({report['cells']:,} cells)",
         f"delay     {report['delay']} {report['delay_unit']}   ({report['delay_source']})",
-        "breakdown (hierarchy kept):",
     ]
-    total = sum(report["breakdown"].values()) or 1
-    for part, area in sorted(report["breakdown"].items(), key=lambda kv: -kv[1]):
-        lines.append(f"  {part:<32} {area:>12,} {unit}  {100 * area / total:5.1f} %")
+    if "fpga" not in report:  # an FPGA's breakdown is resources of different kinds: no percentages
+        lines.append("breakdown (hierarchy kept):")
+        total = sum(report["breakdown"].values()) or 1
+        for part, area in sorted(report["breakdown"].items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {part:<32} {area:>12,} {unit}  {100 * area / total:5.1f} %")
+    if "fpga" in report:
+        f = report["fpga"]
+        fmax = "no register-to-register path" if f["fmax_mhz"] is None else f"{f['fmax_mhz']} MHz"
+        lines.insert(2, f"device    {f['device']} ({f['package']}), seed {f['seed']}, "
+                        f"target {f['target_mhz']} MHz")
+        lines.insert(3, f"fpga      LUT {f['luts']:,}  FF {f['ffs']:,}  DSP {f['dsps']}  BRAM {f['brams']}  "
+                        f"IO {f['io']}  fmax {fmax}")
     lines.append(f"runtime   {report['runtime_s']} s   ({report['tools']['yosys']['name']})")
     return "\n".join(lines)

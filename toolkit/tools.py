@@ -15,7 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ToolError", "Tool", "find_yosys", "find_sta", "run_tool", "die_with_parent", "watch_parent"]
+__all__ = ["ToolError", "Tool", "tool_version", "find_yosys", "find_sta", "run_tool", "die_with_parent",
+           "watch_parent"]
 
 
 class ToolError(RuntimeError):
@@ -101,6 +102,12 @@ def _checked(version, pattern, exe, what):
     if pattern.search(version) is None:
         raise ToolError(f"{exe} does not look like {what}: its version answer is {version[:60]!r}")
     return version
+
+
+def tool_version(argv, flag):
+    """The first line a tool prints for ``flag`` (e.g. ``--version``): its version,
+    recorded in reports and cache keys. Raises :class:`ToolError` if it does not run."""
+    return _version(argv, flag)
 
 
 def find_yosys(path=None):

@@ -1,0 +1,325 @@
+"""Design-space exploration: every knob of a declared space, and its Pareto front.
+
+``python -m costmodel explore`` (``make explore``) takes a *space*: a list of
+values for each :class:`~hw.config.DatapathConfig` field (k, macs, engines,
+pipeline depths, architecture options), optionally a list of named
+``variants`` (sets of architecture options taken together), and lists of
+flows, devices and clock periods. Every combination that is a valid
+configuration is a point; each is synthesized through the same cache and
+executors as a sweep (:func:`costmodel.sweep.run_sweep`), so an interrupted
+exploration resumes where it stopped and a finished one re-runs from the cache.
+
+The result, in the output directory:
+
+* ``explore.json`` / ``explore.csv``: every point (knobs, area, delay, ADP, the
+  FPGA resources for FPGA flows, the digits CNN's accuracy at that k when
+  ``reports/accuracy.json`` has it), with flags ``pareto``, ``best_for_k`` and
+  ``paper``; ``pareto.json`` / ``pareto.csv``: the front alone. These files hold
+  results only (no run times, no dates), so two runs of the same space on any
+  executor give the same bytes.
+* ``pareto.png`` / ``.svg``: area against delay per flow, the front drawn, the
+  paper's configurations and the best configuration per k marked.
+* ``run.json``: how the run went: points synthesized vs from the cache, wall
+  time, executor.
+
+A front compares like with like: one per (flow, device, clock, MACS, engines),
+since an engine with more MACs does more work per cycle and is bound to be
+larger. Objectives: area and delay (smaller is better; ADP's minimum is then on
+the front), and accuracy (larger) when every point of the group has it.
+Energy needs an activity-based power flow, which the synthesis flows here do
+not run: it is reported as unavailable rather than guessed.
+"""
+
+import csv
+import dataclasses
+import io
+import itertools
+import json
+import time
+from pathlib import Path
+
+from hw.config import ARCH_FIELDS, DatapathConfig
+from toolkit.cli import write_atomically
+
+from . import synth
+from .flows import FLOWS
+from .sweep import Sweep, run_sweep
+
+__all__ = ["SPACES", "PAPER_CONFIGS", "load_space", "points", "explore", "pareto_flags", "to_csv",
+           "CountingExecutor"]
+
+_PAPER_DATAPATH = {"fast_clamp": False, "trim_shift": False, "hidden_bit": False, "booth": False}
+
+#: Named spaces. ``small`` (48 points, generic flow, pip-only) finishes in minutes on
+#: two cores from a cold cache; ``large`` is the study an architect would run on a
+#: cluster; ``fpga`` places and routes on an ECP5 (about a minute per point).
+SPACES = {
+    "small": {
+        "flow": ["generic"], "k": [4, 8, 16, 32], "macs": [4, 8], "rescaler_pipeline": [1, 2],
+        "variants": {"paper": _PAPER_DATAPATH, "fast_clamp": {"fast_clamp": True},
+                     "trim_fast": {"trim_shift": True, "fast_clamp": True}},
+    },
+    "large": {
+        "flow": ["liberty", "generic"], "k": [3, 4, 5, 6, 8, 12, 16, 24, 32], "macs": [4, 8, 16],
+        "rescaler_pipeline": [1, 2, 3], "mac_pipeline": [1, 2],
+        "variants": {"paper": _PAPER_DATAPATH, "fast_clamp": {"fast_clamp": True},
+                     "trim_fast": {"trim_shift": True, "fast_clamp": True},
+                     "trim_fast_hidden": {"trim_shift": True, "fast_clamp": True, "hidden_bit": True},
+                     "booth": {**_PAPER_DATAPATH, "booth": True}},
+    },
+    "fpga": {
+        "flow": ["ecp5"], "k": [4, 6, 8, 12, 16, 32], "macs": [4, 8],
+        "variants": {"paper": _PAPER_DATAPATH, "fast_clamp": {"fast_clamp": True}},
+    },
+}
+#: The paper's configurations (arXiv 2510.11484, Section III.D): its datapath (no
+#: architecture option) at the default pipeline, the 32-bit baseline and k = 4.
+PAPER_CONFIGS = {32: "paper baseline (k=32)", 4: "paper (k=4)"}
+
+_CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(DatapathConfig))
+_REQUEST_KEYS = ("flow", "device", "clock_ns")
+
+
+def load_space(spec):
+    """A space from a preset name (:data:`SPACES`) or a JSON file; validated.
+
+    Returns ``(name, space)`` where ``space`` maps each knob to a list of values
+    and ``variants`` to ``{name: {field: value}}``.
+    """
+    if spec in SPACES:
+        name, space = spec, SPACES[spec]
+    else:
+        path = Path(spec)
+        try:
+            space = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ValueError(f"space must be one of {', '.join(SPACES)} or a JSON file, not {spec!r}") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"cannot read the space {path}: {exc}") from None
+        name = path.stem
+    if not isinstance(space, dict):
+        raise ValueError(f"a space is a JSON object of knob -> list of values, not {type(space).__name__}")
+    allowed = set(_CONFIG_FIELDS) | set(_REQUEST_KEYS) | {"variants"}
+    for key, values in space.items():
+        if key not in allowed:
+            raise ValueError(f"unknown knob {key!r} in the space: one of {', '.join(sorted(allowed))}")
+        if key == "variants":
+            if not isinstance(values, dict) or not values or not all(
+                    isinstance(v, dict) and set(v) <= set(ARCH_FIELDS) for v in values.values()):
+                raise ValueError("variants must map names to objects of architecture options "
+                                 f"({', '.join(ARCH_FIELDS)})")
+        elif not isinstance(values, list) or not values:
+            raise ValueError(f"knob {key!r} must be a non-empty list of values, not {values!r}")
+    for flow in space.get("flow", ()):
+        if flow not in FLOWS:
+            raise ValueError(f"flow must be one of {', '.join(FLOWS)}, not {flow!r}")
+    return name, space
+
+
+def points(space):
+    """Every valid point of ``space``: ``[(request_knobs, variant, DatapathConfig)]``, and
+    the number of combinations skipped as invalid (e.g. a MAC pipeline deeper than
+    the engine's tree). Request knobs are ``(flow, device, clock_ns)``."""
+    variants = space.get("variants") or {"": {}}
+    fields = [f for f in _CONFIG_FIELDS if f in space]
+    out, skipped = [], 0
+    for flow, device, clock_ns in itertools.product(space.get("flow", [None]), space.get("device", [None]),
+                                                    space.get("clock_ns", [None])):
+        for values in itertools.product(*(space[f] for f in fields)):
+            for variant, options in variants.items():
+                knobs = {**dict(zip(fields, values)), **options}
+                try:
+                    config = DatapathConfig(**knobs)
+                except (ValueError, TypeError):
+                    skipped += 1
+                    continue
+                out.append(((flow, device, clock_ns), variant, config))
+    seen, unique = set(), []
+    for point in out:  # a variant may repeat a knob of the product: keep the first
+        key = (point[0], point[2])
+        if key not in seen:
+            seen.add(key)
+            unique.append(point)
+    return unique, skipped
+
+
+class CountingExecutor:
+    """Wraps an executor and counts the points synthesized and those from the cache."""
+
+    def __init__(self, inner):
+        self.inner, self.synthesized, self.cached = inner, 0, 0
+
+    def describe(self):
+        return self.inner.describe()
+
+    def map(self, fn, items):
+        for i, result, error in self.inner.map(fn, items):
+            if error is None:
+                if result[1]:
+                    self.cached += 1
+                else:
+                    self.synthesized += 1
+            yield i, result, error
+
+
+def _accuracy_by_k(path):
+    """Top-1 accuracy (%) of the digits CNN per k (the paper's truncating quantizer),
+    from ``reports/accuracy.json``; empty when absent."""
+    try:
+        rows = json.loads(Path(path).read_text())["rows"]
+        return {int(row["k"]): float(row["truncate"]["accuracy"]) for row in rows}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _row(variant, request, config, report, accuracy):
+    row = {"point": synth.report_name(config, request), "flow": request.flow, "device": request.device,
+           "clock_ns": request.clock_ns, "variant": variant, **dataclasses.asdict(config),
+           "latency_cycles": (config.mac_pipeline + 1 if config.macs else 0) + config.rescaler_pipeline,
+           "area": report["area"], "area_unit": report["area_unit"], "delay": report["delay"],
+           "delay_unit": report["delay_unit"], "adp": round(report["area"] * report["delay"], 3)}
+    fpga = report.get("fpga") or {}
+    for key in ("luts", "ffs", "dsps", "brams", "fmax_mhz"):
+        row[key] = fpga.get(key)
+    row["accuracy_pct"] = None if config.hidden_bit else accuracy.get(config.k)
+    row["energy"] = None
+    return row
+
+
+def _group(row):
+    return (row["flow"], row["device"], row["clock_ns"], row["macs"], row["engines"])
+
+
+def pareto_flags(rows):
+    """Set ``pareto`` on every row: not dominated within its group (see the module
+    docstring); set ``best_for_k`` on the smallest-ADP row per group and k; set
+    ``paper`` to the label of the paper's configurations (else "")."""
+    groups = {}
+    for row in rows:
+        groups.setdefault(_group(row), []).append(row)
+    for row in rows:
+        row["best_for_k"] = False
+    for members in groups.values():
+        with_accuracy = all(r["accuracy_pct"] is not None for r in members)
+
+        def objectives(r):
+            return (r["area"], r["delay"]) + ((-r["accuracy_pct"],) if with_accuracy else ())
+
+        for row in members:
+            mine = objectives(row)
+            row["pareto"] = not any(
+                all(a <= b for a, b in zip(objectives(o), mine)) and objectives(o) != mine for o in members)
+        for k in {r["k"] for r in members}:
+            best = min((r for r in members if r["k"] == k), key=lambda r: (r["adp"], r["point"]))
+            best["best_for_k"] = True
+    for row in rows:
+        paper = (all(row[f] == v for f, v in _PAPER_DATAPATH.items()) and row["rescaler_pipeline"] == 1
+                 and row["mac_pipeline"] == 1 and row["engines"] == 1)
+        row["paper"] = PAPER_CONFIGS.get(row["k"], "") if paper else ""
+    return rows
+
+
+def to_csv(rows):
+    """The rows as CSV, one column per key of the first row."""
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+    return out.getvalue()
+
+
+def explore(name, space, *, executor, out, cache_dir=synth.CACHE_DIR, yosys=None, liberty=None,
+            accuracy=Path("reports") / "accuracy.json", progress=None, draw=True):
+    """Synthesize every point of ``space`` on ``executor`` and write the results to ``out``.
+
+    Returns the run summary (``run.json``): points, synthesized, cached, skipped,
+    failed, wall time and the files written.
+    """
+    start = time.monotonic()
+    pts, skipped = points(space)
+    if not pts:
+        raise ValueError(f"the space {name} has no valid point ({skipped} combinations skipped as invalid)")
+    by_request = {}
+    for knobs, variant, config in pts:
+        by_request.setdefault(knobs, []).append((variant, config))
+    counting = CountingExecutor(executor)
+    acc = _accuracy_by_k(accuracy)
+    rows, failed = [], []
+    for (flow, device, clock_ns), members in by_request.items():
+        request = synth.resolve_flow(flow, liberty, clock_ns, device=device)
+        configs = tuple(config for _, config in members)
+        sweep = Sweep(configs, request, *synth.find_tools(request, yosys))
+        print(f"explore {name}: {len(configs)} points, {request.flow} flow"
+              + (f" on {request.device}" if request.device else "") + f", {executor.describe()}",
+              file=progress, flush=True)
+        failures = []
+        reports = run_sweep(sweep, progress=progress, executor=counting, cache_dir=cache_dir, failed=failures)
+        failed += [{"point": synth.report_name(c, request), "error": str(e)} for c, e in failures]
+        rows += [_row(variant, request, config, report, acc)
+                 for (variant, config), report in zip(members, reports) if report is not None]
+    rows.sort(key=lambda r: (r["flow"], str(r["device"]), r["clock_ns"], r["macs"] or 0, r["engines"],
+                             r["k"], r["point"]))
+    pareto_flags(rows)
+    front = [r for r in rows if r["pareto"]]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    document = {"space": name, "declared": space, "objectives": "area, delay (smaller), accuracy_pct "
+                "(larger) when every point of a group has it; one front per (flow, device, clock_ns, "
+                "macs, engines)", "energy": "not available: the synthesis flows run no power analysis",
+                "accuracy_source": str(accuracy) if acc else None, "points": rows}
+    write_atomically(out / "explore.json", json.dumps(document, indent=1) + "\n")
+    write_atomically(out / "explore.csv", to_csv(rows))
+    write_atomically(out / "pareto.json", json.dumps({"space": name, "points": front}, indent=1) + "\n")
+    write_atomically(out / "pareto.csv", to_csv(front))
+    files = ["explore.json", "explore.csv", "pareto.json", "pareto.csv"]
+    if draw and rows:
+        files += [p.name for p in draw_front(rows, out / "pareto", title=f"space {name}")]
+    summary = {"space": name, "points": len(pts), "synthesized": counting.synthesized,
+               "cached": counting.cached, "skipped_invalid": skipped, "failed": failed,
+               "pareto_points": len(front), "executor": executor.describe(),
+               "wall_s": round(time.monotonic() - start, 1), "files": files}
+    write_atomically(out / "run.json", json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def draw_front(rows, path, *, title):
+    """Area against delay, one panel per flow and device: every point, each
+    group's front as a line, the paper's configurations and the best per k marked."""
+    from toolkit.figures import pyplot, save
+
+    plt = pyplot()
+    panels = sorted({(r["flow"], str(r["device"]), r["clock_ns"]) for r in rows})
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.8), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (flow, device, clock) in zip(axes[0], panels):
+        here = [r for r in rows if (r["flow"], str(r["device"]), r["clock_ns"]) == (flow, device, clock)]
+        groups = sorted({(r["macs"] or 0, r["engines"]) for r in here})
+        for n, (macs, engines) in enumerate(groups):
+            members = [r for r in here if (r["macs"] or 0, r["engines"]) == (macs, engines)]
+            color = colors[n % len(colors)]
+            label = f"MACS={macs or '-'}" + (f" x{engines}" if engines > 1 else "")
+            ax.scatter([r["delay"] for r in members], [r["area"] for r in members], s=12, color=color,
+                       alpha=0.35, label=f"{label}: all points")
+            front = sorted((r for r in members if r["pareto"]), key=lambda r: (r["delay"], r["area"]))
+            ax.plot([r["delay"] for r in front], [r["area"] for r in front], "-o", ms=4, color=color,
+                    label=f"{label}: Pareto front")
+            for r in members:
+                if r["best_for_k"]:
+                    ax.annotate(f"k={r['k']}", (r["delay"], r["area"]), fontsize=7, xytext=(3, 3),
+                                textcoords="offset points", color=color)
+        paper = [r for r in here if r["paper"]]
+        ax.scatter([r["delay"] for r in paper], [r["area"] for r in paper], marker="*", s=120,
+                   facecolor="none", edgecolor="black", label="paper's configurations (k=32, k=4)")
+        best = [r for r in here if r["best_for_k"]]
+        ax.scatter([r["delay"] for r in best], [r["area"] for r in best], marker="s", s=40,
+                   facecolor="none", edgecolor="gray", label="best ADP per k (labelled)")
+        unit_a, unit_d = here[0]["area_unit"], here[0]["delay_unit"]
+        ax.set_xlabel(f"delay ({unit_d})")
+        ax.set_ylabel(f"area ({unit_a})")
+        ax.set_title(f"{title}: {flow}" + (f" {device}" if device != "None" else "") + f", clock {clock:g} ns",
+                     fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=6, loc="best")
+    fig.tight_layout()
+    return save(fig, path, formats=("png", "svg"))
