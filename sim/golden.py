@@ -26,7 +26,7 @@ __all__ = [
     "ACC_BITS", "OUT_BITS", "K_MIN", "K_MAX", "INT8_MIN", "INT8_MAX",
     "QUANTIZERS", "HIDDEN_QUANTIZER", "ROUNDINGS", "TFLITE_ROUNDINGS", "TFLITE_S_MAX",
     "s_max", "shift_bits", "check_k",
-    "quantize_multiplier", "rescale", "accumulate", "dot_product", "legal_operands",
+    "quantize_multiplier", "rescale", "rounded_product", "accumulate", "dot_product", "legal_operands",
 ]
 
 #: Width of the signed accumulator that feeds the rescaler.
@@ -344,12 +344,7 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
     acc, m, s = (_integers(n, v) for n, v in (("acc", acc), ("m", m), ("s", s)))
     zero_point, act_min, act_max = (
         _integers(n, v) for n, v in (("zero_point", zero_point), ("act_min", act_min), ("act_max", act_max)))
-    _check_range("acc", acc, INT32_MIN, INT32_MAX, "the accumulator is signed 32-bit")
-    _check_range("m", m, 0, (1 << k) - 1, f"m is an unsigned {k}-bit multiplier")
-    if rounding in TFLITE_ROUNDINGS:
-        s_min = _check_range("s", s, 0, TFLITE_S_MAX, "s is a right shift of at most TFLite's 62")
-    else:
-        s_min = _check_range("s", s, 0, s_max(k), f"s is a right shift of at most 32 + k - 8 for k = {k}")
+    s_min = _check_operands(acc, m, s, rounding, k)
     for name, value in (("zero_point", zero_point), ("act_min", act_min), ("act_max", act_max)):
         _check_range(name, value, INT8_MIN, INT8_MAX, "an int8 output parameter")
     if np.any(act_min > act_max):
@@ -358,13 +353,7 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
         raise ValueError(f"act_min{_where(bad)} = {int(lo[bad].flat[0])} is greater than "
                          f"act_max = {int(hi[bad].flat[0])}: the clamp range would be empty")
 
-    # The values are checked: casting to int64 is exact, and the product is done in
-    # int64 chunk by chunk, without a full-size int64 copy of acc or m.
-    product = np.multiply(acc, m, dtype=np.int64)
-    if rounding == "half_up" and s_min >= 1:
-        y = _round_half_up_no_zero_shift(product, s)
-    else:
-        y = _ROUNDERS[rounding](product, s.astype(np.int64, copy=False))
+    y = _round(acc, m, s, s_min, rounding)
     if zero_point.ndim or zero_point != 0:
         y = y + zero_point
     y = np.asarray(y)  # 0-d inputs give numpy scalars
@@ -374,6 +363,42 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
     else:
         y = np.clip(y, act_min, act_max)
     return y.astype(np.int8)
+
+
+def rounded_product(acc, m, s, *, rounding="half_up", k=K_MAX):
+    """``acc * m / 2^s`` rounded as :func:`rescale` rounds it, without zero point or clamp.
+
+    The intermediate scalings of TFLite's element-wise kernels (ADD's input and
+    output rescales, MEAN, re-quantization) round like the rescaler but keep the full
+    int32 result; this is that step alone. Arguments and errors as in :func:`rescale`.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+    """
+    k = check_k(k)
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {rounding!r}")
+    acc, m, s = (_integers(n, v) for n, v in (("acc", acc), ("m", m), ("s", s)))
+    return np.asarray(_round(acc, m, s, _check_operands(acc, m, s, rounding, k), rounding), dtype=np.int64)
+
+
+def _check_operands(acc, m, s, rounding, k):
+    """Range checks of :func:`rescale`'s ``acc``, ``m``, ``s``; returns a lower bound of ``s``."""
+    _check_range("acc", acc, INT32_MIN, INT32_MAX, "the accumulator is signed 32-bit")
+    _check_range("m", m, 0, (1 << k) - 1, f"m is an unsigned {k}-bit multiplier")
+    if rounding in TFLITE_ROUNDINGS:
+        return _check_range("s", s, 0, TFLITE_S_MAX, "s is a right shift of at most TFLite's 62")
+    return _check_range("s", s, 0, s_max(k), f"s is a right shift of at most 32 + k - 8 for k = {k}")
+
+
+def _round(acc, m, s, s_min, rounding):
+    # The values are checked: casting to int64 is exact, and the product is done in
+    # int64 chunk by chunk, without a full-size int64 copy of acc or m.
+    product = np.multiply(acc, m, dtype=np.int64)
+    if rounding == "half_up" and s_min >= 1:
+        return _round_half_up_no_zero_shift(product, s)
+    return _ROUNDERS[rounding](product, s.astype(np.int64, copy=False))
 
 
 def _bit(x, n):

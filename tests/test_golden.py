@@ -1044,3 +1044,18 @@ def test_tflite_double_m_one_overflow_is_documented_not_reproduced():
     assert r(1 << 30, m, s, rounding="tflite_double") == 127
     assert r(-(1 << 30) - 1, m, s, rounding="tflite_double") == -128
     assert "wraps" in rescale.__doc__ and "not reproduced" in rescale.__doc__
+
+
+def test_rounded_product_is_rescale_without_clamp():
+    rng = np.random.default_rng(12)
+    acc = rng.integers(INT32_MIN, INT32_MAX, 2000, endpoint=True)
+    m = rng.integers(0, 2**31, 2000)
+    s = rng.integers(31, 63, 2000)
+    for mode in ("tflite_double", "tflite_single"):
+        raw = golden.rounded_product(acc, m, s, rounding=mode)
+        assert raw.dtype == np.int64
+        assert raw.tolist() == [ref_rescale(int(a), int(b), int(c), mode, 0, -(2**62), 2**62)
+                                for a, b, c in zip(acc, m, s)]
+        assert np.array_equal(np.clip(raw, -128, 127), rescale(acc, m, s, rounding=mode))
+    with pytest.raises(ValueError, match=r"^s = 57 is out of range"):
+        golden.rounded_product(1, 1, 57, k=32)
