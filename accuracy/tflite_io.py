@@ -97,8 +97,9 @@ def export(net, path):
 # --- running in LiteRT and comparing -------------------------------------------------------
 
 def run_litert(path, xq):
-    """Run ``xq`` (int8 images ``(N, 8, 8, 1)``) one by one through LiteRT's reference
-    kernels; returns ``{tensor name: (N, ...) int8 array}`` for every op output."""
+    """Run the batch ``xq`` one sample at a time through LiteRT's reference kernels
+    (``BUILTIN_REF``); returns ``{tensor name: (N, ...) array}`` for every op output.
+    ``xq`` is cast to the model input's element type (int8 or float32)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
     interp = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
                          experimental_preserve_all_tensors=True)
@@ -108,7 +109,7 @@ def run_litert(path, xq):
     outs = [op["outputs"][0] for op in interp._get_ops_details()]
     names = {idx: name for name, idx in details.items()}
     result = {names[i]: [] for i in outs}
-    for img in np.asarray(xq, dtype=np.int8):
+    for img in np.asarray(xq, dtype=interp.get_input_details()[0]["dtype"]):
         interp.set_tensor(inp, img[None])
         interp.invoke()
         for i in outs:

@@ -6,7 +6,8 @@ them with ``flatbuffers`` into the TFLite schema's field slots. It is what
 :func:`accuracy.tflite_io.export` writes the digits network with, and what the tests
 build single-op models with (exact-tie vectors run through LiteRT's reference kernels).
 
-Only the ops :mod:`accuracy.tflite_eval` interprets are known here; their option
+Only the ops :mod:`accuracy.tflite_eval` interprets (and LOGISTIC, which it does
+not, for tests of that error) are known here; their option
 tables are given as ``{field name: value}`` and mapped to the schema slots below.
 """
 
@@ -21,7 +22,7 @@ __all__ = ["OPS", "TYPES", "PADDING", "ACTIVATION", "ModelBuilder"]
 #: Builtin operator codes (schema.fbs ``BuiltinOperator``).
 OPS = {"ADD": 0, "AVERAGE_POOL_2D": 1, "CONCATENATION": 2, "CONV_2D": 3, "DEPTHWISE_CONV_2D": 4,
        "DEQUANTIZE": 6, "FULLY_CONNECTED": 9, "MAX_POOL_2D": 17, "RESHAPE": 22, "MEAN": 40,
-       "QUANTIZE": 114}
+       "QUANTIZE": 114, "LOGISTIC": 14}
 #: Tensor element types (``TensorType``).
 TYPES = {"float32": 0, "int32": 2, "int8": 9}
 #: ``Padding`` and ``ActivationFunctionType`` enums.
@@ -46,6 +47,7 @@ _OPTIONS = {
     "MEAN": (2, 27, {"keep_dims": (0, "bool")}),
     "DEQUANTIZE": (2, 38, {}),
     "QUANTIZE": (1, 89, {}),
+    "LOGISTIC": (2, 0, {}),  # not interpreted: the tests' unsupported op
 }
 _ENUMS = {"padding": PADDING, "activation": ACTIVATION}
 _PREPEND = {"i32": "PrependInt32Slot", "u32": "PrependUint32Slot", "u8": "PrependUint8Slot",
