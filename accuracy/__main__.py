@@ -7,6 +7,7 @@
     python -m accuracy tflite-export [--model ...] -o build/digits_int8.tflite
     python -m accuracy tflite-parity [--model ...] [--limit N]
     python -m accuracy tflite-scales FILE.tflite [--k 8]
+    python -m accuracy evaluate     MODEL.tflite --data FILE.npz [--k 8,4,3] [--labels] [--out R.json]
 
 Bad arguments and bad files end in one ``error:`` line and exit status 2
 (:func:`toolkit.cli.main`).
@@ -78,6 +79,13 @@ def _parser():
     s = sub.add_parser("tflite-scales", help="per-layer (m, s) at k and predicted output change of any int8 .tflite")
     s.add_argument("file", type=Path)
     s.add_argument("--k", type=_ks, default=(8,))
+    ev = sub.add_parser("evaluate", help="any int8 .tflite on an .npz data set: TFLite mode and k-bit rescalers")
+    ev.add_argument("model", type=Path, metavar="MODEL.tflite")
+    ev.add_argument("--data", type=Path, required=True, metavar="FILE.npz",
+                    help="x: the input batch (int8, or float for a float input); y: optional labels")
+    ev.add_argument("--k", type=_ks, default=(), help="rescaler widths to compare with TFLite mode, e.g. 8,4,3")
+    ev.add_argument("--labels", action="store_true", help="also print every sample's predicted label")
+    ev.add_argument("--out", type=Path, default=None, help="write the report (JSON) here")
     return p
 
 
@@ -144,9 +152,21 @@ def run_tflite_scales(args):
     return 0
 
 
+def run_evaluate(args):
+    from . import evaluate, experiments
+    if args.out is not None:
+        cli.check_output(args.out)
+    report = _expected(lambda: evaluate.evaluate(args.model, args.data, ks=args.k))
+    print(evaluate.format_report(report, labels=args.labels))
+    if args.out is not None:
+        experiments.write_json(args.out, report)
+    return 0
+
+
 HANDLERS = {
     "train": run_train, "accuracy": run_accuracy, "finetune": run_finetune, "pareto": run_pareto,
     "tflite-export": run_tflite_export, "tflite-parity": run_tflite_parity, "tflite-scales": run_tflite_scales,
+    "evaluate": run_evaluate,
 }
 
 

@@ -352,3 +352,44 @@ def test_unsupported_op_names_op_and_layer(tmp_path):
     path = mb.save(tmp_path / "u.tflite")
     with pytest.raises(tflite_model.ModelError, match=r"op 0 \(LOGISTIC, output 'head/sigmoid'\) is not supported"):
         tflite_model.load(path)
+
+
+# --- the digits network and the command line -------------------------------------------------
+
+@needs_litert
+@pytest.mark.parametrize("k", [32, 4])
+def test_paper_mode_equals_network_integer_path(net, data, tmp_path, k):
+    """With k set, the interpreter computes what accuracy.network.run_int8 computes."""
+    from accuracy import network
+    model = tflite_model.load(tflite_io.export(net, tmp_path / "digits.tflite"))
+    xq = net.quantize_input(data[2][:40])
+    assert np.array_equal(tflite_eval.run(model, xq, k=k).astype(np.int64), network.run_int8(net, xq, k))
+
+
+@needs_litert
+def test_cli_evaluate(net, data, tmp_path, capsys):
+    from accuracy.__main__ import main
+    model = tflite_io.export(net, tmp_path / "digits.tflite")
+    npz = tmp_path / "d.npz"
+    np.savez(npz, x=net.quantize_input(data[2][:30]), y=data[3][:30])
+    assert main(["evaluate", str(model), "--data", str(npz), "--k", "8,3", "--labels",
+                 "--out", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "TFLite" in out and "k=8" in out and "k=3" in out and "McNemar" in out
+    assert sum(line.startswith("labels ") for line in out.splitlines()) == 3
+    assert (tmp_path / "r.json").stat().st_size > 0
+    (tmp_path / "empty.tflite").write_bytes(b"")
+    (tmp_path / "trunc.tflite").write_bytes(model.read_bytes()[:2000])
+    mb = ModelBuilder()
+    mb.op("LOGISTIC", [mb.tensor("x", [1, 4], scale=0.1)], [mb.tensor("act/sig", [1, 4], scale=1 / 256)])
+    mb.save(tmp_path / "unsupported.tflite")
+    for bad, message in [(tmp_path, "is a folder"), (tmp_path / "empty.tflite", "empty file"),
+                         (tmp_path / "trunc.tflite", "truncated or corrupt"),
+                         (tmp_path / "unsupported.tflite", "op 0 (LOGISTIC, output 'act/sig') is not supported")]:
+        assert main(["evaluate", str(bad), "--data", str(npz)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+    for bad_data in (tmp_path / "digits.tflite", tmp_path):
+        assert main(["evaluate", str(model), "--data", str(bad_data)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
