@@ -33,7 +33,7 @@ from sim import golden
 
 from .tflite_model import ModelError
 
-__all__ = ["run", "quantize_input", "activation_range"]
+__all__ = ["run", "run_op", "quantize_input", "activation_range"]
 
 # ADD's inputs are shifted left by 20 bits before their rescale (TFLite, int8).
 _ADD_LEFT_SHIFT = 20
@@ -94,6 +94,17 @@ def run(model, x, *, k=None, keep=False):
         except _Unsupported as exc:
             raise ModelError(f"{model.path}: {model.describe(op)}: {exc}") from None
     return values if keep else values[model.outputs[0]]
+
+
+def run_op(model, op, values, *, k=None):
+    """Run the single ``op`` of ``model`` on the tensors in ``values`` (``{tensor index:
+    array}``, e.g. from ``run(..., keep=True)``); returns its output. Used to feed one
+    layer the inputs of another run (the isolated per-layer error of a ``k``)."""
+    args = [None if i < 0 else (values[i] if i in values else model.tensors[i].data) for i in op.inputs]
+    try:
+        return _KERNELS[op.name](model, op, args, None if k is None else golden.check_k(k))
+    except _Unsupported as exc:
+        raise ModelError(f"{model.path}: {model.describe(op)}: {exc}") from None
 
 
 class _Unsupported(Exception):
