@@ -46,11 +46,12 @@ help:
 	@echo "make estimate K=6 MACS=8         instant area/delay from the analytic model"
 	@echo "make plots [FLOW=]               area/delay/ADP figures in reports/figures/<flow>/ (sweeps missing points)"
 	@echo "make report [FLOW=]              the figures and reports/REPORT.md against the paper"
-	@echo "make accuracy                    accuracy of the int8 digits CNN against k (reports/accuracy.*)"
-	@echo "make finetune                    rescale-aware fine-tuning at k = 4, 3, 2 (reports/finetune.*)"
+	@echo "make accuracy                    accuracy against k: digits CNN (reports/accuracy.*) and the MNIST-1D"
+	@echo "                                 network (reports/mnist1d_accuracy.*, mnist1d_error_buildup.png)"
+	@echo "make finetune                    rescale-aware fine-tuning at k = 4, 3, 2 (reports/finetune.*, mnist1d_finetune.*)"
 	@echo "make pareto                      accuracy against area and ADP (reports/pareto.*)"
 	@echo "make tflite-parity               the network in LiteRT against the golden model, op by op"
-	@echo "make train                       re-train and re-quantize the stored model (deterministic)"
+	@echo "make train                       re-train, re-quantize and fine-tune the stored models (deterministic; torch)"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
 	@echo "make test-fast                   everything but the cocotb regression"
 	@echo "make bench                       golden-model throughput and warm/cold synth benchmarks"
@@ -135,14 +136,28 @@ bench: $(STAMP)
 # Accuracy side of the trade-off (accuracy/network.py): the stored int8 network is
 # models/digits_int8.npz (make train re-creates it; the others only read it).
 .PHONY: train accuracy finetune pareto tflite-parity
-train: $(STAMP)
+# The MNIST-1D workload (accuracy/deep.py) stores models/mnist1d/*.tflite; training needs
+# the train extra (CPU torch, large), the reports only mnist1d (the data extra).
+TRAIN_EXTRA = $(VENV)/.train-extra-stamp
+DATA_EXTRA  = $(VENV)/.data-extra-stamp
+$(TRAIN_EXTRA): $(STAMP)
+	$(PY) -c 'import torch, mnist1d' 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[train]'
+	@touch $@
+$(DATA_EXTRA): $(STAMP)
+	$(PY) -c 'import mnist1d' 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[data]'
+	@touch $@
+
+train: $(STAMP) $(TRAIN_EXTRA)
 	$(PY) -m accuracy train
+	$(PY) -m accuracy mnist1d-train
 
-accuracy: $(STAMP)
+accuracy: $(STAMP) $(DATA_EXTRA)
 	$(PY) -m accuracy accuracy
+	$(PY) -m accuracy mnist1d-accuracy
 
-finetune: $(STAMP)
+finetune: $(STAMP) $(DATA_EXTRA)
 	$(PY) -m accuracy finetune
+	$(PY) -m accuracy mnist1d-finetune
 
 pareto: $(STAMP)
 	$(PY) -m accuracy pareto --sweep reports/sweep_$(or $(FLOW),liberty).json

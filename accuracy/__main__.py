@@ -8,6 +8,9 @@
     python -m accuracy tflite-parity [--model ...] [--limit N]
     python -m accuracy tflite-scales FILE.tflite [--k 8]
     python -m accuracy evaluate     MODEL.tflite --data FILE.npz [--k 8,4,3] [--labels] [--out R.json]
+    python -m accuracy mnist1d-train     [--models models/mnist1d]     (needs the train extra: torch)
+    python -m accuracy mnist1d-accuracy  [--models ...] [--limit N] [--out reports]
+    python -m accuracy mnist1d-finetune  [--models ...] [--limit N] [--out reports]
 
 Bad arguments and bad files end in one ``error:`` line and exit status 2
 (:func:`toolkit.cli.main`).
@@ -86,6 +89,15 @@ def _parser():
     ev.add_argument("--k", type=_ks, default=(), help="rescaler widths to compare with TFLite mode, e.g. 8,4,3")
     ev.add_argument("--labels", action="store_true", help="also print every sample's predicted label")
     ev.add_argument("--out", type=Path, default=None, help="write the report (JSON) here")
+    models = {"type": Path, "default": None, "help": "folder of the stored MNIST-1D models (default models/mnist1d)"}
+    mt = sub.add_parser("mnist1d-train", help="train, quantize and RAT-fine-tune the MNIST-1D network (torch)")
+    mt.add_argument("--models", **models)
+    for name, what in (("mnist1d-accuracy", "accuracy vs k, CIs, McNemar, error build-up -> reports/mnist1d_accuracy*"),
+                       ("mnist1d-finetune", "RAT against its k=32 control -> reports/mnist1d_finetune*")):
+        m = sub.add_parser(name, help=what)
+        m.add_argument("--models", **models)
+        m.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N test samples")
+        m.add_argument("--out", type=Path, default=None, help="report directory (default reports/)")
     return p
 
 
@@ -163,10 +175,38 @@ def run_evaluate(args):
     return 0
 
 
+def _mnist1d_kw(args, *names):
+    rename = {"models": "model_dir", "out": "out_dir", "limit": "limit"}
+    return {rename[n]: v for n, v in _given(args, *names).items()}
+
+
+def run_mnist1d_train(args):
+    from . import deep, deep_experiments
+    reason = deep.torch_available()
+    if reason:
+        raise cli.UsageError(f"mnist1d-train needs torch: {reason}")
+    kw = {"out_dir": args.models} if args.models else {}
+    _expected(lambda: deep_experiments.train(**kw))
+    return 0
+
+
+def run_mnist1d_accuracy(args):
+    from . import deep_experiments
+    _expected(lambda: deep_experiments.accuracy_report(**_mnist1d_kw(args, "models", "out", "limit")))
+    return 0
+
+
+def run_mnist1d_finetune(args):
+    from . import deep_experiments
+    _expected(lambda: deep_experiments.finetune_report(**_mnist1d_kw(args, "models", "out", "limit")))
+    return 0
+
+
 HANDLERS = {
     "train": run_train, "accuracy": run_accuracy, "finetune": run_finetune, "pareto": run_pareto,
     "tflite-export": run_tflite_export, "tflite-parity": run_tflite_parity, "tflite-scales": run_tflite_scales,
-    "evaluate": run_evaluate,
+    "evaluate": run_evaluate, "mnist1d-train": run_mnist1d_train, "mnist1d-accuracy": run_mnist1d_accuracy,
+    "mnist1d-finetune": run_mnist1d_finetune,
 }
 
 

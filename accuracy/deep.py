@@ -54,7 +54,7 @@ SPEC = Spec()
 #: A tiny network of the same topology for tests (12 rescaled layers, a few channels).
 TINY = Spec(stem=4, kernel=3, blocks=((6, 1, False), (8, 2, False), (8, 1, True), (8, 2, False), (8, 1, False)))
 #: Data set sizes and the generator seed (make_dataset's ``num_samples``, ``seed``).
-DATA = {"train": 24_000, "val": 4_000, "test": 12_000, "seed": 1234}
+DATA = {"train": 12_000, "val": 3_000, "test": 12_000, "seed": 1234}
 
 
 def torch_available():
