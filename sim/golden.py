@@ -453,6 +453,8 @@ def _round_tflite_double(p, s):
     mask = np.left_shift(1, exponent) - 1
     threshold = (mask >> 1) + (high < 0)
     double = (high >> exponent) + ((high & mask) > threshold)
+    if np.all(s >= _TFLITE_BITS):  # the usual case (M < 1): skip the s < 31 path
+        return double
     return np.where(s >= _TFLITE_BITS, double, _round_half_up(p, s))
 
 
