@@ -159,7 +159,8 @@ def build_torch(spec=SPEC, seed=0):
                     self.bns[p["name"]] = nn.BatchNorm2d(p["cout"])
             self.fc = nn.Linear(self.plan[-1]["cin"], spec.classes)
 
-        def forward(self, x):  # x: (N, 40) float
+        def forward(self, x, keep=False):
+            """Logits of ``x`` (N, L); with ``keep``, ``{layer name: output}`` of every layer."""
             h = {"input": x[:, None, None, :]}
             cur = h["input"]
             for p in self.plan:
@@ -175,7 +176,7 @@ def build_torch(spec=SPEC, seed=0):
                 else:
                     cur = self.fc(cur)
                 h[p["name"]] = cur
-            return cur
+            return h if keep else cur
 
     return Net()
 
@@ -248,22 +249,7 @@ def quantize(net, calib_x):
     folded = _folded(net)
     acts = {}
     with torch.no_grad():
-        x = torch.as_tensor(calib_x).float()
-        h = {"input": x}
-        cur = x[:, None, None, :]
-        for p in net.plan:
-            if p["kind"] in ("conv", "dwconv", "pw"):
-                cur = torch.nn.functional.pad(cur, _same_pad(p["length"], p["kernel"], p["stride"]))
-                cur = net.bns[p["name"]](net.convs[p["name"]](cur))
-                if p["act"] == "relu6":
-                    cur = torch.nn.functional.relu6(cur)
-            elif p["kind"] == "add":
-                cur = cur + h[p["other"]]
-            elif p["kind"] == "mean":
-                cur = cur.mean(dim=(2, 3))
-            else:
-                cur = net.fc(cur)
-            h[p["name"]] = cur
+        h = net(torch.as_tensor(calib_x).float(), keep=True)
         for name, v in h.items():
             acts[name] = (float(v.min()), float(v.max()))
     q = {"input": _act_params(*acts["input"])}

@@ -23,6 +23,7 @@ from toolkit.cli import write_atomically
 from toolkit.figures import pyplot, save
 
 from . import deep, stats, tflite_eval, tflite_model
+from .experiments import write_json
 
 __all__ = ["SEEDS", "KS", "RAT_KS", "TRAIN", "RAT", "train", "accuracy_report", "finetune_report"]
 
@@ -48,12 +49,6 @@ def _quiet(*_):
 
 def _path(out_dir, seed, tag):
     return Path(out_dir) / f"seed{seed}_{tag}.tflite"
-
-
-def _write_json(path, data):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, json.dumps(data, indent=1) + "\n")
 
 
 def _acc(model, xq, y, k):
@@ -114,7 +109,7 @@ def train(*, spec=deep.SPEC, data_cfg=None, seeds=SEEDS, out_dir=MODELS, train_c
                                  batch=rat_cfg["batch"], seed=seed)
             deep.save_tflite(spec, tuned, _path(out_dir, seed, tag))
     meta["seconds"] = round(time.time() - t0, 1)
-    _write_json(Path(out_dir) / "meta.json", meta)
+    write_json(Path(out_dir) / "meta.json", meta)
     log(f"wrote {len(seeds)} seeds of models to {out_dir} in {meta['seconds']} s")
     return meta
 
@@ -219,7 +214,7 @@ def accuracy_report(*, model_dir=MODELS, out_dir=REPORTS, ks=KS, limit=None, log
               "buildup": {"layers": layers, "samples": min(BUILDUP_SAMPLES, len(y)), "by_k": build},
               "seconds": round(time.time() - t0, 1)}
     out_dir = Path(out_dir)
-    _write_json(out_dir / "mnist1d_accuracy.json", result)
+    write_json(out_dir / "mnist1d_accuracy.json", result)
     write_atomically(out_dir / "mnist1d_accuracy.md", _accuracy_markdown(result))
     _plot_accuracy(result, out_dir / "mnist1d_accuracy.png")
     _plot_buildup(result, out_dir / "mnist1d_error_buildup.png")
@@ -356,7 +351,7 @@ def finetune_report(*, model_dir=MODELS, out_dir=REPORTS, ks=RAT_KS, limit=FINET
     result = {"test_samples": int(len(y)), "seeds": meta["seeds"], "rat": meta["rat"], "rat_lr": meta["rat_lr"],
               "rat_lr_search": meta.get("rat_lr_search"), "rows": rows}
     out_dir = Path(out_dir)
-    _write_json(out_dir / "mnist1d_finetune.json", result)
+    write_json(out_dir / "mnist1d_finetune.json", result)
     write_atomically(out_dir / "mnist1d_finetune.md", _finetune_markdown(result))
     log(f"wrote {out_dir}/mnist1d_finetune.{{json,md}}")
     return result
