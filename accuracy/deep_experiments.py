@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.cli import write_atomically
 from toolkit.figures import pyplot, save
 
 from . import deep, stats, tflite_eval, tflite_model
-from .experiments import write_json
+from .experiments import write_json, write_report
 
 __all__ = ["SEEDS", "KS", "RAT_KS", "TRAIN", "RAT", "train", "accuracy_report", "finetune_report"]
 
@@ -214,8 +213,7 @@ def accuracy_report(*, model_dir=MODELS, out_dir=REPORTS, ks=KS, limit=None, log
               "buildup": {"layers": layers, "samples": min(BUILDUP_SAMPLES, len(y)), "by_k": build},
               "seconds": round(time.time() - t0, 1)}
     out_dir = Path(out_dir)
-    write_json(out_dir / "mnist1d_accuracy.json", result)
-    write_atomically(out_dir / "mnist1d_accuracy.md", _accuracy_markdown(result))
+    write_report(out_dir, "mnist1d_accuracy", result, _accuracy_markdown(result))
     _plot_accuracy(result, out_dir / "mnist1d_accuracy.png")
     _plot_buildup(result, out_dir / "mnist1d_error_buildup.png")
     log(f"wrote {out_dir}/mnist1d_accuracy.{{json,md,png}} and mnist1d_error_buildup.png in {result['seconds']} s")
@@ -350,9 +348,7 @@ def finetune_report(*, model_dir=MODELS, out_dir=REPORTS, ks=RAT_KS, limit=FINET
                      "control_vs_ptq": _paired(r["control"], r["ptq"])})
     result = {"test_samples": int(len(y)), "seeds": meta["seeds"], "rat": meta["rat"], "rat_lr": meta["rat_lr"],
               "rat_lr_search": meta.get("rat_lr_search"), "rows": rows}
-    out_dir = Path(out_dir)
-    write_json(out_dir / "mnist1d_finetune.json", result)
-    write_atomically(out_dir / "mnist1d_finetune.md", _finetune_markdown(result))
+    write_report(out_dir, "mnist1d_finetune", result, _finetune_markdown(result))
     log(f"wrote {out_dir}/mnist1d_finetune.{{json,md}}")
     return result
 

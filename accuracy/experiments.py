@@ -23,7 +23,7 @@ from toolkit.figures import pyplot, save
 from . import error_model, finetune, network, stats
 from .network import SPLIT
 
-__all__ = ["ACCURACY_KS", "accuracy_report", "finetune_report", "train", "write_json"]
+__all__ = ["ACCURACY_KS", "accuracy_report", "finetune_report", "train", "write_json", "write_report"]
 
 #: Multiplier widths of the accuracy table (24 is there so that every width of the
 #: default synthesis sweep has an accuracy; 2 is below the sweep).
@@ -37,6 +37,13 @@ def write_json(path, data):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, json.dumps(data, indent=1, default=_jsonable) + "\n")
+
+
+def write_report(out_dir, stem, result, markdown):
+    """Write ``<stem>.json`` (the numbers) and ``<stem>.md`` (the table) into ``out_dir``."""
+    out_dir = Path(out_dir)
+    write_json(out_dir / f"{stem}.json", result)
+    write_atomically(out_dir / f"{stem}.md", markdown)
 
 
 def _jsonable(v):
@@ -294,9 +301,7 @@ def finetune_report(model_path=network.DEFAULT_MODEL, *, ks=(4, 3, 2), epochs=3,
               "optimizer": {"name": "SGD", "lr": lr, "batch": 32, "epochs": epochs, "momentum": 0,
                             "trained": "int8 weights (float64 shadow, fake-quantized); biases and scales fixed"},
               "runs": runs, "runtime_s": round(time.time() - t0, 1)}
-    out_dir = Path(out_dir)
-    write_json(out_dir / "finetune.json", result)
-    write_atomically(out_dir / "finetune.md", _finetune_markdown(result))
+    write_report(out_dir, "finetune", result, _finetune_markdown(result))
     log(f"wrote {out_dir}/finetune.json, finetune.md in {result['runtime_s']} s")
     return result
 
