@@ -34,8 +34,8 @@ from toolkit.cli import write_atomically
 from . import tflite_eval, tflite_model
 from .tflite_write import ModelBuilder
 
-__all__ = ["SPEC", "TINY", "DATA", "Spec", "torch_available", "make_data", "build_torch", "train_float",
-           "quantize", "to_model", "save_tflite", "rescaled_layers"]
+__all__ = ["SPEC", "TINY", "DATA", "Spec", "torch_available", "make_data", "layer_plan", "build_torch",
+           "train_float", "quantize", "to_model", "save_tflite", "quantize_input", "rescaled_layers"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -287,8 +287,8 @@ def quantize(net, calib_x):
 def to_model(spec, params, path="<memory>"):
     """The quantized network as a :class:`accuracy.tflite_model.Model` (one batch-1
     subgraph, NHWC ``(1, 1, L, C)``), ready for :func:`accuracy.tflite_eval.run`."""
-    mb = _builder(spec, params)
-    return _as_model(mb, path)
+    mb, out = _builder(spec, params)
+    return _as_model(mb, out, path)
 
 
 def _builder(spec, params):
@@ -334,11 +334,10 @@ def _builder(spec, params):
             idx[name] = mb.tensor(name, [1, c], scale=sy, zero_point=zy)
             mb.op("FULLY_CONNECTED", [idx[prev], wt, bt], [idx[name]], activation="none")
         prev = name
-    mb.outputs_default = idx[prev]
-    return mb
+    return mb, idx[prev]
 
 
-def _as_model(mb, path):
+def _as_model(mb, output, path):
     """A :class:`tflite_model.Model` straight from a builder (no flatbuffer round trip)."""
     tensors = []
     for name, shape, ttype, buf, quant in mb.tensors:
@@ -346,18 +345,14 @@ def _as_model(mb, path):
         data = np.frombuffer(mb.buffers[buf], dtype=dtype).reshape(shape) if buf else None
         scale, zp, axis = (None, None, 0) if quant is None else (quant[0], np.asarray(quant[1], np.int64), quant[2])
         tensors.append(tflite_model.Tensor(name, tuple(shape), dtype, data, scale, zp, axis))
-    ops = [tflite_model.Op(i, name, ins, outs, _decode(opts)) for i, (name, ins, outs, opts) in enumerate(mb.ops)]
-    return tflite_model.Model(Path(path), tensors, ops, [0], [mb.outputs_default])
-
-
-def _decode(opts):
-    return dict(opts)
+    ops = [tflite_model.Op(i, name, ins, outs, dict(opts)) for i, (name, ins, outs, opts) in enumerate(mb.ops)]
+    return tflite_model.Model(Path(path), tensors, ops, [0], [output])
 
 
 def save_tflite(spec, params, path):
     """Write the quantized network as an int8 .tflite file (atomically)."""
-    mb = _builder(spec, params)
-    return mb.save(path, inputs=[0], outputs=[mb.outputs_default])
+    mb, out = _builder(spec, params)
+    return mb.save(path, inputs=[0], outputs=[out])
 
 
 def quantize_input(model, x):
