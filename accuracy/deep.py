@@ -92,12 +92,17 @@ def make_data(*, train=DATA["train"], val=DATA["val"], test=DATA["test"], seed=D
     splits = {"train": (x[:train], y[:train]), "val": (x[train:train + val], y[train:train + val]),
               "test": (x[train + val:total], y[train + val:total])}
     if cache:
-        import io
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **{f"{p}_{s}": v for s, (xs, ys) in splits.items() for p, v in (("x", xs), ("y", ys))})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, buf.getvalue())
+        save_npz(path, **{f"{p}_{s}": v for s, (xs, ys) in splits.items() for p, v in (("x", xs), ("y", ys))})
     return splits
+
+
+def save_npz(path, **arrays):
+    """Write ``arrays`` as a compressed .npz file, atomically."""
+    import io
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, buf.getvalue())
 
 
 # --- float network (torch) -------------------------------------------------------------------

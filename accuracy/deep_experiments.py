@@ -42,6 +42,11 @@ BUILDUP_SAMPLES = 2000
 FINETUNE_TEST_SAMPLES = 6000
 
 
+# The test split, quantized for the stored models' input (the same calibration data,
+# hence the same input quantization, for every seed): for `python -m accuracy evaluate`.
+EVALUATE_DATA = deep.ROOT / "build" / "mnist1d_test_int8.npz"
+
+
 def _quiet(*_):
     pass
 
@@ -173,8 +178,9 @@ def _summary(correct_by_seed):
             "seed_sd": float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0}
 
 
-def accuracy_report(*, model_dir=MODELS, out_dir=REPORTS, ks=KS, limit=None, log=print):
-    """Evaluate every stored PTQ model at every ``k``; write reports/mnist1d_accuracy.*"""
+def accuracy_report(*, model_dir=MODELS, out_dir=REPORTS, ks=KS, limit=None, evaluate_data=EVALUATE_DATA, log=print):
+    """Evaluate every stored PTQ model at every ``k``; write reports/mnist1d_accuracy.*
+    and (unless ``evaluate_data`` is None) the quantized test split there."""
     t0, log = time.time(), log or _quiet
     meta = _load_meta(model_dir)
     x, y = _test_split(meta, limit)
@@ -183,6 +189,8 @@ def accuracy_report(*, model_dir=MODELS, out_dir=REPORTS, ks=KS, limit=None, log
     for seed in meta["seeds"]:
         model = tflite_model.load(_path(model_dir, seed, "ptq"))
         xq = deep.quantize_input(model, x)
+        if evaluate_data and seed == meta["seeds"][0]:
+            deep.save_npz(evaluate_data, x=xq, y=y)
         log(f"  seed {seed}: {len(xq)} test samples at TFLite mode and k = {', '.join(map(str, ks))} ...")
         correct["TFLite"].append(_batched(model, xq, None).argmax(axis=1) == y)
         for k in ks:
@@ -231,8 +239,9 @@ def _accuracy_markdown(r):
         "",
         f"{len(r['rescaled_layers'])} rescaled layers ({', '.join(r['rescaled_layers'])}), depthwise-separable "
         f"blocks with batch norm folded, a residual ADD and a MEAN; {seeds} independently trained seeds; "
-        f"{n} generated test samples per seed, integer-only through sim.golden (`python -m accuracy "
-        f"evaluate` runs the same files). Regenerate with `make accuracy`.",
+        f"{n} generated test samples per seed, integer-only through sim.golden. Regenerate with "
+        f"`make accuracy`; one model at a time: `python -m accuracy evaluate "
+        f"models/mnist1d/seed0_ptq.tflite --data build/mnist1d_test_int8.npz --k 8,4,3`.",
         "",
         "Accuracy is the mean over seeds; its 95 % CI comes from a bootstrap over test samples. "
         "The difference against k = 32 is paired (same samples, same seeds), with a paired-bootstrap "

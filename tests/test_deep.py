@@ -114,16 +114,19 @@ def test_deep_network_bit_exact_with_litert(tiny, tmp_path):
 def test_experiments_end_to_end_tiny(tmp_path):
     pytest.importorskip("mnist1d", reason="the mnist1d package generates the data")
     from accuracy import deep_experiments as de
-    cfg = {"train": 300, "val": 100, "test": 200, "seed": 5}
+    cfg = {"train": 300, "val": 100, "test": 200, "seed": 5, "cache": False}  # nothing into build/
     de.train(spec=deep.TINY, data_cfg=cfg, seeds=(0,), out_dir=tmp_path / "m", log=None,
              train_cfg={**de.TRAIN, "epochs": 1, "calibration_samples": 100},
              rat_cfg={**de.RAT, "epochs": 1, "train_samples": 100, "lr_grid": (1e-3,)}, rat_ks=(3,))
-    r = de.accuracy_report(model_dir=tmp_path / "m", out_dir=tmp_path / "r", ks=(32, 3), log=None)
+    r = de.accuracy_report(model_dir=tmp_path / "m", out_dir=tmp_path / "r", ks=(32, 3), log=None,
+                           evaluate_data=tmp_path / "test.npz")
     assert [row["mode"] for row in r["rows"]] == ["TFLite", "k=32", "k=3"]
     assert "vs_k32" in r["rows"][2] and "vs_k32" not in r["rows"][1]
     assert len(r["buildup"]["layers"]) == 12
     f = de.finetune_report(model_dir=tmp_path / "m", out_dir=tmp_path / "r", ks=(3,), log=None)
     assert f["rows"][0]["k"] == 3 and "rat_vs_control" in f["rows"][0]
+    from accuracy.__main__ import main
+    assert main(["evaluate", str(tmp_path / "m" / "seed0_ptq.tflite"), "--data", str(tmp_path / "test.npz")]) == 0
     for name in ("mnist1d_accuracy.md", "mnist1d_accuracy.png", "mnist1d_error_buildup.png", "mnist1d_finetune.md"):
         assert (tmp_path / "r" / name).stat().st_size > 0
 
