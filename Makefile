@@ -49,7 +49,7 @@ help:
 	@echo "make accuracy                    accuracy against k: digits CNN (reports/accuracy.*) and the MNIST-1D"
 	@echo "                                 network (reports/mnist1d_accuracy.*, mnist1d_error_buildup.png)"
 	@echo "make finetune                    rescale-aware fine-tuning at k = 4, 3, 2 (reports/finetune.*, mnist1d_finetune.*)"
-	@echo "make pareto                      accuracy against area and ADP (reports/pareto.*)"
+	@echo "make pareto                      accuracy against area and ADP (reports/pareto.*, pareto_mnist1d.*)"
 	@echo "make tflite-parity               the network in LiteRT against the golden model, op by op"
 	@echo "make train                       re-train, re-quantize and fine-tune the stored models (deterministic; torch)"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
@@ -161,6 +161,7 @@ finetune: $(STAMP) $(DATA_EXTRA)
 
 pareto: $(STAMP)
 	$(PY) -m accuracy pareto --sweep reports/sweep_$(or $(FLOW),liberty).json
+	$(PY) -m accuracy pareto --workload mnist1d --sweep reports/sweep_$(or $(FLOW),liberty).json
 
 tflite-parity: $(STAMP)
 	$(PY) -m accuracy tflite-parity --out reports/accuracy_tflite_parity.json

@@ -72,6 +72,8 @@ def _parser():
     pa.add_argument("--finetune", type=Path, default=None)
     pa.add_argument("--sweep", type=Path, default=None)
     pa.add_argument("--out", type=Path, default=None)
+    pa.add_argument("--workload", choices=("digits", "mnist1d"), default="digits",
+                    help="which network's accuracy reports (mnist1d: reports/mnist1d_*.json -> pareto_mnist1d.*)")
     e = sub.add_parser("tflite-export", help="write the network as an int8 .tflite flatbuffer")
     e.add_argument("--model", **model)
     e.add_argument("-o", "--output", type=Path, required=True)
@@ -137,7 +139,7 @@ def run_finetune(args):
 
 def run_pareto(args):
     from . import pareto
-    _expected(lambda: pareto.pareto_report(**_given(args, "accuracy", "finetune", "sweep", "out")))
+    _expected(lambda: pareto.pareto_report(**_given(args, "accuracy", "finetune", "sweep", "out", "workload")))
     return 0
 
 
