@@ -37,8 +37,9 @@ def mcnemar(a_correct, b_correct):
     n = gained + lost
     if n == 0:
         return gained, lost, 1.0
-    tail = sum(math.comb(n, i) for i in range(min(gained, lost) + 1)) / 2.0 ** n
-    return gained, lost, min(1.0, 2 * tail)
+    # exact integers: 2.0 ** n overflows a float beyond n = 1023 discordant pairs
+    tail = sum(math.comb(n, i) for i in range(min(gained, lost) + 1))
+    return gained, lost, min(1.0, (2 * tail) / (1 << n))
 
 
 def bootstrap_mean(values, *, reps=2000, seed=0):

@@ -148,6 +148,12 @@ def test_mcnemar_exact():
     assert (gained, lost) == (1, 3)
     assert p == pytest.approx(2 * (1 + 4) / 16)  # two-sided binomial, n = 4
     assert stats.mcnemar(a, a) == (0, 0, 1.0)
+    # thousands of discordant pairs (a float 2^n would overflow)
+    a = np.r_[np.ones(3000, bool), np.zeros(2000, bool)]
+    b = np.r_[np.zeros(3000, bool), np.ones(2000, bool)]
+    gained, lost, p = stats.mcnemar(a, b)
+    assert (gained, lost) == (2000, 3000) and 0 < p < 1e-40
+    assert stats.mcnemar(a, ~a)[2] < 1e-40 and stats.mcnemar(np.r_[a, ~a], np.r_[~a, a])[2] == 1.0
 
 
 def test_wilson_and_bootstrap():
