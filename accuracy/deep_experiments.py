@@ -228,6 +228,11 @@ def accuracy_report(*, model_dir=MODELS, out_dir=REPORTS, ks=KS, limit=None, eva
     return result
 
 
+def _p(p):
+    """A p-value for a table; one below the smallest float prints as such."""
+    return "< 1e-300" if p < 1e-300 else f"{p:.3g}"
+
+
 def _ci(row):
     return f"{row['accuracy']:.2f} ({row['ci95'][0]:.2f}..{row['ci95'][1]:.2f})"
 
@@ -253,7 +258,7 @@ def _accuracy_markdown(r):
     for row in r["rows"]:
         v = row.get("vs_k32")
         comp = (f"{v['diff_points']:+.2f} ({v['diff_ci95'][0]:+.2f}..{v['diff_ci95'][1]:+.2f}) | "
-                f"{v['gained']} / {v['lost']} | {v['mcnemar_p']:.3g}") if v else "(reference) | | "
+                f"{v['gained']} / {v['lost']} | {_p(v['mcnemar_p'])}") if v else "(reference) | | "
         lines.append(f"| {row['mode']} | {_ci(row)} | {row['seed_sd']:.2f} | {comp} |")
     mg = r["margin_lsb"]
     widest = max(row["vs_k32"]["diff_ci95"][1] - row["vs_k32"]["diff_ci95"][0] for row in r["rows"] if "vs_k32" in row)
@@ -382,6 +387,6 @@ def _finetune_markdown(r):
         v = row["rat_vs_control"]
         lines.append(f"| {row['k']} | {_ci(row['ptq'])} | {_ci(row['control'])} | {_ci(row['rat'])} | "
                      f"{v['diff_points']:+.2f} ({v['diff_ci95'][0]:+.2f}..{v['diff_ci95'][1]:+.2f}) | "
-                     f"{v['mcnemar_p']:.3g} | {_ci(row['rat_at_32'])} | {_ci(row['control_at_32'])} |")
+                     f"{_p(v['mcnemar_p'])} | {_ci(row['rat_at_32'])} | {_ci(row['control_at_32'])} |")
     lines += ["", "Accuracies in %, mean over seeds, 95 % CI by bootstrap over test samples."]
     return "\n".join(lines) + "\n"
