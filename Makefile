@@ -67,13 +67,14 @@ help:
 	@echo "make estimate K=6 MACS=8         instant area/delay from the analytic model"
 	@echo "make plots [FLOW=]               area/delay/ADP figures in build/reports/figures/<flow>/ (PUBLISH=1: reports/)"
 	@echo "make report [FLOW=]              regenerate the committed study's figures and reports/REPORT.md"
-	@echo "make accuracy                    accuracy of the int8 digits CNN against k (build/reports/accuracy.*)"
-	@echo "make finetune                    rescale-aware fine-tuning at k = 4, 3, 2 (build/reports/finetune.*)"
-	@echo "make pareto                      accuracy against area and ADP (build/reports/pareto.*)"
+	@echo "make accuracy                    accuracy against k: digits CNN (accuracy.*) and the MNIST-1D"
+	@echo "                                 network (mnist1d_accuracy.*, mnist1d_error_buildup.png) in build/reports/"
+	@echo "make finetune                    rescale-aware fine-tuning at k = 4, 3, 2 (finetune.*, mnist1d_finetune.*)"
+	@echo "make pareto                      accuracy against area and ADP (pareto.*, pareto_mnist1d.*)"
 	@echo "make tflite-parity               the network in LiteRT against the golden model, op by op"
 	@echo "   PUBLISH=1 with synth, sweep, plots, accuracy, finetune, pareto, tflite-parity:"
 	@echo "                                 write into the committed study (reports/) instead of build/reports/"
-	@echo "make train                       re-train and re-quantize the stored model (deterministic)"
+	@echo "make train                       re-train, re-quantize and fine-tune the stored models (deterministic; torch)"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
 	@echo "make test-fast                   everything but the cocotb regression"
 	@echo "make bench                       golden-model throughput and warm/cold synth benchmarks"
@@ -182,18 +183,34 @@ bench-scaling: $(STAMP)
 # Accuracy side of the trade-off (accuracy/network.py): the stored int8 network is
 # models/digits_int8.npz (make train re-creates it; the others only read it).
 .PHONY: train accuracy finetune pareto tflite-parity
-train: $(STAMP)
+# The MNIST-1D workload (accuracy/deep.py) stores models/mnist1d/*.tflite; training needs
+# the train extra (CPU torch, large), the reports only mnist1d (the data extra).
+TRAIN_EXTRA = $(VENV)/.train-extra-stamp
+DATA_EXTRA  = $(VENV)/.data-extra-stamp
+$(TRAIN_EXTRA): $(STAMP)
+	$(PY) -c 'import torch, mnist1d' 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[train]'
+	@touch $@
+$(DATA_EXTRA): $(STAMP)
+	$(PY) -c 'import mnist1d' 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[data]'
+	@touch $@
+
+train: $(STAMP) $(TRAIN_EXTRA)
 	$(PY) -m accuracy train
+	$(PY) -m accuracy mnist1d-train
 
-accuracy: $(STAMP)
+accuracy: $(STAMP) $(DATA_EXTRA)
 	$(PY) -m accuracy accuracy $(PUBLISH_ARG)
+	$(PY) -m accuracy mnist1d-accuracy $(PUBLISH_ARG)
 
-finetune: $(STAMP)
+finetune: $(STAMP) $(DATA_EXTRA)
 	$(PY) -m accuracy finetune $(PUBLISH_ARG)
+	$(PY) -m accuracy mnist1d-finetune $(PUBLISH_ARG)
 
 # The sweep: yours in build/reports/ if you ran one, else the committed one.
 pareto: $(STAMP)
 	$(PY) -m accuracy pareto $(PUBLISH_ARG) \
+	  --sweep $(firstword $(wildcard $(RUNS_DIR)/sweep_$(or $(FLOW),liberty).json) reports/sweep_$(or $(FLOW),liberty).json)
+	$(PY) -m accuracy pareto --workload mnist1d $(PUBLISH_ARG) \
 	  --sweep $(firstword $(wildcard $(RUNS_DIR)/sweep_$(or $(FLOW),liberty).json) reports/sweep_$(or $(FLOW),liberty).json)
 
 tflite-parity: $(STAMP)

@@ -7,6 +7,10 @@
     python -m accuracy tflite-export [--model ...] -o build/digits_int8.tflite
     python -m accuracy tflite-parity [--model ...] [--limit N]
     python -m accuracy tflite-scales FILE.tflite [--k 8]
+    python -m accuracy evaluate     MODEL.tflite --data FILE.npz [--k 8,4,3] [--labels] [--out R.json]
+    python -m accuracy mnist1d-train     [--models models/mnist1d]     (needs the train extra: torch)
+    python -m accuracy mnist1d-accuracy  [--models ...] [--limit N] [--out DIR | --publish]
+    python -m accuracy mnist1d-finetune  [--models ...] [--limit N] [--out DIR | --publish]
 
 Reports go to ``build/reports/`` (ignored by git) unless ``--publish`` (the
 committed study, ``reports/``) or ``--out`` says otherwise. Bad arguments and bad
@@ -75,6 +79,8 @@ def _parser():
     pa.add_argument("--out", type=Path, default=None,
                     help=f"report directory (default {cli.RUNS_DIR}/); inputs default to the same "
                          f"folder, else the committed {cli.STUDY_DIR}/")
+    pa.add_argument("--workload", choices=("digits", "mnist1d"), default="digits",
+                    help="which network's accuracy reports (mnist1d: mnist1d_*.json -> pareto_mnist1d.*)")
     cli.add_publish_argument(pa)
     e = sub.add_parser("tflite-export", help="write the network as an int8 .tflite flatbuffer")
     e.add_argument("--model", **model)
@@ -86,6 +92,23 @@ def _parser():
     s = sub.add_parser("tflite-scales", help="per-layer (m, s) at k and predicted output change of any int8 .tflite")
     s.add_argument("file", type=Path)
     s.add_argument("--k", type=_ks, default=(8,))
+    ev = sub.add_parser("evaluate", help="any int8 .tflite on an .npz data set: TFLite mode and k-bit rescalers")
+    ev.add_argument("model", type=Path, metavar="MODEL.tflite")
+    ev.add_argument("--data", type=Path, required=True, metavar="FILE.npz",
+                    help="x: the input batch (int8, or float for a float input); y: optional labels")
+    ev.add_argument("--k", type=_ks, default=(), help="rescaler widths to compare with TFLite mode, e.g. 8,4,3")
+    ev.add_argument("--labels", action="store_true", help="also print every sample's predicted label")
+    ev.add_argument("--out", type=Path, default=None, help="write the report (JSON) here")
+    models = {"type": Path, "default": None, "help": "folder of the stored MNIST-1D models (default models/mnist1d)"}
+    mt = sub.add_parser("mnist1d-train", help="train, quantize and RAT-fine-tune the MNIST-1D network (torch)")
+    mt.add_argument("--models", **models)
+    for name, what in (("mnist1d-accuracy", "accuracy vs k, CIs, McNemar, error build-up -> mnist1d_accuracy*"),
+                       ("mnist1d-finetune", "RAT against its k=32 control -> mnist1d_finetune*")):
+        m = sub.add_parser(name, help=what)
+        m.add_argument("--models", **models)
+        m.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N test samples")
+        m.add_argument("--out", type=Path, default=None, help=f"report directory (default {cli.RUNS_DIR}/)")
+        cli.add_publish_argument(m)
     return p
 
 
@@ -146,13 +169,13 @@ def run_finetune(args):
 def run_pareto(args):
     from . import pareto
     out = _out_dir(args)
+    acc_name, ft_name = pareto.WORKLOADS[args.workload][:2]
     inputs = {}
-    for name, default in (("accuracy", "accuracy.json"), ("finetune", "finetune.json"),
-                          ("sweep", "sweep_liberty.json")):
+    for name, default in (("accuracy", acc_name), ("finetune", ft_name), ("sweep", "sweep_liberty.json")):
         given = getattr(args, name)
         mine = out / default
         inputs[name] = given or (mine if mine.is_file() or args.publish else cli.STUDY_DIR / default)
-    _expected(lambda: pareto.pareto_report(**inputs, out=out))
+    _expected(lambda: pareto.pareto_report(**inputs, out=out, workload=args.workload))
     return 0
 
 
@@ -183,9 +206,50 @@ def run_tflite_scales(args):
     return 0
 
 
+def run_evaluate(args):
+    from . import evaluate, experiments
+    if args.out is not None:
+        cli.check_output(args.out)
+    report = _expected(lambda: evaluate.evaluate(args.model, args.data, ks=args.k))
+    print(evaluate.format_report(report, labels=args.labels))
+    if args.out is not None:
+        experiments.write_json(args.out, report)
+    return 0
+
+
+def _mnist1d_kw(args):
+    """The report functions' keywords: models, limit, and the checked report directory."""
+    rename = {"models": "model_dir", "limit": "limit"}
+    return {**{rename[n]: v for n, v in _given(args, *rename).items()}, "out_dir": _out_dir(args)}
+
+
+def run_mnist1d_train(args):
+    from . import deep, deep_experiments
+    reason = deep.torch_available()
+    if reason:
+        raise cli.UsageError(f"mnist1d-train needs torch: {reason}")
+    kw = {"out_dir": args.models} if args.models else {}
+    _expected(lambda: deep_experiments.train(**kw))
+    return 0
+
+
+def run_mnist1d_accuracy(args):
+    from . import deep_experiments
+    _expected(lambda: deep_experiments.accuracy_report(**_mnist1d_kw(args)))
+    return 0
+
+
+def run_mnist1d_finetune(args):
+    from . import deep_experiments
+    _expected(lambda: deep_experiments.finetune_report(**_mnist1d_kw(args)))
+    return 0
+
+
 HANDLERS = {
     "train": run_train, "accuracy": run_accuracy, "finetune": run_finetune, "pareto": run_pareto,
     "tflite-export": run_tflite_export, "tflite-parity": run_tflite_parity, "tflite-scales": run_tflite_scales,
+    "evaluate": run_evaluate, "mnist1d-train": run_mnist1d_train, "mnist1d-accuracy": run_mnist1d_accuracy,
+    "mnist1d-finetune": run_mnist1d_finetune,
 }
 
 

@@ -7,7 +7,9 @@ the dot-product engine per ``(k, MACS)`` (``reports/sweep_<flow>.json`` from
 ``make sweep``), and marks, per MACS, the Pareto-optimal widths: no other width
 is at most as large (area, or area-delay product) and at least as accurate, with
 one of the two strictly better. Writes ``reports/pareto.json``, ``pareto.md`` and
-``pareto.png``.
+``pareto.png``; with ``workload="mnist1d"`` the same view of the MNIST-1D network
+(``reports/mnist1d_accuracy.json``, ``mnist1d_finetune.json``; mean over seeds) in
+``reports/pareto_mnist1d.*``.
 """
 
 import json
@@ -16,7 +18,7 @@ from pathlib import Path
 from toolkit.cli import write_atomically
 from toolkit.figures import pyplot, save
 
-__all__ = ["load_points", "pareto_front", "pareto_report"]
+__all__ = ["WORKLOADS", "load_points", "pareto_front", "pareto_report"]
 
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
 
@@ -29,6 +31,22 @@ def _read(path, what):
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _mnist1d_as_digits(accuracy, finetune):
+    """The MNIST-1D reports (mean accuracy over seeds) in the digits reports' shape."""
+    rows = [{"k": row["k"], "truncate": {"accuracy": row["accuracy"]}} for row in accuracy["rows"] if row["k"]]
+    k32 = next((row["accuracy"] for row in accuracy["rows"] if row["k"] == 32), None)
+    runs = [{"k": row["k"], "retrained": row["rat"]["accuracy"]} for row in (finetune or {}).get("rows", [])]
+    return {"rows": rows, "int8_k32_accuracy": k32}, ({"runs": runs} if finetune else None)
+
+
+#: Per workload: default report paths (relative to reports/), the output stem, the title.
+WORKLOADS = {
+    "digits": ("accuracy.json", "finetune.json", "pareto", "Digits CNN"),
+    "mnist1d": ("mnist1d_accuracy.json", "mnist1d_finetune.json", "pareto_mnist1d",
+                "MNIST-1D network (mean of seeds)"),
+}
 
 
 def load_points(accuracy, sweep, finetune=None):
@@ -71,12 +89,20 @@ def pareto_front(points, cost):
     return front
 
 
-def pareto_report(accuracy=REPORTS / "accuracy.json", sweep=REPORTS / "sweep_liberty.json",
-                  finetune=REPORTS / "finetune.json", out=REPORTS, log=print):
-    """Build the joint table and plot; returns the report dict."""
+def pareto_report(accuracy=None, sweep=REPORTS / "sweep_liberty.json", finetune=None, out=REPORTS, log=print,
+                  workload="digits"):
+    """Build the joint table and plot for ``workload`` (a key of :data:`WORKLOADS`);
+    returns the report dict."""
+    if workload not in WORKLOADS:
+        raise ValueError(f"workload must be one of {', '.join(WORKLOADS)}, not {workload!r}")
+    acc_name, ft_name, stem, title = WORKLOADS[workload]
+    accuracy = REPORTS / acc_name if accuracy is None else accuracy
+    finetune = REPORTS / ft_name if finetune is None else finetune
     acc = _read(accuracy, "make accuracy")
     sw = _read(sweep, "make sweep")
     ft = _read(finetune, "make finetune") if Path(finetune).is_file() else None
+    if workload == "mnist1d":
+        acc, ft = _mnist1d_as_digits(acc, ft)
     points = load_points(acc, sw, ft)
     fronts = {}
     for macs in sorted({p["macs"] for p in points}):
@@ -88,24 +114,24 @@ def pareto_report(accuracy=REPORTS / "accuracy.json", sweep=REPORTS / "sweep_lib
     result = {"accuracy_report": Path(accuracy).name, "sweep": Path(sweep).name,
               "finetune_report": Path(finetune).name if ft else None,
               "flow": sw.get("flow"), "area_unit": sw.get("area_unit"), "delay_unit": sw.get("delay_unit"),
-              "int8_k32_accuracy": acc.get("int8_k32_accuracy"), "points": points,
+              "int8_k32_accuracy": acc.get("int8_k32_accuracy"), "points": points, "title": title,
               "pareto": {str(m): f for m, f in fronts.items()}}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomically(out / "pareto.json", json.dumps(result, indent=1) + "\n")
-    write_atomically(out / "pareto.md", _markdown(result))
-    _plot(result, out / "pareto.png")
+    write_atomically(out / f"{stem}.json", json.dumps(result, indent=1) + "\n")
+    write_atomically(out / f"{stem}.md", _markdown(result))
+    _plot(result, out / f"{stem}.png")
     for macs, f in fronts.items():
         log(f"MACS={macs}: Pareto-optimal k (accuracy vs area): {', '.join(f['area'])}; "
             f"(accuracy vs ADP): {', '.join(f['adp'])}")
-    log(f"wrote {out}/pareto.json, pareto.md, pareto.png")
+    log(f"wrote {out}/{stem}.json, {stem}.md, {stem}.png")
     return result
 
 
 def _markdown(r):
     au, du = r["area_unit"], r["delay_unit"]
     ft = f", {r['finetune_report']}" if r["finetune_report"] else ""
-    lines = [f"# Accuracy vs cost per rescaler width k ({r['flow']} flow)", "",
+    lines = [f"# Accuracy vs cost per rescaler width k: {r.get('title', 'Digits CNN')} ({r['flow']} flow)", "",
              (f"Accuracy: {r['accuracy_report']} (test set, truncation){ft}; cost: {r['sweep']}. "
               f"int8 accuracy at k = 32: {r['int8_k32_accuracy']:.2f} %. `+RAT`: after rescale-aware "
               "fine-tuning. Pareto: not dominated within the same MACS."), "",
@@ -143,6 +169,6 @@ def _plot(r, path):
         ax.grid(alpha=0.3)
         ax.set_title(f"accuracy vs {name} (filled: Pareto-optimal, *: fine-tuned)", fontsize=9)
         ax.legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"Digits CNN accuracy vs dot-product engine cost ({r['flow']} flow)")
+    fig.suptitle(f"{r.get('title', 'Digits CNN')} accuracy vs dot-product engine cost ({r['flow']} flow)")
     fig.tight_layout()
     save(fig, path, dpi=110)

@@ -2,15 +2,17 @@
 
 * :func:`export` writes a :class:`accuracy.network.QNet` as an int8 ``.tflite``
   flatbuffer (CONV_2D, DEPTHWISE_CONV_2D, RESHAPE, FULLY_CONNECTED; per-channel
-  int8 weights, int32 biases, fused RELU6), built with ``flatbuffers`` from the
-  TFLite schema's field slots (no TensorFlow needed).
+  int8 weights, int32 biases, fused RELU6) with
+  :class:`accuracy.tflite_write.ModelBuilder` (no TensorFlow needed).
 * :func:`run_litert` runs such a file in LiteRT (``ai-edge-litert``) with its
   reference kernels, keeping every intermediate tensor.
 * :func:`parity` compares LiteRT, op by op, with :func:`accuracy.network.run_int8` in
   TFLite mode: ``quantize_multiplier(M, 31, method="tflite")`` on the float64
   ``M`` (as LiteRT computes it from the float32 scales) and the rounding of
   LiteRT's kernel (:data:`LITERT_ROUNDING`: ``tflite_double`` for convolutions,
-  a single ``half_up`` rounding for the per-channel fully-connected kernel).
+  a single rounding with ties away from zero, ``tflite_single``, for the
+  fully-connected kernel). Parity holds for LiteRT's *reference* kernels
+  (``BUILTIN_REF``) only: its default (XNNPACK) kernels round differently.
 * :func:`scales_report` reads the per-channel scales of *any* int8 ``.tflite``
   (with the ``tflite`` package's flatbuffer readers) and gives, per layer, the
   ``(m, s)`` of a ``k``-bit rescaler and the predicted output change (Eq. (5)).
@@ -28,6 +30,7 @@ from sim import golden
 from toolkit.cli import write_atomically
 
 from . import network
+from .tflite_write import TYPES, ModelBuilder
 
 __all__ = [
     "LITERT_ROUNDING",
@@ -39,15 +42,6 @@ __all__ = [
     "run_litert",
     "scales_report",
 ]
-
-# TFLite schema constants (schema.fbs): builtin operators, options unions, enums.
-_OP = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 4, "FULLY_CONNECTED": 9, "RESHAPE": 22}
-_OP_VERSION = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4, "RESHAPE": 1}
-_OPTIONS = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 8, "RESHAPE": 17}
-_INT32, _INT8 = 2, 9
-_SAME, _VALID = 0, 1
-_ACT = {"none": 0, "relu6": 3}
-
 
 def litert_available():
     """``None`` if LiteRT, flatbuffers and tflite import, else the reason they do not."""
@@ -62,153 +56,51 @@ def litert_available():
 
 # --- writing -------------------------------------------------------------------------------
 
-_PREPEND = {"i32": "PrependInt32Slot", "u32": "PrependUint32Slot", "u8": "PrependUint8Slot",
-            "i8": "PrependInt8Slot", "bool": "PrependBoolSlot"}
-
-
-class _Writer:
-    """Tables by slot number, on top of a ``flatbuffers.Builder``."""
-
-    def __init__(self):
-        import flatbuffers
-        self.b = flatbuffers.Builder(4096)
-        self.b.ForceDefaults(True)  # write every field given, even if it equals the default
-
-    def table(self, fields):
-        """``fields``: ``(slot, kind, value)`` with kind ``off`` (an offset), ``i32``, ``u32``,
-        ``u8``, ``i8``, ``bool``; ``None`` values are left out."""
-        b = self.b
-        fields = [f for f in fields if f[2] is not None]
-        b.StartObject(max(f[0] for f in fields) + 1)
-        for slot, kind, value in fields:
-            if kind == "off":
-                b.PrependUOffsetTRelativeSlot(slot, value, 0)
-            else:
-                getattr(b, _PREPEND[kind])(slot, value, False if kind == "bool" else 0)
-        return b.EndObject()
-
-    def vector(self, values, dtype):
-        return self.b.CreateNumpyVector(np.asarray(values, dtype=dtype))
-
-    def offsets(self, offs):
-        b = self.b
-        b.StartVector(4, len(offs), 4)
-        for off in reversed(offs):
-            b.PrependUOffsetTRelative(off)
-        return b.EndVector()
-
-    def data(self, raw):
-        """A byte vector aligned to 16 bytes (weights read in place as int32/int8)."""
-        b = self.b
-        b.StartVector(1, len(raw), 16)
-        b.head -= len(raw)
-        b.Bytes[b.head:b.head + len(raw)] = raw
-        return b.EndVector()
-
-
 def export(net, path):
     """Write ``net`` as an int8 .tflite flatbuffer (batch 1, NHWC) to ``path``."""
-    w = _Writer()
-    buffers = [b""]  # buffer 0 is the empty buffer, by convention
-    tensors = []  # (name, shape, type, buffer, quant)
-
-    def tensor(name, shape, ttype, data=None, scale=None, zero_point=None, axis=0):
-        buf = 0
-        if data is not None:
-            buffers.append(np.ascontiguousarray(data).tobytes())
-            buf = len(buffers) - 1
-        quant = None if scale is None else (np.atleast_1d(np.asarray(scale, np.float32)),
-                                            np.atleast_1d(np.asarray(zero_point, np.int64)), axis)
-        tensors.append((name, shape, ttype, buf, quant))
-        return len(tensors) - 1
-
-    ops = []  # (op name, inputs, outputs, options fields)
-    x = tensor("input", [1, *network.INPUT_SHAPE], _INT8, scale=net.input_scale, zero_point=net.input_zero_point)
+    mb = ModelBuilder("narrow-rescaler digits int8 network")
+    x = mb.tensor("input", [1, *network.INPUT_SHAPE], scale=net.input_scale, zero_point=net.input_zero_point)
     for ql, (shape, geom) in zip(net.layers, network.layer_shapes()):
         c = ql.channels
         bias_scale = (np.float64(ql.x_scale) * ql.w_scale.astype(np.float64)).astype(np.float32)
         if ql.kind == "dense":
-            flat = tensor(f"{ql.name}/flatten", [1, shape[0]], _INT8, scale=ql.x_scale, zero_point=ql.x_zero_point)
-            new_shape = tensor(f"{ql.name}/flatten/shape", [2], _INT32, data=np.array([1, shape[0]], np.int32))
-            ops.append(("RESHAPE", [x, new_shape], [flat], [(0, "vec_i32", [1, shape[0]])]))
+            flat = mb.tensor(f"{ql.name}/flatten", [1, shape[0]], scale=ql.x_scale, zero_point=ql.x_zero_point)
+            new_shape = mb.tensor(f"{ql.name}/flatten/shape", [2], "int32", data=[1, shape[0]])
+            mb.op("RESHAPE", [x, new_shape], [flat], new_shape=[1, shape[0]])
             x, out_shape, wdata, axis = flat, [1, c], ql.w, 0
         else:
             out_shape = [1, *geom.out_hw, c]
             wdata = ql.w if ql.kind == "conv" else np.moveaxis(ql.w, 0, -1)[None]  # (1, kh, kw, C)
             axis = 0 if ql.kind == "conv" else 3
-        wt = tensor(f"{ql.name}/weights", list(wdata.shape), _INT8, data=wdata.astype(np.int8),
-                    scale=ql.w_scale, zero_point=np.zeros(c), axis=axis)
-        bt = tensor(f"{ql.name}/bias", [c], _INT32, data=ql.bias.astype(np.int32), scale=bias_scale,
-                    zero_point=np.zeros(c))
-        yt = tensor(ql.name, out_shape, _INT8, scale=ql.y_scale, zero_point=ql.y_zero_point)
-        act = _ACT[ql.act]
+        wt = mb.tensor(f"{ql.name}/weights", wdata.shape, data=wdata, scale=ql.w_scale, zero_point=np.zeros(c),
+                       axis=axis)
+        bt = mb.tensor(f"{ql.name}/bias", [c], "int32", data=ql.bias, scale=bias_scale, zero_point=np.zeros(c))
+        yt = mb.tensor(ql.name, out_shape, scale=ql.y_scale, zero_point=ql.y_zero_point)
         if ql.kind == "dense":
-            ops.append(("FULLY_CONNECTED", [x, wt, bt], [yt], [(0, "i8", act)]))
+            mb.op("FULLY_CONNECTED", [x, wt, bt], [yt], activation=ql.act)
         else:
             kernel = ql.w.shape[1]
             if ql.padding == 0:
-                pad = _VALID
+                pad = "valid"
             elif ql.stride == 1 and ql.padding == (kernel - 1) // 2:
-                pad = _SAME  # equals symmetric padding only for stride 1 and an odd kernel
+                pad = "same"  # equals symmetric padding only for stride 1 and an odd kernel
             else:
                 raise ValueError(f"{ql.name}: padding {ql.padding} with stride {ql.stride} has no TFLite equivalent")
-            common = [(0, "i8", pad), (1, "i32", ql.stride), (2, "i32", ql.stride)]
+            common = {"padding": pad, "stride_w": ql.stride, "stride_h": ql.stride, "activation": ql.act}
             if ql.kind == "conv":
-                ops.append(("CONV_2D", [x, wt, bt], [yt], common + [(3, "i8", act)]))
+                mb.op("CONV_2D", [x, wt, bt], [yt], **common)
             else:
-                ops.append(("DEPTHWISE_CONV_2D", [x, wt, bt], [yt], common + [(3, "i32", 1), (4, "i8", act)]))
+                mb.op("DEPTHWISE_CONV_2D", [x, wt, bt], [yt], depth_multiplier=1, **common)
         x = yt
-
-    # Serialize bottom-up: everything a table refers to is built before the table.
-    codes = sorted({op[0] for op in ops}, key=list(_OP).index)
-    code_offs = [w.table([(0, "i8", min(_OP[n], 127)), (2, "i32", _OP_VERSION[n]), (3, "i32", _OP[n])])
-                 for n in codes]
-    buffer_offs = [w.table([(0, "off", w.data(raw))]) if raw else _empty_table(w.b) for raw in buffers]
-    tensor_offs = []
-    for name, shape, ttype, buf, quant in tensors:
-        q_off = None
-        if quant is not None:
-            q_off = w.table([(2, "off", w.vector(quant[0], np.float32)), (3, "off", w.vector(quant[1], np.int64)),
-                             (6, "i32", int(quant[2]) or None)])
-        name_off = w.b.CreateString(name)
-        shape_off = w.vector(shape, np.int32)
-        tensor_offs.append(w.table([(0, "off", shape_off), (1, "i8", ttype), (2, "u32", buf),
-                                    (3, "off", name_off), (4, "off", q_off)]))
-    op_offs = []
-    for name, ins, outs, opts in ops:
-        fields = []
-        for slot, kind, value in opts:
-            if kind == "vec_i32":
-                fields.append((slot, "off", w.vector(value, np.int32)))
-            else:
-                fields.append((slot, kind, value))
-        opt_off = w.table(fields)
-        ins_off, outs_off = w.vector(ins, np.int32), w.vector(outs, np.int32)
-        op_offs.append(w.table([(0, "u32", codes.index(name)), (1, "off", ins_off), (2, "off", outs_off),
-                                (3, "u8", _OPTIONS[name]), (4, "off", opt_off)]))
-    sg_name = w.b.CreateString("main")
-    sg = w.table([(0, "off", w.offsets(tensor_offs)), (1, "off", w.vector([0], np.int32)),
-                  (2, "off", w.vector([x], np.int32)), (3, "off", w.offsets(op_offs)), (4, "off", sg_name)])
-    desc = w.b.CreateString("narrow-rescaler digits int8 network")
-    model = w.table([(0, "u32", 3), (1, "off", w.offsets(code_offs)), (2, "off", w.offsets([sg])),
-                     (3, "off", desc), (4, "off", w.offsets(buffer_offs))])
-    w.b.Finish(model, file_identifier=b"TFL3")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, bytes(w.b.Output()))
-    return path
-
-
-def _empty_table(b):
-    b.StartObject(1)
-    return b.EndObject()
+    return mb.save(path, inputs=[0], outputs=[x])
 
 
 # --- running in LiteRT and comparing -------------------------------------------------------
 
 def run_litert(path, xq):
-    """Run ``xq`` (int8 images ``(N, 8, 8, 1)``) one by one through LiteRT's reference
-    kernels; returns ``{tensor name: (N, ...) int8 array}`` for every op output."""
+    """Run the batch ``xq`` one sample at a time through LiteRT's reference kernels
+    (``BUILTIN_REF``); returns ``{tensor name: (N, ...) array}`` for every op output.
+    ``xq`` is cast to the model input's element type (int8 or float32)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
     interp = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
                          experimental_preserve_all_tensors=True)
@@ -218,7 +110,7 @@ def run_litert(path, xq):
     outs = [op["outputs"][0] for op in interp._get_ops_details()]
     names = {idx: name for name, idx in details.items()}
     result = {names[i]: [] for i in outs}
-    for img in np.asarray(xq, dtype=np.int8):
+    for img in np.asarray(xq, dtype=interp.get_input_details()[0]["dtype"]):
         interp.set_tensor(inp, img[None])
         interp.invoke()
         for i in outs:
@@ -226,14 +118,14 @@ def run_litert(path, xq):
     return {name: np.stack(v) for name, v in result.items()}
 
 
-#: The rounding of LiteRT's int8 reference kernels, per layer kind, as measured by
-#: :func:`parity` (LiteRT 2.3.0, ``BUILTIN_REF``): CONV_2D and DEPTHWISE_CONV_2D use
-#: TFLite's default double rounding (``MultiplyByQuantizedMultiplier``:
-#: SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT); the per-channel
-#: FULLY_CONNECTED kernel rounds once, half up, on ``acc * m`` with the same 31-bit
-#: ``(m, s)`` (``rounding="half_up"``): the two differ only when the exact value lies
-#: within 2^-31-ish of a tie, e.g. -32.49988 gives -33 by double rounding, -32 in LiteRT.
-LITERT_ROUNDING = {"conv": "tflite_double", "dwconv": "tflite_double", "dense": "half_up"}
+#: The rounding of LiteRT's int8 reference kernels (``BUILTIN_REF``), per layer kind:
+#: CONV_2D and DEPTHWISE_CONV_2D use TFLite's double rounding
+#: (``MultiplyByQuantizedMultiplier``: SaturatingRoundingDoublingHighMul, then
+#: RoundingDivideByPOT); FULLY_CONNECTED rounds once on ``acc * m``, ties away from
+#: zero, with the same 31-bit ``(m, s)`` (``rounding="tflite_single"``): at M = 0.5,
+#: acc = -1 it gives -1 where double rounding and half up give 0. The exact-tie tests
+#: of tests/test_tflite.py run these vectors through LiteRT itself.
+LITERT_ROUNDING = {"conv": "tflite_double", "dwconv": "tflite_double", "dense": "tflite_single"}
 
 
 def parity(net, xq, path):
@@ -341,7 +233,7 @@ def _scales(model, k, method):
             x, wt, y = sg.Tensors(op.Inputs(0)), sg.Tensors(op.Inputs(1)), sg.Tensors(op.Outputs(0))
             row = {"subgraph": g, "op": i, "type": names[builtin], "name": y.Name().decode(errors="replace")}
             quant = [t.Quantization() for t in (x, wt, y)]
-            if any(q is None or q.ScaleLength() == 0 for q in quant) or x.Type() != _INT8 or y.Type() != _INT8:
+            if any(q is None or q.ScaleLength() == 0 for q in quant) or x.Type() != TYPES["int8"] or y.Type() != TYPES["int8"]:
                 rows.append({**row, "note": "not an int8-quantized op (float or unquantized): skipped"})
                 continue
             sx, sw, sy = (q.ScaleAsNumpy().astype(np.float32).astype(np.float64) for q in quant)

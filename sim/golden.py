@@ -24,9 +24,9 @@ import numpy as np
 
 __all__ = [
     "ACC_BITS", "OUT_BITS", "K_MIN", "K_MAX", "INT8_MIN", "INT8_MAX",
-    "QUANTIZERS", "HIDDEN_QUANTIZER", "ROUNDINGS",
+    "QUANTIZERS", "HIDDEN_QUANTIZER", "ROUNDINGS", "TFLITE_ROUNDINGS", "TFLITE_S_MAX",
     "s_max", "shift_bits", "check_k",
-    "quantize_multiplier", "rescale", "accumulate", "dot_product", "legal_operands",
+    "quantize_multiplier", "rescale", "rounded_product", "accumulate", "dot_product", "legal_operands",
 ]
 
 #: Width of the signed accumulator that feeds the rescaler.
@@ -44,7 +44,13 @@ QUANTIZERS = ("truncate", "nearest", "tflite")
 #: out of :data:`QUANTIZERS`: it rejects scales the others accept (zero, underflow).
 HIDDEN_QUANTIZER = "hidden"
 #: Rounding modes offered by :func:`rescale`.
-ROUNDINGS = ("half_up", "tflite_double", "half_away", "half_even", "floor")
+ROUNDINGS = ("half_up", "tflite_double", "tflite_single", "half_away", "half_even", "floor")
+#: The modes that model TFLite's kernels rather than a k-bit rescaler: they accept
+#: TFLite's whole shift range, ``s`` up to :data:`TFLITE_S_MAX`.
+TFLITE_ROUNDINGS = ("tflite_double", "tflite_single")
+#: Largest shift TFLite's ``QuantizeMultiplier`` produces: it keeps scales down to
+#: ``2^-32`` (``shift = -31``, ``s = 31 - shift = 62``) and flushes smaller ones to 0.
+TFLITE_S_MAX = 62
 
 # Bits of an IEEE-754 float32 significand, hidden bit included.
 _F32_SIG_BITS = 24
@@ -158,7 +164,10 @@ def quantize_multiplier(M, k, *, method="truncate"):
         ``2^k`` renormalizes to ``2^(k-1)`` with ``s - 1``.
         ``"tflite"``: TFLite's ``QuantizeMultiplier`` on the float64 value of ``M``
         (``frexp``, round half away from zero to Q31): a 31-bit ``m``, so ``k`` must
-        be 31 or 32.
+        be 31 or 32. TFLite's whole shift range is kept (``s`` up to
+        :data:`TFLITE_S_MAX` = 62, beyond a rescaler's ``s_max(k)``: no gradual
+        underflow), as its kernels use it; :func:`rescale` accepts such shifts with
+        the TFLite rounding modes (:data:`TFLITE_ROUNDINGS`).
         ``"hidden"``: ``"truncate"`` for a hidden-bit rescaler, whose ``m`` always
         has its leading 1 (``2^(k-1) <= m < 2^k``, stored as ``m - 2^(k-1)`` on
         ``k-1`` bits): the same ``(m, s)`` as ``"truncate"``, but a scale that would
@@ -185,6 +194,7 @@ def quantize_multiplier(M, k, *, method="truncate"):
         if k < _TFLITE_BITS:
             raise ValueError(f"method='tflite' yields TFLite's 31-bit multiplier: k must be 31 or 32, not {k}")
         m, s = _quantize_tflite(_scales(M, np.float64))
+        return (int(m), int(s)) if scalar else (m, s)
     elif method == HIDDEN_QUANTIZER:
         M32 = _scales(M, np.float32)
         m, s = _quantize_float32(M32, k, nearest=False)
@@ -288,21 +298,29 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
     acc : int or array_like of int
         Signed 32-bit accumulators (``acc = sum x*w + b_eff``).
     m, s : int or array_like of int
-        Multipliers (``0 <= m < 2^k``) and right shifts (``0 <= s <= s_max(k)``),
-        e.g. from :func:`quantize_multiplier`; broadcast against ``acc``.
+        Multipliers (``0 <= m < 2^k``) and right shifts (``0 <= s <= s_max(k)``,
+        or ``0 <= s <= TFLITE_S_MAX`` with a mode of :data:`TFLITE_ROUNDINGS`), e.g.
+        from :func:`quantize_multiplier`; broadcast against ``acc``.
     zero_point : int or array_like of int
         Output zero point ``Zy`` (int8), added after rounding.
     act_min, act_max : int or array_like of int
         Saturation bounds, ``-128 <= act_min <= act_max <= 127``; ``(0, 127)`` is a
         fused ReLU, ``(0, q(6))`` a fused ReLU6.
-    rounding : {"half_up", "tflite_double", "half_away", "half_even", "floor"}
+    rounding : {"half_up", "tflite_double", "tflite_single", "half_away", "half_even", "floor"}
         ``"half_up"``: round half toward +inf, one rounding (paper, default).
-        ``"tflite_double"``: TFLite's default path, bit for bit:
+        ``"tflite_double"``: TFLite's ``MultiplyByQuantizedMultiplier``, bit for bit
+        (LiteRT's CONV_2D and DEPTHWISE_CONV_2D reference kernels):
         ``SaturatingRoundingDoublingHighMul`` (rounds at bit 31, ties toward +inf),
         then ``RoundingDivideByPOT`` by ``s - 31`` (ties away from zero). For
         ``s < 31`` (only ``M = 1`` with TFLite's multiplier) a single half-up
-        rounding: TFLite's ``acc << (31 - s)`` is only defined when it fits int32,
-        and then both agree.
+        rounding: TFLite's ``acc << (31 - s)`` is an int32 shift, and both agree
+        whenever it fits. When it does not (``M = 1`` and ``|acc| >= 2^30``) LiteRT's
+        shift overflows and wraps (``acc = 2^30`` gives -128): that int32 overflow
+        is deliberately not reproduced (this mode saturates the exact value).
+        ``"tflite_single"``: TFLite's single-rounding path (LiteRT's
+        FULLY_CONNECTED reference kernel): one rounding of ``acc * m`` at bit ``s``,
+        ties away from zero, in 64 bits (no wrap at ``M = 1``); ``"half_away"`` on
+        TFLite's shift range.
         ``"half_away"``: ties away from zero. ``"half_even"``: ties to even.
         ``"floor"``: truncation toward -inf (an arithmetic shift).
     k : int
@@ -327,9 +345,7 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
     zero_point, act_min, act_max = (
         _integers(n, v) for n, v in (("zero_point", zero_point), ("act_min", act_min), ("act_max", act_max)))
     _check_shapes(acc=acc, m=m, s=s, zero_point=zero_point, act_min=act_min, act_max=act_max)
-    _check_range("acc", acc, INT32_MIN, INT32_MAX, "the accumulator is signed 32-bit")
-    _check_range("m", m, 0, (1 << k) - 1, f"m is an unsigned {k}-bit multiplier")
-    s_min = _check_range("s", s, 0, s_max(k), f"s is a right shift of at most 32 + k - 8 for k = {k}")
+    s_min = _check_operands(acc, m, s, rounding, k)
     for name, value in (("zero_point", zero_point), ("act_min", act_min), ("act_max", act_max)):
         _check_range(name, value, INT8_MIN, INT8_MAX, "an int8 output parameter")
     if np.any(act_min > act_max):
@@ -338,13 +354,7 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
         raise ValueError(f"act_min{_where(bad)} = {int(lo[bad].flat[0])} is greater than "
                          f"act_max = {int(hi[bad].flat[0])}: the clamp range would be empty")
 
-    # The values are checked: casting to int64 is exact, and the product is done in
-    # int64 chunk by chunk, without a full-size int64 copy of acc or m.
-    product = np.multiply(acc, m, dtype=np.int64)
-    if rounding == "half_up" and s_min >= 1:
-        y = _round_half_up_no_zero_shift(product, s)
-    else:
-        y = _ROUNDERS[rounding](product, s.astype(np.int64, copy=False))
+    y = _round(acc, m, s, s_min, rounding)
     if zero_point.ndim or zero_point != 0:
         y = y + zero_point
     y = np.asarray(y)  # 0-d inputs give numpy scalars
@@ -364,6 +374,43 @@ def _check_shapes(**operands):
     except ValueError:
         shaped = [f"{name} {np.shape(v)}" for name, v in operands.items() if np.ndim(v)]
         raise ValueError(f"operand shapes do not broadcast together: {', '.join(shaped)}") from None
+
+
+def rounded_product(acc, m, s, *, rounding="half_up", k=K_MAX):
+    """``acc * m / 2^s`` rounded as :func:`rescale` rounds it, without zero point or clamp.
+
+    The intermediate scalings of TFLite's element-wise kernels (ADD's input and
+    output rescales, MEAN, re-quantization) round like the rescaler but keep the full
+    int32 result; this is that step alone. Arguments and errors as in :func:`rescale`.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+    """
+    k = check_k(k)
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {rounding!r}")
+    acc, m, s = (_integers(n, v) for n, v in (("acc", acc), ("m", m), ("s", s)))
+    _check_shapes(acc=acc, m=m, s=s)
+    return np.asarray(_round(acc, m, s, _check_operands(acc, m, s, rounding, k), rounding), dtype=np.int64)
+
+
+def _check_operands(acc, m, s, rounding, k):
+    """Range checks of :func:`rescale`'s ``acc``, ``m``, ``s``; returns a lower bound of ``s``."""
+    _check_range("acc", acc, INT32_MIN, INT32_MAX, "the accumulator is signed 32-bit")
+    _check_range("m", m, 0, (1 << k) - 1, f"m is an unsigned {k}-bit multiplier")
+    if rounding in TFLITE_ROUNDINGS:
+        return _check_range("s", s, 0, TFLITE_S_MAX, "s is a right shift of at most TFLite's 62")
+    return _check_range("s", s, 0, s_max(k), f"s is a right shift of at most 32 + k - 8 for k = {k}")
+
+
+def _round(acc, m, s, s_min, rounding):
+    # The values are checked: casting to int64 is exact, and the product is done in
+    # int64 chunk by chunk, without a full-size int64 copy of acc or m.
+    product = np.multiply(acc, m, dtype=np.int64)
+    if rounding == "half_up" and s_min >= 1:
+        return _round_half_up_no_zero_shift(product, s)
+    return _ROUNDERS[rounding](product, s.astype(np.int64, copy=False))
 
 
 def _bit(x, n):
@@ -418,7 +465,14 @@ def _round_tflite_double(p, s):
     mask = np.left_shift(1, exponent) - 1
     threshold = (mask >> 1) + (high < 0)
     double = (high >> exponent) + ((high & mask) > threshold)
+    if np.all(s >= _TFLITE_BITS):  # the usual case (M < 1): skip the s < 31 path
+        return double
     return np.where(s >= _TFLITE_BITS, double, _round_half_up(p, s))
+
+
+def _wrap32(x):
+    """``x`` reduced modulo 2^32 into the signed 32-bit range (two's complement)."""
+    return ((x - INT32_MIN) & 0xFFFFFFFF) + INT32_MIN
 
 
 def _trunc_div_pow2(x, n):
@@ -430,6 +484,7 @@ def _trunc_div_pow2(x, n):
 _ROUNDERS = {
     "half_up": _round_half_up,
     "tflite_double": _round_tflite_double,
+    "tflite_single": _round_half_away,
     "half_away": _round_half_away,
     "half_even": _round_half_even,
     "floor": _round_floor,
@@ -463,8 +518,7 @@ def accumulate(x, w, bias):
     if w.ndim != 2 or x.ndim < 1 or x.shape[-1] != w.shape[1] or bias.shape != (w.shape[0],):
         raise ValueError(f"shapes do not match: x {x.shape} must end in L, w {w.shape} must be (C, L) "
                          f"and bias {bias.shape} must be (C,)")
-    exact = x.astype(np.int64) @ w.astype(np.int64).T + bias.astype(np.int64)
-    return ((exact - INT32_MIN) & 0xFFFFFFFF) + INT32_MIN
+    return _wrap32(x.astype(np.int64) @ w.astype(np.int64).T + bias.astype(np.int64))
 
 
 def dot_product(x, w, bias, M, k, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,

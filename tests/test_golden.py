@@ -21,7 +21,7 @@ from sim import golden
 from sim.golden import dot_product, accumulate, quantize_multiplier, rescale, s_max
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
-MODES = ("half_up", "tflite_double", "half_away", "half_even", "floor")
+MODES = ("half_up", "tflite_double", "tflite_single", "half_away", "half_even", "floor")
 EXACT_MODES = ("half_up", "half_away", "half_even", "floor")  # single roundings of acc*m/2^s
 HALF = Fraction(1, 2)
 
@@ -80,11 +80,15 @@ def ref_tflite_quantize_multiplier(d):
 
 
 def ref_tflite_ms(d, k):
-    """TFLite's (multiplier, shift) in the golden model's convention: s = 31 - shift, underflow."""
+    """TFLite's (multiplier, shift) in the golden model's convention: s = 31 - shift.
+
+    TFLite's whole shift range is kept (s up to 62): its kernels use it, so there is no
+    gradual underflow to a rescaler's s_max here (``k`` only selects 31 or 32 bits)."""
+    assert k in (31, 32)
     q, shift = ref_tflite_quantize_multiplier(d)
     if q == 0:
         return 0, 0
-    return ref_underflow(q, 31 - shift, k)
+    return q, 31 - shift
 
 
 def ref_round(p, s, mode):
@@ -139,7 +143,10 @@ def ref_tflite_double(acc, m, s):
 
 
 def ref_rescale(acc, m, s, mode="half_up", zero_point=0, act_min=-128, act_max=127):
-    y = ref_tflite_double(acc, m, s) if mode == "tflite_double" else ref_round(acc * m, s, mode)
+    if mode == "tflite_double":
+        y = ref_tflite_double(acc, m, s)
+    else:  # tflite_single: TFLite's single rounding is half_away (on TFLite's shift range)
+        y = ref_round(acc * m, s, "half_away" if mode == "tflite_single" else mode)
     return min(max(y + zero_point, act_min), act_max)
 
 
@@ -652,7 +659,7 @@ def test_rescale_act_min_above_act_max():
 @pytest.mark.parametrize("bad", ["nearest", "HALF_UP", "", None])
 def test_rescale_bad_rounding(bad):
     with pytest.raises(ValueError, match=rf"^rounding must be one of half_up, tflite_double, "
-                                         rf"half_away, half_even, floor, not {bad!r}$"):
+                                         rf"tflite_single, half_away, half_even, floor, not {bad!r}$"):
         rescale(5, 128, 8, rounding=bad)
 
 
@@ -961,3 +968,94 @@ def test_dot_product_bad_M_names_channel():
     x, w, bias = np.zeros((1, 3), int), np.zeros((3, 3), int), np.zeros(3, int)
     with pytest.raises(ValueError, match=r"^M\[1\] = 1\.5 \(channel 1\)"):
         dot_product(x, w, bias, [0.5, 1.5, 0.2], 8)
+
+
+# --------------------------------------------------------------------------------------
+# TFLite's whole shift range and its single-rounding kernels (issue #12)
+# --------------------------------------------------------------------------------------
+
+def test_tflite_quantizer_keeps_tflites_shift_range():
+    """TFLite keeps scales down to 2^-32 as (2^30, s = 62), beyond a rescaler's s_max(32) = 56."""
+    assert quantize_multiplier(2.0**-32, 32, method="tflite") == (1 << 30, 62)
+    assert quantize_multiplier(2.0**-32, 31, method="tflite") == (1 << 30, 62)
+    assert quantize_multiplier(2.0**-27, 32, method="tflite") == (1 << 30, 57)
+    assert quantize_multiplier(2.0**-33, 32, method="tflite") == (0, 0)  # TFLite flushes to zero
+    m, s = quantize_multiplier(np.array([2.0**-32, 0.75 * 2.0**-26, 0.5]), 32, method="tflite")
+    assert m.tolist() == [1 << 30, 3 << 29, 1 << 30] and s.tolist() == [62, 57, 31]
+
+
+@pytest.mark.parametrize("mode", ["tflite_double", "tflite_single"])
+def test_tflite_roundings_accept_tflites_shifts(mode):
+    # acc * 2^30 / 2^58 = acc / 2^28
+    assert r(3 << 27, 1 << 30, 58, rounding=mode) == 2  # 1.5 -> 2 (ties away, positive)
+    assert r(-(3 << 27), 1 << 30, 58, rounding=mode) == -2
+    assert r(INT32_MAX, (1 << 31) - 1, 62, rounding=mode) == 1  # (2^31-1)^2 / 2^62 ~ 1
+    for bad in (63, -1):
+        with pytest.raises(ValueError, match=rf"^s = {bad} is out of range: s is a right shift of at most "
+                                             rf"TFLite's 62 \(0\.\.62\)$"):
+            r(1, 1, bad, rounding=mode)
+    # the rescaler's own modes keep the hardware's s_max
+    with pytest.raises(ValueError, match=r"^s = 58 is out of range"):
+        r(1, 1, 58, rounding="half_away")
+
+
+def test_tflite_pairs_round_trip_through_rescale():
+    """Every (m, s) of TFLite's quantizer is accepted by rescale in both TFLite modes."""
+    M = np.exp2(-np.linspace(0, 32, 400))
+    m, s = quantize_multiplier(M, 32, method="tflite")
+    assert s.max() == 62
+    acc = np.full(M.size, 1 << 30)
+    for mode in ("tflite_double", "tflite_single"):
+        y = rescale(acc, m, s, rounding=mode).astype(int)
+        expected = [min(max(ref_rescale(int(a), int(mm), int(ss), mode), -128), 127)
+                    for a, mm, ss in zip(acc, m, s)]
+        assert y.tolist() == expected
+
+
+# Exact ties: the single rounding of LiteRT's FULLY_CONNECTED kernel (ties away from zero),
+# the double rounding of its convolutions, and the paper's half up, side by side.
+# (M, acc): exact value, half_up, tflite_single, tflite_double
+TIE_VECTORS = [
+    (0.5, -1, -0.5, 0, -1, 0),          # issue #12: LiteRT's FC gives -1, half up 0
+    (0.125, -948, -118.5, -118, -119, -119),
+    (0.25, -2, -0.5, 0, -1, -1),        # double rounding: -2 * 2^30 / 2^31 = -1 exactly, then ties away
+    (0.5, 1, 0.5, 1, 1, 1),
+    (0.5, 3, 1.5, 2, 2, 2),
+    (0.5, -3, -1.5, -1, -2, -1),        # SRDHM rounds -1.5 toward +inf: -1
+    (0.25, 6, 1.5, 2, 2, 2),
+    (0.25, -6, -1.5, -1, -2, -2),
+]
+
+
+@pytest.mark.parametrize("M, acc, exact, half_up, single, double", TIE_VECTORS)
+def test_exact_tie_vectors(M, acc, exact, half_up, single, double):
+    assert acc * M == exact
+    m, s = quantize_multiplier(M, 32, method="tflite")
+    assert r(acc, m, s, rounding="half_up") == half_up
+    assert r(acc, m, s, rounding="tflite_single") == single
+    assert r(acc, m, s, rounding="tflite_double") == double
+    assert ref_tflite_double(acc, m, s) == double
+
+
+def test_tflite_double_m_one_overflow_is_documented_not_reproduced():
+    """M = 1 and |acc| >= 2^30: LiteRT's int32 left shift wraps (measured: acc = 2^30 gives
+    -128); the golden model saturates the exact value instead, as its docstring says."""
+    m, s = quantize_multiplier(1.0, 32, method="tflite")
+    assert r(1 << 30, m, s, rounding="tflite_double") == 127
+    assert r(-(1 << 30) - 1, m, s, rounding="tflite_double") == -128
+    assert "wraps" in rescale.__doc__ and "not reproduced" in rescale.__doc__
+
+
+def test_rounded_product_is_rescale_without_clamp():
+    rng = np.random.default_rng(12)
+    acc = rng.integers(INT32_MIN, INT32_MAX, 2000, endpoint=True)
+    m = rng.integers(0, 2**31, 2000)
+    s = rng.integers(31, 63, 2000)
+    for mode in ("tflite_double", "tflite_single"):
+        raw = golden.rounded_product(acc, m, s, rounding=mode)
+        assert raw.dtype == np.int64
+        assert raw.tolist() == [ref_rescale(int(a), int(b), int(c), mode, 0, -(2**62), 2**62)
+                                for a, b, c in zip(acc, m, s)]
+        assert np.array_equal(np.clip(raw, -128, 127), rescale(acc, m, s, rounding=mode))
+    with pytest.raises(ValueError, match=r"^s = 57 is out of range"):
+        golden.rounded_product(1, 1, 57, k=32)

@@ -48,3 +48,19 @@ def test_missing_reports(tmp_path):
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(ValueError, match="not valid JSON"):
         pareto.pareto_report(accuracy=paths["accuracy"], sweep=tmp_path / "broken.json", out=tmp_path)
+
+
+def test_pareto_report_mnist1d_workload(tmp_path):
+    """The MNIST-1D reports (rows with mean accuracies, RAT rows) feed the same view."""
+    paths = _reports(tmp_path)
+    acc = {"rows": [{"k": None, "accuracy": 91.0}] + [{"k": k, "accuracy": a}
+                                                      for k, a in ((32, 90.0), (8, 90.0), (4, 88.0), (3, 70.0))]}
+    ft = {"rows": [{"k": 4, "rat": {"accuracy": 90.0}}]}
+    paths["accuracy"].write_text(json.dumps(acc))
+    paths["finetune"].write_text(json.dumps(ft))
+    r = pareto.pareto_report(out=tmp_path / "out", log=lambda *_: None, workload="mnist1d", **paths)
+    assert r["pareto"]["4"]["area"] == ["4+RAT", "3"] and r["int8_k32_accuracy"] == 90.0
+    assert (tmp_path / "out" / "pareto_mnist1d.md").read_text().startswith("# Accuracy vs cost per rescaler "
+                                                                           "width k: MNIST-1D")
+    with pytest.raises(ValueError, match="workload must be one of digits, mnist1d"):
+        pareto.pareto_report(workload="cifar", **paths)

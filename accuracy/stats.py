@@ -1,0 +1,61 @@
+"""Small statistics for accuracy comparisons: intervals, paired tests.
+
+Accuracy differences between two rescalers are *paired* (the same test samples run
+through both), so they are judged by the samples that change: McNemar's exact test
+on the discordant pairs, and a paired bootstrap interval of the difference. All
+functions are deterministic (fixed seeds) so reports regenerate identically.
+"""
+
+import math
+
+import numpy as np
+
+__all__ = ["wilson", "mcnemar", "bootstrap_mean", "paired_bootstrap"]
+
+_Z95 = 1.959963984540054
+
+
+def wilson(correct, n):
+    """95 % Wilson score interval ``(lo, hi)`` of a proportion ``correct / n`` (in [0, 1])."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p, z2 = correct / n, _Z95 ** 2
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = _Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar(a_correct, b_correct):
+    """Exact two-sided McNemar test of paired correctness vectors.
+
+    Returns ``(gained, lost, p)``: samples right only under ``b``, right only under
+    ``a``, and the binomial two-sided p-value of that split under ``p = 1/2``
+    (1.0 when nothing changes).
+    """
+    a, b = np.asarray(a_correct, bool), np.asarray(b_correct, bool)
+    gained, lost = int((b & ~a).sum()), int((a & ~b).sum())
+    n = gained + lost
+    if n == 0:
+        return gained, lost, 1.0
+    # exact integers: 2.0 ** n overflows a float beyond n = 1023 discordant pairs
+    tail = sum(math.comb(n, i) for i in range(min(gained, lost) + 1))
+    return gained, lost, min(1.0, (2 * tail) / (1 << n))
+
+
+def bootstrap_mean(values, *, reps=2000, seed=0):
+    """Mean of ``values`` and its 95 % percentile-bootstrap interval ``(mean, lo, hi)``."""
+    v = np.asarray(values, np.float64)
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // v.size)  # bounded memory for large samples
+    means = np.concatenate([v[rng.integers(0, v.size, (min(chunk, reps - i), v.size))].mean(axis=1)
+                            for i in range(0, reps, chunk)])
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(v.mean()), float(lo), float(hi)
+
+
+def paired_bootstrap(a_correct, b_correct, *, reps=2000, seed=0):
+    """Accuracy difference ``b - a`` (fraction) with a 95 % paired-bootstrap interval."""
+    d = np.asarray(b_correct, np.float64) - np.asarray(a_correct, np.float64)
+    return bootstrap_mean(d, reps=reps, seed=seed)

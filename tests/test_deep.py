@@ -1,0 +1,164 @@
+"""The MNIST-1D workload (accuracy.deep, accuracy.rat, accuracy.deep_experiments) on tiny
+configurations: structure, determinism, the integer path equal to the training emulation,
+LiteRT parity. Tests needing torch (or mnist1d) skip cleanly without it. No test asserts
+an accuracy level."""
+
+import numpy as np
+import pytest
+
+from accuracy import deep, stats, tflite_eval, tflite_io, tflite_model
+
+TORCH = deep.torch_available()
+needs_torch = pytest.mark.skipif(TORCH is not None, reason=f"torch is not installed: {TORCH}")
+
+
+def synthetic(n, seed=0, length=40):
+    """A learnable stand-in for MNIST-1D (no mnist1d needed): the label is the position
+    of the largest of ten segment sums."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, length)).astype(np.float32)
+    y = x.reshape(n, 10, -1).sum(axis=2).argmax(axis=1)
+    return x, y.astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    if TORCH:
+        pytest.skip(f"torch is not installed: {TORCH}")
+    data = {"train": synthetic(256, 0), "val": synthetic(64, 1), "test": synthetic(64, 2)}
+    net = deep.train_float(deep.TINY, data, seed=0, epochs=1, log=None)
+    params = deep.quantize(net, data["train"][0][:128])
+    return data, net, params
+
+
+def test_plan_has_twelve_rescaled_layers_and_a_residual_add():
+    plan = deep.layer_plan(deep.SPEC)
+    assert len(deep.rescaled_layers(deep.SPEC)) == 12 == len(deep.rescaled_layers(deep.TINY))
+    kinds = [p["kind"] for p in plan]
+    assert kinds.count("dwconv") == 5 and kinds.count("add") == 1 and kinds.count("mean") == 1
+    with pytest.raises(ValueError, match="residual block needs stride 1"):
+        deep.layer_plan(deep.Spec(blocks=((8, 2, True),)))
+
+
+@needs_torch
+def test_training_and_quantization_are_deterministic(tiny, tmp_path):
+    data, _, params = tiny
+    net2 = deep.train_float(deep.TINY, data, seed=0, epochs=1, log=None)
+    params2 = deep.quantize(net2, data["train"][0][:128])
+    a = deep.save_tflite(deep.TINY, params, tmp_path / "a.tflite").read_bytes()
+    b = deep.save_tflite(deep.TINY, params2, tmp_path / "b.tflite").read_bytes()
+    assert a == b
+    net3 = deep.train_float(deep.TINY, data, seed=1, epochs=1, log=None)
+    c = deep.save_tflite(deep.TINY, deep.quantize(net3, data["train"][0][:128]), tmp_path / "c.tflite").read_bytes()
+    assert c != a  # the seed matters
+
+
+@needs_torch
+def test_batch_norm_folding_keeps_the_float_function(tiny):
+    """The int8 network in TFLite mode follows the float network it was folded from."""
+    import torch
+    data, net, params = tiny
+    x = data["test"][0]
+    with torch.no_grad():
+        ref = net(torch.as_tensor(x)).numpy()
+    model = deep.to_model(deep.TINY, params)
+    out = tflite_eval.run(model, deep.quantize_input(model, x))
+    s, z = params["q"]["fc"]
+    deq = (out.astype(np.float64) - z) * float(s)
+    assert np.corrcoef(deq.ravel(), ref.ravel())[0, 1] > 0.9
+
+
+@needs_torch
+@pytest.mark.parametrize("k", [None, 32, 4, 2])
+def test_integer_path_equals_training_emulation(tiny, k, tmp_path):
+    from accuracy import rat
+    data, _, params = tiny
+    model = tflite_model.load(deep.save_tflite(deep.TINY, params, tmp_path / "m.tflite"))
+    xq = deep.quantize_input(model, data["test"][0])
+    logits = rat.emulate_logits(deep.TINY, params, xq, k)
+    s, z = params["q"]["fc"]
+    assert np.array_equal(np.round(logits / float(s) + z).astype(np.int64),
+                          tflite_eval.run(model, xq, k=k).astype(np.int64))
+
+
+@needs_torch
+def test_rat_moves_weights_deterministically(tiny):
+    from accuracy import rat
+    data, _, params = tiny
+    model = deep.to_model(deep.TINY, params)
+    xq = deep.quantize_input(model, data["train"][0])
+    a = rat.finetune(deep.TINY, params, xq, data["train"][1], 3, epochs=1, lr=3e-3, batch=64, seed=0)
+    b = rat.finetune(deep.TINY, params, xq, data["train"][1], 3, epochs=1, lr=3e-3, batch=64, seed=0)
+    changed = 0
+    for name in params["layers"]:
+        assert np.array_equal(a["layers"][name]["w"], b["layers"][name]["w"])
+        assert np.array_equal(a["layers"][name]["b"], b["layers"][name]["b"])
+        changed += int((a["layers"][name]["w"] != params["layers"][name]["w"]).sum())
+        assert np.array_equal(a["layers"][name]["sw"], params["layers"][name]["sw"])  # scales stay fixed
+    assert changed > 0
+
+
+@needs_torch
+@pytest.mark.skipif(tflite_io.litert_available() is not None, reason="LiteRT is not installed")
+def test_deep_network_bit_exact_with_litert(tiny, tmp_path):
+    data, _, params = tiny
+    path = deep.save_tflite(deep.TINY, params, tmp_path / "d.tflite")
+    model = tflite_model.load(path)
+    xq = deep.quantize_input(model, data["test"][0][:16])
+    assert np.array_equal(tflite_eval.run(model, xq), tflite_io.run_litert(path, xq)["fc"])
+    ops = {op.name for op in model.ops}
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED"} <= ops
+
+
+@needs_torch
+def test_experiments_end_to_end_tiny(tmp_path):
+    pytest.importorskip("mnist1d", reason="the mnist1d package generates the data")
+    from accuracy import deep_experiments as de
+    cfg = {"train": 300, "val": 100, "test": 200, "seed": 5, "cache": False}  # nothing into build/
+    de.train(spec=deep.TINY, data_cfg=cfg, seeds=(0,), out_dir=tmp_path / "m", log=None,
+             train_cfg={**de.TRAIN, "epochs": 1, "calibration_samples": 100},
+             rat_cfg={**de.RAT, "epochs": 1, "train_samples": 100, "lr_grid": (1e-3,)}, rat_ks=(3,))
+    r = de.accuracy_report(model_dir=tmp_path / "m", out_dir=tmp_path / "r", ks=(32, 3), log=None,
+                           evaluate_data=tmp_path / "test.npz")
+    assert [row["mode"] for row in r["rows"]] == ["TFLite", "k=32", "k=3"]
+    assert "vs_k32" in r["rows"][2] and "vs_k32" not in r["rows"][1]
+    assert len(r["buildup"]["layers"]) == 12
+    f = de.finetune_report(model_dir=tmp_path / "m", out_dir=tmp_path / "r", ks=(3,), log=None)
+    assert f["rows"][0]["k"] == 3 and "rat_vs_control" in f["rows"][0]
+    from accuracy.__main__ import main
+    assert main(["evaluate", str(tmp_path / "m" / "seed0_ptq.tflite"), "--data", str(tmp_path / "test.npz")]) == 0
+    for name in ("mnist1d_accuracy.md", "mnist1d_accuracy.png", "mnist1d_error_buildup.png", "mnist1d_finetune.md"):
+        assert (tmp_path / "r" / name).stat().st_size > 0
+
+
+def test_mnist1d_commands_without_models_give_one_error_line(tmp_path, capsys):
+    from accuracy.__main__ import main
+    for cmd in ("mnist1d-accuracy", "mnist1d-finetune"):
+        assert main([cmd, "--models", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and "make train" in err
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+def test_mcnemar_exact():
+    a = np.array([1, 1, 1, 1, 0, 0, 1, 1], bool)
+    b = np.array([1, 0, 0, 0, 0, 1, 1, 1], bool)
+    gained, lost, p = stats.mcnemar(a, b)
+    assert (gained, lost) == (1, 3)
+    assert p == pytest.approx(2 * (1 + 4) / 16)  # two-sided binomial, n = 4
+    assert stats.mcnemar(a, a) == (0, 0, 1.0)
+    # thousands of discordant pairs (a float 2^n would overflow)
+    a = np.r_[np.ones(3000, bool), np.zeros(2000, bool)]
+    b = np.r_[np.zeros(3000, bool), np.ones(2000, bool)]
+    gained, lost, p = stats.mcnemar(a, b)
+    assert (gained, lost) == (2000, 3000) and 0 < p < 1e-40
+    assert stats.mcnemar(a, ~a)[2] < 1e-40 and stats.mcnemar(np.r_[a, ~a], np.r_[~a, a])[2] == 1.0
+
+
+def test_wilson_and_bootstrap():
+    lo, hi = stats.wilson(95, 100)
+    assert lo < 0.95 < hi and 0.88 < lo and hi < 0.98
+    mean, lo, hi = stats.bootstrap_mean(np.r_[np.ones(90), np.zeros(10)])
+    assert mean == 0.9 and lo < 0.9 < hi
+    assert stats.bootstrap_mean(np.ones(5)) == (1.0, 1.0, 1.0)
