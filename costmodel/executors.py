@@ -50,7 +50,7 @@ class LocalExecutor:
         self.jobs = jobs
 
     def describe(self):
-        return f"{self.jobs} local processes"
+        return f"{self.jobs} local process{'es' * (self.jobs != 1)}"
 
     def map(self, fn, items):
         """Yield ``(index, result, error)`` per item, as they finish."""

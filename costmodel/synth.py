@@ -266,7 +266,9 @@ def check_report(report, config=None, request=None):
         "delay": _finite,
         "delay_unit": lambda v: isinstance(v, str) and v,
         "delay_source": lambda v: isinstance(v, str),
-        "logic_levels": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        # None for the FPGA flows: nextpnr reports timing, not logic depth.
+        "logic_levels": lambda v: (v is None and FLOWS[report.get("flow")].kind == "fpga") if v is None
+        else isinstance(v, int) and not isinstance(v, bool) and v >= 0,
         "breakdown": lambda v: isinstance(v, dict) and all(isinstance(p, str) and _finite(a)
                                                            for p, a in v.items()),
         "tools": lambda v: isinstance(v, dict) and isinstance(v.get("yosys"), dict),

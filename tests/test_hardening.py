@@ -321,7 +321,7 @@ def test_jobs_capped_at_points_and_cores(tmp_path):
     failing = fake_tool(tmp_path, "failing-yosys", "echo 'ERROR: fake failure'; exit 1")
     proc = run(tmp_path, "costmodel", "sweep", "--k", "4", "--macs", "4", "-j", "1000", "--flow", "generic",
                "--yosys", failing)
-    assert "-j 1000 capped at 1" in proc.stdout and "1 jobs" in proc.stdout
+    assert "-j 1000 capped at 1" in proc.stdout and "1 local process\n" in proc.stdout
     one_line_error(proc, 2, "fake failure")
 
 
