@@ -26,7 +26,7 @@ __all__ = [
     "ACC_BITS", "OUT_BITS", "K_MIN", "K_MAX", "INT8_MIN", "INT8_MAX",
     "QUANTIZERS", "HIDDEN_QUANTIZER", "ROUNDINGS",
     "s_max", "shift_bits", "check_k",
-    "quantize_multiplier", "rescale", "accumulate", "dot_product", "legal_operands",
+    "quantize_multiplier", "rescale", "rescale_unclamped", "accumulate", "dot_product", "legal_operands",
 ]
 
 #: Width of the signed accumulator that feeds the rescaler.
@@ -337,6 +337,17 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
         raise ValueError(f"act_min{_where(bad)} = {int(lo[bad].flat[0])} is greater than "
                          f"act_max = {int(hi[bad].flat[0])}: the clamp range would be empty")
 
+    y = _rounded(acc, m, s, s_min, zero_point, rounding)
+    if act_min.ndim == 0 and act_max.ndim == 0:
+        np.minimum(y, act_max, out=y)  # y is a fresh array of the final shape: clamp in place
+        np.maximum(y, act_min, out=y)
+    else:
+        y = np.clip(y, act_min, act_max)
+    return y.astype(np.int8)
+
+
+def _rounded(acc, m, s, s_min, zero_point, rounding):
+    """The rounded value plus the zero point, before saturation (checked operands)."""
     # The values are checked: casting to int64 is exact, and the product is done in
     # int64 chunk by chunk, without a full-size int64 copy of acc or m.
     product = np.multiply(acc, m, dtype=np.int64)
@@ -346,13 +357,24 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
         y = _ROUNDERS[rounding](product, s.astype(np.int64, copy=False))
     if zero_point.ndim or zero_point != 0:
         y = y + zero_point
-    y = np.asarray(y)  # 0-d inputs give numpy scalars
-    if act_min.ndim == 0 and act_max.ndim == 0:
-        np.minimum(y, act_max, out=y)  # y is a fresh array of the final shape: clamp in place
-        np.maximum(y, act_min, out=y)
-    else:
-        y = np.clip(y, act_min, act_max)
-    return y.astype(np.int8)
+    return np.asarray(y)  # 0-d inputs give numpy scalars
+
+
+def rescale_unclamped(acc, m, s, *, zero_point=0, rounding="half_up", k=K_MAX):
+    """What :func:`rescale` saturates: ``floor((acc*m + 2^(s-1)) / 2^s) + zero_point``
+    (or another ``rounding``) as int64, unclamped, so that a caller can tell which
+    outputs sit inside the clamp range and which saturate. Same operand checks as
+    :func:`rescale`."""
+    k = check_k(k)
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {rounding!r}")
+    acc, m, s, zero_point = (_integers(n, v) for n, v in (("acc", acc), ("m", m), ("s", s),
+                                                             ("zero_point", zero_point)))
+    _check_range("acc", acc, INT32_MIN, INT32_MAX, "the accumulator is signed 32-bit")
+    _check_range("m", m, 0, (1 << k) - 1, f"m is an unsigned {k}-bit multiplier")
+    s_min = _check_range("s", s, 0, s_max(k), f"s is a right shift of at most 32 + k - 8 for k = {k}")
+    _check_range("zero_point", zero_point, INT8_MIN, INT8_MAX, "an int8 output parameter")
+    return _rounded(acc, m, s, s_min, zero_point, rounding).astype(np.int64)
 
 
 def _bit(x, n):
