@@ -43,7 +43,7 @@ from hw.rescaler import Rescaler  # noqa: E402
 from sim.ports import rescaler_inputs  # noqa: E402
 from verify import harness  # noqa: E402
 from verify.runner import BUILD_ROOT, SimulatorMissing  # noqa: E402
-from verify.vectors import vector_chunks  # noqa: E402
+from verify.vectors import CHUNK, vector_chunks  # noqa: E402
 
 
 def cocotb_rate(dut, n, seed, sim, tag):
@@ -64,7 +64,8 @@ def cocotb_rate(dut, n, seed, sim, tag):
 
 def plain_rate(dut, vectors, seed):
     """``(vectors, seconds)`` of the plain Verilog testbench over ``vectors`` vectors."""
-    lanes, depth = harness.SHAPES["icarus"]
+    lanes = harness.LANES["icarus"]
+    depth = CHUNK // lanes  # the cycles of one back-to-back block of the regression
     config = dut.config
     # Random vectors as the regression draws them (Icarus' event-driven cost depends
     # on how many inputs change from cycle to cycle: the data must be alike).
@@ -82,7 +83,8 @@ def plain_rate(dut, vectors, seed):
         harness.write_block(scratch / harness.IN_FILE, harness.pack_block(harness.input_layout(config.k), columns, valid))
         source = scratch / "bench.v"
         source.write_text(to_verilog(dut, name=RESCALER_TOP) + "\n"
-                          + harness.harness_verilog(config.k, lanes=lanes, depth=depth, dut_top=RESCALER_TOP,
+                          + harness.harness_verilog(config.k, lanes=lanes, depth=harness.block_depth(lanes),
+                                                    dut_top=RESCALER_TOP,
                                                     has_clock=config.rescaler_pipeline > 0)
                           + harness.bench_verilog(cycles=depth, blocks=blocks))
         subprocess.run(["iverilog", "-g2012", "-o", str(scratch / "bench.vvp"), "-s", "harness_bench", str(source)],

@@ -29,14 +29,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hw.config import RESCALER_PIPELINE_MAX
 from hw.export import RESCALER_TOP, to_verilog
 from sim.ports import rescaler_inputs
 
 from .runner import config_env, run_cocotb
+from .vectors import CHUNK
 
 __all__ = ["HARNESS_TOP", "IN_FILE", "OUT_FILE", "Field", "Layout", "input_layout", "OUTPUT_LAYOUT",
            "harness_verilog", "bench_verilog", "pack_block", "write_block", "unpack_outputs",
-           "valid_plan", "SHAPES", "run_rescaler_regression"]
+           "valid_plan", "CLOCK_NS", "LANES", "block_depth", "run_rescaler_regression"]
 
 #: Top-level module name of the harness.
 HARNESS_TOP = "rescaler_harness"
@@ -324,12 +326,17 @@ def valid_plan(n, lanes, bubble_rate, rng):
     return flat.reshape(cycles, lanes)[: last // lanes + 1]
 
 
-#: ``(lanes, depth)`` per simulator. Icarus pays per lane evaluated, so a few lanes
-#: amortize its per-cycle costs; Verilator pays mostly per cycle and per block, so
-#: wide words and long blocks.
-#: Clock period of the harness (ns), the testbenches' period.
+#: Clock period (ns) of the harness and of every testbench.
 CLOCK_NS = 10
-SHAPES = {"icarus": (16, 4096), "verilator": (64, 16384)}
+#: Lanes per simulator. Icarus pays per lane evaluated, so a few lanes amortize its
+#: per-cycle costs; Verilator pays mostly per cycle and per block: wide.
+LANES = {"icarus": 16, "verilator": 64}
+
+
+def block_depth(lanes):
+    """Cycles per block: a whole :data:`verify.vectors.CHUNK` of vectors, also with one
+    lane-slot in two idle (bubbles), plus the deepest pipeline's drain."""
+    return 2 * CHUNK // lanes + RESCALER_PIPELINE_MAX + 1
 
 
 def run_rescaler_regression(component, config, *, build_name, n_random=None, sim=None, lanes=None,
@@ -341,12 +348,13 @@ def run_rescaler_regression(component, config, *, build_name, n_random=None, sim
     latency, operand contract); ``component`` is usually ``Rescaler.from_config(config)``
     but may be any design with the rescaler's ports (a deliberately broken one).
     ``n_random`` sets ``N_RANDOM`` (the shell's ``N_RANDOM`` wins when set);
-    ``lanes`` and ``depth`` default to :data:`SHAPES` of the simulator. Returns
+    ``lanes`` defaults to :data:`LANES` of the simulator, ``depth`` to
+    :func:`block_depth`. Returns
     :class:`verify.runner.CocotbResult`; raises what :func:`verify.runner.run_cocotb` raises.
     """
     sim = (sim or os.environ.get("SIM") or "icarus").lower()
-    default_lanes, default_depth = SHAPES.get(sim, SHAPES["icarus"])
-    lanes, depth = lanes or default_lanes, depth or default_depth
+    lanes = lanes or LANES.get(sim, LANES["icarus"])
+    depth = depth or block_depth(lanes)
     clock = "internal" if sim == "icarus" else "external"
 
     def verilog():
@@ -358,4 +366,4 @@ def run_rescaler_regression(component, config, *, build_name, n_random=None, sim
     env = dict(config_env(config), HARNESS=json.dumps({"lanes": lanes, "depth": depth, "clock": clock}))
     return run_cocotb(verilog=verilog, toplevel=HARNESS_TOP, test_module="rescaler_tb", build_name=build_name,
                       env=env, defaults={} if n_random is None else {"N_RANDOM": n_random}, sim=sim,
-                      testcase=testcase, echo=echo)
+                      testcase=testcase, echo=echo, verilator_public_depth=1)

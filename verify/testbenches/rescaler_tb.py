@@ -27,9 +27,12 @@ Each test logs a coverage table (:mod:`verify.coverage`) and writes it with its
 throughput to ``coverage_<test>.json`` in the run directory.
 """
 
+import gc
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -43,7 +46,6 @@ from verify import harness
 from verify.coverage import Coverage, format_table
 from verify.vectors import KINDS, describe, vector_chunks
 
-SIM_SECONDS = [0.0]
 BUBBLE_RATE = 0.3
 MAX_REPORTED = 8
 
@@ -87,31 +89,73 @@ class Failures:
                               f"expected {int(expected[i])}, got {shown} (lane {int(lanes[i])}, block {block})")
 
 
-async def _play(dut, block, valid, columns):
-    """Play one block (``valid`` and port columns of shape ``(cycles, lanes)``) plus the
-    drain cycles; return the harness outputs (:func:`verify.harness.unpack_outputs`) and
-    the ``valid`` pattern played."""
-    drain = np.zeros((PIPELINE, LANES), dtype=bool)
-    valid = np.concatenate([valid, drain])
-    columns = {name: np.concatenate([col, np.zeros((PIPELINE, LANES), dtype=col.dtype)])
-               for name, col in columns.items()}
-    cycles = len(valid)
-    harness.write_block(harness.IN_FILE, harness.pack_block(LAYOUT, columns, valid))
-    dut.cycles.value = cycles
+class Block(NamedTuple):
+    """One block, ready to play: its vectors (rows of ``chunk``) and their slots."""
+
+    index: int
+    chunk: object  # verify.vectors.Chunk
+    rows: np.ndarray  # rows of chunk.table, in slot order
+    plan: np.ndarray  # (cycles, lanes) bool: the slots holding them
+    data: bytes  # the $readmemh text, drain cycles included
+    cycles: int
+
+
+def _blocks(bubble_rate, rng):
+    """Every block of the run, in order (vectors, golden outputs, slots, file text)."""
+    index = 0
+    for chunk in vector_chunks(K, N_RANDOM, SEED, trim_shift=CONFIG.trim_shift, hidden_bit=CONFIG.hidden_bit):
+        # The unsigned port words (Port.encode on whole columns).
+        encoded = [col & ((1 << port.width) - 1) for port, col in zip(PORTS, chunk.table.T)]
+        position = 0
+        while position < len(chunk.table):
+            plan = harness.valid_plan(len(chunk.table) - position, LANES, bubble_rate, rng)[:DEPTH - PIPELINE]
+            rows = np.arange(position, position + int(plan.sum()))
+            valid = np.concatenate([plan, np.zeros((PIPELINE, LANES), dtype=bool)])  # + drain cycles
+            columns = {}
+            for port, col in zip(PORTS, encoded):
+                word = np.zeros(valid.shape, dtype=np.int64)
+                if bubble_rate > 0:  # garbage on every operand of an idle lane
+                    word[~valid] = rng.integers(0, 1 << port.width, size=int((~valid).sum()), dtype=np.int64)
+                word[:len(plan)][plan] = col[rows]
+                columns[port.name] = word
+            yield Block(index, chunk, rows, plan, harness.pack_block(LAYOUT, columns, valid), len(valid))
+            position += len(rows)
+            index += 1
+
+
+def _check(block, output, failures, coverage):
+    """Compare one block's harness output with the golden outputs; count its coverage."""
+    y, y_valid, y_unknown, valid_unknown = harness.unpack_outputs(output, LANES, block.cycles)
+    # y_valid must be the slots' valid pattern delayed by the latency (idle before).
+    expected_valid = np.zeros((block.cycles, LANES), dtype=bool)
+    expected_valid[PIPELINE:PIPELINE + len(block.plan)] = block.plan
+    failures.timing(block.index, expected_valid, y_valid, valid_unknown)
+    # Results in slot order: the operands of slot (c, lane) come out at (c + latency, lane).
+    got = y[PIPELINE:PIPELINE + len(block.plan)][block.plan]
+    unknown = y_unknown[PIPELINE:PIPELINE + len(block.plan)][block.plan]
+    lanes = np.nonzero(block.plan)[1]
+    failures.values(block.index, block.chunk, block.rows, lanes, block.chunk.expected[block.rows], got, unknown)
+    coverage.add(block.chunk.table[block.rows], lane=lanes)
+    return len(block.rows)
+
+
+async def _play(dut, block):
+    """Play one block on the harness; return the bytes of its output file."""
+    harness.write_block(harness.IN_FILE, block.data)
+    dut.cycles.value = block.cycles
     dut.start.value = 1 - int(dut.start.value)  # a change of start plays the block
-    waited = time.perf_counter()
     try:
-        await with_timeout(dut.done.value_change, (cycles + 16) * CLOCK_NS, "ns")
+        await with_timeout(dut.done.value_change, (block.cycles + 16) * CLOCK_NS, "ns")
     except SimTimeoutError:
-        raise AssertionError(f"the harness did not finish block {block} of {cycles} cycles "
+        raise AssertionError(f"the harness did not finish block {block.index} of {block.cycles} cycles "
                              f"(its done output never changed)") from None
-    SIM_SECONDS[0] += time.perf_counter() - waited
-    print("DEBUG block", block, cycles, time.perf_counter() - waited, flush=True)
-    return harness.unpack_outputs(Path(harness.OUT_FILE).read_bytes(), LANES, cycles) + (valid,)
+    return Path(harness.OUT_FILE).read_bytes()
 
 
 async def _stream(dut, test, bubble_rate):
-    started = time.perf_counter()
+    """Play every block; a worker thread prepares the next block and checks the last one
+    while the simulator runs (the simulator does not hold the GIL between callbacks)."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     rng = np.random.default_rng([SEED, 1 + (bubble_rate > 0)])
     if not dut.start.value.is_resolvable:  # first test: drive it (the harness starts at 0)
         dut.start.value = 0
@@ -121,52 +165,38 @@ async def _stream(dut, test, bubble_rate):
     else:  # the harness clocks and resets itself; step past its initial done = 0
         await Timer(1, unit="ns")
     failures, coverage = Failures(), Coverage(k=K, lanes=LANES)
-    block, vectors = 0, 0
-    for chunk in vector_chunks(K, N_RANDOM, SEED, trim_shift=CONFIG.trim_shift, hidden_bit=CONFIG.hidden_bit):
-        # The unsigned port words (Port.encode on whole columns).
-        encoded = [col & ((1 << port.width) - 1) for port, col in zip(PORTS, chunk.table.T)]
-        position = 0
-        while position < len(chunk.table):
-            plan = harness.valid_plan(len(chunk.table) - position, LANES, bubble_rate, rng)[:DEPTH - PIPELINE]
-            used = int(plan.sum())
-            rows = np.arange(position, position + used)
-            columns = {}
-            for port, col in zip(PORTS, encoded):
-                word = np.zeros(plan.shape, dtype=np.int64)
-                if bubble_rate > 0:  # garbage on every operand of an idle lane
-                    word[~plan] = rng.integers(0, 1 << port.width, size=int((~plan).sum()), dtype=np.int64)
-                word[plan] = col[rows]
-                columns[port.name] = word
-            y, y_valid, unknown, valid_unknown, valid = await _play(dut, block, plan, columns)
-            expected_valid = np.concatenate([np.zeros((PIPELINE, LANES), dtype=bool), valid[:len(valid) - PIPELINE]])
-            failures.timing(block, expected_valid, y_valid, valid_unknown)
-            # Results in slot order: the operands of slot (c, lane) come out at (c + latency, lane).
-            got, got_unknown = y[PIPELINE:][plan], unknown[PIPELINE:][plan]
-            lanes = np.nonzero(plan)[1]
-            failures.values(block, chunk, rows, lanes, chunk.expected[rows], got, got_unknown)
-            coverage.add(chunk.table[rows], lane=lanes)
-            position += used
-            vectors += used
-            block += 1
-            if failures.lines:
-                break
-        if failures.lines:
-            break
-    seconds = time.perf_counter() - started
+    blocks = _blocks(bubble_rate, rng)
+    checks, played = [], 0
+    gc.disable()  # numpy arrays only: the collector's passes would cost time for nothing
+    try:
+        with ThreadPoolExecutor(max_workers=1) as worker:  # one worker: tasks run in order
+            upcoming = worker.submit(next, blocks, None)
+            while not failures.lines:
+                block = upcoming.result()
+                if block is None:
+                    break
+                upcoming = worker.submit(next, blocks, None)
+                output = await _play(dut, block)
+                checks.append(worker.submit(_check, block, output, failures, coverage))
+                played = block.index + 1
+            vectors = sum(check.result() for check in checks)
+    finally:
+        gc.enable()
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     if failures.lines:
         header = (f"rescaler RTL mismatch in {test} (K={K}, RESCALER_PIPELINE={PIPELINE}, N_RANDOM={N_RANDOM}, "
-                  f"RANDOM_SEED={SEED}; reproduce with RANDOM_SEED={SEED}); stopped after block {block - 1}:")
+                  f"RANDOM_SEED={SEED}; reproduce with RANDOM_SEED={SEED}); stopped after block {played - 1}:")
         lines = [header]
         if failures.bad:
             lines.append(f"{failures.bad} of {failures.checked} results differ from sim.golden.rescale "
                          f"(first {min(failures.bad, MAX_REPORTED)} shown):")
         raise AssertionError("\n".join(lines + failures.lines))
-    summary = coverage.summary()
     write_atomically(f"coverage_{test}.json", json.dumps(
         {"test": test, "config": CONFIG.name, "sim": cocotb.SIM_NAME, "lanes": LANES, "vectors": vectors,
-         "blocks": block, "seconds": round(seconds, 3), "sim_seconds": round(SIM_SECONDS[0], 3), "coverage": summary}, indent=1) + "\n")
+         "blocks": played, "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
+         "coverage": coverage.summary()}, indent=1) + "\n")
     dut._log.info("%s: %d vectors bit-exact in %d blocks of %d lanes, %.1f s (%.0f vectors/s), K=%d, "
-                  "RESCALER_PIPELINE=%d, RANDOM_SEED=%d\n%s", test, vectors, block, LANES, seconds,
+                  "RESCALER_PIPELINE=%d, RANDOM_SEED=%d\n%s", test, vectors, played, LANES, seconds,
                   vectors / seconds, K, PIPELINE, SEED, format_table([coverage.row(f"{CONFIG.name} {test}")]))
 
 
