@@ -131,9 +131,10 @@ def harness_verilog(k, *, lanes, depth, dut_top, has_clock, hidden_bit=False, cl
     else:  # the simulator's own clock and reset: no callback into the testbench per edge
         half = clock_ns / 2
         lines = [f"module {HARNESS_TOP} (input wire start, input wire [31:0] cycles, output reg done);",
-                 "  reg clk = 0, rst = 1;",
+                 "  reg clk = 0, rst = 0;",
                  f"  always #{half:g} clk = ~clk;",
-                 f"  initial begin repeat ({reset_cycles}) @(posedge clk); rst <= 0; end"]
+                 "  // rst rises after t = 0, so that every `always @*` of the design sees a change.",
+                 f"  initial begin #1 rst = 1; repeat ({reset_cycles}) @(posedge clk); rst <= 0; end"]
     lines += [
         f"  localparam LANES = {lanes}, IN_BITS = {layout.bits}, OUT_BITS = {out.bits}, DEPTH = {depth};",
         "  // One entry per lane and cycle (cycle-major): wide entries would make Verilator's",
@@ -207,12 +208,13 @@ def bench_verilog(*, cycles, blocks, reset_cycles=3, half_period_ns=5):
     return "\n".join([
         "`timescale 1ns/1ps",
         "module harness_bench;",
-        "  reg clk = 0, rst = 1, start = 0;",
+        "  reg clk = 0, rst = 0, start = 0;",
         "  wire done;",
         f"  {HARNESS_TOP} h (.clk(clk), .rst(rst), .start(start), .cycles({cycles}), .done(done));",
         f"  always #{half_period_ns} clk = ~clk;",
         "  integer b;",
         "  initial begin",
+        "    #1 rst = 1;  // after t = 0, so that every `always @*` of the design sees a change",
         f"    repeat ({reset_cycles}) @(posedge clk);",
         "    rst = 0;",
         f"    for (b = 0; b < {blocks}; b = b + 1) begin",
