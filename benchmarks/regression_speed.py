@@ -16,8 +16,10 @@ It prints vectors/s of each and the ratio cocotb / plain Verilog. A cocotb rate 
 the vectors checked over the test's own time (from its first block to its coverage
 summary, as the testbench measures it), and also over the whole launcher call
 (simulator start-up, cocotb start-up, Verilator's C++ build). The plain testbench's
-rate is over the whole ``vvp`` process. Each run gets its own scratch directory. This
-script only prints: it is a measurement, never a test.
+rate is over the whole ``vvp`` process. Verilator's line adds the CPU time of the run
+(simulator and worker thread), whose rate does not depend on how loaded the machine
+is, and the load average. Each run gets its own scratch directory. This script only
+prints: it is a measurement, never a test.
 
 Usage::
 
@@ -27,6 +29,7 @@ Usage::
 
 import argparse
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -47,8 +50,8 @@ from verify.vectors import CHUNK, vector_chunks  # noqa: E402
 
 
 def cocotb_rate(dut, n, seed, sim, tag):
-    """``(vectors, test seconds, launcher seconds)`` of one ``back_to_back`` run."""
-    import os
+    """``(vectors, test seconds, launcher seconds, lanes, test CPU seconds)`` of one
+    ``back_to_back`` run (CPU: the simulator process, all its threads)."""
     name = f"bench_{tag}_{os.getpid()}"
     os.environ["RANDOM_SEED"] = str(seed)
     try:
@@ -57,7 +60,7 @@ def cocotb_rate(dut, n, seed, sim, tag):
                                                  testcase="back_to_back", echo=False)
         wall = time.perf_counter() - started
         record = json.loads((result.results_xml.parent / "coverage_back_to_back.json").read_text())
-        return record["vectors"], record["seconds"], wall, record["lanes"]
+        return record["vectors"], record["seconds"], wall, record["lanes"], record["cpu_seconds"]
     finally:
         shutil.rmtree(BUILD_ROOT / (name if sim == "icarus" else f"{name}_{sim}"), ignore_errors=True)
 
@@ -109,7 +112,7 @@ def main():
     print(f"rescaler {dut.config.name} (k={args.k}, pipeline {args.pipeline})")
     ratios = []
     for rep in range(args.repeat):
-        vectors, test_s, wall_s, lanes = cocotb_rate(dut, args.n, args.seed, "icarus", dut.config.name)
+        vectors, test_s, wall_s, lanes, _ = cocotb_rate(dut, args.n, args.seed, "icarus", dut.config.name)
         plain_vectors, plain_s = plain_rate(dut, vectors, args.seed)
         cocotb_vps, plain_vps = vectors / test_s, plain_vectors / plain_s
         ratios.append(cocotb_vps / plain_vps)
@@ -121,14 +124,16 @@ def main():
               f"max {max(ratios):.2f}")
     if not args.no_verilator:
         try:
-            vectors, test_s, wall_s, lanes = cocotb_rate(dut, args.verilator_n, args.seed, "verilator",
-                                                         dut.config.name)
+            vectors, test_s, wall_s, lanes, cpu_s = cocotb_rate(dut, args.verilator_n, args.seed, "verilator",
+                                                                dut.config.name)
         except SimulatorMissing as exc:
             print(f"Verilator: skipped ({exc})")
         else:
             print(f"Verilator, {lanes} lanes: cocotb regression {vectors:,} vectors in {test_s:.2f} s = "
                   f"{vectors / test_s:,.0f} vectors/s ({vectors / wall_s:,.0f} with start-up and C++ build, "
-                  f"{wall_s:.2f} s)")
+                  f"{wall_s:.2f} s); {cpu_s:.2f} CPU-s: {vectors / cpu_s:,.0f} vectors per CPU-second")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+          "(wall-clock rates scale with the share of a CPU the run gets)")
 
 
 if __name__ == "__main__":
