@@ -13,7 +13,9 @@ Parameters (environment variables):
     pipeline depth (= latency) and the architecture options; only operands legal
     for them are driven, and with ``hidden_bit`` the ``m`` port gets ``m - 2^(k-1)``.
 ``HARNESS``
-    JSON ``{"lanes": L, "depth": D}`` of the harness Verilog (required).
+    JSON ``{"lanes": L, "depth": D, "clock": "internal" | "external"}`` of the harness
+    Verilog (required): lanes, cycles per block, and whether the harness clocks
+    itself (Icarus) or cocotb's C clock drives ``clk`` (Verilator).
 ``N_RANDOM``, ``RANDOM_SEED``
     Number of random vectors on top of the edge vectors; their seed (logged, drawn
     when unset: rerun with it to reproduce a failure).

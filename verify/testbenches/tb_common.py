@@ -14,10 +14,10 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, Timer
 
 from hw.config import DatapathConfig
+from verify.harness import CLOCK_NS
 
 __all__ = ["CLOCK_NS", "RESET_CYCLES", "config_from_env", "env_int", "env_json", "random_seed", "clock_and_reset"]
 
-CLOCK_NS = 10
 RESET_CYCLES = 3
 
 
