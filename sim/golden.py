@@ -26,7 +26,8 @@ __all__ = [
     "ACC_BITS", "OUT_BITS", "K_MIN", "K_MAX", "INT8_MIN", "INT8_MAX",
     "QUANTIZERS", "HIDDEN_QUANTIZER", "ROUNDINGS", "TFLITE_ROUNDINGS", "TFLITE_S_MAX",
     "s_max", "shift_bits", "check_k",
-    "quantize_multiplier", "rescale", "rounded_product", "accumulate", "dot_product", "legal_operands",
+    "quantize_multiplier", "rescale", "rescale_unclamped", "rounded_product", "accumulate", "dot_product",
+    "legal_operands",
 ]
 
 #: Width of the signed accumulator that feeds the rescaler.
@@ -354,16 +355,37 @@ def rescale(acc, m, s, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,
         raise ValueError(f"act_min{_where(bad)} = {int(lo[bad].flat[0])} is greater than "
                          f"act_max = {int(hi[bad].flat[0])}: the clamp range would be empty")
 
-    y = _round(acc, m, s, s_min, rounding)
-    if zero_point.ndim or zero_point != 0:
-        y = y + zero_point
-    y = np.asarray(y)  # 0-d inputs give numpy scalars
+    y = _rounded(acc, m, s, s_min, zero_point, rounding)
     if act_min.ndim == 0 and act_max.ndim == 0:
         np.minimum(y, act_max, out=y)  # y is a fresh array of the final shape: clamp in place
         np.maximum(y, act_min, out=y)
     else:
         y = np.clip(y, act_min, act_max)
     return y.astype(np.int8)
+
+
+def _rounded(acc, m, s, s_min, zero_point, rounding):
+    """The rounded value plus the zero point, before saturation (checked operands)."""
+    y = _round(acc, m, s, s_min, rounding)
+    if zero_point.ndim or zero_point != 0:
+        y = y + zero_point
+    return np.asarray(y)  # 0-d inputs give numpy scalars
+
+
+def rescale_unclamped(acc, m, s, *, zero_point=0, rounding="half_up", k=K_MAX):
+    """What :func:`rescale` saturates: ``floor((acc*m + 2^(s-1)) / 2^s) + zero_point``
+    (or another ``rounding``) as int64, unclamped, so that a caller can tell which
+    outputs sit inside the clamp range and which saturate. Same operand checks as
+    :func:`rescale`."""
+    k = check_k(k)
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {rounding!r}")
+    acc, m, s, zero_point = (_integers(n, v) for n, v in (("acc", acc), ("m", m), ("s", s),
+                                                             ("zero_point", zero_point)))
+    _check_shapes(acc=acc, m=m, s=s, zero_point=zero_point)
+    s_min = _check_operands(acc, m, s, rounding, k)
+    _check_range("zero_point", zero_point, INT8_MIN, INT8_MAX, "an int8 output parameter")
+    return _rounded(acc, m, s, s_min, zero_point, rounding).astype(np.int64)
 
 
 def _check_shapes(**operands):

@@ -38,6 +38,7 @@ from .ports import RESCALE_OPERANDS, engine_lanes
 
 __all__ = [
     "Schedule", "beats_per_channel", "matmul_schedule", "run_stream", "run_schedule", "unschedule",
+    "stream_operands", "schedule_operands",
     "EDGE_LAYERS", "random_layer", "edge_layer", "layer_schedule", "describe_output",
     "wrap32", "pack_lanes", "unpack_lanes", "stream_words",
     "im2col", "conv_weights_matrix", "conv2d", "conv2d_float",
@@ -209,6 +210,21 @@ def run_stream(x, w, bias, m, s, zero_point, act_min, act_max, first, last, *, k
     numpy.ndarray of int8, shape (G, engines)
         One row per ``last`` beat, in stream order.
     """
+    ops = stream_operands(x, w, bias, m, s, zero_point, act_min, act_max, first, last)
+    return golden.rescale(ops["acc"], ops["m"], ops["s"], zero_point=ops["zero_point"],
+                          act_min=ops["act_min"], act_max=ops["act_max"], k=k)
+
+
+def stream_operands(x, w, bias, m, s, zero_point, act_min, act_max, first, last):
+    """The rescale operands of every output of a stream (arguments as :func:`run_stream`).
+
+    Returns
+    -------
+    dict of numpy.ndarray, shape (G, engines)
+        ``acc`` (the 32-bit accumulator, wrapped like the hardware), ``m``, ``s``,
+        ``zero_point``, ``act_min``, ``act_max`` (of each group's last beat), and
+        ``wrapped`` (bool: the exact sum left the int32 range).
+    """
     first, last = np.asarray(first, dtype=bool), np.asarray(last, dtype=bool)
     starts, ends = np.flatnonzero(first), np.flatnonzero(last)
     following = np.append(starts[1:], len(first))
@@ -217,10 +233,17 @@ def run_stream(x, w, bias, m, s, zero_point, act_min, act_max, first, last, *, k
         raise ValueError("first/last must delimit whole output groups: first on beat 0, "
                          "each first followed by one last, each last by a first or the end")
     dots = np.einsum("tn,ten->te", np.asarray(x, dtype=np.int64), np.asarray(w, dtype=np.int64))
-    acc = wrap32(np.asarray(bias, dtype=np.int64)[starts] + np.add.reduceat(dots, starts, axis=0))
-    ops = [np.asarray(v)[ends] for v in (m, s, zero_point, act_min, act_max)]
-    return golden.rescale(acc, ops[0], ops[1], zero_point=ops[2], act_min=ops[3],
-                          act_max=ops[4], k=k)
+    exact = np.asarray(bias, dtype=np.int64)[starts] + np.add.reduceat(dots, starts, axis=0)
+    ops = {name: np.asarray(v)[ends] for name, v in zip(RESCALE_OPERANDS, (m, s, zero_point, act_min, act_max))}
+    acc = wrap32(exact)
+    return {"acc": acc, **ops, "wrapped": acc != exact}
+
+
+def schedule_operands(schedule):
+    """:func:`stream_operands` of a :class:`Schedule`."""
+    sch = schedule
+    return stream_operands(sch.x, sch.w, sch.bias, sch.m, sch.s, sch.zero_point, sch.act_min,
+                           sch.act_max, sch.first, sch.last)
 
 
 def run_schedule(schedule, *, k):
@@ -513,26 +536,33 @@ def random_layer(rng, *, k, positions, channels, length):
     """A random int8 layer as a ``dict`` (``x``, ``w``, ``bias``, ``M``, ``m``, ``s``,
     ``zero_point``, ``act_min``, ``act_max``).
 
-    Operands span the whole int8 range, or (one layer in two) a small range so that
-    accumulators stay small and ``M`` near 1 exposes their last bits. Per channel:
-    ``M`` aimed so that outputs land inside the int8 range (half the channels), or
-    log-uniform in ``[2^-24, 1]``, or exactly 1; a bias of the accumulator's order
-    (sometimes within +-2^20 or anywhere in int32); a random zero point; and one of
-    no clamp, ReLU (``act_min = zero_point``) or a ReLU6-like upper bound.
+    Shaped like a quantized network's layer, so that most outputs exercise the
+    multiply-and-round path rather than a clamp: operands span the whole int8 range,
+    or (one layer in two) a small range so that accumulators stay small and ``M``
+    near 1 exposes their last bits. Per channel, most often (85 %) a bias of the
+    order of the dot product's spread and ``M`` chosen from the accumulator's spread
+    (``spread * M`` between 2^3 and 2^6 output steps, as calibration would choose);
+    the corners remain, less often: ``M`` log-uniform in ``[2^-24, 1]`` (10 %) or
+    exactly 1 (5 %), a bias within +-2^20 or anywhere in int32 (10 %). Clamps: none
+    with a small zero point (half the channels), ReLU (``act_min = zero_point``, a
+    zero point in the lower half) or a ReLU6-like upper bound.
     """
     bound = INT8_MAX if rng.random() < 0.5 else int(rng.integers(1, 4))
     x = rng.integers(-bound - 1, bound + 1, size=(positions, length))
     w = rng.integers(-bound - 1, bound + 1, size=(channels, length))
     spread = (bound + 1) ** 2 / 3 * np.sqrt(max(length, 1))  # std of a dot product
-    aimed = np.minimum(1.0, 40.0 / spread * np.exp2(rng.uniform(-2, 2, size=channels)))
-    M = np.where(rng.random(channels) < 0.5, aimed, np.exp2(-rng.uniform(0, 24, size=channels)))
-    M[rng.random(channels) < 0.1] = 1.0
     pick = rng.random(channels)
-    bias = np.where(pick < 0.7, np.round(rng.uniform(-2, 2, size=channels) * spread).astype(np.int64),
-                    np.where(pick < 0.85, rng.integers(-(1 << 20), 1 << 20, size=channels),
+    bias = np.where(pick < 0.9, np.round(rng.uniform(-1, 1, size=channels) * spread).astype(np.int64),
+                    np.where(pick < 0.95, rng.integers(-(1 << 20), 1 << 20, size=channels),
                              rng.integers(INT32_MIN, -INT32_MIN, size=channels)))
-    zero_point = rng.integers(INT8_MIN, INT8_MAX + 1, size=channels)
-    kind = rng.integers(0, 3, size=channels)  # 0: none, 1: ReLU, 2: ReLU6-like
+    acc_spread = np.sqrt(spread ** 2 + (bias.astype(np.float64) / np.sqrt(3)) ** 2)
+    aimed = np.minimum(1.0, np.exp2(rng.uniform(3, 6, size=channels)) / (3 * acc_spread))
+    corner = rng.random(channels)
+    M = np.where(corner < 0.85, aimed, np.exp2(-rng.uniform(0, 24, size=channels)))
+    M[corner >= 0.95] = 1.0
+    kind = rng.choice(3, size=channels, p=[0.5, 0.3, 0.2])  # 0: none, 1: ReLU, 2: ReLU6-like
+    zero_point = np.where(kind == 0, rng.integers(-32, 33, size=channels),
+                          rng.integers(INT8_MIN, 1, size=channels))
     act_min = np.where(kind == 0, INT8_MIN, zero_point)
     act_max = np.where(kind == 2, rng.integers(zero_point, INT8_MAX + 1), INT8_MAX)
     return _layer(x, w, bias, M.astype(np.float32), k, zero_point, act_min, act_max)

@@ -1,10 +1,11 @@
 """Bit-exact cocotb regression of the rescaler RTL against ``sim.golden.rescale``.
 
 One simulator run per (k, pipeline), each in its own ``build/cocotb/<name>/``
-(safe under pytest-xdist). The testbench is ``verify/testbenches/rescaler_tb.py``; knobs from the
-shell: ``SIM`` (icarus, verilator), ``N_RANDOM`` (default 20000), ``RANDOM_SEED``
-(drawn and logged when unset). Nothing is skipped: without Icarus the tests fail
-with the message saying how to install it.
+(safe under pytest-xdist), on the multi-lane harness of :mod:`verify.harness`. The
+testbench is ``verify/testbenches/rescaler_tb.py``; knobs from the shell: ``SIM``
+(icarus, verilator), ``N_RANDOM`` (default 200000), ``RANDOM_SEED`` (drawn and
+logged when unset). Nothing is skipped: without Icarus the tests fail with the
+message saying how to install it.
 """
 
 import re
@@ -15,27 +16,25 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.config import VARIANTS, DatapathConfig
-from hw.export import RESCALER_TOP, to_verilog
 from hw.rescaler import Rescaler
 from sim.golden import shift_bits
-from verify.runner import SimulationFailed, config_env, run_cocotb
+from verify.harness import run_rescaler_regression
+from verify.runner import SimulationFailed
 
 K_VALUES = (4, 5, 6, 8, 12, 16, 24, 32)
 CONFIGS = [(k, p) for k in K_VALUES for p in (0, 2)] + [(8, 1), (8, 3)]
 
 
-def _run(verilog, config, *, build_name=None, n_random=None):
-    defaults = {"N_RANDOM": n_random} if n_random is not None else {}
-    return run_cocotb(verilog=verilog, toplevel=RESCALER_TOP, test_module="rescaler_tb",
-                      build_name=build_name or f"rescaler_{config.name}", env=config_env(config),
-                      defaults=defaults)
+def _run(design, config, *, build_name=None, n_random=None):
+    return run_rescaler_regression(design, config, build_name=build_name or f"rescaler_{config.name}",
+                                   n_random=n_random)
 
 
 @pytest.mark.cocotb
 @pytest.mark.parametrize("k,pipeline", sorted(CONFIGS), ids=[f"k{k}-p{p}" for k, p in sorted(CONFIGS)])
 def test_rescaler_rtl_matches_golden(k, pipeline):
     dut = Rescaler(k=k, rescaler_pipeline=pipeline)
-    result = _run(lambda: to_verilog(dut, name=RESCALER_TOP), dut.config)
+    result = _run(dut, dut.config)
     assert result.tests == 2
 
 
@@ -47,7 +46,7 @@ VARIANT_CONFIGS = [(k, p, v) for v in VARIANTS if v != "fast_clamp" for k, p in 
 @pytest.mark.parametrize("k,pipeline,variant", VARIANT_CONFIGS, ids=[f"{v}-k{k}-p{p}" for k, p, v in VARIANT_CONFIGS])
 def test_rescaler_variant_rtl_matches_golden(k, pipeline, variant):
     dut = Rescaler(k=k, rescaler_pipeline=pipeline, **VARIANTS[variant])
-    result = _run(lambda: to_verilog(dut, name=RESCALER_TOP), dut.config, n_random=4000)
+    result = _run(dut, dut.config, n_random=20000)
     assert result.tests == 2
 
 
@@ -115,9 +114,35 @@ def test_regression_catches_broken_rescaler(bug):
     """The same testbench against a deliberately broken rescaler must fail, saying why."""
     design, pipeline, expected = BROKEN[bug]
     with pytest.raises(SimulationFailed) as failure:
-        _run(lambda: to_verilog(design(), name=RESCALER_TOP), DatapathConfig(k=8, rescaler_pipeline=pipeline),
-             build_name=f"rescaler_broken_{bug}", n_random=200)
+        _run(design(), DatapathConfig(k=8, rescaler_pipeline=pipeline), build_name=f"rescaler_broken_{bug}",
+             n_random=200)
     message = str(failure.value)
     assert "2 of 2 cocotb tests failed" in message, message
     assert re.search(expected, message), message
+    assert "RANDOM_SEED=" in message, message
+
+
+class DroppedRoundingAtLargeShifts(Rescaler):
+    """The real rescaler with a bug in one corner only: for ``s > 40`` the rounding bit
+    is dropped (``floor`` instead of round half up). At k = 24 that is shifts 41..48 of
+    0..48: only vectors with a large shift and bit ``s - 1`` of the product set expose it."""
+
+    def round_half(self, partial, shift):
+        return Mux(shift > 40, partial >> 1, (partial + 1) >> 1)
+
+
+@pytest.mark.cocotb
+def test_regression_catches_dropped_rounding_at_large_shifts():
+    """A deliberately broken rescaler at k = 24 fails the regression, and the failure
+    names the operands of wrong results, every one of them with s > 40."""
+    config = DatapathConfig(k=24, rescaler_pipeline=2)
+    with pytest.raises(SimulationFailed) as failure:
+        _run(DroppedRoundingAtLargeShifts(k=24, rescaler_pipeline=2), config,
+             build_name="rescaler_broken_rounding_k24", n_random=20000)
+    message = str(failure.value)
+    assert "2 of 2 cocotb tests failed" in message, message
+    shown = re.findall(r"vector #\d+ \((?:edge|random|realistic)\): acc=-?\d+, m=\d+, s=(\d+), zero_point=-?\d+, "
+                       r"act_min=-?\d+, act_max=-?\d+: expected -?\d+, got -?\d+ \(lane \d+, block \d+\)", message)
+    assert shown, message
+    assert all(int(s) > 40 for s in shown), message
     assert "RANDOM_SEED=" in message, message

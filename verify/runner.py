@@ -146,6 +146,22 @@ def _get_runner(sim, fixed_env):
             raise SimulatorMissing(f"{sim}: {exc}") from None
 
 
+def _limit_public(runner, depth):
+    """Replace ``--public-flat-rw`` by ``--public-depth depth`` in ``runner``'s Verilator
+    command (cocotb has no option for it: its command builder is wrapped)."""
+    build_command = runner._build_command
+
+    def limited():
+        commands = build_command()
+        verilate = commands[0]
+        if "--public-flat-rw" in verilate:
+            at = verilate.index("--public-flat-rw")
+            verilate[at:at + 1] = ["--public-depth", str(depth)]
+        return commands
+
+    runner._build_command = limited
+
+
 @contextmanager
 def _patched_environment(env, python_paths):
     """Temporarily set ``env`` in ``os.environ`` and prepend ``python_paths`` to ``sys.path``.
@@ -211,7 +227,7 @@ def _tail(text, lines=40):
 
 
 def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults=None,
-               sim=None, testcase=None, echo=True):
+               sim=None, testcase=None, echo=True, verilator_public_depth=None):
     """Build ``verilog`` and run the cocotb tests of ``test_module`` against it.
 
     Parameters
@@ -237,6 +253,11 @@ def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults
         Run only these cocotb tests (default: all of the module).
     echo : bool
         Copy the simulator log to ``sys.stdout`` (pytest shows it for failing tests).
+    verilator_public_depth : int, optional
+        With Verilator, make only the signals of the top ``verilator_public_depth``
+        module levels visible to cocotb (``--public-depth``) instead of all of them
+        (cocotb's ``--public-flat-rw``, which keeps Verilator from optimizing the
+        design): for a harness whose testbench touches only its top-level ports.
 
     Returns
     -------
@@ -257,7 +278,9 @@ def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults
 
     directory = build_dir(f"{build_name}" if sim == "icarus" else f"{build_name}_{sim}")
     directory.mkdir(parents=True, exist_ok=True)
-    runner, build_args = _get_runner(sim, fixed_env)
+    runner, sim_args = _get_runner(sim, fixed_env)
+    if sim == "verilator" and verilator_public_depth:
+        _limit_public(runner, verilator_public_depth)
 
     source = directory / f"{toplevel}.v"
     _write_if_changed(source, verilog() if callable(verilog) else verilog)
@@ -266,7 +289,7 @@ def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults
     with _patched_environment(fixed_env, [REPO_ROOT, TESTBENCHES]):
         try:
             runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=directory,
-                         build_args=build_args, timescale=_TIMESCALE, log_file=build_log)
+                         build_args=sim_args, timescale=_TIMESCALE, log_file=build_log)
         except (RuntimeError, SystemExit) as exc:
             log = build_log.read_text(errors="replace") if build_log.is_file() else ""
             raise SimulationFailed(f"{sim} could not build {source} ({exc}):\n{_tail(log)}") from None

@@ -10,9 +10,12 @@ always come from :func:`sim.golden.rescale`.
 * :func:`random_vectors`: half uniform ``(m, s)``, half realistic ``(m, s)`` from
   :func:`sim.golden.quantize_multiplier` of log-uniform scales, accumulators aimed
   at, near and far from the int8 range;
-* :func:`rescaler_vectors`: both, restricted to the operands a variant's contract
-  allows, with their kinds and expected outputs.
+* :func:`vector_chunks`: both, restricted to the operands a variant's contract
+  allows, with their kinds and expected outputs, in bounded pieces (a run of ten
+  million vectors never holds them all); :func:`rescaler_vectors` all at once.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,7 +23,7 @@ from sim.golden import (INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN, legal_operands
                         rescale, s_max)
 from sim.ports import RESCALER_INPUTS
 
-__all__ = ["edge_vectors", "random_vectors", "rescaler_vectors", "expected_outputs", "columns", "describe"]
+__all__ = ["KINDS", "CHUNK", "Chunk", "edge_vectors", "random_vectors", "vector_chunks", "rescaler_vectors", "expected_outputs", "columns", "describe"]
 
 
 def edge_vectors(k):
@@ -93,7 +96,11 @@ def random_vectors(k, n, rng):
     kind = rng.random(n)
     lo = np.where(kind < 0.4, INT8_MIN, np.where(kind < 0.6, zp, pair[:, 0]))
     hi = np.where(kind < 0.6, INT8_MAX, pair[:, 1])
-    return np.stack([acc, m, s, zp, lo, hi], axis=1)
+    # Built column by column: a row-major stack of six long columns is slow.
+    table = np.empty((len(RESCALER_INPUTS), n), dtype=np.int64)
+    for row, column in enumerate((acc, m, s, zp, lo, hi)):
+        table[row] = column
+    return table.T
 
 
 def expected_outputs(table, k):
@@ -102,18 +109,64 @@ def expected_outputs(table, k):
     return rescale(acc, m, s, zero_point=zp, act_min=lo, act_max=hi, k=k).astype(np.int64)
 
 
-def rescaler_vectors(k, n_random, seed, *, trim_shift=False, hidden_bit=False):
-    """``(table, kinds, expected)``: edge then random vectors legal for the variant
-    (:func:`sim.golden.legal_operands`), the kind of each row (``"edge"``,
-    ``"random"``, ``"realistic"``) and the golden outputs."""
+#: Names of the vector kinds (:attr:`Chunk.kind` holds indices into this tuple).
+KINDS = ("edge", "random", "realistic")
+#: Random vectors per :class:`Chunk`: bounded memory however many vectors a run asks for.
+CHUNK = 1 << 16
+
+
+class Chunk(NamedTuple):
+    """A run of consecutive vectors of :func:`vector_chunks`.
+
+    Members
+    -------
+    start : int
+        Index of the first vector in the whole sequence.
+    table : numpy.ndarray, shape (N, 6)
+        Operands (:func:`columns` names them).
+    kind : numpy.ndarray of int8, shape (N,)
+        Index into :data:`KINDS`.
+    expected : numpy.ndarray of int64, shape (N,)
+        Golden outputs.
+    """
+
+    start: int
+    table: np.ndarray
+    kind: np.ndarray
+    expected: np.ndarray
+
+
+def vector_chunks(k, n_random, seed, *, trim_shift=False, hidden_bit=False, chunk=CHUNK):
+    """Edge then ``n_random`` random vectors legal for the variant
+    (:func:`sim.golden.legal_operands`), in :class:`Chunk` pieces with their golden
+    outputs. Random chunk ``i`` draws from ``numpy.random.default_rng([seed, i])``, so
+    a run of any length is reproducible from its seed without holding it whole."""
+    start = 0
+
+    def piece(table, kind):
+        nonlocal start
+        legal = legal_operands(table[:, 1], table[:, 2], k, trim_shift=trim_shift, hidden_bit=hidden_bit)
+        table, kind = table[legal], kind[legal]
+        out = Chunk(start, table, kind, expected_outputs(table, k))
+        start += len(table)
+        return out
+
     edge = edge_vectors(k)
-    rand = random_vectors(k, n_random, np.random.default_rng(seed))
-    table = np.concatenate([edge, rand])
-    kinds = np.array(["edge"] * len(edge) + ["random"] * (n_random // 2)
-                     + ["realistic"] * (n_random - n_random // 2))
-    legal = legal_operands(table[:, 1], table[:, 2], k, trim_shift=trim_shift, hidden_bit=hidden_bit)
-    table, kinds = table[legal], kinds[legal]
-    return table, kinds.tolist(), expected_outputs(table, k)
+    yield piece(edge, np.zeros(len(edge), dtype=np.int8))
+    for index, first in enumerate(range(0, n_random, chunk)):
+        n = min(chunk, n_random - first)
+        kind = np.full(n, KINDS.index("realistic"), dtype=np.int8)
+        kind[:n // 2] = KINDS.index("random")
+        yield piece(random_vectors(k, n, np.random.default_rng([seed, index])), kind)
+
+
+def rescaler_vectors(k, n_random, seed, *, trim_shift=False, hidden_bit=False):
+    """``(table, kinds, expected)``: all of :func:`vector_chunks` at once, the kind of
+    each row by name (``"edge"``, ``"random"``, ``"realistic"``)."""
+    chunks = list(vector_chunks(k, n_random, seed, trim_shift=trim_shift, hidden_bit=hidden_bit))
+    kinds = np.concatenate([c.kind for c in chunks])
+    return (np.concatenate([c.table for c in chunks]), [KINDS[i] for i in kinds.tolist()],
+            np.concatenate([c.expected for c in chunks]))
 
 
 def columns(table):

@@ -22,8 +22,9 @@ Six tests:
 
 * ``random_layers``: random layers (1 to 3 positions, 1 to ``3*ENGINES`` output
   channels, dot products of 1 beat up to 70 beats, a 64-beat one always included),
-  random per-channel ``M`` in ``(0, 1]`` (some exactly 1), biases, zero points and
-  ReLU/ReLU6 clamps, with random bubbles (``valid`` low, garbage on every input);
+  per-channel ``M`` in ``(0, 1]`` mostly chosen from the accumulator's spread (some
+  log-uniform, some exactly 1: :func:`sim.layers.random_layer`), biases, zero points
+  and ReLU/ReLU6 clamps, with random bubbles (``valid`` low, garbage on every input);
 * ``saturation``, ``accumulator_wrap``, ``m_one``, ``underflow``: the layers of
   :data:`sim.layers.EDGE_LAYERS` (int8 saturation by all -128 operands, accumulator
   wrap at +-2^31, ``M = 1``, underflowing tiny ``M``), back to back;
@@ -32,9 +33,12 @@ Six tests:
 
 Every test checks that ``y_valid`` is the (``valid and last``) pattern delayed by
 exactly the latency, and every output; a failure names the layer, position,
-output channel, engine, and the beat (in the layer's stream and cycle).
+output channel, engine, and the beat (in the layer's stream and cycle). Each test
+logs what its outputs covered (:mod:`verify.coverage`; padding channels aside) and
+writes it to ``coverage_<test>.json`` in the run directory.
 """
 
+import json
 import random
 
 import numpy as np
@@ -42,7 +46,9 @@ import numpy as np
 import cocotb
 
 from sim import layers
-from sim.ports import ENGINE_INPUTS
+from sim.ports import ENGINE_INPUTS, RESCALER_INPUTS
+from toolkit.cli import write_atomically
+from verify.coverage import Coverage, format_table
 from tb_common import clock_and_reset, config_from_env, env_int, random_seed
 
 BUBBLE_RATE = 0.3
@@ -67,12 +73,16 @@ class Stream:
         self.expected = []   # per output group: list of ENGINES ints
         self.origin = []     # per output group: (layer name, layer, schedule, group, first stream beat)
         self.schedules = {}
+        self.coverage = Coverage(k=K, lanes=ENGINES, wraps=True)
 
     def add(self, name, layer, schedule):
         start = len(self.words["first"])
         for port, values in layers.stream_words(schedule, K, hidden_bit=CONFIG.hidden_bit).items():
             self.words[port] += values
         self.expected += layers.run_schedule(schedule, k=K).astype(int).tolist()
+        ops, real = layers.schedule_operands(schedule), schedule.channel >= 0  # padding channels aside
+        self.coverage.add(np.stack([ops[name][real] for name in RESCALER_INPUTS], axis=1),
+                          lane=np.nonzero(real)[1], wrapped=ops["wrapped"][real])
         self.origin += [(name, layer, schedule, group, start) for group in range(schedule.groups)]
         self.schedules[name] = schedule
 
@@ -185,8 +195,12 @@ async def run(dut, test, stream, bubble_rate, rng):
     if problems:
         header = (f"engine RTL mismatch in {test} ({CONFIG}; reproduce with RANDOM_SEED={SEED}):")
         raise AssertionError("\n".join([header] + problems))
-    dut._log.info("%s: %d outputs bit-exact in %d cycles (%d beats), RANDOM_SEED=%d",
-                  test, len(got) * ENGINES, len(done_seq), beats, SEED)
+    write_atomically(f"coverage_{test}.json", json.dumps(
+        {"test": test, "config": CONFIG.name, "sim": cocotb.SIM_NAME, "lanes": ENGINES,
+         "coverage": stream.coverage.summary()}, indent=1) + "\n")
+    dut._log.info("%s: %d outputs bit-exact in %d cycles (%d beats), RANDOM_SEED=%d\n%s",
+                  test, len(got) * ENGINES, len(done_seq), beats, SEED,
+                  format_table([stream.coverage.row(f"{CONFIG.name} {test}")]))
     return got
 
 

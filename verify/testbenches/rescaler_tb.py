@@ -1,34 +1,52 @@
 """cocotb testbench: the rescaler RTL against :func:`sim.golden.rescale`, bit for bit.
 
-Launched through :func:`verify.runner.run_cocotb`, one simulator run per
-configuration; the vectors are :func:`verify.vectors.rescaler_vectors`.
+Launched through :func:`verify.harness.run_rescaler_regression`, one simulator run per
+configuration, on the multi-lane harness of :mod:`verify.harness` (``LANES``
+rescalers side by side): Python writes a block of operand words to a file, the
+harness plays it one word per clock and writes every lane's outputs back, and
+numpy compares them with the golden outputs. cocotb awaits once per block, not
+once per cycle. The vectors are :func:`verify.vectors.vector_chunks`.
 Parameters (environment variables):
 
 ``DATAPATH``
     The :class:`hw.config.DatapathConfig` of the Verilog (required): ``k``, the
     pipeline depth (= latency) and the architecture options; only operands legal
     for them are driven, and with ``hidden_bit`` the ``m`` port gets ``m - 2^(k-1)``.
+``HARNESS``
+    JSON ``{"lanes": L, "depth": D, "clock": "internal" | "external"}`` of the harness
+    Verilog (required): lanes, cycles per block, and whether the harness clocks
+    itself (Icarus) or cocotb's C clock drives ``clk`` (Verilator).
 ``N_RANDOM``, ``RANDOM_SEED``
     Number of random vectors on top of the edge vectors; their seed (logged, drawn
     when unset: rerun with it to reproduce a failure).
 
-Two tests stream every vector: ``back_to_back`` (``valid`` every cycle) and
-``bubbles`` (``valid`` low on random cycles, garbage on ``acc`` meanwhile). Each
-checks that ``y_valid`` is ``valid`` delayed by exactly the latency, that as many
-results come out as operand sets went in, and every result in order.
+Two tests stream every vector: ``back_to_back`` (every lane valid every cycle) and
+``bubbles`` (each lane's ``valid`` low on random cycles, garbage on all its operands
+meanwhile). Each checks, per lane, that ``y_valid`` is ``valid`` delayed by exactly
+the latency, that as many results come out as operand sets went in, and every
+result in order; a failure names the vector (index, kind, operands, lane, block).
+Each test logs a coverage table (:mod:`verify.coverage`) and writes it with its
+throughput to ``coverage_<test>.json`` in the run directory.
 """
 
-import hashlib
+import gc
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 import cocotb
-from cocotb.triggers import Timer
+from cocotb.triggers import SimTimeoutError, Timer, with_timeout
 
-from sim.golden import INT8_MAX, INT8_MIN
 from sim.ports import rescaler_inputs
-from tb_common import clock_and_reset, config_from_env, env_int, random_seed
-from verify.vectors import describe, rescaler_vectors
+from tb_common import CLOCK_NS, clock_and_reset, config_from_env, env_int, env_json, random_seed
+from toolkit.cli import write_atomically
+from verify import harness
+from verify.coverage import Coverage, format_table
+from verify.vectors import KINDS, describe, vector_chunks
 
 BUBBLE_RATE = 0.3
 MAX_REPORTED = 8
@@ -36,136 +54,161 @@ MAX_REPORTED = 8
 
 CONFIG = config_from_env()
 K, PIPELINE = CONFIG.k, CONFIG.rescaler_pipeline
-N_RANDOM = env_int("N_RANDOM", 20000)
+N_RANDOM = env_int("N_RANDOM", 200_000)
 SEED, _SEED_NOTE = random_seed()
 PORTS = rescaler_inputs(K, hidden_bit=CONFIG.hidden_bit)
-print(f"rescaler_tb: {CONFIG}, N_RANDOM={N_RANDOM} RANDOM_SEED={SEED}{_SEED_NOTE}", flush=True)
-
-_VECTORS = None
-
-
-def vectors():
-    """``(operands, expected, kinds)``: lists of Python ints, built once per run."""
-    global _VECTORS
-    if _VECTORS is None:
-        table, kinds, expected = rescaler_vectors(K, N_RANDOM, SEED, trim_shift=CONFIG.trim_shift,
-                                                  hidden_bit=CONFIG.hidden_bit)
-        _VECTORS = ([tuple(row) for row in table.tolist()], expected.tolist(), kinds)
-    return _VECTORS
+LAYOUT = harness.input_layout(K, hidden_bit=CONFIG.hidden_bit)
+_HARNESS = env_json("HARNESS")
+LANES, DEPTH = int(_HARNESS["lanes"]), int(_HARNESS["depth"])
+print(f"rescaler_tb: {CONFIG}, {LANES} lanes, N_RANDOM={N_RANDOM} RANDOM_SEED={SEED}{_SEED_NOTE}", flush=True)
 
 
-# ---------------------------------------------------------------------------------------
-# Driving
+class Failures:
+    """The first problems found, with enough context to reproduce each."""
+
+    def __init__(self):
+        self.lines, self.bad, self.checked = [], 0, 0
+
+    def timing(self, block, expected, y_valid, unknown):
+        differ = np.argwhere((expected != y_valid) | unknown)
+        if len(differ):
+            cycle, lane = (int(v) for v in differ[0])
+            self.lines.append(
+                f"y_valid is not valid delayed by {PIPELINE} cycle{'s' * (PIPELINE != 1)}: first difference at "
+                f"cycle {cycle} of block {block}, lane {lane} "
+                f"(y_valid={'x' if unknown[cycle, lane] else int(y_valid[cycle, lane])}, "
+                f"valid {PIPELINE} cycle(s) earlier={int(expected[cycle, lane])})")
+
+    def values(self, block, chunk, rows, lanes, expected, got, unknown):
+        self.checked += len(expected)
+        wrong = np.flatnonzero((expected != got) | unknown)
+        self.bad += len(wrong)
+        room = MAX_REPORTED - sum(line.startswith("  vector") for line in self.lines)
+        for i in wrong[:max(room, 0)].tolist():
+            index = chunk.start + rows[i]
+            shown = "x" if unknown[i] else int(got[i])
+            self.lines.append(f"  vector #{index} ({KINDS[chunk.kind[rows[i]]]}): {describe(chunk.table[rows[i]])}: "
+                              f"expected {int(expected[i])}, got {shown} (lane {int(lanes[i])}, block {block})")
 
 
-def _encode(rows):
-    """Operand tuples as the unsigned port values written to the DUT (``m`` without
-    its leading 1 for a hidden-bit rescaler: the port's width drops it)."""
-    return [tuple(port.encode(value) for port, value in zip(PORTS, row)) for row in rows]
+class Block(NamedTuple):
+    """One block, ready to play: its vectors (rows of ``chunk``) and their slots."""
+
+    index: int
+    chunk: object  # verify.vectors.Chunk
+    rows: np.ndarray  # rows of chunk.table, in slot order
+    plan: np.ndarray  # (cycles, lanes) bool: the slots holding them
+    data: bytes  # the $readmemh text, drain cycles included
+    cycles: int
 
 
-def _describe(index, row, expected, got, kind):
-    return f"vector #{index} ({kind}): {describe(row)}: expected {expected}, got {got}"
+def _blocks(bubble_rate, rng):
+    """Every block of the run, in order (vectors, golden outputs, slots, file text)."""
+    index = 0
+    for chunk in vector_chunks(K, N_RANDOM, SEED, trim_shift=CONFIG.trim_shift, hidden_bit=CONFIG.hidden_bit):
+        # The unsigned port words (Port.encode on whole columns).
+        encoded = [col & ((1 << port.width) - 1) for port, col in zip(PORTS, chunk.table.T)]
+        position = 0
+        while position < len(chunk.table):
+            plan = harness.valid_plan(len(chunk.table) - position, LANES, bubble_rate, rng)[:DEPTH - PIPELINE]
+            rows = np.arange(position, position + int(plan.sum()))
+            valid = np.concatenate([plan, np.zeros((PIPELINE, LANES), dtype=bool)])  # + drain cycles
+            columns = {}
+            for port, col in zip(PORTS, encoded):
+                word = np.zeros(valid.shape, dtype=np.int64)
+                if bubble_rate > 0:  # garbage on every operand of an idle lane
+                    word[~valid] = rng.integers(0, 1 << port.width, size=int((~valid).sum()), dtype=np.int64)
+                word[:len(plan)][plan] = col[rows]
+                columns[port.name] = word
+            yield Block(index, chunk, rows, plan, harness.pack_block(LAYOUT, columns, valid), len(valid))
+            position += len(rows)
+            index += 1
 
 
-def _check(dut, test, rows, expected, kinds, got, valid_seq, y_valid_seq, latency):
-    """Compare everything collected by one test; raise one AssertionError listing failures."""
-    problems = []
-    # y_valid must be valid delayed by exactly `latency` cycles (0 before the first).
-    shifted = [0] * latency + valid_seq[:len(valid_seq) - latency]
-    if y_valid_seq != shifted:
-        first = next(i for i, (a, b) in enumerate(zip(y_valid_seq, shifted)) if a != b)
-        problems.append(f"y_valid is not valid delayed by {latency} cycle{'s' * (latency != 1)}: first difference at "
-                        f"cycle {first} after reset (y_valid={y_valid_seq[first]}, "
-                        f"valid {latency} cycle(s) earlier={shifted[first]})")
-    if len(got) != len(expected):
-        problems.append(f"{len(got)} results came out for {len(expected)} valid operand sets")
-    bad = [i for i, (e, g) in enumerate(zip(expected, got)) if e != g]
-    if bad:
-        problems.append(f"{len(bad)} of {len(expected)} results differ from sim.golden.rescale "
-                        f"(first {min(len(bad), MAX_REPORTED)} shown):")
-        problems += ["  " + _describe(i, rows[i], expected[i], got[i], kinds[i]) for i in bad[:MAX_REPORTED]]
-    if problems:
-        header = (f"rescaler RTL mismatch in {test} (K={K}, RESCALER_PIPELINE={PIPELINE}, N_RANDOM={N_RANDOM}, "
-                  f"RANDOM_SEED={SEED}; reproduce with RANDOM_SEED={SEED}):")
-        raise AssertionError("\n".join([header] + problems))
-    dut._log.info("%s: %d vectors bit-exact, %d cycles (K=%d, RESCALER_PIPELINE=%d, RANDOM_SEED=%d)",
-                  test, len(expected), len(valid_seq), K, PIPELINE, SEED)
+def _check(block, output, failures, coverage):
+    """Compare one block's harness output with the golden outputs; count its coverage."""
+    y, y_valid, y_unknown, valid_unknown = harness.unpack_outputs(output, LANES, block.cycles)
+    # y_valid must be the slots' valid pattern delayed by the latency (idle before).
+    expected_valid = np.zeros((block.cycles, LANES), dtype=bool)
+    expected_valid[PIPELINE:PIPELINE + len(block.plan)] = block.plan
+    failures.timing(block.index, expected_valid, y_valid, valid_unknown)
+    # Results in slot order: the operands of slot (c, lane) come out at (c + latency, lane).
+    got = y[PIPELINE:PIPELINE + len(block.plan)][block.plan]
+    unknown = y_unknown[PIPELINE:PIPELINE + len(block.plan)][block.plan]
+    lanes = np.nonzero(block.plan)[1]
+    failures.values(block.index, block.chunk, block.rows, lanes, block.chunk.expected[block.rows], got, unknown)
+    coverage.add(block.chunk.table[block.rows], lane=lanes)
+    return len(block.rows)
+
+
+async def _play(dut, block):
+    """Play one block on the harness; return the bytes of its output file."""
+    harness.write_block(harness.IN_FILE, block.data)
+    dut.cycles.value = block.cycles
+    dut.start.value = 1 - int(dut.start.value)  # a change of start plays the block
+    try:
+        await with_timeout(dut.done.value_change, (block.cycles + 16) * CLOCK_NS, "ns")
+    except SimTimeoutError:
+        raise AssertionError(f"the harness did not finish block {block.index} of {block.cycles} cycles "
+                             f"(its done output never changed)") from None
+    return Path(harness.OUT_FILE).read_bytes()
 
 
 async def _stream(dut, test, bubble_rate):
-    rows, expected, kinds = vectors()
-    digest = hashlib.sha1(repr((rows, expected)).encode()).hexdigest()[:12]
-    dut._log.info("RANDOM_SEED=%d (set RANDOM_SEED=%d to reproduce), K=%d, RESCALER_PIPELINE=%d, %d vectors, sha1 %s",
-                  SEED, SEED, K, PIPELINE, len(rows), digest)
-    encoded = _encode(rows)
-    handles = [getattr(dut, port.name) for port in PORTS]
-    h_acc = handles[0]
-    valid_h, y_h, y_valid_h = dut.valid, dut.y, dut.y_valid
-
-    # Drive every input at t = 0 (an Icarus `always @*` can miss its first evaluation).
-    last = [0, 0, 0, 0, PORTS[4].encode(INT8_MIN), PORTS[5].encode(INT8_MAX)]
-    for handle, value in zip(handles, last):
-        handle.value = value
-    valid_h.value = 0
-
-    # The valid pattern: one entry per cycle (or per step when combinational).
+    """Play every block; a worker thread prepares the next block and checks the last one
+    while the simulator runs (the simulator does not hold the GIL between callbacks)."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     rng = np.random.default_rng([SEED, 1 + (bubble_rate > 0)])
-    n = len(rows)
-    if bubble_rate > 0:
-        # Geometric gaps between valid cycles, about `bubble_rate` of cycles idle.
-        gaps = rng.geometric(1 - bubble_rate, size=n) - 1
-        valid_seq = []
-        for gap in gaps.tolist():
-            valid_seq += [0] * gap + [1]
-    else:
-        valid_seq = [1] * n
-    latency = PIPELINE
-    valid_seq += [0] * latency  # drain the pipeline
-    garbage = rng.integers(0, 1 << 32, size=len(valid_seq), dtype=np.int64).tolist() if bubble_rate > 0 else None
-    y_valid_seq = []
-    got = []
-
-    if PIPELINE == 0:
-        step = Timer(1, unit="ns")
-        await step
-    else:
-        step = await clock_and_reset(dut)
-
-    index = 0
-    current_valid = 0
-    for cycle, valid in enumerate(valid_seq):
-        if valid:
-            operands = encoded[index]
-            index += 1
-            for i in range(6):
-                value = operands[i]
-                if value != last[i]:
-                    handles[i].value = value
-                    last[i] = value
-        elif garbage is not None:
-            last[0] = garbage[cycle]
-            h_acc.value = last[0]
-        if valid != current_valid:
-            valid_h.value = valid
-            current_valid = valid
-        await step
-        # Combinational: the outputs of this step. Clocked: read right after the edge,
-        # before the registers update: the outputs of `latency` cycles ago.
-        y_valid = int(y_valid_h.value)
-        y_valid_seq.append(y_valid)
-        if y_valid:
-            got.append(y_h.value.to_signed())
-    _check(dut, test, rows, expected, kinds, got, valid_seq, y_valid_seq, latency)
+    if not dut.start.value.is_resolvable:  # first test: drive it (the harness starts at 0)
+        dut.start.value = 0
+    dut.cycles.value = 0
+    if _HARNESS["clock"] == "external":
+        await clock_and_reset(dut, impl="gpi")
+    else:  # the harness clocks and resets itself; step past its initial done = 0
+        await Timer(1, unit="ns")
+    failures, coverage = Failures(), Coverage(k=K, lanes=LANES)
+    blocks = _blocks(bubble_rate, rng)
+    checks, played = [], 0
+    gc.disable()  # numpy arrays only: the collector's passes would cost time for nothing
+    try:
+        with ThreadPoolExecutor(max_workers=1) as worker:  # one worker: tasks run in order
+            upcoming = worker.submit(next, blocks, None)
+            while not failures.lines:
+                block = upcoming.result()
+                if block is None:
+                    break
+                upcoming = worker.submit(next, blocks, None)
+                output = await _play(dut, block)
+                checks.append(worker.submit(_check, block, output, failures, coverage))
+                played = block.index + 1
+            vectors = sum(check.result() for check in checks)
+    finally:
+        gc.enable()
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    if failures.lines:
+        header = (f"rescaler RTL mismatch in {test} (K={K}, RESCALER_PIPELINE={PIPELINE}, N_RANDOM={N_RANDOM}, "
+                  f"RANDOM_SEED={SEED}; reproduce with RANDOM_SEED={SEED}); stopped after block {played - 1}:")
+        lines = [header]
+        if failures.bad:
+            lines.append(f"{failures.bad} of {failures.checked} results differ from sim.golden.rescale "
+                         f"(first {min(failures.bad, MAX_REPORTED)} shown):")
+        raise AssertionError("\n".join(lines + failures.lines))
+    write_atomically(f"coverage_{test}.json", json.dumps(
+        {"test": test, "config": CONFIG.name, "sim": cocotb.SIM_NAME, "lanes": LANES, "vectors": vectors,
+         "blocks": played, "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
+         "coverage": coverage.summary()}, indent=1) + "\n")
+    dut._log.info("%s: %d vectors bit-exact in %d blocks of %d lanes, %.1f s (%.0f vectors/s), K=%d, "
+                  "RESCALER_PIPELINE=%d, RANDOM_SEED=%d\n%s", test, vectors, played, LANES, seconds,
+                  vectors / seconds, K, PIPELINE, SEED, format_table([coverage.row(f"{CONFIG.name} {test}")]))
 
 
 @cocotb.test()
 async def back_to_back(dut):
-    """A new operand set every cycle: one result per cycle after RESCALER_PIPELINE cycles."""
+    """A new operand set on every lane every cycle: one result per lane and cycle."""
     await _stream(dut, "back_to_back", 0.0)
 
 
 @cocotb.test()
 async def bubbles(dut):
-    """valid low on random cycles (garbage on acc meanwhile): results still in order."""
+    """valid low on random cycles of each lane (garbage operands meanwhile): results still in order."""
     await _stream(dut, "bubbles", BUBBLE_RATE)

@@ -14,10 +14,10 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, Timer
 
 from hw.config import DatapathConfig
+from verify.harness import CLOCK_NS
 
-__all__ = ["CLOCK_NS", "RESET_CYCLES", "config_from_env", "env_int", "random_seed", "clock_and_reset"]
+__all__ = ["CLOCK_NS", "RESET_CYCLES", "config_from_env", "env_int", "env_json", "random_seed", "clock_and_reset"]
 
-CLOCK_NS = 10
 RESET_CYCLES = 3
 
 
@@ -38,6 +38,17 @@ def env_int(name, default=None):
         raise RuntimeError(f"environment variable {name} must be an integer, not {text!r}") from None
 
 
+def env_json(name):
+    """The JSON value in environment variable ``name`` (required)."""
+    text = os.environ.get(name)
+    if not text:
+        raise RuntimeError(f"environment variable {name} is required by the testbench")
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise RuntimeError(f"environment variable {name} must hold JSON, not {text!r}") from None
+
+
 def config_from_env():
     """The :class:`DatapathConfig` in environment variable ``DATAPATH`` (JSON of its fields)."""
     text = os.environ.get("DATAPATH")
@@ -54,17 +65,18 @@ def random_seed():
     return seed, f" (drawn; rerun with RANDOM_SEED={seed} to reproduce)"
 
 
-async def clock_and_reset(dut):
+async def clock_and_reset(dut, *, impl=None):
     """Start ``dut.clk`` and hold ``dut.rst`` for :data:`RESET_CYCLES` rising edges.
 
     The caller drives every other input before (Icarus can miss the first
-    evaluation of an ``always @*`` block otherwise). Returns the ``RisingEdge``
-    trigger to step the design with.
+    evaluation of an ``always @*`` block otherwise). ``impl`` is cocotb's clock
+    implementation (``"gpi"``: toggled in C, no Python per edge). Returns the
+    ``RisingEdge`` trigger to step the design with.
     """
     dut.rst.value = 1
     dut.clk.value = 0
     await Timer(1, unit="ns")
-    Clock(dut.clk, CLOCK_NS, unit="ns").start(start_high=False)
+    Clock(dut.clk, CLOCK_NS, unit="ns", impl=impl).start(start_high=False)
     edge = RisingEdge(dut.clk)
     for _ in range(RESET_CYCLES):
         await edge

