@@ -11,7 +11,7 @@ import dataclasses
 
 from toolkit.cli import UsageError, integer
 
-from .config import ARCH_FIELDS, MACS_MAX, RESCALER_PIPELINE_MAX, DatapathConfig
+from .config import ARCH_FIELDS, ENGINES_MAX, MACS_MAX, RESCALER_PIPELINE_MAX, DatapathConfig
 
 __all__ = ["ARCH_HELP", "add_config_arguments", "config_from_args"]
 
@@ -35,22 +35,18 @@ def add_config_arguments(parser):
     group.add_argument(
         "--k", type=integer, required=True, metavar="K",
         help="rescale multiplier width in bits, leading 1 included (2..32): the multiplier is 32 x K bits")
-    group.add_argument(
-        "--rescaler-pipeline", type=integer, default=None, metavar="P",
-        help=f"registered rescaler stages, = latency in cycles (0..{RESCALER_PIPELINE_MAX}; "
-             f"default {_DEFAULTS['rescaler_pipeline']}): 0 combinational, 1 registers "
-             f"the output, 2 also the shifted value, 3 also the product")
-    group.add_argument(
-        "--macs", type=integer, default=None, metavar="N",
-        help=f"the int8 dot-product engine with N multipliers (a power of two in "
-             f"1..{MACS_MAX}; the paper's are 4, 8, 16) instead of the rescaler alone")
-    group.add_argument(
-        "--engines", type=integer, default=None, metavar="E",
-        help="engines of the systolic array (1..64, default 1 = the engine alone); needs --macs")
-    group.add_argument(
-        "--mac-pipeline", type=integer, default=None, metavar="P",
-        help=f"registers in the multiplier/adder tree (0..log2(N)+1; default "
-             f"{_DEFAULTS['mac_pipeline']}); needs --macs")
+    for option, metavar, text in (
+            ("--rescaler-pipeline", "P",
+             f"registered rescaler stages, = latency in cycles (0..{RESCALER_PIPELINE_MAX}; default "
+             f"{_DEFAULTS['rescaler_pipeline']}): 0 combinational, 1 registers the output, 2 also the "
+             f"shifted value, 3 also the product"),
+            ("--macs", "N", f"the int8 dot-product engine with N multipliers (a power of two in 1..{MACS_MAX}; "
+                            f"the paper's are 4, 8, 16) instead of the rescaler alone"),
+            ("--engines", "E", f"engines of the systolic array (1..{ENGINES_MAX}, default 1 = the engine alone); "
+                              "needs --macs"),
+            ("--mac-pipeline", "P", f"registers in the multiplier/adder tree (0..log2(N)+1; default "
+                                    f"{_DEFAULTS['mac_pipeline']}); needs --macs")):
+        group.add_argument(option, type=integer, default=None, metavar=metavar, help=text)
     arch = parser.add_argument_group("rescaler architecture (reports/VARIANTS.md)")
     for field in ARCH_FIELDS:
         arch.add_argument(
