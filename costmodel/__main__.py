@@ -366,14 +366,16 @@ def run_synth(args):
     config = config_from_args(args)
     request = _request(args)
     name = synth.report_name(config, request)
+    if args.energy and not request.spec.liberty:
+        raise cli.UsageError(f"--energy needs a flow with liberty cells (liberty, layout), not {request.flow}")
+    if args.energy and config.engines not in (None, 1):
+        raise cli.UsageError(f"--energy measures one engine or a rescaler, not engines = {config.engines}")
     yosys, sta = synth.find_tools(request, args.yosys)
     print(f"synthesizing {top_name(config)} ({name}, {request.flow} flow) ...", flush=True)
     report, cached = synth.synthesize_config(config, request, yosys=yosys, sta=sta, fresh=args.fresh)
     if cached:
         print("(from the cache; --fresh re-synthesizes)")
     if args.energy:
-        if not request.spec.liberty:
-            raise cli.UsageError(f"--energy needs a liberty flow (liberty, layout), not {request.flow}")
         try:
             report["energy"] = energy_report.measure_config(
                 config, liberty=request.liberty, clock_ns=args.clock_ns or energy_report.DEFAULT_CLOCK_NS,
