@@ -44,7 +44,7 @@ __all__ = [
     "Stimulus", "read_liberty_cells", "function_to_verilog", "cell_models",
     "Netlist", "read_netlist", "named_netlist", "instance_group", "engine_stimulus", "conv_layer",
     "rescaler_stimulus", "zero_stimulus", "constant_stimulus", "simulate", "read_outputs", "count_toggles",
-    "instance_power", "combine_power", "measure_energy", "vectorless_energy",
+    "instance_power", "sta_argv", "combine_power", "measure_energy", "vectorless_energy",
 ]
 
 #: Power components reported by OpenSTA, in its column order.
@@ -674,7 +674,7 @@ def instance_power(netlist, *, netlist_path, liberty, clock_ns, workdir, sta, ac
         clock=_clock_tcl(netlist, clock_ns), spef=f"read_spef {Path(spef).resolve()}" if spef else "",
         activities="".join(_ACTIVITY_TCL.format(activity=a, tag=i) for i, a in enumerate(activities)))
     (workdir / "power.tcl").write_text(script)
-    _run([*_sta_argv(sta), "power.tcl"], workdir, "power.log", "OpenSTA's power report failed")
+    _run([*sta_argv(sta), "power.tcl"], workdir, "power.log", "OpenSTA's power report failed")
     result = {}
     for i, activity in enumerate(activities):
         per = _parse_instances((workdir / f"instances_{i}.txt").read_text())
@@ -686,7 +686,7 @@ def instance_power(netlist, *, netlist_path, liberty, clock_ns, workdir, sta, ac
     return result
 
 
-def _sta_argv(sta):
+def sta_argv(sta):
     """Command prefix of OpenSTA: a ``Tool`` (``argv``) or a path."""
     if hasattr(sta, "argv"):
         return list(sta.argv)

@@ -29,6 +29,8 @@ from pathlib import Path
 
 from toolkit.tools import ToolError
 
+from .energy import sta_argv
+
 __all__ = ["QflowTech", "find_tech", "write_project", "run_qflow", "lef_macros", "parse_def",
            "def_wire_length", "rc_to_spef", "post_route_sta", "place_and_route"]
 
@@ -321,15 +323,6 @@ def rc_to_spef(rc_text, netlist_text, *, design="top"):
     return "\n".join(out) + "\n", written, skipped
 
 
-def _sta_argv(sta):
-    if hasattr(sta, "argv"):
-        return list(sta.argv)
-    exe = shutil.which(str(sta))
-    if exe is None:
-        raise ToolError(f"OpenSTA not found at {sta}: apt-get install opensta")
-    return [exe, "-no_init", "-no_splash", "-exit"]
-
-
 def post_route_sta(netlist_path, *, liberty, top, clock_ns, workdir, sta="sta", spef=None):
     """Critical path of ``netlist_path`` (with ``spef`` parasitics if given) by OpenSTA.
 
@@ -351,7 +344,7 @@ def post_route_sta(netlist_path, *, liberty, top, clock_ns, workdir, sta="sta", 
                              top=top, clock=clock,
                              spef=f"read_spef {Path(spef).resolve()}" if spef else "")
     (workdir / f"sta_{tag}.tcl").write_text(script)
-    proc = subprocess.run([*_sta_argv(sta), f"sta_{tag}.tcl"], cwd=workdir, capture_output=True, text=True)
+    proc = subprocess.run([*sta_argv(sta), f"sta_{tag}.tcl"], cwd=workdir, capture_output=True, text=True)
     report = proc.stdout + proc.stderr
     (workdir / f"sta_{tag}.log").write_text(report)
     if proc.returncode != 0 or re.search(r"^Error", report, re.M):
