@@ -132,3 +132,18 @@ def test_vectorless_is_labelled_and_linear(rescaler, tmp_path):
                                        workdir=tmp_path / f"a{a}", sta=find_sta(), activity=a)
               for a in (0.1, 0.2))
     assert lo["method"].startswith("vectorless") and hi["energy_pj_per_output"] > lo["energy_pj_per_output"]
+
+
+@needs_tools
+def test_synth_energy_prints_and_writes_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the caches and scratch directories are relative
+    assert main(["synth", "--k", "4", "--energy", "--out", "out"]) == 0
+    out = capsys.readouterr().out
+    assert "energy " in out and "stimulus final accumulators of conv3x3" in out and "vectorless" in out
+    report = energy_report.json.loads((tmp_path / "out" / "k4.json").read_text())
+    e = report["energy"]
+    assert e["outputs_match_golden"] and e["clock_ns"] == energy_report.DEFAULT_CLOCK_NS
+    assert {"internal_pj_per_output", "switching_pj_per_output", "leakage_pj_per_output"} <= set(e)
+    assert e["vectorless"]["method"].startswith("vectorless")
+    assert main(["synth", "--k", "4", "--energy", "--out", "out"]) == 0
+    assert "(cached)" in capsys.readouterr().out
