@@ -44,7 +44,7 @@ __all__ = [
     "Stimulus", "read_liberty_cells", "function_to_verilog", "cell_models",
     "Netlist", "read_netlist", "named_netlist", "instance_group", "engine_stimulus", "conv_layer",
     "rescaler_stimulus", "zero_stimulus", "constant_stimulus", "simulate", "read_outputs", "count_toggles",
-    "instance_power", "sta_argv", "combine_power", "measure_energy", "vectorless_energy",
+    "instance_power", "sta_argv", "clock_tcl", "STA_SETUP_TCL", "combine_power", "measure_energy", "vectorless_energy",
 ]
 
 #: Power components reported by OpenSTA, in its column order.
@@ -631,7 +631,9 @@ def _run(argv, cwd, log_name, what):
 
 # --- power ---------------------------------------------------------------------------------
 
-_POWER_TCL = """\
+#: OpenSTA set-up shared by the power and the post-route timing scripts: the design,
+#: optional parasitics, the clock, and zero input/output delays.
+STA_SETUP_TCL = """\
 read_liberty {liberty}
 read_verilog {netlist}
 link_design {top}
@@ -639,8 +641,9 @@ link_design {top}
 {clock}
 set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]
 set_output_delay 0 -clock clk [all_outputs]
-{activities}
 """
+
+_POWER_TCL = STA_SETUP_TCL + "{activities}\n"
 
 _ACTIVITY_TCL = """\
 set_power_activity -global -activity {activity} -duty 0.5
@@ -649,8 +652,9 @@ report_power -instances [get_cells *] -digits 6 > instances_{tag}.txt
 """
 
 
-def _clock_tcl(netlist, clock_ns):
-    if "clk" in netlist.ports:
+def clock_tcl(has_clock, clock_ns):
+    """``create_clock`` on the ``clk`` port, or a virtual clock for a design without one."""
+    if has_clock:
         return f"create_clock -name clk -period {clock_ns} [get_ports clk]"
     return f"create_clock -name clk -period {clock_ns}"
 
@@ -671,7 +675,7 @@ def instance_power(netlist, *, netlist_path, liberty, clock_ns, workdir, sta, ac
     workdir = Path(workdir)
     script = _POWER_TCL.format(
         liberty=Path(liberty).resolve(), netlist=Path(netlist_path).resolve(), top=netlist.top,
-        clock=_clock_tcl(netlist, clock_ns), spef=f"read_spef {Path(spef).resolve()}" if spef else "",
+        clock=clock_tcl("clk" in netlist.ports, clock_ns), spef=f"read_spef {Path(spef).resolve()}" if spef else "",
         activities="".join(_ACTIVITY_TCL.format(activity=a, tag=i) for i, a in enumerate(activities)))
     (workdir / "power.tcl").write_text(script)
     _run([*sta_argv(sta), "power.tcl"], workdir, "power.log", "OpenSTA's power report failed")

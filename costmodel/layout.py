@@ -29,7 +29,7 @@ from pathlib import Path
 
 from toolkit.tools import ToolError
 
-from .energy import sta_argv
+from .energy import STA_SETUP_TCL, clock_tcl, sta_argv
 
 __all__ = ["QflowTech", "find_tech", "write_project", "run_qflow", "lef_macros", "parse_def",
            "def_wire_length", "rc_to_spef", "post_route_sta", "place_and_route"]
@@ -58,14 +58,7 @@ set run_vesta = 0
 {extra}
 """
 
-_STA_TCL = """\
-read_liberty {liberty}
-read_verilog {netlist}
-link_design {top}
-{spef}
-{clock}
-set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]
-set_output_delay 0 -clock clk [all_outputs]
+_STA_TCL = STA_SETUP_TCL + """\
 puts "=== ideal clock"
 report_checks -path_delay max -digits 4 -fields {{cap slew}}
 set_propagated_clock [all_clocks]
@@ -336,10 +329,8 @@ def post_route_sta(netlist_path, *, liberty, top, clock_ns, workdir, sta="sta", 
     """
     workdir = Path(workdir)
     tag = "post_route" if spef else "pre_route"
-    clock = f"create_clock -name clk -period {clock_ns} [get_ports clk]"
     text = Path(netlist_path).read_text()
-    if not re.search(r"^\s*input\s+clk\s*;", text, re.M):
-        clock = f"create_clock -name clk -period {clock_ns}"
+    clock = clock_tcl(re.search(r"^\s*input\s+clk\s*;", text, re.M) is not None, clock_ns)
     script = _STA_TCL.format(liberty=Path(liberty).resolve(), netlist=Path(netlist_path).resolve(),
                              top=top, clock=clock,
                              spef=f"read_spef {Path(spef).resolve()}" if spef else "")
@@ -452,7 +443,6 @@ def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, to
         raise ToolError(f"cells {', '.join(missing)} are not in the LEF file {tech.lef}")
     cell_area = sum(macros[c][0] * macros[c][1] for c in cells.values())
     x0, y0, x1, y1 = info["die_um"]
-    u = info["units"]
     core = _core_area(def_text, info, macros)
     wire, by_layer = def_wire_length(def_text)
 
