@@ -93,3 +93,17 @@ def test_layout_flow_of_the_rescaler(tmp_path):
     assert report["delay"] == pnr["post_route"]["delay_ns"] > pnr["pre_route"]["delay_ns"]
     assert report["delay_unit"] == "ns" and "post-route" in report["delay_source"]
     assert "layout" in "\n".join(synth.format_table(report).splitlines()[:4])
+
+
+def test_drc_violations_are_counted_not_fatal(monkeypatch, tmp_path):
+    """qflow drc says "DRC failure" when magic finds violations: a count, not a flow error."""
+    out = "drc = 1\nDRC failure:  There are 1 DRC errors in the layout.\n"
+    proc = layout.subprocess.CompletedProcess([], 0, out, "")
+    monkeypatch.setattr(layout.subprocess, "run", lambda *a, **k: proc)
+    monkeypatch.setattr(layout.shutil, "which", lambda name: "/usr/bin/" + name)
+    tech = type("Tech", (), {"name": "osu018"})()
+    assert layout._drc_count(layout.run_qflow("drc", tech=tech, top="top", workdir=tmp_path)) == 1
+    failed = layout.subprocess.CompletedProcess([], 0, "Premature exit: router failure\n", "")
+    monkeypatch.setattr(layout.subprocess, "run", lambda *a, **k: failed)
+    with pytest.raises(ToolError, match="qflow route failed"):
+        layout.run_qflow("route", tech=tech, top="top", workdir=tmp_path)
