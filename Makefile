@@ -57,6 +57,13 @@ help:
 	@echo "make verilog K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE=]   export Verilog to build/verilog/"
 	@echo "make synth K=4 MACS=8 FLOW=ecp5 [DEVICE=85k CLOCK_NS=10 SEED=1]"
 	@echo "                                 FPGA: place and route with nextpnr, print LUT/FF/DSP/BRAM and fmax"
+	@echo "make energy K=4 MACS=8 [CLOCK_NS=20]   energy per output (gate-level activity of a conv layer,"
+	@echo "                                 OpenSTA power: internal/switching/leakage, by module); reports/synth/*.json"
+	@echo "make synth K=4 MACS=8 FLOW=layout   place and route with qflow on OSU 0.18 um (utilization 0.6):"
+	@echo "                                 core/die area, wire length, post-route delay, DRC"
+	@echo "make energy-sweep [ENERGY_K= ENERGY_MACS=]   energy of each (k, MACS) of a grid"
+	@echo "make layout-sweep [LAYOUT_K= LAYOUT_MACS=]   place and route of each (k, MACS) of a grid (slow)"
+	@echo "make energy-beats [BEATS_K=4,32 BEATS=1,2,4,8,16]  rescaler vs MACs energy against beats per output"
 	@echo "make sweep [SWEEP_K=3..32 SWEEP_MACS=4,8,16 FLOW= JOBS=2 EXECUTOR=local|dask SCHEDULER=]"
 	@echo "                                 synthesize the grid (cached), write build/reports/sweep_<flow>.json/.csv"
 	@echo "                                 (PUBLISH=1: reports/sweep_<flow>.json/.csv)"
@@ -115,6 +122,23 @@ synth-tools:
 	  fi; \
 	fi
 
+# The layout flow (and the layout tests) need qflow, graywolf, qrouter and magic, the
+# energy figures Icarus Verilog: install them when root; otherwise say how.
+LAYOUT_PACKAGES := qflow graywolf qrouter magic qflow-tech-osu018 opensta
+layout-tools:
+	@if [ "$(FLOW)" = layout ] || [ "$(LAYOUT_TOOLS)" = 1 ]; then \
+	  for t in qflow graywolf qrouter magic sta; do command -v $$t >/dev/null || missing=1; done; \
+	  if [ -n "$$missing" ] || [ ! -f $(OSU_LIB) ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      echo "Installing qflow's place-and-route tools (apt-get install $(LAYOUT_PACKAGES)) ..."; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LAYOUT_PACKAGES) >/dev/null \
+	        || echo "note: could not install $(LAYOUT_PACKAGES): the layout flow will report what is missing" >&2; \
+	    else \
+	      echo "note: the layout flow needs 'sudo apt-get install $(LAYOUT_PACKAGES)'" >&2; \
+	    fi; \
+	  fi; \
+	fi
+
 # The FPGA flows need yowasp-nextpnr-<family> (the '.[fpga]' extra, ~400 MB): installed on first use.
 FPGA_FLOWS := ecp5 ice40
 fpga-tools: $(STAMP)
@@ -124,8 +148,34 @@ fpga-tools: $(STAMP)
 	    $(PY) -m pip install --quiet --disable-pip-version-check -e '.[fpga]'; }; \
 	fi
 
-synth: $(STAMP) synth-tools fpga-tools
+synth: $(STAMP) synth-tools layout-tools fpga-tools
 	$(PY) -m costmodel synth $(DATAPATH_ARGS) $(SYNTH_ARGS) $(PUBLISH_ARG)
+
+# Energy per output: the liberty flow plus a gate-level simulation (Icarus) of a conv layer.
+.PHONY: energy energy-sweep layout-sweep energy-beats layout-tools
+energy: $(STAMP) synth-tools sim-tools
+	$(PY) -m costmodel synth --energy $(DATAPATH_ARGS) $(SYNTH_ARGS) $(PUBLISH_ARG)
+
+# Grids, one synth run per point (cached): energy of every (k, MACS), layout of a smaller grid.
+ENERGY_K    ?= 3,4,6,8,16,32
+ENERGY_MACS ?= 4,8,16
+LAYOUT_K    ?= 4,8,32
+LAYOUT_MACS ?= 8
+comma := ,
+energy-sweep: $(STAMP) synth-tools sim-tools
+	@for m in $(subst $(comma), ,$(ENERGY_MACS)); do for k in $(subst $(comma), ,$(ENERGY_K)); do \
+	  $(PY) -m costmodel synth --energy --k $$k --macs $$m $(SYNTH_ARGS) $(PUBLISH_ARG) || exit 1; done; done
+
+layout-sweep: $(STAMP) synth-tools sim-tools
+	@$(MAKE) --no-print-directory layout-tools FLOW=layout
+	@for m in $(subst $(comma), ,$(LAYOUT_MACS)); do for k in $(subst $(comma), ,$(LAYOUT_K)); do \
+	  $(PY) -m costmodel synth --flow layout --k $$k --macs $$m $(if $(CLOCK_NS),--clock-ns $(CLOCK_NS)) $(PUBLISH_ARG) || exit 1; \
+	  done; done
+
+BEATS_K ?= 4,32
+BEATS   ?= 1,2,4,8,16
+energy-beats: $(STAMP) synth-tools sim-tools
+	$(PY) -m costmodel energy-beats --k $(BEATS_K) --beats $(BEATS) $(if $(MACS),--macs $(MACS)) $(PUBLISH_ARG)
 
 explore: $(STAMP) fpga-tools
 	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(if $(LIB),--lib $(LIB))
@@ -165,6 +215,7 @@ sim-tools:
 	  fi; }
 
 test: $(STAMP) sim-tools synth-tools
+	@$(MAKE) --no-print-directory layout-tools LAYOUT_TOOLS=1
 	$(PY) -m pytest -n $(JOBS)
 
 test-fast: $(STAMP)

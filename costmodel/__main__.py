@@ -23,7 +23,7 @@ from hw.options import add_config_arguments, config_from_args
 from sim.golden import K_MAX, K_MIN
 from toolkit import cli
 
-from . import analytic, executors, report, sweep, synth
+from . import analytic, energy_report, executors, report, sweep, synth
 from .flows import FLOWS
 
 PROG = "python -m costmodel"
@@ -77,6 +77,10 @@ def make_parser():
     _add_flow_arguments(sub)
     sub.add_argument("--fresh", action="store_true",
                      help="ignore cached results and synthesize again")
+    sub.add_argument("--energy", action="store_true",
+                     help="also measure energy per output (liberty cells): gate-level simulation of a "
+                          "quantized 3x3 convolution layer (Icarus), OpenSTA power with that activity, "
+                          f"at --clock-ns or {energy_report.DEFAULT_CLOCK_NS:g} ns")
     sub.add_argument("--out", type=Path, default=None, metavar="DIR",
                      help=f"report directory (default {cli.RUNS_DIR}/synth)")
     cli.add_publish_argument(sub)
@@ -147,6 +151,23 @@ def make_parser():
                                       "and no error bound)")
     _add_draw_parsers(commands)
     _add_explore_parser(commands)
+    beats_parser = commands.add_parser(
+        "energy-beats", help="rescaler vs MACs energy per output against beats per output",
+        description="Energy per output of the rescaler and of the rest of one engine for a 1x1 "
+                    "convolution of B beats per output, for each k and B (gate-level activity, "
+                    "liberty cells); prints a table and writes JSON.")
+    beats_parser.add_argument("--k", default="4,32", metavar="LIST", help="k values (default 4,32)")
+    beats_parser.add_argument("--beats", default="1,2,4,8,16", metavar="LIST",
+                              help="beats per output (default 1,2,4,8,16)")
+    beats_parser.add_argument("--macs", type=cli.integer, default=8, metavar="N", help="MACs (default 8)")
+    beats_parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
+                              help=f"liberty file (default {synth.DEFAULT_LIBERTY})")
+    beats_parser.add_argument("--clock-ns", type=float, default=energy_report.DEFAULT_CLOCK_NS, metavar="NS")
+    beats_parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
+    beats_parser.add_argument("--out", type=Path, default=None, metavar="FILE",
+                              help=f"JSON output (default {cli.RUNS_DIR}/energy_beats.json; with --publish "
+                                   f"{cli.STUDY_DIR}/energy_beats.json)")
+    cli.add_publish_argument(beats_parser)
     return parser
 
 
@@ -420,6 +441,10 @@ def run_synth(args):
     config = config_from_args(args)
     request = _request(args)
     name = synth.report_name(config, request)
+    if args.energy and not request.spec.liberty:
+        raise cli.UsageError(f"--energy needs a flow with liberty cells (liberty, layout), not {request.flow}")
+    if args.energy and config.engines not in (None, 1):
+        raise cli.UsageError(f"--energy measures one engine or a rescaler, not engines = {config.engines}")
     out = args.out or cli.reports_dir(args.publish) / "synth"
     path = out / f"{name}.json"
     cli.check_output(path, parents=True)
@@ -428,17 +453,53 @@ def run_synth(args):
     report, cached = synth.synthesize_config(config, request, yosys=yosys, sta=sta, fresh=args.fresh)
     if cached:
         print("(from the cache; --fresh re-synthesizes)")
+    if args.energy:
+        try:
+            report["energy"] = energy_report.measure_config(
+                config, liberty=request.liberty, clock_ns=args.clock_ns or energy_report.DEFAULT_CLOCK_NS,
+                yosys=yosys, sta=sta, fresh=args.fresh)
+        except ValueError as exc:
+            raise cli.UsageError(str(exc)) from None
     out.mkdir(parents=True, exist_ok=True)
     cli.write_atomically(path, synth.to_json(report))
     print(synth.format_table(report))
+    if "energy" in report:
+        print("\n".join(energy_report.format_lines(report["energy"])))
     print(f"report    {path}")
+    return 0
+
+
+def run_energy_beats(args):
+    from hw.config import DatapathConfig
+    from toolkit.tools import find_sta, find_yosys
+    try:
+        ks, beats = sweep.parse_int_list(args.k, "k"), sweep.parse_int_list(args.beats, "beats")
+        for k in ks:
+            DatapathConfig(k=k, macs=args.macs)
+        if any(b < 1 for b in beats):
+            raise ValueError(f"beats must be positive integers, not {args.beats}")
+        liberty = synth.check_liberty(args.lib or synth.DEFAULT_LIBERTY)
+        if not 0 < args.clock_ns < 1e6:
+            raise ValueError(f"clock period must be a positive number of ns, not {args.clock_ns}")
+    except ValueError as exc:
+        raise cli.UsageError(str(exc)) from None
+    out = args.out or cli.reports_dir(args.publish) / "energy_beats.json"
+    cli.check_output(out, parents=True)
+    sta = find_sta()
+    if sta is None:
+        raise cli.UsageError("energy needs OpenSTA's power report: apt-get install opensta")
+    rows = energy_report.beats_sweep(ks, beats, macs=args.macs, liberty=liberty, clock_ns=args.clock_ns,
+                                     yosys=find_yosys(args.yosys), sta=sta, progress=sys.stdout)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cli.write_atomically(out, json.dumps(rows, indent=2) + "\n")
+    print(f"report    {out}")
     return 0
 
 
 _COMMANDS = {
     "synth": run_synth, "sweep": run_sweep, "fit": run_fit, "estimate": run_estimate,
     "formal": run_formal, "variants": run_variants, "plot": run_plot, "report": run_report,
-    "explore": run_explore,
+    "explore": run_explore, "energy-beats": run_energy_beats,
 }
 
 

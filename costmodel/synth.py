@@ -23,7 +23,7 @@ from hw.export import datapath, to_rtlil
 from toolkit.cli import write_atomically
 from toolkit.tools import ToolError, find_sta, find_yosys
 
-from . import fpga
+from . import fpga, layout
 from .flows import FLOWS, flow_digest, synthesize
 
 __all__ = [
@@ -162,6 +162,12 @@ def find_tools(request, yosys=None):
     an FPGA flow's nextpnr, is missing."""
     if request.spec.kind == "fpga":
         return find_yosys(yosys), fpga.find_nextpnr(request.spec)
+    if request.spec.kind == "layout":
+        layout.check_tools(request.liberty)
+        sta = find_sta()
+        if sta is None:
+            raise ToolError("the layout flow needs OpenSTA for post-route timing: apt-get install opensta")
+        return find_yosys(yosys), sta
     return find_yosys(yosys), (find_sta() if request.spec.timing == "opensta" else None)
 
 
@@ -186,6 +192,10 @@ def run(config, rtlil, request, *, yosys, sta, workdir):
         result.update(breakdown=_breakdown(result["modules"]),
                       breakdown_note="own area of each module, synthesized with the hierarchy kept; "
                                      f"sums to {result['hierarchical_area']} vs {result['area']} flattened")
+        if request.spec.kind == "layout":
+            result.update(layout.layout_result(result, workdir=workdir, liberty=request.liberty,
+                                               utilization=request.spec.utilization,
+                                               clock_ns=request.clock_ns, sta=sta))
     tools = {"yosys": {"name": yosys.name, "version": yosys.version}}
     if sta is not None:
         tools["nextpnr" if request.spec.kind == "fpga" else "sta"] = {"name": sta.name, "version": sta.version}
@@ -211,8 +221,9 @@ def run(config, rtlil, request, *, yosys, sta, workdir):
     }
     if result["delay_unit"] == "ns":
         report["delay_ns"] = result["delay"]
-    if "fpga" in result:
-        report["fpga"] = result["fpga"]
+    for extra in ("fpga", "layout"):
+        if extra in result:
+            report[extra] = result[extra]
     return report
 
 
@@ -350,5 +361,7 @@ def format_table(report):
                         f"target {f['target_mhz']} MHz")
         lines.insert(3, f"fpga      LUT {f['luts']:,}  FF {f['ffs']:,}  DSP {f['dsps']}  BRAM {f['brams']}  "
                         f"IO {f['io']}  fmax {fmax}")
+    if "layout" in report:
+        lines[2:2] = layout.format_lines(report["layout"])
     lines.append(f"runtime   {report['runtime_s']} s   ({report['tools']['yosys']['name']})")
     return "\n".join(lines)

@@ -1,0 +1,579 @@
+"""Place and route of a mapped netlist with qflow (graywolf, qrouter) and post-route timing.
+
+:func:`place_and_route` takes the flat netlist of the liberty flow (already
+mapped onto the qflow technology's cells, e.g. OSU 0.18 um), and:
+
+1. builds a qflow project in ``workdir`` whose "synthesis" only imports that
+   netlist (a Yosys script: ``read_liberty -lib``, ``read_verilog``,
+   ``opt_clean -purge``, ``write_blif -buf``); qflow then runs its usual
+   post-synthesis steps (``blifFanout`` buffering of high-fanout nets and gate
+   resizing, netlist conversion);
+2. ``qflow place``: graywolf at a fixed utilization (qflow's
+   ``initial_density``: fill cells pad the design to that density);
+3. ``qflow route``: qrouter; any net left unrouted is a :class:`ToolError`;
+4. post-route static timing: qrouter's RC trees (``<top>.rc``) are written as a
+   SPEF file by :func:`rc_to_spef` and OpenSTA reports the critical path of the
+   routed netlist (``<top>.rtlnopwr.v`` without its fill cells) with those
+   parasitics (qflow's own ``rc2dly`` SPEF does not load into OpenSTA 2.0);
+5. optionally ``qflow migrate`` and ``qflow drc`` (magic) for the DRC count.
+
+Areas come from the routed DEF (die, rows) and the LEF cell sizes (cell area
+without fill); wire length is the Manhattan length of the routed DEF's wires.
+"""
+
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from toolkit.tools import ToolError
+
+from .energy import STA_SETUP_TCL, clock_tcl, sta_argv
+
+__all__ = ["QflowTech", "find_tech", "write_project", "run_qflow", "lef_macros", "parse_def",
+           "def_wire_length", "rc_to_spef", "post_route_sta", "place_and_route"]
+
+#: Where Debian's qflow keeps its technologies.
+TECH_ROOT = Path("/usr/share/qflow/tech")
+
+_IMPORT_YS = """\
+# Import an already mapped netlist: no synthesis, only clean-up and BLIF.
+read_liberty -lib -ignore_miss_dir -setattr blackbox {liberty}
+read_verilog {netlist}
+hierarchy -top {top}
+opt_clean -purge
+rename -enumerate
+write_blif -buf {bufcell} {bufin} {bufout} {top}_mapped.blif
+stat
+"""
+
+_PROJECT_VARS = """\
+#!/usr/bin/tcsh -f
+# Written by costmodel.layout: the netlist is imported, not synthesized.
+set yosys_options = "-s import.ys"
+set initial_density = {density}
+set run_opensta = 0
+set run_vesta = 0
+{extra}
+"""
+
+_STA_TCL = STA_SETUP_TCL + """\
+puts "=== ideal clock"
+report_checks -path_delay max -digits 4 -fields {{cap slew}}
+set_propagated_clock [all_clocks]
+puts "=== propagated clock"
+report_checks -path_delay max -digits 4
+"""
+
+
+class QflowTech:
+    """The files of one qflow technology (``/usr/share/qflow/tech/<name>``).
+
+    Members
+    -------
+    name : str
+    directory : pathlib.Path
+    lef, liberty : pathlib.Path
+    settings : dict of str to str
+        The ``set name=value`` lines of ``<name>.sh`` (cell names, pins).
+    """
+
+    def __init__(self, name, directory):
+        self.name, self.directory = name, Path(directory)
+        script = self.directory / f"{name}.sh"
+        if not script.is_file():
+            raise ToolError(f"qflow technology {name} is not installed ({script} is missing): "
+                            f"apt-get install qflow-tech-{name}")
+        self.settings = dict(re.findall(r"^\s*set\s+(\w+)\s*=\s*\"?([^\"\s;#]*)", script.read_text(), re.M))
+        self.lef = self.directory / self.settings.get("leffile", f"{name}_stdcells.lef")
+        self.liberty = self.directory / self.settings.get("libertyfile", f"{name}_stdcells.lib")
+
+
+def find_tech(liberty):
+    """The qflow technology whose liberty file is ``liberty`` (same file or same name)."""
+    liberty = Path(liberty).resolve()
+    if TECH_ROOT.is_dir():
+        for directory in sorted(TECH_ROOT.iterdir()):
+            for script in directory.glob("*.sh"):
+                tech = QflowTech(script.stem, directory)
+                if tech.liberty.resolve() == liberty or tech.liberty.name == liberty.name:
+                    return tech
+    raise ToolError(f"no qflow technology uses the liberty file {liberty}: install qflow and "
+                    "qflow-tech-osu018 (apt-get install qflow qflow-tech-osu018) and map the "
+                    "netlist onto that technology's cells")
+
+
+def write_project(netlist_path, *, tech, top, workdir, utilization, qflow_vars=""):
+    """Create the qflow project in ``workdir``: ``source/`` with the netlist and the
+    import script, and ``project_vars.sh`` (``initial_density = utilization``)."""
+    workdir = Path(workdir)
+    source = workdir / "source"
+    source.mkdir(parents=True, exist_ok=True)
+    text = Path(netlist_path).read_text()
+    (source / f"{top}_netlist.v").write_text(re.sub(r"\bsigned\b", "", text))
+    s = tech.settings
+    (source / "import.ys").write_text(_IMPORT_YS.format(
+        liberty=tech.liberty, netlist=f"{top}_netlist.v", top=top, bufcell=s.get("bufcell", "BUFX2"),
+        bufin=s.get("bufpin_in", "A"), bufout=s.get("bufpin_out", "Y")))
+    (workdir / "project_vars.sh").write_text(_PROJECT_VARS.format(density=utilization, extra=qflow_vars))
+
+
+def run_qflow(step, *, tech, top, workdir, timeout=None):
+    """Run ``qflow <step>`` in ``workdir``; return its output (also in ``q<step>.out``).
+
+    Raises :class:`ToolError` when qflow is missing, fails or reports an error. A
+    DRC step that finds violations is not a failure of the flow: its count is
+    reported (``qflow drc`` calls it "DRC failure").
+    """
+    qflow = shutil.which("qflow")
+    if qflow is None:
+        raise ToolError("qflow not found: apt-get install qflow graywolf qrouter magic qflow-tech-osu018")
+    try:
+        proc = subprocess.run([qflow, step, "-T", tech.name, top], cwd=workdir, capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"qflow {step} did not finish within {timeout} s (workdir {workdir})") from None
+    out = proc.stdout + proc.stderr
+    log = Path(workdir) / f"q{step}.out"
+    log.write_text(out)
+    bad = re.search(r"^(?!DRC failure:).*(?:Premature exit|flow stopped (?:due to|on) error|failure).*$",
+                    out, re.M)
+    if step == "drc" and _drc_count(out) is not None:
+        return out  # magic counted the violations: reported, whatever qflow's exit status
+    if proc.returncode != 0 or bad:
+        detail = bad.group(0).strip() if bad else f"exit status {proc.returncode}"
+        raise ToolError(f"qflow {step} failed: {detail} (full log: {log})")
+    return out
+
+
+def lef_macros(lef):
+    """``{macro: (width_um, height_um)}`` of a LEF file."""
+    text = Path(lef).read_text()
+    return {m.group(1): (float(m.group(2)), float(m.group(3))) for m in
+            re.finditer(r"^MACRO\s+(\S+).*?^\s*SIZE\s+([\d.]+)\s+BY\s+([\d.]+)", text, re.M | re.S)}
+
+
+def parse_def(text):
+    """Die, rows and components of a DEF file.
+
+    Returns
+    -------
+    dict
+        ``units`` (DEF units per micron), ``die_um`` (``(x0, y0, x1, y1)``),
+        ``rows`` (list of ``(x, y, count, step_x)`` in DEF units), ``components``
+        (``{name: cell}``).
+    """
+    units = re.search(r"^\s*UNITS\s+DISTANCE\s+MICRONS\s+(\d+)", text, re.M)
+    die = re.search(r"^\s*DIEAREA\s*\(\s*(-?\d+)\s+(-?\d+)\s*\)\s*\(\s*(-?\d+)\s+(-?\d+)\s*\)", text, re.M)
+    if units is None or die is None:
+        raise ToolError("the DEF file has no UNITS or DIEAREA statement")
+    u = int(units.group(1))
+    rows = [(int(x), int(y), int(n), int(step)) for x, y, n, step in re.findall(
+        r"^\s*ROW\s+\S+\s+\S+\s+(-?\d+)\s+(-?\d+)\s+\S+\s+DO\s+(\d+)\s+BY\s+\d+\s+STEP\s+(\d+)", text, re.M)]
+    comps = re.search(r"^COMPONENTS\s+\d+\s*;(.*?)^END COMPONENTS", text, re.M | re.S)
+    components = dict(re.findall(r"^\s*-\s+(\S+)\s+(\S+)", comps.group(1), re.M)) if comps else {}
+    return {"units": u, "die_um": tuple(int(v) / u for v in die.groups()), "rows": rows,
+            "components": components}
+
+
+def def_wire_length(text):
+    """Routed wire length in microns: Manhattan length of every ``ROUTED``/``NEW`` path
+    in the DEF's ``NETS`` section (special nets excluded), and the per-layer split."""
+    units = int(re.search(r"^\s*UNITS\s+DISTANCE\s+MICRONS\s+(\d+)", text, re.M).group(1))
+    nets = re.search(r"^NETS\s+\d+\s*;(.*?)^END NETS", text, re.M | re.S)
+    if nets is None:
+        raise ToolError("the routed DEF file has no NETS section")
+    per_layer = {}
+    for m in re.finditer(r"(?:ROUTED|NEW)\s+(\w+)((?:\s*\(\s*[-\d*]+\s+[-\d*]+(?:\s+-?\d+)?\s*\))+)",
+                         nets.group(1)):
+        layer, points = m.group(1), re.findall(r"\(\s*([-\d*]+)\s+([-\d*]+)", m.group(2))
+        length, (px, py) = 0, (None, None)
+        for x, y in points:
+            x = px if x == "*" else int(x)
+            y = py if y == "*" else int(y)
+            if px is not None:
+                length += abs(x - px) + abs(y - py)
+            px, py = x, y
+        per_layer[layer] = per_layer.get(layer, 0) + length
+    per_layer = {k: round(v / units, 1) for k, v in sorted(per_layer.items())}
+    return round(sum(per_layer.values()), 1), per_layer
+
+
+# --- parasitics ----------------------------------------------------------------------------
+
+def _rc_tokens(line):
+    return re.findall(r"\(|\)|,|[^\s(),]+", line)
+
+
+def _spef_name(name):
+    """A SPEF identifier: every character other than letters, digits and ``_`` escaped."""
+    return re.sub(r"([^A-Za-z0-9_])", r"\\\1", name)
+
+
+def _verilog_nets(netlist_text):
+    """``({"INST/PIN": net}, ports)`` of a flat qflow netlist (``<top>.rtlnopwr.v``)."""
+    pins = {}
+    for inst in re.finditer(r"^\s*([A-Za-z_]\w*)\s+(\\\S+|[A-Za-z_][\w$]*)\s*\((.*?)\)\s*;", netlist_text,
+                            re.M | re.S):
+        cell, name, conns = inst.groups()
+        if cell in ("input", "output", "inout", "wire", "module", "assign"):
+            continue
+        for pin, net in re.findall(r"\.(\w+)\s*\(\s*(.*?)\s*\)(?=\s*,|\s*$)", conns, re.S):
+            pins[f"{name.lstrip(chr(92)).strip()}/{pin}"] = net.strip().lstrip("\\").strip()
+    ports = set()
+    for kind, msb, lsb, name in re.findall(r"^\s*(input|output)\s+(?:\[(\d+):(\d+)\]\s*)?(\w+)\s*;",
+                                           netlist_text, re.M):
+        if msb:
+            lo, hi = sorted((int(msb), int(lsb)))
+            ports.update(f"{name}[{i}]" for i in range(lo, hi + 1))
+        else:
+            ports.add(name)
+    return pins, ports
+
+
+def rc_to_spef(rc_text, netlist_text, *, design="top"):
+    """Convert qrouter's RC trees (``<top>.rc``) to SPEF for the qflow netlist ``netlist_text``.
+
+    Each line of the ``.rc`` file is ``net ndrivers driver nloads tree`` where a
+    tree node is ``( R C item , item ... )``: a wire segment of ``R`` ohms and
+    ``C`` pF from its parent, followed by the pins (``INST/PIN``) attached at its
+    end and its child nodes. Nets are named as in the netlist (found through
+    their driver pin, or a ``PIN/<port>`` driver), so the ``.rc`` file's BLIF
+    spellings do not matter. Each segment's capacitance sits at its far node.
+
+    Returns
+    -------
+    tuple
+        ``(spef_text, nets_written, nets_skipped)``.
+    """
+    pins, ports = _verilog_nets(netlist_text)
+    out = ["*SPEF \"IEEE 1481-1998\"", f"*DESIGN \"{design}\"", "*DATE \"\"", "*VENDOR \"qrouter\"",
+           "*PROGRAM \"costmodel.layout.rc_to_spef\"", "*VERSION \"1\"", "*DESIGN_FLOW \"\"",
+           "*DIVIDER /", "*DELIMITER :", "*BUS_DELIMITER [ ]", "*T_UNIT 1 NS", "*C_UNIT 1 PF",
+           "*R_UNIT 1 OHM", "*L_UNIT 1 HENRY", ""]
+    written = skipped = 0
+    for line in rc_text.splitlines():
+        tokens = _rc_tokens(line)
+        if len(tokens) < 4 or tokens[0].startswith("#"):
+            continue
+        driver = tokens[2]
+        if driver.startswith("PIN/"):
+            net = driver[4:]
+        else:
+            net = pins.get(driver)
+        if net is None:
+            skipped += 1
+            continue
+        spef_net = net if net in ports else _spef_name(net)
+        if "[" in net and net in ports:
+            spef_net = net  # a bit of a port bus keeps its bus delimiter
+        conns, caps, res = [], [], []
+        node_count = [0]
+
+        def conn(p):
+            if p.startswith("PIN/"):
+                port = p[4:]
+                return f"*P {port if port in ports else _spef_name(port)} {'I' if p == driver else 'O'}"
+            inst, pin = p.split("/")
+            return f"*I {_spef_name(inst)}:{pin} {'O' if p == driver else 'I'}"
+
+        def pin_ref(p):
+            if p.startswith("PIN/"):
+                port = p[4:]
+                return port if port in ports else _spef_name(port)
+            inst, pin = p.split("/")
+            return f"{_spef_name(inst)}:{pin}"
+
+        root = pin_ref(driver)
+        conns.append(conn(driver))
+        pos = 4
+        stack = [root]  # current parent node
+        while pos < len(tokens):
+            tok = tokens[pos]
+            if tok == "(":
+                r, c = float(tokens[pos + 1]), float(tokens[pos + 2])
+                node_count[0] += 1
+                node = f"{spef_net}:{node_count[0]}"
+                res.append((stack[-1], node, r))
+                caps.append((node, c))
+                stack.append(node)
+                pos += 3
+                continue
+            if tok == ")":
+                stack.pop()
+            elif tok != ",":
+                # A pin attached at the current node.
+                conns.append(conn(tok))
+                res.append((stack[-1], pin_ref(tok), 0.001))
+            pos += 1
+        total = sum(c for _, c in caps)
+        out.append(f"*D_NET {spef_net} {total:.6g}")
+        out.append("*CONN")
+        out.extend(dict.fromkeys(conns))
+        out.append("*CAP")
+        out.extend(f"{i + 1} {n} {c:.6g}" for i, (n, c) in enumerate(caps))
+        out.append("*RES")
+        out.extend(f"{i + 1} {a} {b} {r:.6g}" for i, (a, b, r) in enumerate(res))
+        out.append("*END")
+        out.append("")
+        written += 1
+    return "\n".join(out) + "\n", written, skipped
+
+
+def post_route_sta(netlist_path, *, liberty, top, clock_ns, workdir, sta="sta", spef=None):
+    """Critical path of ``netlist_path`` (with ``spef`` parasitics if given) by OpenSTA.
+
+    Returns
+    -------
+    dict
+        ``delay_ns`` (period minus worst slack, ideal clock), ``slack_ns``,
+        ``delay_propagated_clock_ns`` (the same with the clock propagated through
+        the clock buffers qflow inserted: skew included), ``sta_warnings``,
+        ``report`` (file name).
+    """
+    workdir = Path(workdir)
+    tag = "post_route" if spef else "pre_route"
+    text = Path(netlist_path).read_text()
+    clock = clock_tcl(re.search(r"^\s*input\s+clk\s*;", text, re.M) is not None, clock_ns)
+    script = _STA_TCL.format(liberty=Path(liberty).resolve(), netlist=Path(netlist_path).resolve(),
+                             top=top, clock=clock,
+                             spef=f"read_spef {Path(spef).resolve()}" if spef else "")
+    (workdir / f"sta_{tag}.tcl").write_text(script)
+    proc = subprocess.run([*sta_argv(sta), f"sta_{tag}.tcl"], cwd=workdir, capture_output=True, text=True)
+    report = proc.stdout + proc.stderr
+    (workdir / f"sta_{tag}.log").write_text(report)
+    if proc.returncode != 0 or re.search(r"^Error", report, re.M):
+        first = next((l for l in report.splitlines() if l.startswith("Error")), f"exit {proc.returncode}")
+        raise ToolError(f"OpenSTA failed on the {tag.replace('_', '-')} netlist: {first} "
+                        f"(full log: {workdir / f'sta_{tag}.log'})")
+    slacks = [float(v) for v in re.findall(r"^\s*(-?\d+(?:\.\d+)?)\s+slack\s+\((?:MET|VIOLATED)\)",
+                                           report, re.M)]
+    if len(slacks) != 2:
+        raise ToolError(f"cannot find the slacks in OpenSTA's {tag} report ({workdir / f'sta_{tag}.log'})")
+    warnings = len(re.findall(r"^Warning", report, re.M))
+    return {"delay_ns": round(clock_ns - slacks[0], 4), "slack_ns": slacks[0],
+            "delay_propagated_clock_ns": round(clock_ns - slacks[1], 4),
+            "sta_warnings": warnings, "report": f"sta_{tag}.log"}
+
+
+# --- the flow ------------------------------------------------------------------------------
+
+def _route_status(text):
+    """``(ok, failed)`` from qrouter's output: the ``Final:`` line decides."""
+    final = re.findall(r"^\s*Final:\s*(.*)$", text, re.M)
+    if not final:
+        return False, None
+    if re.search(r"No failed routes", final[-1]):
+        return True, 0
+    n = re.search(r"(\d+)", final[-1])
+    return False, int(n.group(1)) if n else None
+
+
+def _drc_count(text):
+    m = re.findall(r"^\s*drc\s*=\s*(\d+)", text, re.M)
+    return int(m[-1]) if m else None
+
+
+def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, top="top", sta="sta",
+                    drc=False, qflow_vars="", timeout=None):
+    """Place and route a mapped netlist with qflow and time it with its parasitics.
+
+    Parameters
+    ----------
+    netlist_path : path-like
+        Flat netlist mapped onto the cells of ``liberty`` (the liberty flow's ``netlist.v``).
+    liberty : path-like
+        Liberty file of an installed qflow technology (selects the technology).
+    utilization : float
+        Target placement density in ``(0, 1)``: cell area over core area (qflow's
+        ``initial_density``; fill cells take the rest).
+    clock_ns : float
+        Clock period for static timing.
+    workdir : path-like
+        Empty or new directory; the qflow project, logs, DEF and SPEF stay there.
+    top : str
+    sta : str or Tool
+        OpenSTA.
+    drc : bool
+        Also run ``qflow migrate`` and ``qflow drc`` (magic) and report the DRC count.
+    qflow_vars : str
+        Extra ``set name = value`` lines for ``project_vars.sh`` (e.g. router options).
+    timeout : float, optional
+        Seconds allowed per qflow step.
+
+    Returns
+    -------
+    dict
+        ``die_um``, ``die_area_um2``, ``core_area_um2``, ``cell_area_um2`` (no fill),
+        ``utilization`` (cell over core area), ``target_utilization``, ``cells``
+        (no fill), ``fill_cells``, ``buffers_added`` (gates qflow's ``blifFanout``
+        inserted or resized), ``wire_length_um``,
+        ``wire_length_by_layer``, ``unrouted_nets`` (always 0: otherwise an error),
+        ``pre_route`` and ``post_route`` (:func:`post_route_sta` of the placed and
+        the routed netlist), ``spef_nets``, ``drc_errors`` (None unless ``drc``),
+        ``antenna`` (what qflow reports), ``wall_s`` per step.
+
+    Raises
+    ------
+    ToolError
+        A missing tool, a failing step, unrouted nets, or parasitics that do not load.
+    """
+    if not 0 < float(utilization) < 1:
+        raise ValueError(f"utilization must be in (0, 1), not {utilization!r}")
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    tech = find_tech(liberty)
+    write_project(netlist_path, tech=tech, top=top, workdir=workdir, utilization=utilization,
+                  qflow_vars=qflow_vars)
+    wall = {}
+    for step in ("synthesize", "place", "route"):
+        t0 = time.monotonic()
+        out = run_qflow(step, tech=tech, top=top, workdir=workdir, timeout=timeout)
+        wall[step] = round(time.monotonic() - t0, 1)
+    routed_log = (workdir / "log" / "route.log")
+    route_text = out + (routed_log.read_text(errors="replace") if routed_log.is_file() else "")
+    ok, failed = _route_status(route_text)
+    if not ok:
+        raise ToolError(f"qrouter left {failed if failed is not None else 'some'} nets unrouted at "
+                        f"utilization {utilization}: lower the utilization (log: {workdir / 'qroute.out'})")
+    def_path = workdir / f"{top}.def"
+    def_text = def_path.read_text()
+    info = parse_def(def_text)
+    macros = lef_macros(tech.lef)
+    fill = re.compile(tech.settings.get("fillcell", "FILL") or "FILL")
+    cells = {n: c for n, c in info["components"].items() if not fill.fullmatch(c)}
+    missing = sorted({c for c in cells.values() if c not in macros})
+    if missing:
+        raise ToolError(f"cells {', '.join(missing)} are not in the LEF file {tech.lef}")
+    cell_area = sum(macros[c][0] * macros[c][1] for c in cells.values())
+    x0, y0, x1, y1 = info["die_um"]
+    core = _core_area(def_text, info, macros)
+    wire, by_layer = def_wire_length(def_text)
+
+    # Post-route timing: the routed netlist without fill cells, qrouter's RC as SPEF.
+    routed_v = (workdir / f"{top}.rtlnopwr.v").read_text()
+    routed_v = re.sub(rf"^\s*(?:{fill.pattern})\s+\S+\s*\(\s*\)\s*;\s*$\n?", "", routed_v, flags=re.M)
+    (workdir / "routed.v").write_text(routed_v)
+    t0 = time.monotonic()
+    pre = post_route_sta(workdir / "routed.v", liberty=tech.liberty, top=top, clock_ns=clock_ns,
+                         workdir=workdir, sta=sta)
+    rc_path = workdir / f"{top}.rc"
+    if not rc_path.is_file():
+        raise ToolError(f"qrouter wrote no RC file {rc_path}: no post-route parasitics")
+    spef, written, skipped = rc_to_spef(rc_path.read_text(), routed_v, design=top)
+    (workdir / f"{top}.spef").write_text(spef)
+    post = post_route_sta(workdir / "routed.v", liberty=tech.liberty, top=top, clock_ns=clock_ns,
+                          workdir=workdir, sta=sta, spef=workdir / f"{top}.spef")
+    wall["sta"] = round(time.monotonic() - t0, 1)
+    result = {
+        "technology": tech.name, "die_um": (round(x1 - x0, 2), round(y1 - y0, 2)),
+        "die_area_um2": round((x1 - x0) * (y1 - y0), 1), "core_area_um2": round(core, 1),
+        "cell_area_um2": round(cell_area, 1), "utilization": round(cell_area / core, 4),
+        "target_utilization": float(utilization), "cells": len(cells),
+        "fill_cells": len(info["components"]) - len(cells),
+        "buffers_added": _buffers_added(workdir),
+        "wire_length_um": wire, "wire_length_by_layer": by_layer, "unrouted_nets": 0,
+        "pre_route": pre, "post_route": post, "spef_nets": written, "spef_nets_skipped": skipped,
+        "drc_errors": None, "antenna": _antenna(workdir, tech),
+    }
+    if drc:
+        t0 = time.monotonic()
+        run_qflow("migrate", tech=tech, top=top, workdir=workdir, timeout=timeout)
+        drc_out = run_qflow("drc", tech=tech, top=top, workdir=workdir, timeout=timeout)
+        drc_log = workdir / "log" / "drc.log"
+        result["drc_errors"] = _drc_count(drc_out + (drc_log.read_text(errors="replace")
+                                                     if drc_log.is_file() else ""))
+        wall["migrate_drc"] = round(time.monotonic() - t0, 1)
+    result["wall_s"] = wall
+    return result
+
+
+def _core_area(def_text, info, macros):
+    """Core area in um^2: the bounding box of all placed cells, fill included (qflow's DEF
+    has no ROW statements; fill cells pad every row to the core's width)."""
+    u = info["units"]
+    xs0, ys0, xs1, ys1 = [], [], [], []
+    for name, cell, x, y in re.findall(r"^\s*-\s+(\S+)\s+(\S+)\s*\+\s*(?:PLACED|FIXED)\s*\(\s*(-?\d+)\s+(-?\d+)",
+                                       def_text, re.M):
+        w, h = macros.get(cell, (0.0, 0.0))
+        xs0.append(int(x) / u)
+        ys0.append(int(y) / u)
+        xs1.append(int(x) / u + w)
+        ys1.append(int(y) / u + h)
+    if not xs0:
+        raise ToolError("the DEF file has no placed components")
+    return (max(xs1) - min(xs0)) * (max(ys1) - min(ys0))
+
+
+def _buffers_added(workdir):
+    """Gates changed by qflow's ``blifFanout`` (buffers inserted and resized), from its log."""
+    log = Path(workdir) / "qsynthesize.out"
+    counts = [int(n) for n in re.findall(r"gates resized:\s*(\d+)", log.read_text())] if log.is_file() else []
+    return sum(counts)
+
+
+def _antenna(workdir, tech):
+    """What qflow says about antennas: the technology's antenna cell, if any."""
+    cell = tech.settings.get("antennacell", "")
+    if not cell:
+        return f"not checked: technology {tech.name} defines no antenna cell (qflow inserts none)"
+    out = Path(workdir) / "antenna.out"
+    return out.read_text().count("\n") if out.is_file() else "no antenna report"
+
+
+# --- the layout flow of costmodel.synth ----------------------------------------------------
+
+#: The programs the layout flow runs (Debian packages of the same names).
+QFLOW_TOOLS = ("qflow", "graywolf", "qrouter", "magic")
+INSTALL_HINT = ("apt-get install qflow graywolf qrouter magic qflow-tech-osu018 "
+                "(make synth FLOW=layout installs them when run as root)")
+
+
+def check_tools(liberty):
+    """Raise one :class:`ToolError` unless qflow's programs and a qflow technology for
+    ``liberty`` are installed; return that technology."""
+    missing = [tool for tool in QFLOW_TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise ToolError(f"the layout flow needs {', '.join(missing)}, not found: {INSTALL_HINT}")
+    return find_tech(liberty)
+
+
+def layout_result(synthesized, *, workdir, liberty, utilization, clock_ns, sta):
+    """Place and route the netlist a liberty synthesis left in ``workdir`` (its
+    ``netlist.v``) and return the report fields of the layout flow.
+
+    ``area`` becomes the core area and ``delay`` the post-route critical path with
+    qrouter's parasitics (ideal clock); the synthesized figures stay in ``layout``
+    (``synthesized_cell_area_um2``, ``synthesized_delay_ns``) next to the fields
+    of :func:`place_and_route`. DRC runs (magic) on every layout.
+    """
+    pnr = place_and_route(Path(workdir) / "netlist.v", liberty=liberty, utilization=utilization,
+                          clock_ns=clock_ns, workdir=Path(workdir) / "pnr", sta=sta, drc=True)
+    pnr.update(synthesized_cell_area_um2=synthesized["area"], synthesized_delay_ns=synthesized["delay"])
+    for timing in ("pre_route", "post_route"):
+        pnr[timing].pop("report", None)  # a file in the scratch directory, removed after the run
+    return {"area": pnr["core_area_um2"], "area_unit": "um^2",
+            "breakdown_note": synthesized["breakdown_note"] + "; the report's area is the routed core area",
+            "delay": pnr["post_route"]["delay_ns"], "delay_unit": "ns",
+            "delay_source": "opensta post-route: qrouter parasitics (SPEF), ideal clock",
+            "layout": pnr}
+
+
+def format_lines(pnr):
+    """Lines of the layout flow for :func:`costmodel.synth.format_table`."""
+    w, h = pnr["die_um"]
+    drc = "not run" if pnr["drc_errors"] is None else pnr["drc_errors"]
+    wall = ", ".join(f"{step} {s} s" for step, s in pnr["wall_s"].items())
+    return [
+        f"layout    core {pnr['core_area_um2']:,} um^2, die {w} x {h} um = {pnr['die_area_um2']:,} um^2, "
+        f"utilization {pnr['utilization']} (target {pnr['target_utilization']})",
+        f"cells     {pnr['cell_area_um2']:,} um^2 placed ({pnr['cells']:,} cells after qflow buffering, "
+        f"{pnr['fill_cells']:,} fill); synthesized {pnr['synthesized_cell_area_um2']:,} um^2",
+        f"routing   wire {pnr['wire_length_um']:,} um, unrouted nets {pnr['unrouted_nets']}, DRC {drc}, "
+        f"antenna {pnr['antenna']}",
+        f"timing    post-route {pnr['post_route']['delay_ns']} ns (propagated clock "
+        f"{pnr['post_route']['delay_propagated_clock_ns']} ns), pre-route {pnr['pre_route']['delay_ns']} ns, "
+        f"synthesized {pnr['synthesized_delay_ns']} ns",
+        f"wall      {wall}",
+    ]
