@@ -109,17 +109,21 @@ verilog: $(STAMP)
 # The liberty flow needs Debian's OSU 0.18 um cells and OpenSTA, and the formal
 # netlist proof Debian's yosys-abc: install them when root; otherwise say how, and
 # the synthesis falls back to the generic flow.
+# $(call apt-install,PACKAGES,WHAT,WHAT HAPPENS WITHOUT THEM): a shell command that installs
+# Debian packages when root, else says how; never fails.
+apt-install = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing $(1) for $(2) (apt-get) ..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null \
+	    || echo "note: could not install $(1): $(3)" >&2; \
+	else \
+	  echo "note: $(2) needs 'sudo apt-get install $(1)'; $(3)" >&2; \
+	fi
+
 LIBERTY_PACKAGES := qflow-tech-osu018 opensta yosys
 synth-tools:
 	@if [ "$(FLOW)" != generic ] && [ -z "$(filter $(FLOW),$(FPGA_FLOWS))" ] && [ -z "$(LIB)" ] && \
 	    { [ ! -f $(OSU_LIB) ] || ! command -v sta >/dev/null || ! command -v yosys-abc >/dev/null; }; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing the OSU 0.18 um cell library, OpenSTA and Yosys (apt-get install $(LIBERTY_PACKAGES)) ..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LIBERTY_PACKAGES) >/dev/null \
-	      || echo "note: could not install $(LIBERTY_PACKAGES): the generic flow will be used" >&2; \
-	  else \
-	    echo "note: for the liberty flow run 'sudo apt-get install $(LIBERTY_PACKAGES)'; using what is installed" >&2; \
-	  fi; \
+	  $(call apt-install,$(LIBERTY_PACKAGES),the liberty flow,the generic flow will be used); \
 	fi
 
 # The layout flow (and the layout tests) need qflow, graywolf, qrouter and magic, the
@@ -129,13 +133,7 @@ layout-tools:
 	@if [ "$(FLOW)" = layout ] || [ "$(LAYOUT_TOOLS)" = 1 ]; then \
 	  for t in qflow graywolf qrouter magic sta; do command -v $$t >/dev/null || missing=1; done; \
 	  if [ -n "$$missing" ] || [ ! -f $(OSU_LIB) ]; then \
-	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	      echo "Installing qflow's place-and-route tools (apt-get install $(LAYOUT_PACKAGES)) ..."; \
-	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LAYOUT_PACKAGES) >/dev/null \
-	        || echo "note: could not install $(LAYOUT_PACKAGES): the layout flow will report what is missing" >&2; \
-	    else \
-	      echo "note: the layout flow needs 'sudo apt-get install $(LAYOUT_PACKAGES)'" >&2; \
-	    fi; \
+	    $(call apt-install,$(LAYOUT_PACKAGES),the layout flow,it will report what is missing); \
 	  fi; \
 	fi
 

@@ -64,6 +64,21 @@ def _executor(args, jobs):
         raise cli.UsageError(str(exc)) from None
 
 
+def _add_out_arguments(parser, metavar, where):
+    """``--out`` (default: ``where`` under the user-run folder) and ``--publish``."""
+    parser.add_argument("--out", type=Path, default=None, metavar=metavar,
+                        help=f"{'report directory' if metavar == 'DIR' else 'output file'} "
+                             f"(default {cli.RUNS_DIR}/{where}; with --publish {cli.STUDY_DIR}/{where})")
+    cli.add_publish_argument(parser)
+
+
+def _lists(parser, **defaults):
+    """Add one ``--NAME LIST`` option per keyword (a comma-separated list and/or
+    ``a..b`` ranges, e.g. ``3..32`` or ``4,8,32``), each with its default."""
+    for name, (default, what) in defaults.items():
+        parser.add_argument(f"--{name}", default=default, metavar="LIST", help=f"{what} (default {default})")
+
+
 def make_parser():
     parser = cli.Parser(prog=PROG, description="Synthesize the generated datapath and report "
                             "its area, critical-path delay and area breakdown.")
@@ -81,20 +96,15 @@ def make_parser():
                      help="also measure energy per output (liberty cells): gate-level simulation of a "
                           "quantized 3x3 convolution layer (Icarus), OpenSTA power with that activity, "
                           f"at --clock-ns or {energy_report.DEFAULT_CLOCK_NS:g} ns")
-    sub.add_argument("--out", type=Path, default=None, metavar="DIR",
-                     help=f"report directory (default {cli.RUNS_DIR}/synth)")
-    cli.add_publish_argument(sub)
+    _add_out_arguments(sub, "DIR", "synth")
     sweep_parser = commands.add_parser(
         "sweep", help="synthesize a grid of k x MACS in parallel",
         description="Synthesize every (k, MACS) of a grid, in parallel and through the result "
                     f"cache, and write <DIR>/sweep_<flow>.json and .csv (default {cli.RUNS_DIR}; "
                     f"with --publish {cli.STUDY_DIR}) with the ratios to k = 32 and the paper's "
                     "figures side by side.")
-    sweep_parser.add_argument("--k", default=",".join(map(str, sweep.DEFAULT_K)), metavar="LIST",
-                              help="k values: a list and/or ranges, e.g. 3..32 or 4,8,32 "
-                                   f"(default {','.join(map(str, sweep.DEFAULT_K))})")
-    sweep_parser.add_argument("--macs", default=",".join(map(str, sweep.DEFAULT_MACS)), metavar="LIST",
-                              help=f"MACS values (default {','.join(map(str, sweep.DEFAULT_MACS))})")
+    _lists(sweep_parser, k=(",".join(map(str, sweep.DEFAULT_K)), "k values: a list and/or ranges, e.g. 3..32"),
+           macs=(",".join(map(str, sweep.DEFAULT_MACS)), "MACS values"))
     sweep_parser.add_argument("--engines", type=int, default=1, metavar="E",
                               help="engines of the array (default 1)")
     sweep_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
@@ -105,18 +115,15 @@ def make_parser():
                               help="set a datapath field for every point, e.g. --set fast_clamp=1 "
                                    "--set rescaler_pipeline=2 (repeatable; adds to the file name)")
     _add_flow_arguments(sweep_parser)
-    sweep_parser.add_argument("--out", type=Path, default=None, metavar="DIR",
-                              help=f"directory of sweep_<flow>.json/.csv (default {cli.RUNS_DIR})")
-    cli.add_publish_argument(sweep_parser)
+    _add_out_arguments(sweep_parser, "DIR", "")
     formal_parser = commands.add_parser(
         "formal", help="prove the rescaler variants equal to Eq. (1) (Yosys SAT)",
         description="Prove every rescaler architecture variant (combinational) equal to an "
                     "independent reference of Eq. (1) for all legal operands, every pipeline depth "
                     "a pure delay of it, and a synthesized netlist equal to its RTL.")
-    formal_parser.add_argument("--k", default="2..32", metavar="LIST", help="k values (default 2..32)")
-    formal_parser.add_argument("--pipelines", default="1,2,3", metavar="LIST",
-                               help="pipeline depths proved to only delay the result (default 1,2,3; "
-                                    "'none' for the combinational proofs only)")
+    _lists(formal_parser, k=("2..32", "k values"),
+           pipelines=("1,2,3", "pipeline depths proved to only delay the result, 'none' for the "
+                               "combinational proofs only"))
     formal_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N", help="proofs at once (default 2)")
     formal_parser.add_argument("--variants", default="all-variants", metavar="LIST",
                                help="comma-separated variant names (default: every one)")
@@ -128,8 +135,7 @@ def make_parser():
         description="Synthesize the engine for every rescaler variant over a k x MACS grid "
                     f"(cached), write variants_<flow>.json and VARIANTS.md in {cli.RUNS_DIR} "
                     f"(with --publish {cli.STUDY_DIR}).")
-    variants_parser.add_argument("--k", default="4,6,8,12,16,32", metavar="LIST")
-    variants_parser.add_argument("--macs", default="4,8,16", metavar="LIST")
+    _lists(variants_parser, k=("4,6,8,12,16,32", "k values"), macs=("4,8,16", "MACS values"))
     variants_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N")
     _add_flow_arguments(variants_parser)
     cli.add_publish_argument(variants_parser)
@@ -156,18 +162,13 @@ def make_parser():
         description="Energy per output of the rescaler and of the rest of one engine for a 1x1 "
                     "convolution of B beats per output, for each k and B (gate-level activity, "
                     "liberty cells); prints a table and writes JSON.")
-    beats_parser.add_argument("--k", default="4,32", metavar="LIST", help="k values (default 4,32)")
-    beats_parser.add_argument("--beats", default="1,2,4,8,16", metavar="LIST",
-                              help="beats per output (default 1,2,4,8,16)")
+    _lists(beats_parser, k=("4,32", "k values"), beats=("1,2,4,8,16", "beats per output"))
     beats_parser.add_argument("--macs", type=cli.integer, default=8, metavar="N", help="MACs (default 8)")
     beats_parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
                               help=f"liberty file (default {synth.DEFAULT_LIBERTY})")
     beats_parser.add_argument("--clock-ns", type=float, default=energy_report.DEFAULT_CLOCK_NS, metavar="NS")
     beats_parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
-    beats_parser.add_argument("--out", type=Path, default=None, metavar="FILE",
-                              help=f"JSON output (default {cli.RUNS_DIR}/energy_beats.json; with --publish "
-                                   f"{cli.STUDY_DIR}/energy_beats.json)")
-    cli.add_publish_argument(beats_parser)
+    _add_out_arguments(beats_parser, "FILE", "energy_beats.json")
     return parser
 
 
