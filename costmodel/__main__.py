@@ -58,10 +58,8 @@ def _add_executor_arguments(parser):
 
 
 def _executor(args, jobs):
-    try:
+    with cli.usage_errors():
         return executors.make_executor(args.executor, jobs=jobs, scheduler=args.scheduler)
-    except ValueError as exc:
-        raise cli.UsageError(str(exc)) from None
 
 
 def _add_out_arguments(parser, metavar, where):
@@ -199,19 +197,15 @@ def _space_size(name):
 
 def run_explore(args):
     from . import explore
-    try:
+    with cli.usage_errors():
         name, space = explore.load_space(args.space)
         n_points = len(explore.points(space)[0])
-    except ValueError as exc:
-        raise cli.UsageError(str(exc)) from None
     executor = _executor(args, _jobs(args.jobs, max(1, n_points)))
     out = args.out or Path("build") / "explore" / name
     cli.check_output_dir(out)
-    try:
+    with cli.usage_errors():
         summary = explore.explore(name, space, executor=executor, out=out, yosys=args.yosys, liberty=args.lib,
                                   progress=sys.stdout)
-    except ValueError as exc:  # a point's flow, library or clock that does not resolve
-        raise cli.UsageError(str(exc)) from None
     print(f"explore {name}: {summary['points']} points ({summary['synthesized']} synthesized, "
           f"{summary['cached']} from the cache, {len(summary['failed'])} failed, "
           f"{summary['skipped_invalid']} invalid combinations skipped) in {summary['wall_s']} s; "
@@ -240,11 +234,9 @@ def run_fit(args):
 
 def run_estimate(args):
     config = config_from_args(args)
-    try:
+    with cli.usage_errors():
         model = analytic.Model.load(args.flow)
         area, delay = model.estimate(config)
-    except ValueError as exc:
-        raise cli.UsageError(str(exc)) from None
     outside = model.outside(config)
     if outside and not args.extrapolate:
         raise cli.UsageError(f"{config.name} is outside what the {args.flow} model was fitted to "
@@ -304,10 +296,8 @@ def _draw(args):
         path = root / f"sweep_{flow}.json"
         if not path.exists() and not args.publish:
             path = cli.STUDY_DIR / path.name  # the committed study, until the user sweeps
-        try:
+        with cli.usage_errors():
             missing = report.missing_points(path, sweep.DEFAULT_K, sweep.DEFAULT_MACS)
-        except ValueError as exc:
-            raise cli.UsageError(str(exc)) from None
         if missing:
             path = root / path.name
             print(f"{path}: missing {len(missing)} of the default grid's points, sweeping "
@@ -317,13 +307,11 @@ def _draw(args):
             argv += ["--device", args.device] if args.device else []
             argv += ["--lib", str(args.lib)] if args.lib else []
             run_sweep(make_parser().parse_args(argv + (["--yosys", args.yosys] if args.yosys else [])))
-    try:
+    with cli.usage_errors():
         document = report.load_sweep(path)
         if args.flow and document["flow"] != args.flow:
             raise ValueError(f"{path} is a {document['flow']} sweep, not {args.flow}")
         model, note = report.load_model(document)
-    except ValueError as exc:
-        raise cli.UsageError(str(exc)) from None
     from . import plots  # matplotlib: imported only by the commands that draw
 
     figures = args.figures or root / "figures" / document["flow"]
@@ -355,17 +343,13 @@ def run_report(args):
 
 
 def _request(args):
-    try:
+    with cli.usage_errors():
         return synth.resolve_flow(args.flow, args.lib, args.clock_ns, device=args.device, seed=args.seed)
-    except ValueError as exc:
-        raise cli.UsageError(str(exc)) from None
 
 
 def _list(text, name, lo, hi):
-    try:
+    with cli.usage_errors():
         return sweep.parse_int_list(text, name, lo, hi)
-    except ValueError as exc:
-        raise cli.UsageError(str(exc)) from None
 
 
 def _jobs(jobs, points):
@@ -383,12 +367,10 @@ def _jobs(jobs, points):
 def run_sweep(args):
     ks = _list(args.k, "k", K_MIN, K_MAX)
     macs = _list(args.macs, "macs", 1, MACS_MAX)
-    try:
+    with cli.usage_errors():
         overrides = sweep.parse_overrides(args.set)
         grid = sweep.Sweep.grid(ks, macs, _request(args), engines=args.engines, yosys=args.yosys,
                                 **overrides)
-    except ValueError as exc:
-        raise cli.UsageError(str(exc)) from None
     executor = _executor(args, _jobs(args.jobs, len(grid.configs)))
     out = args.out or cli.reports_dir(args.publish)
     cli.check_output_dir(out)
@@ -414,7 +396,7 @@ def run_formal(args):
 
     from . import proofs
     ks = _list(args.k, "k", K_MIN, K_MAX)
-    try:
+    with cli.usage_errors():
         pipelines = () if args.pipelines == "none" else sweep.parse_int_list(args.pipelines, "pipelines", 1, 3)
         if not set(pipelines) <= set(formal.PIPELINES) or args.jobs < 1:
             raise ValueError("--pipelines takes depths in 1..3 or 'none', and -j at least 1")
@@ -422,8 +404,6 @@ def run_formal(args):
         for name in names:
             if name not in VARIANTS:
                 raise ValueError(f"unknown variant {name!r}: one of {', '.join(VARIANTS)}")
-    except ValueError as exc:
-        raise cli.UsageError(str(exc)) from None
     return proofs.run_all(ks, names, pipelines=pipelines, netlist=not args.no_netlist, yosys=args.yosys,
                           jobs=args.jobs)
 
@@ -455,12 +435,10 @@ def run_synth(args):
     if cached:
         print("(from the cache; --fresh re-synthesizes)")
     if args.energy:
-        try:
+        with cli.usage_errors():
             report["energy"] = energy_report.measure_config(
                 config, liberty=request.liberty, clock_ns=args.clock_ns or energy_report.DEFAULT_CLOCK_NS,
                 yosys=yosys, sta=sta, fresh=args.fresh)
-        except ValueError as exc:
-            raise cli.UsageError(str(exc)) from None
     out.mkdir(parents=True, exist_ok=True)
     cli.write_atomically(path, synth.to_json(report))
     print(synth.format_table(report))
@@ -473,7 +451,7 @@ def run_synth(args):
 def run_energy_beats(args):
     from hw.config import DatapathConfig
     from toolkit.tools import find_sta, find_yosys
-    try:
+    with cli.usage_errors():
         ks, beats = sweep.parse_int_list(args.k, "k"), sweep.parse_int_list(args.beats, "beats")
         for k in ks:
             DatapathConfig(k=k, macs=args.macs)
@@ -482,8 +460,6 @@ def run_energy_beats(args):
         liberty = synth.check_liberty(args.lib or synth.DEFAULT_LIBERTY)
         if not 0 < args.clock_ns < 1e6:
             raise ValueError(f"clock period must be a positive number of ns, not {args.clock_ns}")
-    except ValueError as exc:
-        raise cli.UsageError(str(exc)) from None
     out = args.out or cli.reports_dir(args.publish) / "energy_beats.json"
     cli.check_output(out, parents=True)
     sta = find_sta()

@@ -15,6 +15,7 @@ Anything else is a bug and keeps its traceback. Output files are replaced whole
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from .tools import ToolError
 
-__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "Parser", "integer",
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "Parser", "usage_errors", "integer",
            "STUDY_DIR", "RUNS_DIR", "reports_dir", "add_publish_argument", "check_output", "check_output_dir", "write_atomically", "write_together", "main"]
 
 #: Exit statuses.
@@ -59,6 +60,17 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+@contextlib.contextmanager
+def usage_errors():
+    """Inside it, a ``ValueError`` (a validation of the user's input saying what is
+    wrong) becomes a :class:`UsageError`: one ``error:`` line. Wrap only the calls
+    that validate input, so that a bug elsewhere keeps its traceback."""
+    try:
+        yield
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def integer(text):

