@@ -4,10 +4,12 @@ The network (:data:`ARCH`) is MobileNet-shaped and tiny enough to train on two
 CPU cores in seconds, with numpy only::
 
     input 8x8x1 (pixel / 16, int8 scale 1/255, zero point -128)
-    conv1  3x3,  1 -> 8,  stride 1, pad 1, ReLU6     -> 8x8x8
-    dw2    3x3 depthwise, stride 2, pad 0, ReLU6      -> 3x3x8
-    pw3    1x1,  8 -> 16, ReLU6                       -> 3x3x16
-    fc4    dense 144 -> 10 (logits, no activation)
+    conv1  3x3,  1 -> 16, stride 1, pad 1, ReLU6     -> 8x8x16
+    dw2    3x3 depthwise, stride 1, pad 1, ReLU6      -> 8x8x16
+    pw3    1x1, 16 -> 16, ReLU6                       -> 8x8x16
+    dw4    3x3 depthwise, stride 2, pad 0, ReLU6      -> 3x3x16
+    pw5    1x1, 16 -> 32, ReLU6                       -> 3x3x32
+    fc6    dense 288 -> 10 (logits, no activation)
 
 Quantization follows ``docs/semantics.md`` (and LiteRT): per-output-channel
 symmetric int8 weights (:func:`sim.layers.quantize_weights`), affine int8
