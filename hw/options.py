@@ -9,7 +9,7 @@ error message on the command line, in the API and in ``make`` (``RESCALER_PIPELI
 import argparse
 import dataclasses
 
-from toolkit.cli import UsageError, integer
+from toolkit.cli import integer, usage_errors
 
 from .config import ARCH_FIELDS, ENGINES_MAX, MACS_MAX, RESCALER_PIPELINE_MAX, DatapathConfig
 
@@ -57,7 +57,5 @@ def add_config_arguments(parser):
 def config_from_args(args):
     """The :class:`DatapathConfig` of parsed options; raises UsageError if invalid."""
     values = {name: getattr(args, name) for name in _DEFAULTS if getattr(args, name, None) is not None}
-    try:
+    with usage_errors():
         return DatapathConfig(**values)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
