@@ -92,13 +92,22 @@ help:
 	@echo "make bench-concurrency [ROUNDS=5] two 'make synth' at once, same and different configs"
 	@echo "make clean                       remove build/ (keeps .venv)"
 
+# Two makes started at once in a fresh clone must not pip-install into one venv together:
+# the install runs under a lock (flock, from util-linux) and re-checks the stamp, so the
+# second make finds the venv ready and installs nothing.
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
-	  { echo "error: Python >= 3.11 is needed; run with PYTHON=/path/to/python3.11" >&2; exit 1; }
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || \
-	  { echo "error: could not create $(VENV): install the venv module (apt-get install python3-venv)" >&2; exit 1; }
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	@touch $@
+	@mkdir -p build
+	@$$(command -v flock >/dev/null && echo flock build/.venv.lock) $(MAKE) --no-print-directory venv-install
+
+.PHONY: venv-install
+venv-install:
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then exit 0; fi; \
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "error: Python >= 3.11 is needed; run with PYTHON=/path/to/python3.11" >&2; exit 1; }; \
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || \
+	  { echo "error: could not create $(VENV): install the venv module (apt-get install python3-venv)" >&2; exit 1; }; \
+	echo "$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'"; \
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]' && touch $(STAMP)
 
 venv: $(STAMP)
 
