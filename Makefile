@@ -276,11 +276,11 @@ train: $(STAMP) $(TRAIN_EXTRA)
 
 accuracy: $(STAMP) $(DATA_EXTRA)
 	$(PY) -m accuracy accuracy $(PUBLISH_ARG)
-	$(PY) -m accuracy mnist1d-accuracy $(PUBLISH_ARG)
+	$(PY) -m accuracy mnist1d-accuracy -j $(JOBS) $(PUBLISH_ARG)
 
 finetune: $(STAMP) $(DATA_EXTRA)
 	$(PY) -m accuracy finetune $(PUBLISH_ARG)
-	$(PY) -m accuracy mnist1d-finetune $(PUBLISH_ARG)
+	$(PY) -m accuracy mnist1d-finetune -j $(JOBS) $(PUBLISH_ARG)
 
 # The sweep: yours in build/reports/ if you ran one, else the committed one.
 pareto: $(STAMP)
