@@ -480,9 +480,10 @@ def _round_half_even(p, s):
 def _round_tflite_double(p, s):
     # SaturatingRoundingDoublingHighMul: (p + nudge) / 2^31 with C's truncating
     # division, nudge = 2^30 or 1 - 2^30 by sign. (Its saturation needs
-    # acc = m = INT32_MIN, impossible with an unsigned m.)
-    nudged = p + np.where(p >= 0, 1 << 30, 1 - (1 << 30))
-    high = _trunc_div_pow2(nudged, _TFLITE_BITS)
+    # acc = m = INT32_MIN, impossible with an unsigned m.) That is floor((p + 2^30) / 2^31)
+    # for either sign: a negative p + 1 - 2^30 is truncated as (p + 1 - 2^30 + 2^31 - 1) >> 31.
+    high = p + (1 << (_TFLITE_BITS - 1))
+    high >>= _TFLITE_BITS
     # RoundingDivideByPOT(high, s - 31): ties away from zero.
     exponent = np.maximum(s - _TFLITE_BITS, 0)
     mask = np.left_shift(1, exponent) - 1
@@ -496,12 +497,6 @@ def _round_tflite_double(p, s):
 def _wrap32(x):
     """``x`` reduced modulo 2^32 into the signed 32-bit range (two's complement)."""
     return ((x - INT32_MIN) & 0xFFFFFFFF) + INT32_MIN
-
-
-def _trunc_div_pow2(x, n):
-    """``x / 2^n`` rounded toward zero, as C's integer division does."""
-    q = x >> n
-    return q + ((x < 0) & ((x & ((1 << n) - 1)) != 0))
 
 
 _ROUNDERS = {
@@ -538,7 +533,7 @@ def accumulate(x, w, bias):
     if x.ndim < 1 or x.shape[-1] != w.shape[1]:
         raise ValueError(f"shapes do not match: x {x.shape} must end in L, w {w.shape} must be (C, L) "
                          f"and bias {bias.shape} must be (C,)")
-    return _wrap32(_exact_dot(x, w, depthwise=False) + bias)
+    return _wrapped(_exact_dot(x, w, depthwise=False) + bias, w, bias)
 
 
 def accumulate_depthwise(x, w, bias):
@@ -561,7 +556,7 @@ def accumulate_depthwise(x, w, bias):
     if x.ndim < 2 or x.shape[-2:] != w.shape:
         raise ValueError(f"shapes do not match: x {x.shape} must end in (C, L), w {w.shape} must be (C, L) "
                          f"and bias {bias.shape} must be (C,)")
-    return _wrap32(_exact_dot(x, w, depthwise=True) + bias)
+    return _wrapped(_exact_dot(x, w, depthwise=True) + bias, w, bias)
 
 
 def _accumulate_operands(x, w, bias):
@@ -575,6 +570,15 @@ def _accumulate_operands(x, w, bias):
         raise ValueError(f"shapes do not match: x {x.shape} must end in L, w {w.shape} must be (C, L) "
                          f"and bias {bias.shape} must be (C,)")
     return x, w, bias.astype(np.int64)
+
+
+def _wrapped(acc, w, bias):
+    """``acc`` reduced modulo 2^32 into int32, skipped when no int8 input can leave
+    int32: ``|bias| + 128 * sum |w|`` bounds every channel's exact sum."""
+    reach = np.abs(w.astype(np.int64)).sum(axis=1) * -INT8_MIN
+    if np.all(bias + reach <= INT32_MAX) and np.all(bias - reach >= INT32_MIN):
+        return acc
+    return _wrap32(acc)
 
 
 def _exact_dot(x, w, *, depthwise):
