@@ -10,7 +10,10 @@
   bootstrap 95 % CI), paired differences against ``k = 32`` with McNemar's test, the
   int8 logit margins, and the error build-up through depth.
 * :func:`finetune_report` (``make finetune``; no torch): the stored RAT models against
-  their controls and the PTQ models, on the test split.
+  their controls and the PTQ models, on the same test samples as the accuracy report
+  (so that the Pareto view compares every point on one evaluation set).
+
+Both reports evaluate each seed in its own process (``jobs``), each ``(model, k)`` once.
 """
 
 import json
