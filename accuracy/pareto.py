@@ -183,7 +183,8 @@ def _markdown(r):
     lines = [f"# Accuracy vs cost per rescaler width k: {r.get('title', 'Digits CNN')} ({r['flow']} flow)", "",
              (f"Accuracy: {r['accuracy_report']}{ft} (test set, truncation); cost: {r['sweep']}. "
               f"Evaluation: {r['evaluation']}. The difference against k = 32 (int8 accuracy there: {k32}) is "
-              "paired (same samples, same seeds), with a paired-bootstrap 95 % CI and McNemar's p; `+RAT`: after "
+              "paired (the same test samples, and the same seeds), with a paired-bootstrap 95 % CI and "
+              "McNemar's p; `+RAT`: after "
               "rescale-aware fine-tuning at that k, compared with the untuned network at k = 32. Pareto: not "
               "dominated within the same MACS, on the mean accuracy; two points whose intervals overlap are not "
               "resolved by this workload."), "",
