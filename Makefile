@@ -78,7 +78,9 @@ help:
 	@echo "make accuracy                    accuracy against k: digits CNN (accuracy.*) and the MNIST-1D"
 	@echo "                                 network (mnist1d_accuracy.*, mnist1d_error_buildup.png) in build/reports/"
 	@echo "make finetune                    rescale-aware fine-tuning at k = 4, 3, 2 (finetune.*, mnist1d_finetune.*)"
-	@echo "make pareto                      accuracy against area and ADP (pareto.*, pareto_mnist1d.*)"
+	@echo "   accuracy, finetune: JOBS=2 MNIST-1D seeds evaluated at once"
+	@echo "make pareto                      accuracy (mean, 95 % CI, paired difference to k = 32) against area"
+	@echo "                                 and ADP (pareto.*, pareto_mnist1d.*)"
 	@echo "make tflite-parity               the network in LiteRT against the golden model, op by op"
 	@echo "   PUBLISH=1 with synth, sweep, plots, accuracy, finetune, pareto, tflite-parity:"
 	@echo "                                 write into the committed study (reports/) instead of build/reports/"
@@ -285,11 +287,11 @@ train: $(STAMP) $(TRAIN_EXTRA)
 
 accuracy: $(STAMP) $(DATA_EXTRA)
 	$(PY) -m accuracy accuracy $(PUBLISH_ARG)
-	$(PY) -m accuracy mnist1d-accuracy $(PUBLISH_ARG)
+	$(PY) -m accuracy mnist1d-accuracy -j $(JOBS) $(PUBLISH_ARG)
 
 finetune: $(STAMP) $(DATA_EXTRA)
 	$(PY) -m accuracy finetune $(PUBLISH_ARG)
-	$(PY) -m accuracy mnist1d-finetune $(PUBLISH_ARG)
+	$(PY) -m accuracy mnist1d-finetune -j $(JOBS) $(PUBLISH_ARG)
 
 # The sweep: yours in build/reports/ if you ran one, else the committed one.
 pareto: $(STAMP)

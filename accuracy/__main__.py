@@ -9,8 +9,8 @@
     python -m accuracy tflite-scales FILE.tflite [--k 8]
     python -m accuracy evaluate     MODEL.tflite --data FILE.npz [--k 8,4,3] [--labels] [--out R.json]
     python -m accuracy mnist1d-train     [--models models/mnist1d]     (needs the train extra: torch)
-    python -m accuracy mnist1d-accuracy  [--models ...] [--limit N] [--out DIR | --publish]
-    python -m accuracy mnist1d-finetune  [--models ...] [--limit N] [--out DIR | --publish]
+    python -m accuracy mnist1d-accuracy  [--models ...] [--limit N] [-j 2] [--out DIR | --publish]
+    python -m accuracy mnist1d-finetune  [--models ...] [--limit N] [-j 2] [--out DIR | --publish]
 
 Reports go to ``build/reports/`` (ignored by git) unless ``--publish`` (the
 committed study, ``reports/``) or ``--out`` says otherwise. Bad arguments and bad
@@ -107,6 +107,8 @@ def _parser():
         m = sub.add_parser(name, help=what)
         m.add_argument("--models", **models)
         m.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N test samples")
+        m.add_argument("-j", "--jobs", type=_positive("--jobs", int), default=None,
+                       help="seeds evaluated at once, one process each (default 2)")
         m.add_argument("--out", type=Path, default=None, help=f"report directory (default {cli.RUNS_DIR}/)")
         cli.add_publish_argument(m)
     return p
@@ -219,7 +221,7 @@ def run_evaluate(args):
 
 def _mnist1d_kw(args):
     """The report functions' keywords: models, limit, and the checked report directory."""
-    rename = {"models": "model_dir", "limit": "limit"}
+    rename = {"models": "model_dir", "limit": "limit", "jobs": "jobs"}
     return {**{rename[n]: v for n, v in _given(args, *rename).items()}, "out_dir": _out_dir(args)}
 
 

@@ -10,7 +10,10 @@
   bootstrap 95 % CI), paired differences against ``k = 32`` with McNemar's test, the
   int8 logit margins, and the error build-up through depth.
 * :func:`finetune_report` (``make finetune``; no torch): the stored RAT models against
-  their controls and the PTQ models, on the test split.
+  their controls and the PTQ models, on the same test samples as the accuracy report
+  (so that the Pareto view compares every point on one evaluation set).
+
+Both reports evaluate each seed in its own process (``jobs``), each ``(model, k)`` once.
 """
 
 import json
@@ -37,9 +40,8 @@ REPORTS = deep.ROOT / "reports"
 # Layers whose error build-up is plotted (the first samples of the test split suffice).
 BUILDUP_KS = (8, 4, 3, 2)
 BUILDUP_SAMPLES = 2000
-# The RAT report runs 13 model/k combinations per seed: the first half of the test
-# split keeps `make finetune` within minutes (paired intervals stay narrow over 5 seeds).
-FINETUNE_TEST_SAMPLES = 6000
+#: Seeds evaluated at once (one process each): the machine's two cores.
+JOBS = 2
 
 
 # The test split, quantized for the stored models' input (the same calibration data,
@@ -56,12 +58,20 @@ def _path(out_dir, seed, tag):
 
 
 def _acc(model, xq, y, k):
-    out = _batched(model, xq, k)
+    out = tflite_eval.run_batched(model, xq, k=k)
     return float((out.argmax(axis=1) == y).mean())
 
 
-def _batched(model, x, k, batch=1024):
-    return np.concatenate([tflite_eval.run(model, x[i:i + batch], k=k) for i in range(0, len(x), batch)])
+def _per_seed(work, seeds, jobs):
+    """``[work(seed) for seed in seeds]``, with up to ``jobs`` seeds at once in worker
+    processes (each seed's result is computed the same way either way)."""
+    jobs = max(1, min(int(jobs), len(seeds)))
+    if jobs == 1:
+        return [work(seed) for seed in seeds]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(work, seeds))
 
 
 def train(*, spec=deep.SPEC, data_cfg=None, seeds=SEEDS, out_dir=MODELS, train_cfg=TRAIN, rat_cfg=RAT,
@@ -112,9 +122,8 @@ def train(*, spec=deep.SPEC, data_cfg=None, seeds=SEEDS, out_dir=MODELS, train_c
             tuned = rat.finetune(spec, params, xtq, yt, k, epochs=rat_cfg["epochs"], lr=chosen[k],
                                  batch=rat_cfg["batch"], seed=seed)
             deep.save_tflite(spec, tuned, _path(out_dir, seed, tag))
-    meta["seconds"] = round(time.time() - t0, 1)
-    write_json(Path(out_dir) / "meta.json", meta)
-    log(f"wrote {len(seeds)} seeds of models to {out_dir} in {meta['seconds']} s")
+    write_json(Path(out_dir) / "meta.json", meta)  # no run time in it: make train reproduces it byte for byte
+    log(f"wrote {len(seeds)} seeds of models to {out_dir} in {time.time() - t0:.1f} s")
     return meta
 
 
@@ -137,12 +146,10 @@ def _margins(logits):
     return top[:, -1] - top[:, -2]
 
 
-def _buildup(model, xq, k):
-    """Per rescaled layer: fraction of outputs that differ from the k=32 run when the
-    whole network runs at ``k`` (propagated) and when only that layer does, on the
-    k=32 run's inputs (isolated)."""
-    ref = tflite_eval.run(model, xq, k=32, keep=True)
-    prop = tflite_eval.run(model, xq, k=k, keep=True)
+def _buildup(model, ref, prop, k):
+    """Per rescaled layer: fraction of outputs that differ from the k=32 run ``ref`` when
+    the whole network runs at ``k`` (``prop``, propagated) and when only that layer
+    does, on the k=32 run's inputs (isolated). ``ref``, ``prop``: ``run(..., keep=True)``."""
     rows = []
     for op in model.ops:
         if op.name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
@@ -157,56 +164,58 @@ def _buildup(model, xq, k):
     return rows
 
 
-def _paired(correct_by_seed, base_by_seed):
-    """Pooled paired comparison over seeds: mean difference (points) with a paired
-    bootstrap 95 % CI, discordant counts and McNemar's p on the pooled pairs."""
-    a = np.concatenate(base_by_seed)
-    b = np.concatenate(correct_by_seed)
-    d, lo, hi = stats.paired_bootstrap(a, b)
-    gained, lost, p = stats.mcnemar(a, b)
-    return {"diff_points": 100 * d, "diff_ci95": [100 * lo, 100 * hi], "gained": gained, "lost": lost,
-            "mcnemar_p": p, "mcnemar_p_per_seed": [stats.mcnemar(x, y)[2] for x, y in zip(base_by_seed, correct_by_seed)]}
+class _SeedAccuracy:
+    """One seed's part of :func:`accuracy_report` (a picklable callable for worker processes)."""
+
+    def __init__(self, model_dir, x, y, ks, log):
+        self.model_dir, self.x, self.y, self.ks, self.log = model_dir, x, y, ks, log
+
+    def __call__(self, seed):
+        model = tflite_model.load(_path(self.model_dir, seed, "ptq"))
+        xq, y = deep.quantize_input(model, self.x), self.y
+        self.log(f"  seed {seed}: {len(xq)} test samples at TFLite mode and k = {', '.join(map(str, self.ks))} ...")
+        correct = {"TFLite": tflite_eval.run_batched(model, xq).argmax(axis=1) == y}
+        margins = None
+        for k in self.ks:
+            out = tflite_eval.run_batched(model, xq, k=k)
+            correct[k] = out.argmax(axis=1) == y
+            if k == 32:
+                margins = _margins(out)
+        xb = xq[:BUILDUP_SAMPLES]
+        ref = tflite_eval.run(model, xb, k=32, keep=True)
+        buildup = {k: _buildup(model, ref, tflite_eval.run(model, xb, k=k, keep=True), k) for k in BUILDUP_KS}
+        return correct, margins, buildup
 
 
-def _summary(correct_by_seed):
-    """Mean accuracy over seeds (points) with a 95 % CI from a bootstrap over test
-    samples (the same resampled samples for every seed), and the seeds' spread."""
-    per_seed = [100 * float(c.mean()) for c in correct_by_seed]
-    mat = np.stack(correct_by_seed).astype(np.float64).mean(axis=0)  # per sample, over seeds
-    mean, lo, hi = stats.bootstrap_mean(mat)
-    return {"accuracy": 100 * mean, "ci95": [100 * lo, 100 * hi], "per_seed": per_seed,
-            "seed_sd": float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0}
-
-
-def accuracy_report(*, model_dir=MODELS, out_dir=REPORTS, ks=KS, limit=None, evaluate_data=EVALUATE_DATA, log=print):
+def accuracy_report(*, model_dir=MODELS, out_dir=REPORTS, ks=KS, limit=None, evaluate_data=EVALUATE_DATA,
+                    jobs=JOBS, log=print):
     """Evaluate every stored PTQ model at every ``k``; write reports/mnist1d_accuracy.*
-    and (unless ``evaluate_data`` is None) the quantized test split there."""
+    and (unless ``evaluate_data`` is None) the quantized test split there. ``jobs``:
+    seeds evaluated at once."""
     t0, log = time.time(), log or _quiet
     meta = _load_meta(model_dir)
     x, y = _test_split(meta, limit)
+    if evaluate_data:
+        first = tflite_model.load(_path(model_dir, meta["seeds"][0], "ptq"))
+        deep.save_npz(evaluate_data, x=deep.quantize_input(first, x), y=y)
+    per_seed = _per_seed(_SeedAccuracy(model_dir, x, y, ks, log),
+                         meta["seeds"], jobs)
     correct = {"TFLite": []} | {k: [] for k in ks}
     margins, buildup = [], {k: [] for k in BUILDUP_KS}
-    for seed in meta["seeds"]:
-        model = tflite_model.load(_path(model_dir, seed, "ptq"))
-        xq = deep.quantize_input(model, x)
-        if evaluate_data and seed == meta["seeds"][0]:
-            deep.save_npz(evaluate_data, x=xq, y=y)
-        log(f"  seed {seed}: {len(xq)} test samples at TFLite mode and k = {', '.join(map(str, ks))} ...")
-        correct["TFLite"].append(_batched(model, xq, None).argmax(axis=1) == y)
-        for k in ks:
-            out = _batched(model, xq, k)
-            correct[k].append(out.argmax(axis=1) == y)
-            if k == 32:
-                margins.append(_margins(out))
-        for k in BUILDUP_KS:
-            buildup[k].append(_buildup(model, xq[:BUILDUP_SAMPLES], k))
+    for seed_correct, seed_margins, seed_buildup in per_seed:
+        for mode, c in seed_correct.items():
+            correct[mode].append(c)
+        if seed_margins is not None:
+            margins.append(seed_margins)
+        for k, rows in seed_buildup.items():
+            buildup[k].append(rows)
     base = correct[32] if 32 in correct else correct["TFLite"]
     rows = []
     for mode, c in correct.items():
         row = {"mode": mode if mode == "TFLite" else f"k={mode}", "k": None if mode == "TFLite" else mode,
-               **_summary(c)}
+               **stats.summary(c)}
         if mode != 32:
-            row["vs_k32"] = _paired(c, base)
+            row["vs_k32"] = stats.paired(c, base)
         rows.append(row)
     m = np.concatenate(margins)
     layers = [r["layer"] for r in buildup[BUILDUP_KS[0]][0]]
@@ -257,8 +266,7 @@ def _accuracy_markdown(r):
     ]
     for row in r["rows"]:
         v = row.get("vs_k32")
-        comp = (f"{v['diff_points']:+.2f} ({v['diff_ci95'][0]:+.2f}..{v['diff_ci95'][1]:+.2f}) | "
-                f"{v['gained']} / {v['lost']} | {_p(v['mcnemar_p'])}") if v else "(reference) | | "
+        comp = f"{_diff(v)} | {v['gained']} / {v['lost']} | {_p(v['mcnemar_p'])}" if v else "(reference) | | "
         lines.append(f"| {row['mode']} | {_ci(row)} | {row['seed_sd']:.2f} | {comp} |")
     mg = r["margin_lsb"]
     widest = max(row["vs_k32"]["diff_ci95"][1] - row["vs_k32"]["diff_ci95"][0] for row in r["rows"] if "vs_k32" in row)
@@ -334,37 +342,54 @@ def _plot_buildup(r, path):
     save(fig, path)
 
 
-def finetune_report(*, model_dir=MODELS, out_dir=REPORTS, ks=RAT_KS, limit=FINETUNE_TEST_SAMPLES, log=print):
-    """Stored RAT models against their controls and PTQ, on the test split; writes
-    reports/mnist1d_finetune.{json,md}."""
-    log = log or _quiet
+class _SeedFinetune:
+    """One seed's part of :func:`finetune_report` (a picklable callable for worker processes)."""
+
+    def __init__(self, model_dir, x, y, ks, log):
+        self.model_dir, self.x, self.y, self.ks, self.log = model_dir, x, y, ks, log
+
+    def __call__(self, seed):
+        ks, y = self.ks, self.y
+        models = {tag: tflite_model.load(_path(self.model_dir, seed, tag))
+                  for tag in ["ptq", f"control_k{CONTROL_K}"] + [f"rat_k{k}" for k in ks]}
+        xq = deep.quantize_input(models["ptq"], self.x)
+        self.log(f"  seed {seed}: PTQ, control and RAT models at k = {', '.join(map(str, ks))} ...")
+
+        def correct(tag, k):
+            return tflite_eval.run_batched(models[tag], xq, k=k).argmax(axis=1) == y
+
+        ctrl = f"control_k{CONTROL_K}"
+        ctrl32, ptq32 = correct(ctrl, 32), correct("ptq", 32)
+        return {k: {"ptq": correct("ptq", k), "control": correct(ctrl, k), "rat": correct(f"rat_k{k}", k),
+                    "rat_at_32": correct(f"rat_k{k}", 32), "control_at_32": ctrl32, "ptq_at_32": ptq32}
+                for k in ks}
+
+
+def finetune_report(*, model_dir=MODELS, out_dir=REPORTS, ks=RAT_KS, limit=None, jobs=JOBS, log=print):
+    """Stored RAT models against their controls and PTQ, on the test split (the same
+    samples as :func:`accuracy_report`); writes reports/mnist1d_finetune.{json,md}."""
+    t0, log = time.time(), log or _quiet
     meta = _load_meta(model_dir)
     x, y = _test_split(meta, limit)
-    res = {k: {"ptq": [], "control": [], "rat": [], "rat_at_32": [], "control_at_32": []} for k in ks}
-    for seed in meta["seeds"]:
-        models = {tag: tflite_model.load(_path(model_dir, seed, tag))
-                  for tag in ["ptq", f"control_k{CONTROL_K}"] + [f"rat_k{k}" for k in ks]}
-        xq = deep.quantize_input(models["ptq"], x)
-        log(f"  seed {seed}: PTQ, control and RAT models at k = {', '.join(map(str, ks))} ...")
-        ctrl = models[f"control_k{CONTROL_K}"]
-        ctrl32 = _batched(ctrl, xq, 32).argmax(axis=1) == y
-        for k in ks:
-            res[k]["ptq"].append(_batched(models["ptq"], xq, k).argmax(axis=1) == y)
-            res[k]["control"].append(_batched(ctrl, xq, k).argmax(axis=1) == y)
-            res[k]["rat"].append(_batched(models[f"rat_k{k}"], xq, k).argmax(axis=1) == y)
-            res[k]["rat_at_32"].append(_batched(models[f"rat_k{k}"], xq, 32).argmax(axis=1) == y)
-            res[k]["control_at_32"].append(ctrl32)
+    per_seed = _per_seed(_SeedFinetune(model_dir, x, y, ks, log), meta["seeds"], jobs)
     rows = []
-    for k, r in res.items():
-        rows.append({"k": k, **{f"{name}": _summary(c) for name, c in r.items()},
-                     "rat_vs_control": _paired(r["rat"], r["control"]),
-                     "rat_vs_ptq": _paired(r["rat"], r["ptq"]),
-                     "control_vs_ptq": _paired(r["control"], r["ptq"])})
+    for k in ks:
+        r = {name: [seed[k][name] for seed in per_seed] for name in per_seed[0][k]}
+        rows.append({"k": k, **{name: stats.summary(c) for name, c in r.items()},
+                     "rat_vs_control": stats.paired(r["rat"], r["control"]),
+                     "rat_vs_ptq": stats.paired(r["rat"], r["ptq"]),
+                     "control_vs_ptq": stats.paired(r["control"], r["ptq"]),
+                     "rat_vs_ptq_k32": stats.paired(r["rat"], r["ptq_at_32"])})
     result = {"test_samples": int(len(y)), "seeds": meta["seeds"], "rat": meta["rat"], "rat_lr": meta["rat_lr"],
-              "rat_lr_search": meta.get("rat_lr_search"), "rows": rows}
+              "rat_lr_search": meta.get("rat_lr_search"), "rows": rows, "seconds": round(time.time() - t0, 1)}
     write_report(out_dir, "mnist1d_finetune", result, _finetune_markdown(result))
-    log(f"wrote {out_dir}/mnist1d_finetune.{{json,md}}")
+    log(f"wrote {out_dir}/mnist1d_finetune.{{json,md}} in {result['seconds']} s")
     return result
+
+
+def _diff(v):
+    """A paired difference with its CI, in points."""
+    return f"{v['diff_points']:+.2f} ({v['diff_ci95'][0]:+.2f}..{v['diff_ci95'][1]:+.2f})"
 
 
 def _finetune_markdown(r):
@@ -377,16 +402,18 @@ def _finetune_markdown(r):
         f"the same fine-tuning at k = {CONTROL_K}: the part of RAT's gain that is ordinary further training. "
         f"Learning rates were chosen on the validation split (first seed) from {cfg['lr_grid']}: "
         + ", ".join(f"k={k}: {lr}" for k, lr in r["rat_lr"].items())
-        + f". The test split ({r['test_samples']} samples per seed, {len(r['seeds'])} seeds) is read only here. "
-        "Regenerate with `make finetune`.",
+        + f". Test split: {r['test_samples']} samples per seed, {len(r['seeds'])} seeds, the same samples as "
+        "mnist1d_accuracy.md; it is never read to choose a hyper-parameter. Regenerate with `make finetune`.",
         "",
-        "| k | PTQ at k | control at k | RAT at k | RAT - control, points (95 % CI) | McNemar p | RAT at k=32 | control at k=32 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| k | PTQ at k | control at k | RAT at k | RAT - control, points (95 % CI) | McNemar p | "
+        "RAT at k - PTQ at k=32, points (95 % CI) | RAT at k=32 | control at k=32 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in r["rows"]:
         v = row["rat_vs_control"]
         lines.append(f"| {row['k']} | {_ci(row['ptq'])} | {_ci(row['control'])} | {_ci(row['rat'])} | "
-                     f"{v['diff_points']:+.2f} ({v['diff_ci95'][0]:+.2f}..{v['diff_ci95'][1]:+.2f}) | "
-                     f"{_p(v['mcnemar_p'])} | {_ci(row['rat_at_32'])} | {_ci(row['control_at_32'])} |")
-    lines += ["", "Accuracies in %, mean over seeds, 95 % CI by bootstrap over test samples."]
+                     f"{_diff(v)} | {_p(v['mcnemar_p'])} | {_diff(row['rat_vs_ptq_k32'])} | "
+                     f"{_ci(row['rat_at_32'])} | {_ci(row['control_at_32'])} |")
+    lines += ["", "Accuracies in %, mean over seeds, 95 % CI by bootstrap over test samples; differences paired "
+              "(same samples, same seeds) with a paired-bootstrap 95 % CI and McNemar's exact test."]
     return "\n".join(lines) + "\n"

@@ -58,19 +58,15 @@ def load_data(path, model):
     return x, y
 
 
-def _run_batched(model, x, k, batch=256):
-    return np.concatenate([tflite_eval.run(model, x[i:i + batch], k=k) for i in range(0, len(x), batch)])
-
-
 def evaluate(model_path, data_path, *, ks=(), log=None):
     """Run the model in TFLite mode and at each ``k``; returns a JSON-ready dict."""
     model = tflite_model.load(model_path)
     x, y = load_data(data_path, model)
-    runs = {"tflite": _run_batched(model, x, None)}
+    runs = {"tflite": tflite_eval.run_batched(model, x)}
     for k in ks:
         if log:
             log(f"  k = {k} ...")
-        runs[k] = _run_batched(model, x, k)
+        runs[k] = tflite_eval.run_batched(model, x, k=k)
     ref = runs["tflite"]
     ref_pred = ref.reshape(len(x), -1).argmax(axis=1)
     rows = []

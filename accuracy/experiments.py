@@ -112,7 +112,7 @@ def accuracy_report(model_path=network.DEFAULT_MODEL, *, ks=ACCURACY_KS, roundin
             gained, lost, p = stats.mcnemar(ref_pred == y_test, pred == y_test)
             lo, hi = stats.wilson(int((pred == y_test).sum()), len(y_test))
             row[method].update({"ci95": [100 * lo, 100 * hi], "gained_vs_k32": gained, "lost_vs_k32": lost,
-                                "mcnemar_p_vs_k32": p})
+                                "mcnemar_p_vs_k32": p, **_paired_stats(pred == y_test, ref_pred == y_test)})
         row["drop_vs_k32"] = row["truncate"]["accuracy"] - network.accuracy(ref_pred, y_test)
         rows.append(row)
         log(f"  k={k:2d}: accuracy {row['truncate']['accuracy']:6.2f} % (truncate, paper), "
@@ -158,6 +158,13 @@ def accuracy_report(model_path=network.DEFAULT_MODEL, *, ks=ACCURACY_KS, roundin
     log(f"wrote {out_dir}/accuracy.json, accuracy.md, accuracy.png, accuracy_error_model.png "
         f"in {result['runtime_s']} s")
     return result
+
+
+def _paired_stats(correct, base):
+    """The statistics the Pareto view quotes, as for the MNIST-1D network (one model
+    here): ``summary`` (accuracy with a bootstrap 95 % CI over test images) and
+    ``vs_k32`` (the paired difference against ``base`` with a paired-bootstrap CI)."""
+    return {"summary": stats.summary([correct]), "vs_k32": stats.paired([correct], [base])}
 
 
 def _int8_loss(net, logits, labels):
@@ -278,6 +285,7 @@ def finetune_report(model_path=network.DEFAULT_MODEL, *, ks=(4, 3, 2), epochs=3,
     net = network.load(model_path)
     x_train, y_train, x_test, y_test = _data()
     xq = net.quantize_input(x_test)
+    base_correct = network.predict_int8(net, xq, 32) == y_test
     base = network.accuracy(network.predict_int8(net, xq, 32), y_test)
     model_dir = Path(model_dir or Path(model_path).parent)
     runs = []
@@ -291,7 +299,9 @@ def finetune_report(model_path=network.DEFAULT_MODEL, *, ks=(4, 3, 2), epochs=3,
         after = network.accuracy(network.predict_int8(tuned, xq, k), y_test)
         losses = [_int8_loss(n, network.run_int8(n, xq, k), y_test) for n in (net, tuned)]
         change = finetune.weight_change(net, tuned)
+        tuned_correct = network.predict_int8(tuned, xq, k) == y_test
         runs.append({"k": int(k), "original_k32": base, "post_training": before, "retrained": after,
+                     **{f"retrained_{name}": v for name, v in _paired_stats(tuned_correct, base_correct).items()},
                      "test_loss_post_training": losses[0], "test_loss_retrained": losses[1],
                      "history": history, "weight_change": change, "model": path.name,
                      "retrained_at_k32": network.accuracy(network.predict_int8(tuned, xq, 32), y_test)})

@@ -498,9 +498,7 @@ def run_int8(net, xq, k, *, rounding="half_up", method="truncate", keep=False):
             patches = gather(x, geom, pad_value=ql.x_zero_point)  # (N, P, taps, C)
             if ql.kind == "dwconv":
                 cols = patches.reshape(-1, geom.taps, shape[-1])
-                wm, b_eff = ql.w_matrix, ql.b_eff
-                acc = np.concatenate([golden.accumulate(cols[:, :, c], wm[c:c + 1], b_eff[c:c + 1])
-                                      for c in range(ql.channels)], axis=1)
+                acc = golden.accumulate_depthwise(np.swapaxes(cols, 1, 2), ql.w_matrix, ql.b_eff)
             else:
                 cols = patches.reshape(n * len(geom.idx), -1)
                 acc = golden.accumulate(cols, ql.w_matrix, ql.b_eff)

@@ -1,15 +1,22 @@
 """Accuracy vs cost: the joint view of the trade-off (``make pareto``).
 
-Joins the network's accuracy per rescaler width ``k`` (``reports/accuracy.json``
-from ``make accuracy``; the rescale-aware fine-tuned accuracies of
-``reports/finetune.json`` when present) with the synthesized area and delay of
-the dot-product engine per ``(k, MACS)`` (``reports/sweep_<flow>.json`` from
-``make sweep``), and marks, per MACS, the Pareto-optimal widths: no other width
-is at most as large (area, or area-delay product) and at least as accurate, with
-one of the two strictly better. Writes ``reports/pareto.json``, ``pareto.md`` and
-``pareto.png``; with ``workload="mnist1d"`` the same view of the MNIST-1D network
-(``reports/mnist1d_accuracy.json``, ``mnist1d_finetune.json``; mean over seeds) in
-``reports/pareto_mnist1d.*``.
+Joins a network's accuracy per rescaler width ``k`` with the synthesized area and
+delay of the dot-product engine per ``(k, MACS)`` (``reports/sweep_<flow>.json``
+from ``make sweep``), and marks, per MACS, the Pareto-optimal widths: no other width
+is at most as large (area, or area-delay product) and at least as accurate (mean),
+with one of the two strictly better.
+
+Every accuracy comes with its statistics, all on one evaluation set per workload:
+the mean over seeds (one model for the digits CNN) with a bootstrap 95 % CI over
+test samples, and the paired difference against the same network at ``k = 32``
+(paired-bootstrap 95 % CI, McNemar's p). The rescale-aware fine-tuned points
+(``k+RAT``) are evaluated on exactly the samples (and seeds) of the plain widths,
+which is checked.
+
+* ``workload="digits"``: ``reports/accuracy.json`` (``make accuracy``) and
+  ``reports/finetune.json`` (``make finetune``) -> ``reports/pareto.*``.
+* ``workload="mnist1d"``: ``reports/mnist1d_accuracy.json`` and
+  ``mnist1d_finetune.json`` -> ``reports/pareto_mnist1d.*``.
 """
 
 import json
@@ -33,28 +40,69 @@ def _read(path, what):
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
 
 
-def _mnist1d_as_digits(accuracy, finetune):
-    """The MNIST-1D reports (mean accuracy over seeds) in the digits reports' shape."""
-    rows = [{"k": row["k"], "truncate": {"accuracy": row["accuracy"]}} for row in accuracy["rows"] if row["k"]]
-    k32 = next((row["accuracy"] for row in accuracy["rows"] if row["k"] == 32), None)
-    runs = [{"k": row["k"], "retrained": row["rat"]["accuracy"]} for row in (finetune or {}).get("rows", [])]
-    return {"rows": rows, "int8_k32_accuracy": k32}, ({"runs": runs} if finetune else None)
+def _stats(summary, vs_k32, where):
+    """One point's statistics from a report's ``summary`` (accuracy, ci95) and
+    ``vs_k32`` (None for k = 32 itself: the reference)."""
+    try:
+        point = {"accuracy": float(summary["accuracy"]), "ci95": [float(v) for v in summary["ci95"]]}
+        if vs_k32 is None:
+            return {**point, "diff_points": 0.0, "diff_ci95": [0.0, 0.0], "mcnemar_p": 1.0}
+        return {**point, "diff_points": float(vs_k32["diff_points"]),
+                "diff_ci95": [float(v) for v in vs_k32["diff_ci95"]], "mcnemar_p": float(vs_k32["mcnemar_p"])}
+    except (KeyError, TypeError, IndexError):
+        raise ValueError(f"{where}: no confidence intervals (a report from an older version): "
+                         "regenerate it (make accuracy, make finetune)") from None
 
 
-#: Per workload: default report paths (relative to reports/), the output stem, the title.
+def _digits(accuracy, finetune, names):
+    """Per-k statistics of the digits reports: ``(plain, rat, evaluation)``."""
+    plain = {row["k"]: _stats(row["truncate"].get("summary"), row["truncate"].get("vs_k32"),
+                              f"{names[0]} k={row['k']}") for row in accuracy["rows"]}
+    rat = {}
+    if finetune:
+        if finetune.get("test_images") != accuracy.get("test_images"):
+            raise ValueError(f"{names[1]} evaluates {finetune.get('test_images')} test images, {names[0]} "
+                             f"{accuracy.get('test_images')}: regenerate both")
+        rat = {run["k"]: _stats(run.get("retrained_summary"), run.get("retrained_vs_k32"),
+                                f"{names[1]} k={run['k']}") for run in finetune["runs"]}
+    evaluation = (f"{accuracy['test_images']} test digits, one trained model (no seeds); 95 % CIs by bootstrap over "
+                  "the test images")
+    return plain, rat, evaluation
+
+
+def _mnist1d(accuracy, finetune, names):
+    """Per-k statistics of the MNIST-1D reports: ``(plain, rat, evaluation)``."""
+    plain = {row["k"]: _stats(row, row.get("vs_k32"), f"{names[0]} {row.get('mode')}")
+             for row in accuracy["rows"] if row["k"] is not None}
+    rat = {}
+    if finetune:
+        for key in ("test_samples", "seeds"):
+            if finetune.get(key) != accuracy.get(key):
+                raise ValueError(f"{names[1]} and {names[0]} were evaluated on different test sets "
+                                 f"({key}: {finetune.get(key)} vs {accuracy.get(key)}): regenerate both")
+        rat = {row["k"]: _stats(row.get("rat"), row.get("rat_vs_ptq_k32"), f"{names[1]} k={row['k']}")
+               for row in finetune["rows"]}
+    evaluation = (f"{accuracy['test_samples']} generated test samples per seed, {len(accuracy['seeds'])} seeds, "
+                  "the same samples for every point; accuracy is the mean over seeds, its 95 % CI by bootstrap "
+                  "over test samples")
+    return plain, rat, evaluation
+
+
+#: Per workload: default report paths (relative to reports/), the output stem, the title, the reader.
 WORKLOADS = {
-    "digits": ("accuracy.json", "finetune.json", "pareto", "Digits CNN"),
+    "digits": ("accuracy.json", "finetune.json", "pareto", "Digits CNN", _digits),
     "mnist1d": ("mnist1d_accuracy.json", "mnist1d_finetune.json", "pareto_mnist1d",
-                "MNIST-1D network (mean of seeds)"),
+                "MNIST-1D network (mean of seeds)", _mnist1d),
 }
 
 
-def load_points(accuracy, sweep, finetune=None):
-    """One point per ``(MACS, k)`` present in both reports (plus ``k+RAT`` points for the
-    fine-tuned widths): ``macs``, ``k``, ``label``, ``accuracy``, ``area``, ``delay``,
-    ``adp``, and ``area_rel`` / ``adp_rel`` to the same MACS at k = 32."""
-    acc = {row["k"]: row["truncate"]["accuracy"] for row in accuracy["rows"]}
-    rat = {run["k"]: run["retrained"] for run in (finetune or {}).get("runs", [])}
+def load_points(plain, sweep, rat=None):
+    """One point per ``(MACS, k)`` present in both the accuracy statistics ``plain``
+    (``{k: {"accuracy", "ci95", "diff_points", "diff_ci95", "mcnemar_p"}}``) and the
+    sweep (plus ``k+RAT`` points for the fine-tuned widths of ``rat``, same form):
+    ``macs``, ``k``, ``label``, the statistics, ``area``, ``delay``, ``adp``, and
+    ``area_rel`` / ``adp_rel`` to the same MACS at k = 32."""
+    rat = rat or {}
     cost = {}
     for p in sweep["points"]:
         c = p["config"]
@@ -64,12 +112,12 @@ def load_points(accuracy, sweep, finetune=None):
     for macs in sorted({m for m, _ in cost}):
         ref = cost.get((macs, 32))
         for k in sorted({k for m, k in cost if m == macs}, reverse=True):
-            variants = [(str(k), acc.get(k), False)] + ([(f"{k}+RAT", rat[k], True)] if k in rat else [])
-            for label, a, tuned in variants:
-                if a is None:
+            variants = [(str(k), plain.get(k), False)] + ([(f"{k}+RAT", rat[k], True)] if k in rat else [])
+            for label, st, tuned in variants:
+                if st is None:
                     continue
                 area, delay = cost[(macs, k)]
-                points.append({"macs": macs, "k": k, "label": label, "finetuned": tuned, "accuracy": a,
+                points.append({"macs": macs, "k": k, "label": label, "finetuned": tuned, **st,
                                "area": area, "delay": delay, "adp": area * delay,
                                "area_rel": area / ref[0] if ref else None,
                                "adp_rel": area * delay / (ref[0] * ref[1]) if ref else None})
@@ -95,15 +143,14 @@ def pareto_report(accuracy=None, sweep=REPORTS / "sweep_liberty.json", finetune=
     returns the report dict."""
     if workload not in WORKLOADS:
         raise ValueError(f"workload must be one of {', '.join(WORKLOADS)}, not {workload!r}")
-    acc_name, ft_name, stem, title = WORKLOADS[workload]
+    acc_name, ft_name, stem, title, reader = WORKLOADS[workload]
     accuracy = REPORTS / acc_name if accuracy is None else accuracy
     finetune = REPORTS / ft_name if finetune is None else finetune
     acc = _read(accuracy, "make accuracy")
     sw = _read(sweep, "make sweep")
     ft = _read(finetune, "make finetune") if Path(finetune).is_file() else None
-    if workload == "mnist1d":
-        acc, ft = _mnist1d_as_digits(acc, ft)
-    points = load_points(acc, sw, ft)
+    plain, rat, evaluation = reader(acc, ft, (Path(accuracy).name, Path(finetune).name))
+    points = load_points(plain, sw, rat)
     fronts = {}
     for macs in sorted({p["macs"] for p in points}):
         mine = [p for p in points if p["macs"] == macs]
@@ -114,7 +161,8 @@ def pareto_report(accuracy=None, sweep=REPORTS / "sweep_liberty.json", finetune=
     result = {"accuracy_report": Path(accuracy).name, "sweep": Path(sweep).name,
               "finetune_report": Path(finetune).name if ft else None,
               "flow": sw.get("flow"), "area_unit": sw.get("area_unit"), "delay_unit": sw.get("delay_unit"),
-              "int8_k32_accuracy": acc.get("int8_k32_accuracy"), "points": points, "title": title,
+              "int8_k32_accuracy": plain[32]["accuracy"] if 32 in plain else None, "evaluation": evaluation,
+              "points": points, "title": title,
               "pareto": {str(m): f for m, f in fronts.items()}}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,15 +179,26 @@ def pareto_report(accuracy=None, sweep=REPORTS / "sweep_liberty.json", finetune=
 def _markdown(r):
     au, du = r["area_unit"], r["delay_unit"]
     ft = f", {r['finetune_report']}" if r["finetune_report"] else ""
+    k32 = "n/a" if r["int8_k32_accuracy"] is None else f"{r['int8_k32_accuracy']:.2f} %"
     lines = [f"# Accuracy vs cost per rescaler width k: {r.get('title', 'Digits CNN')} ({r['flow']} flow)", "",
-             (f"Accuracy: {r['accuracy_report']} (test set, truncation){ft}; cost: {r['sweep']}. "
-              f"int8 accuracy at k = 32: {r['int8_k32_accuracy']:.2f} %. `+RAT`: after rescale-aware "
-              "fine-tuning. Pareto: not dominated within the same MACS."), "",
-             f"| MACS | k | accuracy (%) | area ({au}) | area vs k=32 | delay ({du}) | ADP vs k=32 | Pareto (area) | Pareto (ADP) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             (f"Accuracy: {r['accuracy_report']}{ft} (test set, truncation); cost: {r['sweep']}. "
+              f"Evaluation: {r['evaluation']}. The difference against k = 32 (int8 accuracy there: {k32}) is "
+              "paired (the same test samples, and the same seeds), with a paired-bootstrap 95 % CI and "
+              "McNemar's p; `+RAT`: after "
+              "rescale-aware fine-tuning at that k, compared with the untuned network at k = 32. Pareto: not "
+              "dominated within the same MACS, on the mean accuracy; two points whose intervals overlap are not "
+              "resolved by this workload."), "",
+             f"| MACS | k | accuracy % (95 % CI) | vs k=32, points (95 % CI) | McNemar p | area ({au}) | "
+             f"area vs k=32 | delay ({du}) | ADP vs k=32 | Pareto (area) | Pareto (ADP) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in r["points"]:
         rel = lambda v: "n/a" if v is None else f"{v:.3f}"
-        lines.append(f"| {p['macs']} | {p['label']} | {p['accuracy']:.2f} | {p['area']:,.0f} | {rel(p['area_rel'])} | "
+        ref = p["k"] == 32 and not p["finetuned"]
+        diff = "(reference)" if ref else (f"{p['diff_points']:+.2f} ({p['diff_ci95'][0]:+.2f}.."
+                                          f"{p['diff_ci95'][1]:+.2f})")
+        pval = "" if ref else ("< 1e-300" if p["mcnemar_p"] < 1e-300 else f"{p['mcnemar_p']:.3g}")
+        lines.append(f"| {p['macs']} | {p['label']} | {p['accuracy']:.2f} ({p['ci95'][0]:.2f}..{p['ci95'][1]:.2f}) | "
+                     f"{diff} | {pval} | {p['area']:,.0f} | {rel(p['area_rel'])} | "
                      f"{p['delay']:.2f} | {rel(p['adp_rel'])} | {'yes' if p['pareto_area'] else ''} | "
                      f"{'yes' if p['pareto_adp'] else ''} |")
     return "\n".join(lines) + "\n"
@@ -160,12 +219,13 @@ def _plot(r, path):
                 if p["macs"] != macs:
                     continue
                 marker = "*" if p["finetuned"] else "o"
-                ax.plot(p[cost], p["accuracy"], marker, color=c, ms=11 if p["finetuned"] else 6,
-                        mfc=c if p[flag] else "white")
+                err = [[p["accuracy"] - p["ci95"][0]], [p["ci95"][1] - p["accuracy"]]]
+                ax.errorbar(p[cost], p["accuracy"], yerr=err, fmt=marker, color=c, ms=11 if p["finetuned"] else 6,
+                            mfc=c if p[flag] else "white", capsize=2, elinewidth=0.8)
                 ax.annotate(p["label"], (p[cost], p["accuracy"]), textcoords="offset points",
                             xytext=(3, 4 if p["finetuned"] else -10), fontsize=7, color=c)
         ax.set_xlabel(f"{name} relative to k = 32 (same MACS)")
-        ax.set_ylabel("test accuracy (%)")
+        ax.set_ylabel("test accuracy, % (95 % CI)")
         ax.grid(alpha=0.3)
         ax.set_title(f"accuracy vs {name} (filled: Pareto-optimal, *: fine-tuned)", fontsize=9)
         ax.legend(fontsize=8, loc="lower right")

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-__all__ = ["wilson", "mcnemar", "bootstrap_mean", "paired_bootstrap"]
+__all__ = ["wilson", "mcnemar", "bootstrap_mean", "paired_bootstrap", "summary", "paired"]
 
 _Z95 = 1.959963984540054
 
@@ -37,8 +37,12 @@ def mcnemar(a_correct, b_correct):
     n = gained + lost
     if n == 0:
         return gained, lost, 1.0
-    # exact integers: 2.0 ** n overflows a float beyond n = 1023 discordant pairs
-    tail = sum(math.comb(n, i) for i in range(min(gained, lost) + 1))
+    # exact integers: 2.0 ** n overflows a float beyond n = 1023 discordant pairs;
+    # C(n, i + 1) from C(n, i), not each from scratch (tens of thousands of pairs)
+    tail = term = 1
+    for i in range(min(gained, lost)):
+        term = term * (n - i) // (i + 1)
+        tail += term
     return gained, lost, min(1.0, (2 * tail) / (1 << n))
 
 
@@ -59,3 +63,29 @@ def paired_bootstrap(a_correct, b_correct, *, reps=2000, seed=0):
     """Accuracy difference ``b - a`` (fraction) with a 95 % paired-bootstrap interval."""
     d = np.asarray(b_correct, np.float64) - np.asarray(a_correct, np.float64)
     return bootstrap_mean(d, reps=reps, seed=seed)
+
+
+def summary(correct_by_seed):
+    """Accuracy of one model family over seeds (or folds) on one test set, in points.
+
+    ``correct_by_seed``: one boolean vector per seed, over the same test samples.
+    Returns the mean accuracy over seeds with a 95 % CI from a bootstrap over test
+    samples (the same resampled samples for every seed), the per-seed accuracies and
+    their standard deviation (0 for a single model).
+    """
+    per_seed = [100 * float(np.mean(c)) for c in correct_by_seed]
+    mat = np.stack(correct_by_seed).astype(np.float64).mean(axis=0)  # per sample, over seeds
+    mean, lo, hi = bootstrap_mean(mat)
+    return {"accuracy": 100 * mean, "ci95": [100 * lo, 100 * hi], "per_seed": per_seed,
+            "seed_sd": float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0}
+
+
+def paired(correct_by_seed, base_by_seed):
+    """Paired comparison against a baseline over seeds, pooled: the mean accuracy
+    difference (points) with a paired-bootstrap 95 % CI, the discordant counts and
+    McNemar's exact p on the pooled pairs (and per seed)."""
+    a, b = np.concatenate(base_by_seed), np.concatenate(correct_by_seed)
+    d, lo, hi = paired_bootstrap(a, b)
+    gained, lost, p = mcnemar(a, b)
+    return {"diff_points": 100 * d, "diff_ci95": [100 * lo, 100 * hi], "gained": gained, "lost": lost,
+            "mcnemar_p": p, "mcnemar_p_per_seed": [mcnemar(x, y)[2] for x, y in zip(base_by_seed, correct_by_seed)]}

@@ -33,7 +33,11 @@ from sim import golden
 
 from .tflite_model import ModelError
 
-__all__ = ["run", "run_op", "quantize_input", "activation_range"]
+__all__ = ["run", "run_batched", "run_op", "quantize_input", "activation_range"]
+
+#: Samples per :func:`run_batched` step: small enough that a layer's int64
+#: temporaries stay in cache (larger batches run slower, not faster).
+BATCH = 256
 
 # ADD's inputs are shifted left by 20 bits before their rescale (TFLite, int8).
 _ADD_LEFT_SHIFT = 20
@@ -94,6 +98,11 @@ def run(model, x, *, k=None, keep=False):
         except _Unsupported as exc:
             raise ModelError(f"{model.path}: {model.describe(op)}: {exc}") from None
     return values if keep else values[model.outputs[0]]
+
+
+def run_batched(model, x, *, k=None, batch=BATCH):
+    """:func:`run` on ``x`` in steps of ``batch`` samples; the output array."""
+    return np.concatenate([run(model, x[i:i + batch], k=k) for i in range(0, len(x), batch)])
 
 
 def run_op(model, op, values, *, k=None):
@@ -234,12 +243,11 @@ def _dwconv(model, op, args, k):
     if cout % cin:
         raise _Unsupported(f"{cout} output channels are not a multiple of {cin} input channels")
     p = _patches(x, kh, kw, op, zx)  # (N, Ho, Wo, kh*kw, Cin)
-    p = np.repeat(p, cout // cin, axis=-1)  # output channel c reads input channel c // dm
+    if cout != cin:
+        p = np.repeat(p, cout // cin, axis=-1)  # output channel c reads input channel c // dm
     w2 = w.reshape(kh * kw, cout).T  # (Cout, kh*kw)
     b_eff = _bias(model, op, cout, w2.astype(np.int64).sum(1), zx)
-    acc = np.empty(p.shape[:3] + (cout,), np.int64)
-    for c in range(cout):
-        acc[..., c] = golden.accumulate(p[..., c], w2[c:c + 1], b_eff[c:c + 1])[..., 0]
+    acc = golden.accumulate_depthwise(np.swapaxes(p, -1, -2), w2, b_eff)  # taps of channel c: p[..., c]
     M = _multiplier(sx, tw, _scalar_q(ty)[0], per_tensor_float32=False)
     return _rescale(acc, M, op, ty, k, "tflite_double")
 

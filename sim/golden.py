@@ -26,7 +26,8 @@ __all__ = [
     "ACC_BITS", "OUT_BITS", "K_MIN", "K_MAX", "INT8_MIN", "INT8_MAX",
     "QUANTIZERS", "HIDDEN_QUANTIZER", "ROUNDINGS", "TFLITE_ROUNDINGS", "TFLITE_S_MAX",
     "s_max", "shift_bits", "check_k",
-    "quantize_multiplier", "rescale", "rescale_unclamped", "rounded_product", "accumulate", "dot_product",
+    "quantize_multiplier", "rescale", "rescale_unclamped", "rounded_product", "accumulate", "accumulate_depthwise",
+    "dot_product",
     "legal_operands",
 ]
 
@@ -479,9 +480,10 @@ def _round_half_even(p, s):
 def _round_tflite_double(p, s):
     # SaturatingRoundingDoublingHighMul: (p + nudge) / 2^31 with C's truncating
     # division, nudge = 2^30 or 1 - 2^30 by sign. (Its saturation needs
-    # acc = m = INT32_MIN, impossible with an unsigned m.)
-    nudged = p + np.where(p >= 0, 1 << 30, 1 - (1 << 30))
-    high = _trunc_div_pow2(nudged, _TFLITE_BITS)
+    # acc = m = INT32_MIN, impossible with an unsigned m.) That is floor((p + 2^30) / 2^31)
+    # for either sign: a negative p + 1 - 2^30 is truncated as (p + 1 - 2^30 + 2^31 - 1) >> 31.
+    high = p + (1 << (_TFLITE_BITS - 1))
+    high >>= _TFLITE_BITS
     # RoundingDivideByPOT(high, s - 31): ties away from zero.
     exponent = np.maximum(s - _TFLITE_BITS, 0)
     mask = np.left_shift(1, exponent) - 1
@@ -495,12 +497,6 @@ def _round_tflite_double(p, s):
 def _wrap32(x):
     """``x`` reduced modulo 2^32 into the signed 32-bit range (two's complement)."""
     return ((x - INT32_MIN) & 0xFFFFFFFF) + INT32_MIN
-
-
-def _trunc_div_pow2(x, n):
-    """``x / 2^n`` rounded toward zero, as C's integer division does."""
-    q = x >> n
-    return q + ((x < 0) & ((x & ((1 << n) - 1)) != 0))
 
 
 _ROUNDERS = {
@@ -533,14 +529,73 @@ def accumulate(x, w, bias):
         2^32 into the signed range (two's complement wrap-around, as the 32-bit
         accumulator register does).
     """
+    x, w, bias = _accumulate_operands(x, w, bias)
+    if x.ndim < 1 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"shapes do not match: x {x.shape} must end in L, w {w.shape} must be (C, L) "
+                         f"and bias {bias.shape} must be (C,)")
+    return _wrapped(_exact_dot(x, w, depthwise=False) + bias, w, bias)
+
+
+def accumulate_depthwise(x, w, bias):
+    """Int32 accumulators of a depthwise layer: channel ``c`` dots its own inputs,
+    ``acc[..., c] = x[..., c, :] @ w[c] + bias[c]``, wrapping like :func:`accumulate`.
+
+    Parameters
+    ----------
+    x : array_like of int, shape (..., C, L)
+        Int8 activations: the ``L`` taps that channel ``c`` reads, per channel.
+    w, bias
+        As in :func:`accumulate`: ``(C, L)`` int8 weights and ``(C,)`` int32 biases.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (..., C)
+        Exactly what :func:`accumulate` gives channel by channel.
+    """
+    x, w, bias = _accumulate_operands(x, w, bias)
+    if x.ndim < 2 or x.shape[-2:] != w.shape:
+        raise ValueError(f"shapes do not match: x {x.shape} must end in (C, L), w {w.shape} must be (C, L) "
+                         f"and bias {bias.shape} must be (C,)")
+    return _wrapped(_exact_dot(x, w, depthwise=True) + bias, w, bias)
+
+
+def _accumulate_operands(x, w, bias):
+    """Checked integer operands of :func:`accumulate` (int8 ``x``, ``w``; int32 ``bias``;
+    ``w`` of shape (C, L) and ``bias`` of shape (C,)); ``bias`` as int64."""
     x, w, bias = _integers("x", x), _integers("w", w), _integers("bias", bias)
     _check_range("x", x, INT8_MIN, INT8_MAX, "activations are int8")
     _check_range("w", w, INT8_MIN, INT8_MAX, "weights are int8")
     _check_range("bias", bias, INT32_MIN, INT32_MAX, "the bias is int32")
-    if w.ndim != 2 or x.ndim < 1 or x.shape[-1] != w.shape[1] or bias.shape != (w.shape[0],):
+    if w.ndim != 2 or bias.shape != (w.shape[0],):
         raise ValueError(f"shapes do not match: x {x.shape} must end in L, w {w.shape} must be (C, L) "
                          f"and bias {bias.shape} must be (C,)")
-    return _wrap32(x.astype(np.int64) @ w.astype(np.int64).T + bias.astype(np.int64))
+    return x, w, bias.astype(np.int64)
+
+
+def _wrapped(acc, w, bias):
+    """``acc`` reduced modulo 2^32 into int32, skipped when no int8 input can leave
+    int32: ``|bias| + 128 * sum |w|`` bounds every channel's exact sum."""
+    reach = np.abs(w.astype(np.int64)).sum(axis=1) * -INT8_MIN
+    if np.all(bias + reach <= INT32_MAX) and np.all(bias - reach >= INT32_MIN):
+        return acc
+    return _wrap32(acc)
+
+
+def _exact_dot(x, w, *, depthwise):
+    """``x @ w.T`` (or, ``depthwise``, ``(x * w).sum(-1)``) as exact int64 values for
+    int8-range operands.
+
+    The matrix product is computed in float64 (BLAS), which is exact: every product
+    is at most 2^14 in magnitude, so every partial sum of a row shorter than 2^39
+    terms (any row that fits in memory) is an integer below 2^53, whatever the order
+    of summation. The depthwise sum runs over the few taps in int64.
+    """
+    if depthwise:
+        acc = np.zeros(x.shape[:-1], np.int64)
+        for t in range(w.shape[1]):
+            acc += x[..., t] * w[:, t].astype(np.int64)
+        return acc
+    return np.matmul(x.astype(np.float64), w.astype(np.float64).T).astype(np.int64)
 
 
 def dot_product(x, w, bias, M, k, *, zero_point=0, act_min=INT8_MIN, act_max=INT8_MAX,

@@ -110,23 +110,51 @@ def test_deep_network_bit_exact_with_litert(tiny, tmp_path):
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED"} <= ops
 
 
-@needs_torch
-def test_experiments_end_to_end_tiny(tmp_path):
-    pytest.importorskip("mnist1d", reason="the mnist1d package generates the data")
+def _train_tiny(out_dir):
+    """``make train`` (deep_experiments.train) on a tiny configuration: two seeds, one RAT width."""
     from accuracy import deep_experiments as de
     cfg = {"train": 300, "val": 100, "test": 200, "seed": 5, "cache": False}  # nothing into build/
-    de.train(spec=deep.TINY, data_cfg=cfg, seeds=(0,), out_dir=tmp_path / "m", log=None,
+    de.train(spec=deep.TINY, data_cfg=cfg, seeds=(0, 1), out_dir=out_dir, log=None,
              train_cfg={**de.TRAIN, "epochs": 1, "calibration_samples": 100},
-             rat_cfg={**de.RAT, "epochs": 1, "train_samples": 100, "lr_grid": (1e-3,)}, rat_ks=(3,))
-    r = de.accuracy_report(model_dir=tmp_path / "m", out_dir=tmp_path / "r", ks=(32, 3), log=None,
+             rat_cfg={**de.RAT, "epochs": 1, "train_samples": 100, "lr_grid": (1e-3, 3e-3)}, rat_ks=(3,))
+    return {p.name: p.read_bytes() for p in sorted(out_dir.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def tiny_trained(tmp_path_factory):
+    if TORCH:
+        pytest.skip(f"torch is not installed: {TORCH}")
+    pytest.importorskip("mnist1d", reason="the mnist1d package generates the data")
+    out = tmp_path_factory.mktemp("tiny") / "m"
+    return out, _train_tiny(out)
+
+
+def test_make_train_is_deterministic_tiny(tiny_trained, tmp_path):
+    """Training twice writes the same files, byte for byte (models and meta.json)."""
+    _, first = tiny_trained
+    assert sorted(first) == ["meta.json"] + [f"seed{s}_{tag}.tflite" for s in (0, 1)
+                                             for tag in ("control_k32", "ptq", "rat_k3")]
+    assert first["seed0_ptq.tflite"] != first["seed1_ptq.tflite"]  # the seed matters
+    assert _train_tiny(tmp_path / "again") == first
+
+
+def test_experiments_end_to_end_tiny(tiny_trained, tmp_path):
+    from accuracy import deep_experiments as de
+    models, _ = tiny_trained
+    r = de.accuracy_report(model_dir=models, out_dir=tmp_path / "r", ks=(32, 3), log=None,
                            evaluate_data=tmp_path / "test.npz")
     assert [row["mode"] for row in r["rows"]] == ["TFLite", "k=32", "k=3"]
     assert "vs_k32" in r["rows"][2] and "vs_k32" not in r["rows"][1]
     assert len(r["buildup"]["layers"]) == 12
-    f = de.finetune_report(model_dir=tmp_path / "m", out_dir=tmp_path / "r", ks=(3,), log=None)
-    assert f["rows"][0]["k"] == 3 and "rat_vs_control" in f["rows"][0]
+    f = de.finetune_report(model_dir=models, out_dir=tmp_path / "r", ks=(3,), log=None)
+    assert f["rows"][0]["k"] == 3 and "rat_vs_control" in f["rows"][0] and "rat_vs_ptq_k32" in f["rows"][0]
+    assert f["test_samples"] == r["test_samples"]  # one evaluation set for both reports
+    # one seed at a time gives the same report as two seeds at once in worker processes
+    r1 = de.accuracy_report(model_dir=models, out_dir=tmp_path / "r1", ks=(32, 3), log=None, evaluate_data=None,
+                            jobs=1)
+    assert {**r1, "seconds": 0} == {**r, "seconds": 0}
     from accuracy.__main__ import main
-    assert main(["evaluate", str(tmp_path / "m" / "seed0_ptq.tflite"), "--data", str(tmp_path / "test.npz")]) == 0
+    assert main(["evaluate", str(models / "seed0_ptq.tflite"), "--data", str(tmp_path / "test.npz")]) == 0
     for name in ("mnist1d_accuracy.md", "mnist1d_accuracy.png", "mnist1d_error_buildup.png", "mnist1d_finetune.md"):
         assert (tmp_path / "r" / name).stat().st_size > 0
 
@@ -137,6 +165,58 @@ def test_mnist1d_commands_without_models_give_one_error_line(tmp_path, capsys):
         assert main([cmd, "--models", str(tmp_path)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1 and "make train" in err
+
+
+# --- the committed models (no torch, no mnist1d) ----------------------------------------------
+
+COMMITTED = deep.ROOT / "models" / "mnist1d"
+
+
+def test_committed_models_run_integer_only():
+    """Every stored model reads back as the 12-layer network and runs at every k."""
+    x, _ = synthetic(32, 3)
+    for path in sorted(COMMITTED.glob("*.tflite")):
+        model = tflite_model.load(path)
+        assert {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED"} == {op.name for op in model.ops}
+        assert sum(op.name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") for op in model.ops) == 12
+        out = tflite_eval.run(model, deep.quantize_input(model, x), k=3)
+        assert out.shape == (32, 10) and out.dtype == np.int8
+    xq = deep.quantize_input(model, x)
+    for k in (None, 32, 2):  # in batches or not, the same outputs
+        assert np.array_equal(tflite_eval.run_batched(model, xq, k=k, batch=5), tflite_eval.run(model, xq, k=k))
+
+
+@pytest.mark.skipif(tflite_io.litert_available() is not None, reason="LiteRT is not installed")
+@pytest.mark.parametrize("tag", ["ptq", "rat_k3"])
+def test_committed_model_bit_exact_with_litert(tag):
+    path = COMMITTED / f"seed0_{tag}.tflite"
+    model = tflite_model.load(path)
+    xq = deep.quantize_input(model, synthetic(24, 4)[0])
+    ours = tflite_eval.run(model, xq, keep=True)
+    theirs = tflite_io.run_litert(path, xq)
+    for op in model.ops:
+        name = model.tensors[op.outputs[0]].name
+        assert np.array_equal(ours[op.outputs[0]], theirs[name]), name
+
+
+def test_reports_from_committed_models(tmp_path, monkeypatch):
+    """make accuracy, make finetune and make pareto on the committed models, on a few
+    synthetic samples (no mnist1d needed): one test set, every accuracy with its CI."""
+    from accuracy import deep_experiments as de
+    from accuracy import pareto
+    x, y = synthetic(48, 5)
+    monkeypatch.setattr(de, "_test_split", lambda meta, limit=None: (x, y))
+    r = de.accuracy_report(out_dir=tmp_path, ks=(32, 4), evaluate_data=None, jobs=1, log=None)
+    f = de.finetune_report(out_dir=tmp_path, ks=(4,), jobs=1, log=None)
+    assert r["test_samples"] == f["test_samples"] == 48 and r["seeds"] == f["seeds"] == [0, 1, 2, 3, 4]
+    for row in r["rows"]:
+        lo, hi = row["ci95"]
+        assert lo <= row["accuracy"] <= hi
+    sweep = deep.ROOT / "reports" / "sweep_liberty.json"
+    p = pareto.pareto_report(accuracy=tmp_path / "mnist1d_accuracy.json", finetune=tmp_path / "mnist1d_finetune.json",
+                             sweep=sweep, out=tmp_path, workload="mnist1d", log=lambda *_: None)
+    assert {pt["label"] for pt in p["points"]} >= {"32", "4", "4+RAT"}
+    assert all(pt["ci95"][0] <= pt["accuracy"] <= pt["ci95"][1] for pt in p["points"])
 
 
 # --- statistics ------------------------------------------------------------------------------

@@ -955,6 +955,22 @@ def test_accumulate_range_errors():
         accumulate(1.5, [[1]], [0])
 
 
+def test_accumulate_depthwise_is_accumulate_channel_by_channel():
+    rng = np.random.default_rng(7)
+    x = rng.integers(-128, 128, (4, 3, 6, 9))  # (..., C, L): channel c reads x[..., c, :]
+    w, bias = rng.integers(-128, 128, (6, 9)), rng.integers(INT32_MIN, INT32_MAX, 6, endpoint=True)
+    x[0, 0, 0], w[0], bias[0] = -128, -128, INT32_MAX  # this channel wraps
+    acc = golden.accumulate_depthwise(x, w, bias)
+    assert acc.shape == (4, 3, 6) and acc.dtype == np.int64
+    for c in range(6):
+        assert np.array_equal(acc[..., c], accumulate(x[..., c, :], w[c:c + 1], bias[c:c + 1])[..., 0])
+    assert acc[0, 0, 0] == wrap32(INT32_MAX + 9 * 16384)
+    with pytest.raises(ValueError, match=r"^shapes do not match"):
+        golden.accumulate_depthwise(x[..., :5, :], w, bias)
+    with pytest.raises(ValueError, match=r"^x\[0, 0, 0, 0\] = 128 is out of range: activations are int8"):
+        golden.accumulate_depthwise(np.full((1, 1, 1, 2), 128), [[1, 1]], [0])
+
+
 def test_dot_product_scalar_M_broadcasts_over_channels():
     rng = np.random.default_rng(21)
     x, w, bias = rng.integers(-128, 128, (5, 12)), rng.integers(-128, 128, (7, 12)), rng.integers(-500, 500, 7)

@@ -391,6 +391,12 @@ def test_cli_evaluate(net, data, tmp_path, capsys):
         assert main(["evaluate", str(bad), "--data", str(npz)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+    corrupt = bytearray(model.read_bytes())  # the 'TFL3' header intact, the tables overwritten
+    corrupt[100:] = np.random.default_rng(0).integers(0, 256, len(corrupt) - 100, dtype=np.uint8).tobytes()
+    (tmp_path / "corrupt.tflite").write_bytes(corrupt)
+    assert main(["evaluate", str(tmp_path / "corrupt.tflite"), "--data", str(npz)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
     for bad_data in (tmp_path / "digits.tflite", tmp_path):
         assert main(["evaluate", str(model), "--data", str(bad_data)]) == 2
         err = capsys.readouterr().err
