@@ -223,9 +223,19 @@ sim-tools:
 	    echo "error: Icarus Verilog not found: install it with 'sudo apt-get install iverilog'" >&2; exit 1; \
 	  fi; }
 
-test: $(STAMP) sim-tools synth-tools
+test: $(STAMP) sim-tools synth-tools test-extras
 	@$(MAKE) --no-print-directory layout-tools LAYOUT_TOOLS=1
 	$(PY) -m pytest -n $(JOBS)
+
+# The MNIST-1D training tests need the train extra. make test installs it only as the
+# CPU build (TORCH_CPU; a local wheel, pip's find-links), never a multi-GB CUDA build
+# from PyPI: where no CPU wheel is found those tests skip, and say so.
+TORCH_CPU ?= torch==2.13.0+cpu
+.PHONY: test-extras
+test-extras: $(STAMP)
+	@$(PY) -c 'import torch, mnist1d' 2>/dev/null || \
+	  $(PY) -m pip install --quiet --disable-pip-version-check -e '.[train]' '$(TORCH_CPU)' 2>/dev/null || \
+	  echo "note: no $(TORCH_CPU) wheel found: the tests that train the MNIST-1D network skip"
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) -m "not cocotb"
