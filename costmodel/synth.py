@@ -363,5 +363,5 @@ def format_table(report):
                         f"IO {f['io']}  fmax {fmax}")
     if "layout" in report:
         lines[2:2] = layout.format_lines(report["layout"])
-    lines.append(f"runtime   {report['runtime_s']} s   ({report['tools']['yosys']['name']})")
+    lines.append(f"runtime   {report['runtime_s']} s   (the whole {report['flow']} flow)")
     return "\n".join(lines)
