@@ -282,10 +282,11 @@ def _add_draw_parsers(commands):
         cli.add_publish_argument(draw_parser)
 
 
-def _draw(args):
+def _draw(args, check=None):
     """Draw the figures of ``plot`` and ``report``: the sweep at --sweep as it is, else
     the sweep of the reports root once the default grid's missing points are synthesized.
-    Every output is checked before anything is synthesized or drawn."""
+    Every output is checked before anything is synthesized or drawn, and ``check(document)``
+    (the report's other inputs) runs before anything is drawn."""
     root = cli.reports_dir(args.publish)
     request = None if args.sweep else _request(args)
     flow = args.flow or (request.flow if request else None)
@@ -317,6 +318,8 @@ def _draw(args):
         if args.flow and document["flow"] != args.flow:
             raise ValueError(f"{path} is a {document['flow']} sweep, not {args.flow}")
         model, note = report.load_model(document)
+    if check is not None:
+        check(document)
     from . import plots  # matplotlib: imported only by the commands that draw
 
     figures = args.figures or root / "figures" / document["flow"]
@@ -350,11 +353,13 @@ def _silicon(args, document):
 
 
 def run_report(args):
-    path, document, model, note, figures, drawn = _draw(args)
+    loaded = {}
+    path, document, model, note, figures, drawn = _draw(
+        args, check=lambda document: loaded.update(silicon=_silicon(args, document)))
     command = f"python -m costmodel report --flow {document['flow']}"
     commands = ([f"{command} --sweep {path}"] if args.sweep else
                 [f"make report FLOW={document['flow']}", f"{command} --publish"] if args.publish else [command])
-    silicon, silicon_drawn = _silicon(args, document), []
+    silicon, silicon_drawn = loaded["silicon"], []
     if silicon is not None:
         from . import silicon_plots
         silicon_drawn = silicon_plots.draw_all(silicon, figures, area_ratios=report.area_ratios(document))

@@ -417,6 +417,11 @@ def _energy_discussion(rows, ratios):
                    + f" at k=4 for {' / '.join(str(m) for m, *_ in shares)} MACS, whose layer takes "
                    + " / ".join(f"{c:g}" for *_, c in shares) + " cycles (beats) per output; how the share "
                    "depends on the beats is the subject of the last part of this section.")
+    walls = [r["wall_s"] for macs_rows in rows.values() for r in macs_rows if r["wall_s"] is not None]
+    if walls:
+        out.append(f"- **Wall time** of the energy measurement (netlist, gate-level simulation, OpenSTA): "
+                   f"{min(walls):,.0f}-{max(walls):,.0f} s per point, {sum(walls) / 60:,.0f} min over the "
+                   f"{len(walls)} points, as recorded when each was measured.")
     leak = [r["leakage"] / r["pj"] for macs_rows in rows.values() for r in macs_rows if r["pj"]]
     if leak:
         out.append(f"- **Leakage** is at most {100 * max(leak):.3f} % of the energy per output at any point: "
@@ -477,7 +482,7 @@ def _layout_discussion(points, ratios):
                  f"(1/utilization = {_range([1 / u for *_, u in core], '{:.2f}')}x), and qflow's buffering and "
                  "resizing add " + ", ".join(f"{b:,} buffers / {p:+.1f} % cell area" for _, _, p, b, _ in core) + ".")
     for c in ratios:
-        gap = c["area_core_pct"] - c["area_synthesized_pct"]
+        gap = round(c["area_core_pct"] - c["area_synthesized_pct"], 1) + 0.0  # no "-0.0"
         out.append(f"- **Area saving after layout ({c['macs']} MACS, k=32 -> {c['k']}).** "
                    f"{c['area_core_pct']:.1f} % of the routed core against {c['area_synthesized_pct']:.1f} % "
                    f"synthesized ({gap:+.1f} points)"
@@ -498,9 +503,17 @@ def _layout_discussion(points, ratios):
         out.append(text + f": post-route {d['post_route']:.2f} ns, {100 * (d['post_route'] / d['synthesized'] - 1):+.1f} % "
                           "against synthesis.")
     for c in ratios:
+        small, large = points.layout[(c["k"], c["macs"])], points.layout[(BASE_K, c["macs"])]
+        wires = [_delays(r)["post_route"] - _delays(r)["pre_route"] for r in (large, small)]
+        wider = c["delay_post_route_pct"] > c["delay_synthesized_pct"]
         out.append(f"- **Delay saving after layout ({c['macs']} MACS, k=32 -> {c['k']}).** "
                    f"{c['delay_post_route_pct']:.1f} % post-route against {c['delay_synthesized_pct']:.1f} % "
-                   f"synthesized (the paper: ~{PAPER['delay_reduction_k4_pct']:.0f} % at k=4).")
+                   f"synthesized (the paper: ~{PAPER['delay_reduction_k4_pct']:.0f} % at k=4): the wires add "
+                   f"{wires[0]:.2f} ns at k=32 ({large['layout']['wire_length_um'] / 1e3:,.1f} mm of wire, "
+                   f"die {large['layout']['die_area_um2'] / 1e3:,.0f} 10^3 um^2) and {wires[1]:.2f} ns at "
+                   f"k={c['k']} ({small['layout']['wire_length_um'] / 1e3:,.1f} mm, die "
+                   f"{small['layout']['die_area_um2'] / 1e3:,.0f} 10^3 um^2), so layout "
+                   + ("widens" if wider else "narrows") + " the saving.")
     drc = sum(a["layout"]["drc_errors"] for _, a in items)
     unrouted = sum(a["layout"]["unrouted_nets"] for _, a in items)
     out.append(f"- **Routing.** {unrouted} unrouted nets and {drc} DRC errors over the {len(items)} "

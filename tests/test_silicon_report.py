@@ -148,6 +148,7 @@ def test_energy_table_and_ratios(tmp_path):
         assert float(row[5].rstrip(" %")) == pytest.approx(100 * (1 - (100.0 * macs + 80) / e32), abs=0.05)
     assert "Control.** The vectorless figure" in text and "within 0.0 percentage points" in text
     assert "Leakage** is at most 0.100 %" in text
+    assert "16-16 s per point, 5 min over the 18 points" in text
     assert "20 ns" in text and "conv3x3 relu 6x6x8->8 (seed 0, quantize_conv2d k=<k>)" in text
 
 
@@ -172,6 +173,8 @@ def test_layout_table_ratios_and_explanation(tmp_path):
     assert "40 buffers / +10.0 % cell area" in text
     assert "the routed wires' RC add 1.50 ns (+15.0 %, 4.0 mm of wire)" in text
     assert "changes it by +0.10 ns" in text
+    assert "the wires add 5.00 ns at k=32 (32.0 mm of wire, die 10 10^3 um^2) and 1.50 ns at k=4" in text
+    assert "so layout widens the saving" in text and "(-0.0 points)" not in text
     assert "0 unrouted nets and 0 DRC errors over the 3 layouts" in text
 
 
@@ -226,7 +229,8 @@ def test_a_damaged_point_is_one_error_line(tmp_path, capsys, damage, message):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "k4_macs8.json" in err[0]
-    assert "make energy K=4 MACS=8 PUBLISH=1" in err[0] and not (tmp_path / "R.md").exists()
+    assert "make energy K=4 MACS=8 PUBLISH=1" in err[0]
+    assert not (tmp_path / "R.md").exists() and not (tmp_path / "fig").exists()  # checked before drawing
 
 
 def test_damaged_layout_and_beats_files(tmp_path):
