@@ -31,7 +31,7 @@ from hw.config import DatapathConfig
 from .sweep import PAPER
 
 __all__ = ["ENERGY_K", "ENERGY_MACS", "LAYOUT_K", "LAYOUT_MACS", "BEATS_THRESHOLDS", "Points", "load",
-           "energy_rows", "energy_ratios", "layout_ratios", "beats_fit", "render"]
+           "energy_rows", "energy_ratios", "layout_ratios", "beats_fit", "summary", "render"]
 
 #: The grids of ``make energy-sweep`` and ``make layout-sweep`` (the Makefile's defaults).
 ENERGY_K = (3, 4, 6, 8, 16, 32)
@@ -356,7 +356,9 @@ def _energy_part(points, rows, label):
                              for macs, v in sorted(stimuli.items())) + ".")
     lines.append("Energy per output is power x clock period x cycles per output; the rescaler's part is "
                  "the power of its instances (netlist mapped module by module). A ratio is the point's "
-                 "value over k = 32's; area is the liberty sweep's synthesized area.")
+                 "value over k = 32's; area is the liberty sweep's synthesized area. Not counted: glitches "
+                 "(zero-delay simulation) and wire capacitance (no layout), so absolute pJ are a lower "
+                 "bound; the ratios share that bias.")
     for macs, macs_rows in rows.items():
         lines += ["", f"#### Energy per output, {macs} MACS", "",
                   "| k | pJ/output | internal | switching | leakage | rescaler pJ | rescaler share "
@@ -595,6 +597,42 @@ def _beats_discussion(fits):
     return out
 
 
+def summary(points, rows, macs=8):
+    """One paragraph at ``macs`` MACS: energy per output and post-route area and delay
+    at k = 4, 8 and 32, their ratios to k = 32 and the flows' wall times (empty when
+    no such point is published)."""
+    ks = (4, 8, BASE_K)
+    energy = {r["k"]: r for r in rows.get(macs, []) if r["k"] in ks}
+    layout = {k: points.layout[(k, macs)] for k in ks if (k, macs) in points.layout}
+    parts = []
+    if energy:
+        parts.append("energy per output " + ", ".join(
+            f"{r['pj']:,.1f} pJ at k={k}" + (f" ({r['energy_vs_k32']:.3f} of k=32)" if k != BASE_K and
+                                             "energy_vs_k32" in r else "") for k, r in sorted(energy.items())))
+    if layout:
+        base = layout.get(BASE_K)
+        def rel(value, key):
+            return "" if base is None else f" ({value / key(base):.3f} of k=32)"
+        core = lambda r: r["layout"]["core_area_um2"]  # noqa: E731
+        delay = lambda r: r["layout"]["post_route"]["delay_ns"]  # noqa: E731
+        parts.append("post-route core area " + ", ".join(
+            f"{core(r) / 1e3:,.1f} 10^3 um^2 at k={k}" + (rel(core(r), core) if k != BASE_K else "")
+            for k, r in sorted(layout.items())))
+        parts.append("post-route critical path " + ", ".join(
+            f"{delay(r):.2f} ns at k={k}" + (rel(delay(r), delay) if k != BASE_K else "")
+            for k, r in sorted(layout.items())))
+    walls = []
+    if any(r["wall_s"] is not None for r in energy.values()):
+        walls.append("energy " + ", ".join(f"{r['wall_s']:,.0f} s at k={k}" for k, r in sorted(energy.items())
+                                           if r["wall_s"] is not None))
+    if layout:
+        walls.append("layout " + ", ".join(f"{r['runtime_s'] / 60:,.0f} min at k={k}"
+                                           for k, r in sorted(layout.items())))
+    if not parts:
+        return []
+    return [f"**At {macs} MACS:** " + "; ".join(parts) + "." + (f" Wall time: {'; '.join(walls)}." if walls else "")]
+
+
 def render(points, *, label, area_ratios=None, figures=(), figures_dir="figures", captions=None):
     """The section's lines (a ``##`` heading and its subsections).
 
@@ -626,7 +664,8 @@ def render(points, *, label, area_ratios=None, figures=(), figures_dir="figures"
             lines.append("- energy against beats: `make energy-beats PUBLISH=1`.")
         lines.append("")
         lines.append("Then `make report` regenerates this file.")
-    lines += [""] + _energy_part(points, rows, label)
+    head = summary(points, rows)
+    lines += ([""] + head if head else []) + [""] + _energy_part(points, rows, label)
     lines += [""] + _layout_part(points, label)
     lines += [""] + _beats_part(points, label)
     if figures:

@@ -178,6 +178,16 @@ def test_layout_table_ratios_and_explanation(tmp_path):
     assert "0 unrouted nets and 0 DRC errors over the 3 layouts" in text
 
 
+def test_summary_at_8_macs_quotes_k_4_8_32(tmp_path):
+    text = _section(silicon_report.load(_publish(tmp_path)))
+    assert ("**At 8 MACS:** energy per output 840.0 pJ at k=4 (0.750 of k=32), 880.0 pJ at k=8 (0.786 of k=32), "
+            "1,120.0 pJ at k=32; post-route core area 3.1 10^3 um^2 at k=4 (0.333 of k=32)") in text
+    assert "post-route critical path 11.50 ns at k=4 (0.622 of k=32)" in text
+    assert "Wall time: energy 16 s at k=4, 16 s at k=8, 16 s at k=32; layout 4 min at k=4" in text
+    empty = silicon_report.load(tmp_path / "nothing")
+    assert silicon_report.summary(empty, {}) == []
+
+
 def test_beats_share_thresholds(tmp_path):
     text = _section(silicon_report.load(_publish(tmp_path)))
     fits = {f["k"]: f for f in silicon_report.beats_fit(_beats_rows())}
