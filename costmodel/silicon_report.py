@@ -502,8 +502,8 @@ def _layout_discussion(points, ratios):
                 f"{report['layout']['wire_length_um'] / 1e3:,.1f} mm of wire)")
         if d["propagated"] is not None:
             text += f"; the clock tree (propagated clock) changes it by {d['propagated'] - d['post_route']:+.2f} ns"
-        out.append(text + f": post-route {d['post_route']:.2f} ns, {100 * (d['post_route'] / d['synthesized'] - 1):+.1f} % "
-                          "against synthesis.")
+        change = 100 * (d["post_route"] / d["synthesized"] - 1)
+        out.append(text + f": post-route {d['post_route']:.2f} ns, {change:+.1f} % against synthesis.")
     for c in ratios:
         small, large = points.layout[(c["k"], c["macs"])], points.layout[(BASE_K, c["macs"])]
         wires = [_delays(r)["post_route"] - _delays(r)["pre_route"] for r in (large, small)]
