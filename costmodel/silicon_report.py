@@ -31,7 +31,8 @@ from hw.config import DatapathConfig
 from .sweep import PAPER
 
 __all__ = ["ENERGY_K", "ENERGY_MACS", "LAYOUT_K", "LAYOUT_MACS", "BEATS_THRESHOLDS", "Points", "load",
-           "energy_rows", "energy_ratios", "layout_ratios", "beats_fit", "summary", "render"]
+           "EXAMPLE_LAYERS", "energy_rows", "energy_ratios", "layout_ratios", "beats_fit", "layer_shares", "summary",
+           "render"]
 
 #: The grids of ``make energy-sweep`` and ``make layout-sweep`` (the Makefile's defaults).
 ENERGY_K = (3, 4, 6, 8, 16, 32)
@@ -557,7 +558,39 @@ def _beats_part(points, label):
                 _pct(100 * f["share_limit"])]
                 + [never(f["beats_below"][t]) for t in BEATS_THRESHOLDS]
                 + [never(f["beats_below_held"][t]) for t in BEATS_THRESHOLDS]) + " |")
-        lines += [""] + _beats_discussion(fits)
+        lines += [""] + _beats_discussion(fits) + [""] + _layer_table(fits)
+    return lines
+
+
+#: Layers of common int8 CNNs, by their dot-product length L (one output = L MACs).
+EXAMPLE_LAYERS = (("depthwise 3x3", 9), ("1x1, 64 channels in", 64), ("3x3, 8 channels in", 72),
+                  ("1x1, 512 channels in", 512), ("3x3, 64 channels in", 576), ("3x3, 256 channels in", 2304))
+
+
+def layer_shares(fit, length):
+    """``(B, share as built, share with the input held)`` of the rescaler for a layer
+    whose outputs are dot products of ``length`` terms on ``fit['macs']`` lanes,
+    from the lines of :func:`beats_fit` (the held share is None without a B = 1 row)."""
+    beats = math.ceil(length / fit["macs"])
+    rescaler = fit["rescaler_per_output"] + fit["rescaler_per_beat"] * beats
+    rest = fit["rest_per_output"] + fit["rest_per_beat"] * beats
+    held = None if fit["rescaler_once"] is None else fit["rescaler_once"] / (fit["rescaler_once"] + rest)
+    return beats, rescaler / (rescaler + rest), held
+
+
+def _layer_table(fits):
+    span = max(b for f in fits for b in f["beats"])
+    lines = ["The rescaler's share for layers of common int8 CNNs (from the fitted lines; B above "
+             f"{span} is extrapolated):", "",
+             "| layer | L | " + " | ".join(f"B at {f['macs']} MACS, k={f['k']} | as built | input held"
+                                          for f in fits) + " |",
+             "|---|---:|" + "---:|---:|---:|" * len(fits)]
+    for name, length in EXAMPLE_LAYERS:
+        cells = []
+        for f in fits:
+            beats, built, held = layer_shares(f, length)
+            cells += [str(beats), _pct(100 * built), "-" if held is None else _pct(100 * held)]
+        lines.append(f"| {name} | {length} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -593,7 +626,8 @@ def _beats_discussion(fits):
     out.append(f"- **Range.** Measured for B = {', '.join(map(str, span))}; the lines fit every point within "
                f"{_pct(100 * max(f['residual'] for f in fits))}, and B beyond {max(span)} is their "
                "extrapolation. The rescaler's energy matters wherever its share is above the threshold a "
-               "designer accepts: read the B (and L) columns against the network's layers.")
+               "designer accepts; the table below reads the lines at the dot-product lengths of common layers: "
+               "short ones (depthwise convolutions) are where it matters most.")
     return out
 
 

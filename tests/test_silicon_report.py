@@ -205,6 +205,10 @@ def test_beats_share_thresholds(tmp_path):
     row = next(r for r in _table(text, "| k | MACS | rescaler per output") if r[0] == "4")
     assert row[8:] == ["9 (L = 72)", "never", "6 (L = 48)", "58 (L = 464)"]
     assert "its share tends to 34.5 %" in text and "it never falls below 10 % or 1 %" in text
+    # A depthwise 3x3 layer (L = 9) takes 2 beats on 8 lanes: (50 + 10) / (60 + 10 + 190); held 55 / (55 + 200).
+    assert silicon_report.layer_shares(f4, 9) == pytest.approx((2, 60 / 260, 55 / 255))
+    row = next(r for r in _table(text, "| layer | L |") if r[0] == "depthwise 3x3")
+    assert row[1:5] == ["9", "2", f"{100 * 60 / 260:.1f} %", f"{100 * 55 / 255:.1f} %"]
 
 
 def test_missing_points_are_listed_with_their_commands(tmp_path):
