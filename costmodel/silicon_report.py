@@ -623,11 +623,13 @@ def _beats_discussion(fits):
                      f"{f['rescaler_once']:,.1f} pJ per output) it would fall below " + ", ".join(held) + "."
                      if held else "")
         out.append(text)
+    lengths = sorted(length for _, length in EXAMPLE_LAYERS)
+    shortest = all(layer_shares(f, lengths[0])[1] > layer_shares(f, lengths[-1])[1] for f in fits)
     out.append(f"- **Range.** Measured for B = {', '.join(map(str, span))}; the lines fit every point within "
                f"{_pct(100 * max(f['residual'] for f in fits))}, and B beyond {max(span)} is their "
                "extrapolation. The rescaler's energy matters wherever its share is above the threshold a "
-               "designer accepts; the table below reads the lines at the dot-product lengths of common layers: "
-               "short ones (depthwise convolutions) are where it matters most.")
+               "designer accepts; the table below reads the lines at the dot-product lengths of common layers"
+               + (": the shortest (depthwise convolutions) are where it matters most." if shortest else "."))
     return out
 
 
