@@ -45,9 +45,9 @@ BASE_K = 32
 
 _ENERGY_FIELDS = ("energy_pj_per_output", "internal_pj_per_output", "switching_pj_per_output",
                   "leakage_pj_per_output", "clock_ns", "cycles", "cycles_per_output")
-_LAYOUT_FIELDS = ("die_area_um2", "core_area_um2", "cell_area_um2", "synthesized_cell_area_um2",
-                  "utilization", "target_utilization", "wire_length_um", "synthesized_delay_ns",
-                  "drc_errors", "unrouted_nets", "buffers_added")
+_LAYOUT_POSITIVE = ("die_area_um2", "core_area_um2", "cell_area_um2", "synthesized_cell_area_um2",
+                    "utilization", "target_utilization", "wire_length_um", "synthesized_delay_ns")
+_LAYOUT_COUNTS = ("drc_errors", "unrouted_nets", "buffers_added")
 _BEATS_FIELDS = ("k", "macs", "beats_per_output", "total_pj", "rescaler_pj", "macs_pj")
 
 
@@ -106,9 +106,9 @@ def _check_point(path, report, k, macs, flow, remedy):
 
 def _check_energy(path, energy, remedy):
     if not isinstance(energy, dict) or not all(_number(energy.get(key)) for key in _ENERGY_FIELDS) \
-            or not isinstance(energy.get("stimulus"), str):
-        raise ValueError(f"{path}: its energy object needs a stimulus and non-negative "
-                         f"{', '.join(_ENERGY_FIELDS)}: re-run '{remedy}'")
+            or not energy["energy_pj_per_output"] > 0 or not isinstance(energy.get("stimulus"), str):
+        raise ValueError(f"{path}: its energy object needs a stimulus, a positive energy_pj_per_output and "
+                         f"non-negative {', '.join(_ENERGY_FIELDS[1:])}: re-run '{remedy}'")
     groups = energy.get("groups", {})
     if not isinstance(groups, dict) or not all(
             isinstance(g, dict) and _number(g.get("energy_pj_per_output")) for g in groups.values()):
@@ -119,12 +119,15 @@ def _check_energy(path, energy, remedy):
 
 
 def _check_layout(path, layout, remedy):
-    ok = isinstance(layout, dict) and all(_number(layout.get(key)) for key in _LAYOUT_FIELDS) and all(
-        isinstance(layout.get(stage), dict) and _number(layout[stage].get("delay_ns"))
-        for stage in ("pre_route", "post_route")) and isinstance(layout.get("wall_s"), dict)
+    stages = ("pre_route", "post_route")
+    ok = isinstance(layout, dict) and all(isinstance(layout.get(stage), dict) for stage in stages) \
+        and all(_number(v) and v > 0 for v in [layout.get(key) for key in _LAYOUT_POSITIVE]
+                + [layout[stage].get("delay_ns") for stage in stages]) \
+        and all(_number(layout.get(key)) for key in _LAYOUT_COUNTS) and isinstance(layout.get("wall_s"), dict)
     if not ok:
-        raise ValueError(f"{path}: its layout object needs pre_route/post_route delay_ns, wall_s and "
-                         f"non-negative {', '.join(_LAYOUT_FIELDS)}: re-run '{remedy}'")
+        raise ValueError(f"{path}: its layout object needs positive pre_route/post_route delay_ns, "
+                         f"{', '.join(_LAYOUT_POSITIVE)}, non-negative {', '.join(_LAYOUT_COUNTS)} "
+                         f"and wall_s: re-run '{remedy}'")
 
 
 def _check_beats(path, rows):
@@ -236,7 +239,8 @@ def _delays(report):
     layout = report["layout"]
     return {"synthesized": layout["synthesized_delay_ns"], "pre_route": layout["pre_route"]["delay_ns"],
             "post_route": layout["post_route"]["delay_ns"],
-            "propagated": layout["post_route"].get("delay_propagated_clock_ns")}
+            "propagated": layout["post_route"].get("delay_propagated_clock_ns")
+            if _number(layout["post_route"].get("delay_propagated_clock_ns")) else None}
 
 
 def layout_ratios(points):

@@ -254,6 +254,11 @@ def test_damaged_layout_and_beats_files(tmp_path):
     (root / "synth" / "k8_macs8_layout.json").write_text(json.dumps(bad))
     with pytest.raises(ValueError, match="make synth K=8 MACS=8 FLOW=layout PUBLISH=1"):
         silicon_report.load(root)
+    bad = _layout_point(8)
+    bad["layout"]["core_area_um2"] = 0  # a ratio's denominator
+    (root / "synth" / "k8_macs8_layout.json").write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match="needs positive"):
+        silicon_report.load(root)
     (root / "synth" / "k8_macs8_layout.json").write_text(json.dumps(_layout_point(8)))
     (root / "energy_beats.json").write_text(json.dumps([{"k": 4}]))
     with pytest.raises(ValueError, match="make energy-beats PUBLISH=1"):
