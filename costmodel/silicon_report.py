@@ -47,7 +47,7 @@ _ENERGY_FIELDS = ("energy_pj_per_output", "internal_pj_per_output", "switching_p
                   "leakage_pj_per_output", "clock_ns", "cycles", "cycles_per_output")
 _LAYOUT_POSITIVE = ("die_area_um2", "core_area_um2", "cell_area_um2", "synthesized_cell_area_um2",
                     "utilization", "target_utilization", "wire_length_um", "synthesized_delay_ns")
-_LAYOUT_COUNTS = ("drc_errors", "unrouted_nets", "buffers_added")
+_LAYOUT_COUNTS = ("drc_errors", "unrouted_nets", "buffers_added", "cells")
 _BEATS_FIELDS = ("k", "macs", "beats_per_output", "total_pj", "rescaler_pj", "macs_pj")
 
 
@@ -99,8 +99,8 @@ def _check_point(path, report, k, macs, flow, remedy):
             or report.get("flow") != flow:
         fail(f"holds k={config.get('k')} macs={config.get('macs')} ({report.get('flow')} flow), "
              f"not k={k} macs={macs} ({flow} flow)")
-    if not all(_number(report.get(key)) for key in ("area", "delay", "runtime_s")):
-        fail("lacks a non-negative area, delay or runtime_s")
+    if not all(_number(report.get(key)) for key in ("area", "delay", "runtime_s", "cells")):
+        fail("lacks a non-negative area, delay, cells or runtime_s")
     return report
 
 
@@ -445,16 +445,16 @@ def _layout_part(points, label):
                  "liberty flow's netlist; pre-route: after qflow's buffering and resizing, without wires; "
                  "post-route: with the routed wires' RC (ideal clock, and the clock tree propagated).")
     lines += ["", "| k | MACS | core area (10^3 um^2) | die area (10^3 um^2) | cell area synth. -> placed (10^3 um^2) "
-                  "| buffers added | utilization | wire length (mm) | delay synth. (ns) | pre-route (ns) "
+                  "| cells synth. -> placed | gates buffered or resized | utilization | wire length (mm) | delay synth. (ns) | pre-route (ns) "
                   "| post-route (ns) | post-route, clock tree (ns) | unrouted | DRC | wall time (s) |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for (k, macs), report in sorted(points.layout.items(), key=lambda item: (item[0][1], item[0][0])):
         a, d = report["layout"], _delays(report)
         wall = a["wall_s"]
         lines.append(" | ".join([
             f"| {k}", str(macs), f"{a['core_area_um2'] / 1e3:,.1f}", f"{a['die_area_um2'] / 1e3:,.1f}",
             f"{a['synthesized_cell_area_um2'] / 1e3:,.1f} -> {a['cell_area_um2'] / 1e3:,.1f}",
-            f"{a['buffers_added']:,}", f"{a['utilization']:.3f}", f"{a['wire_length_um'] / 1e3:,.1f}",
+            f"{report['cells']:,} -> {a['cells']:,}", f"{a['buffers_added']:,}", f"{a['utilization']:.3f}", f"{a['wire_length_um'] / 1e3:,.1f}",
             f"{d['synthesized']:.2f}", f"{d['pre_route']:.2f}", f"{d['post_route']:.2f}",
             "-" if d["propagated"] is None else f"{d['propagated']:.2f}",
             str(a["unrouted_nets"]), str(a["drc_errors"]),
@@ -481,13 +481,16 @@ def _layout_discussion(points, ratios):
     out = []
     core = [(k, a["layout"]["core_area_um2"] / a["layout"]["synthesized_cell_area_um2"],
              100 * (a["layout"]["cell_area_um2"] / a["layout"]["synthesized_cell_area_um2"] - 1),
-             a["layout"]["buffers_added"], a["layout"]["target_utilization"]) for (k, _), a in items]
+             (a["layout"]["cells"] - a["cells"], a["layout"]["buffers_added"]), a["layout"]["target_utilization"])
+            for (k, _), a in items]
     out.append("- **Area.** The routed core is "
                + ", ".join(f"{r:.2f}x" for _, r, _, _, _ in core) + " the synthesized cell area at k = "
                + ", ".join(str(k) for k, *_ in core)
                + f": the rows are filled to a target utilization of {_range([u for *_, u in core], '{:g}')} "
-                 f"(1/utilization = {_range([1 / u for *_, u in core], '{:.2f}')}x), and qflow's buffering and "
-                 "resizing add " + ", ".join(f"{b:,} buffers / {p:+.1f} % cell area" for _, _, p, b, _ in core) + ".")
+                 f"(1/utilization = {_range([1 / u for *_, u in core], '{:.2f}')}x), and qflow's fanout "
+                 "buffering and gate resizing (" + ", ".join(f"{g:,}" for _, _, _, (_, g), _ in core)
+               + " gates) add " + ", ".join(f"{n:+,} cells / {p:+.1f} % cell area" for _, _, p, (n, _), _ in core)
+               + ".")
     for c in ratios:
         gap = round(c["area_core_pct"] - c["area_synthesized_pct"], 1) + 0.0  # no "-0.0"
         out.append(f"- **Area saving after layout ({c['macs']} MACS, k=32 -> {c['k']}).** "
@@ -523,8 +526,9 @@ def _layout_discussion(points, ratios):
                    + ("widens" if wider else "narrows") + " the saving.")
     drc = sum(a["layout"]["drc_errors"] for _, a in items)
     unrouted = sum(a["layout"]["unrouted_nets"] for _, a in items)
-    out.append(f"- **Routing.** {unrouted} unrouted nets and {drc} DRC errors over the {len(items)} "
-               "layouts (magic's count after qflow migrate); antenna rules are not checked (the OSU 0.18 um "
+    out.append(f"- **Routing.** Unrouted nets: {unrouted}; DRC errors: {drc} over the {len(items)} layouts ("
+               + ", ".join(f"{a['layout']['drc_errors']} at k={k}" for (k, _), a in items)
+               + "; magic's count after qflow migrate); antenna rules are not checked (the OSU 0.18 um "
                "tech files define no antenna cell). Wall time per layout: "
                + ", ".join(f"k={k}: {a['runtime_s'] / 60:,.0f} min" for (k, _), a in items) + ".")
     return out

@@ -157,9 +157,9 @@ def test_layout_table_ratios_and_explanation(tmp_path):
     rows = _table(text, "| k | MACS | core area")
     assert [int(r[0]) for r in rows] == [4, 8, 32]
     k4 = rows[0]
-    assert k4[2] == f"{2.2 * 1400 / 1e3:,.1f}" and k4[4] == "1.4 -> 1.5" and k4[5] == "40"
-    assert (k4[8], k4[9], k4[10], k4[11]) == ("10.50", "10.00", "11.50", "11.60") and k4[13] == "0"
-    assert k4[14].startswith("240 (place 506, route 609)")
+    assert k4[2] == f"{2.2 * 1400 / 1e3:,.1f}" and k4[4] == "1.4 -> 1.5" and k4[5] == "6,119 -> 6,393"
+    assert k4[6] == "40" and (k4[9], k4[10], k4[11], k4[12]) == ("10.50", "10.00", "11.50", "11.60")
+    assert k4[14] == "0" and k4[15].startswith("240 (place 506, route 609)")
     ratios = _table(text, "| MACS | k=32 ->")
     by_k = {int(r[1]): r for r in ratios}
     saving = 100 * (1 - 1400 / 4200)  # synthesized cells; placed cells and core scale with them here
@@ -170,12 +170,12 @@ def test_layout_table_ratios_and_explanation(tmp_path):
     assert by_k[4][5] == "47.5 %" and by_k[8][5] == "~half of k=4's"
     # The explanation states the measured numbers: utilization, buffering, wire RC, clock tree.
     assert "2.20x the synthesized cell area" in text and "1/utilization = 2.00x" in text
-    assert "40 buffers / +10.0 % cell area" in text
+    assert "resizing (40, 80, 320 gates) add +274 cells / +10.0 % cell area" in text
     assert "the routed wires' RC add 1.50 ns (+15.0 %, 4.0 mm of wire)" in text
     assert "changes it by +0.10 ns" in text
     assert "the wires add 5.00 ns at k=32 (32.0 mm of wire, die 10 10^3 um^2) and 1.50 ns at k=4" in text
     assert "so layout widens the saving" in text and "(-0.0 points)" not in text
-    assert "0 unrouted nets and 0 DRC errors over the 3 layouts" in text
+    assert "Unrouted nets: 0; DRC errors: 0 over the 3 layouts (0 at k=4, 0 at k=8, 0 at k=32;" in text
 
 
 def test_summary_at_8_macs_quotes_k_4_8_32(tmp_path):
