@@ -46,8 +46,8 @@ def _energy(rows):
             relative.plot(*zip(*ratio), color=colour, marker=marker, label=f"{macs} MACS")
         area = [(r["k"], r["area_vs_k32"]) for r in macs_rows if "area_vs_k32" in r]
         if area:
-            relative.plot(*zip(*area), color=colour, linestyle="--", linewidth=1.0,
-                          label="synthesized area (dashed)" if i == 0 else None)
+            relative.plot(*zip(*area), color=colour, linestyle="--", linewidth=1.0)
+    relative.plot([], [], color="0.3", linestyle="--", linewidth=1.0, label="synthesized area, same colour")
     for ax in (absolute, relative):
         plots._k_axis(ax, ks)
     absolute.set_ylabel("energy per output (pJ)")

@@ -424,6 +424,14 @@ def _energy_discussion(rows, ratios):
                    + f" at k=4 for {' / '.join(str(m) for m, *_ in shares)} MACS, whose layer takes "
                    + " / ".join(f"{c:g}" for *_, c in shares) + " cycles (beats) per output; how the share "
                    "depends on the beats is the subject of the last part of this section.")
+    at4 = [(macs, r["pj"], r["cycles_per_output"]) for macs, macs_rows in sorted(rows.items())
+           for r in macs_rows if r["k"] == 4]
+    if len(at4) > 1:
+        out.append("- **Energy against MACS.** At k=4 an output costs "
+                   + " / ".join(f"{pj:,.0f}" for _, pj, _ in at4) + f" pJ with {' / '.join(str(m) for m, _, _ in at4)} "
+                   "MACS, whose schedules of the same layer take " + " / ".join(f"{c:g}" for *_, c in at4)
+                   + " beats per output: the multiply-accumulate work per output is the same, while the rescaler, "
+                     "the accumulator and the registers' clock pins draw energy on every beat.")
     walls = [r["wall_s"] for macs_rows in rows.values() for r in macs_rows if r["wall_s"] is not None]
     if walls:
         out.append(f"- **Wall time** of the energy measurement (netlist, gate-level simulation, OpenSTA): "

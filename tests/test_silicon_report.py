@@ -148,6 +148,8 @@ def test_energy_table_and_ratios(tmp_path):
         assert float(row[5].rstrip(" %")) == pytest.approx(100 * (1 - (100.0 * macs + 80) / e32), abs=0.05)
     assert "Control.** The vectorless figure" in text and "within 0.0 percentage points" in text
     assert "Leakage** is at most 0.100 %" in text
+    assert "At k=4 an output costs 440 / 840 / 1,640 pJ with 4 / 8 / 16 MACS" in text
+    assert "take 18 / 9 / 5 beats per output" in text
     assert "16-16 s per point, 5 min over the 18 points" in text
     assert "20 ns" in text and "conv3x3 relu 6x6x8->8 (seed 0, quantize_conv2d k=<k>)" in text
 
