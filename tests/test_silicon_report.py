@@ -147,6 +147,7 @@ def test_energy_table_and_ratios(tmp_path):
         assert row[4] == f"{report.sweep.PAPER['area_reduction_k4_pct'][macs]:.1f} %"
         assert float(row[5].rstrip(" %")) == pytest.approx(100 * (1 - (100.0 * macs + 80) / e32), abs=0.05)
     assert "Control.** The vectorless figure" in text and "within 0.0 percentage points" in text
+    assert "the ratio comes mostly from the cells that k removes" in text
     assert "Leakage** is at most 0.100 %" in text
     assert "At k=4 an output costs 440 / 840 / 1,640 pJ with 4 / 8 / 16 MACS" in text
     assert "take 18 / 9 / 5 beats per output" in text
