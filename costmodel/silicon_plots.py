@@ -71,7 +71,9 @@ def _delays(points):
         xs = [i + (j - (len(_DELAYS) - 1) / 2) * width for i in range(len(items))]
         data = [(x, v) for x, v in zip(xs, values) if v is not None]
         if data:
-            ax.bar(*zip(*data), width=width, color=colour, label=label)
+            bars = ax.bar(*zip(*data), width=width, color=colour, label=label)
+            if key == "post_route":
+                ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
     ax.set_xticks(range(len(items)), [f"k = {k}\n{macs} MACS" for (k, macs), _ in items])
     ax.set_ylabel("critical path (ns)")
     ax.grid(axis="x", visible=False)
