@@ -345,6 +345,9 @@ def _silicon(args, document):
     from . import silicon_report
     with cli.usage_errors():
         if args.points is not None:
+            if not args.points.is_dir():
+                raise ValueError(f"--points {args.points} is not a directory (it should hold synth/*.json "
+                                 "and energy_beats.json)")
             return silicon_report.load(args.points)
         points = silicon_report.load(cli.reports_dir(args.publish))
         if points.energy or points.layout or points.beats is not None or args.publish:

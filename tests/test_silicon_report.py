@@ -250,6 +250,14 @@ def test_a_damaged_point_is_one_error_line(tmp_path, capsys, damage, message):
     assert not (tmp_path / "R.md").exists() and not (tmp_path / "fig").exists()  # checked before drawing
 
 
+def test_points_folder_that_is_not_there_is_an_error(tmp_path, capsys):
+    argv = ["report", "--sweep", str(SMALL), "--figures", str(tmp_path / "fig"), "--out", str(tmp_path / "R.md"),
+            "--points", str(tmp_path / "typo")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not a directory" in err[0] and not (tmp_path / "fig").exists()
+
+
 def test_damaged_layout_and_beats_files(tmp_path):
     root = _publish(tmp_path)
     bad = _layout_point(8)
