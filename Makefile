@@ -75,6 +75,8 @@ help:
 	@echo "make estimate K=6 MACS=8         instant area/delay from the analytic model"
 	@echo "make plots [FLOW=]               area/delay/ADP figures in build/reports/figures/<flow>/ (PUBLISH=1: reports/)"
 	@echo "make report [FLOW=]              regenerate the committed study's figures and reports/REPORT.md"
+	@echo "                                 (with the energy/layout section from the published reports/synth/*.json,"
+	@echo "                                 reports/energy_beats.json: never runs those flows, lists what is missing)"
 	@echo "make accuracy                    accuracy against k: digits CNN (accuracy.*) and the MNIST-1D"
 	@echo "                                 network (mnist1d_accuracy.*, mnist1d_error_buildup.png) in build/reports/"
 	@echo "make finetune                    rescale-aware fine-tuning at k = 4, 3, 2 (finetune.*, mnist1d_finetune.*)"

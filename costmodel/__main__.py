@@ -274,13 +274,19 @@ def _add_draw_parsers(commands):
         if name == "report":
             draw_parser.add_argument("--out", type=Path, default=None,
                                      metavar="FILE", help="report file (default <ROOT>/REPORT.md)")
+            draw_parser.add_argument("--points", type=Path, default=None, metavar="DIR",
+                                     help="where the energy and layout section reads the published point "
+                                          "reports (DIR/synth/*.json, DIR/energy_beats.json; never running "
+                                          f"them): default ROOT, or {cli.STUDY_DIR} while ROOT holds none "
+                                          "(liberty reports only)")
         cli.add_publish_argument(draw_parser)
 
 
-def _draw(args):
+def _draw(args, check=None):
     """Draw the figures of ``plot`` and ``report``: the sweep at --sweep as it is, else
     the sweep of the reports root once the default grid's missing points are synthesized.
-    Every output is checked before anything is synthesized or drawn."""
+    Every output is checked before anything is synthesized or drawn, and ``check(document)``
+    (the report's other inputs) runs before anything is drawn."""
     root = cli.reports_dir(args.publish)
     request = None if args.sweep else _request(args)
     flow = args.flow or (request.flow if request else None)
@@ -312,6 +318,8 @@ def _draw(args):
         if args.flow and document["flow"] != args.flow:
             raise ValueError(f"{path} is a {document['flow']} sweep, not {args.flow}")
         model, note = report.load_model(document)
+    if check is not None:
+        check(document)
     from . import plots  # matplotlib: imported only by the commands that draw
 
     figures = args.figures or root / "figures" / document["flow"]
@@ -328,13 +336,43 @@ def run_plot(args):
     return 0
 
 
+def _silicon(args, document):
+    """The published energy and layout points of the report's section (liberty sweeps
+    only; None otherwise), read from --points, else the reports root while it holds
+    any, else the committed study."""
+    if document["flow"] != "liberty":
+        return None
+    from . import silicon_report
+    with cli.usage_errors():
+        if args.points is not None:
+            if not args.points.is_dir():
+                raise ValueError(f"--points {args.points} is not a directory (it should hold synth/*.json "
+                                 "and energy_beats.json)")
+            return silicon_report.load(args.points)
+        points = silicon_report.load(cli.reports_dir(args.publish))
+        if points.energy or points.layout or points.beats is not None or args.publish:
+            return points
+        return silicon_report.load(cli.STUDY_DIR)
+
+
 def run_report(args):
-    path, document, model, note, figures, drawn = _draw(args)
+    loaded = {}
+    path, document, model, note, figures, drawn = _draw(
+        args, check=lambda document: loaded.update(silicon=_silicon(args, document)))
     command = f"python -m costmodel report --flow {document['flow']}"
     commands = ([f"{command} --sweep {path}"] if args.sweep else
                 [f"make report FLOW={document['flow']}", f"{command} --publish"] if args.publish else [command])
+    silicon, silicon_drawn = loaded["silicon"], []
+    if silicon is not None:
+        from . import silicon_plots
+        silicon_drawn = silicon_plots.draw_all(silicon, figures, area_ratios=report.area_ratios(document))
+        missing = len(silicon.missing_energy) + len(silicon.missing_layout) + (silicon.beats is None)
+        print(f"energy/layout section from {silicon.directory}: {len(silicon.energy)} energy and "
+              f"{len(silicon.layout)} layout points" + (f", {missing} missing (listed in the report)"
+                                                        if missing else ""))
     text = report.render(document, sweep_path=path, figures=drawn, commands=commands, model=model,
-                         model_note=note, figures_dir=os.path.relpath(figures, args.out.parent))
+                         model_note=note, figures_dir=os.path.relpath(figures, args.out.parent),
+                         silicon=silicon, silicon_figures=silicon_drawn)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     cli.write_atomically(args.out, text)
     print(report.trend(document).replace("**", ""))

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from hw.config import DatapathConfig
 
-from . import analytic, sweep, synth
+from . import analytic, silicon_report, sweep, synth
 from .flows import FLOWS
 
 __all__ = ["REQUIRED_KEYS", "load_sweep", "validate_sweep", "missing_points", "rows_by_macs",
-           "flow_label", "trend", "load_model", "model_points", "ordered_parts", "sweep_date", "render"]
+           "flow_label", "area_ratios", "trend", "load_model", "model_points", "ordered_parts", "sweep_date", "render"]
 
 #: Keys a sweep document must hold to be plotted or reported.
 REQUIRED_KEYS = ("schema", "flow", "area_unit", "delay_unit", "tools", "library", "points")
@@ -370,17 +370,38 @@ CAPTIONS = {
 }
 
 
+#: Captions of the figures of :mod:`costmodel.silicon_plots` (which imports matplotlib).
+SILICON_CAPTIONS = {
+    "energy_vs_k": "Energy per output against k (gate-level activity of the same layer for every k, OSU "
+                   "0.18 um), absolute and relative to k=32; dashed: the synthesized area relative to "
+                   "k=32, same colour per MACS.",
+    "delay_pre_post_route": "Critical path per k of the placed-and-routed engines: synthesized, after "
+                            "qflow's buffering (pre-route), with the routed wires' parasitics (post-route), "
+                            "and with the clock tree propagated.",
+}
+
+
 def trend(document):
     """One sentence: do the k=32 -> 4 area reductions follow the paper's trend over MACS?"""
     return _trend(sweep.compare_to_paper(document["points"]))
 
 
-def render(document, *, sweep_path, figures, figures_dir, commands, model=None, model_note=None, date=None):
+def area_ratios(document):
+    """``{(macs, k): area_vs_k32}`` of a validated sweep (points whose MACS has k = 32)."""
+    return {(r["macs"], r["k"]): r["area_vs_k32"] for macs_rows in rows_by_macs(document).values()
+            for r in macs_rows if "area_vs_k32" in r}
+
+
+def render(document, *, sweep_path, figures, figures_dir, commands, model=None, model_note=None, date=None,
+           silicon=None, silicon_label=None, silicon_figures=()):
     """The text of REPORT.md for ``document`` (a validated sweep).
 
     ``figures`` lists the figure names drawn (PNG and SVG in ``figures_dir``, given
     relative to the report), ``commands`` the equivalent commands that produced it;
-    ``date`` overrides :func:`sweep_date` (for tests).
+    ``date`` overrides :func:`sweep_date` (for tests). ``silicon`` (the
+    :class:`costmodel.silicon_report.Points` of the published energy and layout
+    reports, cited as ``silicon_label``) adds their section, with the figures
+    ``silicon_figures`` of :mod:`costmodel.silicon_plots` from ``figures_dir``.
     """
     rows = rows_by_macs(document)
     comparison = sweep.compare_to_paper(document["points"])
@@ -422,4 +443,8 @@ def render(document, *, sweep_path, figures, figures_dir, commands, model=None, 
     lines += ["", "## Figures", "", f"PNG and SVG in `{Path(figures_dir).as_posix()}/`.", ""]
     for name in figures:
         lines += [f"![{name}]({Path(figures_dir).as_posix()}/{name}.png)", "", f"*{CAPTIONS[name]}*", ""]
+    if silicon is not None:
+        lines += [""] + silicon_report.render(
+            silicon, label=silicon_label or Path(silicon.directory).as_posix(), area_ratios=area_ratios(document),
+            figures=silicon_figures, figures_dir=figures_dir, captions=SILICON_CAPTIONS)
     return "\n".join(lines).rstrip() + "\n"

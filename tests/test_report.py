@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from costmodel import __main__ as cli
-from costmodel import plots, report
+from costmodel import plots, report, silicon_plots, silicon_report
 
 REPO = Path(__file__).resolve().parents[1]
 SWEEP = REPO / "reports" / "sweep_liberty.json"
@@ -46,15 +46,17 @@ def _assert_equal(cell, value, scale=1):
 def test_committed_report_is_the_generated_one(committed):
     document, text = committed
     model, note = report.load_model(document)
+    silicon = silicon_report.load(REPO / "reports")  # the published energy and layout points
     regenerated = report.render(
         document, sweep_path="reports/sweep_liberty.json", figures=plots.FIGURES, figures_dir="figures/liberty",
-        commands=["make report FLOW=liberty", "python -m costmodel report --flow liberty"],
-        model=model, model_note=note)
+        commands=["make report FLOW=liberty", "python -m costmodel report --flow liberty --publish"],
+        model=model, model_note=note, silicon=silicon, silicon_label="reports",
+        silicon_figures=silicon_plots.drawable(silicon))
     # The date line alone may differ: it comes from git, or the file's time when modified.
     def strip(t):
         return [line for line in t.splitlines() if not line.startswith("- Sweep date:")]
     assert strip(regenerated) == strip(text), "reports/REPORT.md is stale: run 'make report'"
-    for name in plots.FIGURES:
+    for name in plots.FIGURES + tuple(silicon_plots.drawable(silicon)):
         for ext in ("png", "svg"):
             assert (REPO / "reports" / "figures" / "liberty" / f"{name}.{ext}").stat().st_size > 10_000
 
@@ -104,7 +106,8 @@ def test_trend_against_the_paper_is_computed_not_assumed():
 def test_report_command_writes_report_and_figures_it_links(tmp_path, capsys):
     out = tmp_path / "docs" / "R.md"
     out.parent.mkdir()
-    argv = ["report", "--sweep", str(SMALL), "--figures", str(tmp_path / "fig"), "--out", str(out)]
+    argv = ["report", "--sweep", str(SMALL), "--figures", str(tmp_path / "fig"), "--out", str(out),
+            "--points", str(tmp_path)]  # no published points here; the section: tests/test_silicon_report.py
     assert cli.main(argv) == 0
     assert "follow the paper's trend" in capsys.readouterr().out
     text = out.read_text()
