@@ -98,7 +98,7 @@ class Block(NamedTuple):
     chunk: object  # verify.vectors.Chunk
     rows: np.ndarray  # rows of chunk.table, in slot order
     plan: np.ndarray  # (cycles, lanes) bool: the slots holding them
-    data: bytes  # the $readmemh text, drain cycles included
+    data: bytes  # the binary block file (harness.pack_block), drain cycles included
     cycles: int
 
 
@@ -154,10 +154,26 @@ async def _play(dut, block):
     return Path(harness.OUT_FILE).read_bytes()
 
 
+def _timed(cpu, phase, func, *args):
+    """``func(*args)``, adding the calling thread's CPU time to ``cpu[phase]``."""
+    started = time.thread_time()
+    try:
+        return func(*args)
+    finally:
+        cpu[phase] += time.thread_time() - started
+
+
 async def _stream(dut, test, bubble_rate):
     """Play every block; a worker thread prepares the next block and checks the last one
-    while the simulator runs (the simulator does not hold the GIL between callbacks)."""
+    while the simulator runs (the simulator does not hold the GIL between callbacks).
+
+    Where the time goes is recorded per thread: the simulator's thread (the design's
+    evaluation, file I/O in Verilog and in ``_play``, cocotb's scheduling) and the
+    worker's two phases, ``prepare`` (vectors, golden outputs, block file) and
+    ``check`` (output file, comparison, coverage)."""
     started, cpu_started = time.perf_counter(), time.process_time()
+    main_started = time.thread_time()
+    cpu = {"prepare": 0.0, "check": 0.0}
     rng = np.random.default_rng([SEED, 1 + (bubble_rate > 0)])
     if not dut.start.value.is_resolvable:  # first test: drive it (the harness starts at 0)
         dut.start.value = 0
@@ -172,19 +188,20 @@ async def _stream(dut, test, bubble_rate):
     gc.disable()  # numpy arrays only: the collector's passes would cost time for nothing
     try:
         with ThreadPoolExecutor(max_workers=1) as worker:  # one worker: tasks run in order
-            upcoming = worker.submit(next, blocks, None)
+            upcoming = worker.submit(_timed, cpu, "prepare", next, blocks, None)
             while not failures.lines:
                 block = upcoming.result()
                 if block is None:
                     break
-                upcoming = worker.submit(next, blocks, None)
+                upcoming = worker.submit(_timed, cpu, "prepare", next, blocks, None)
                 output = await _play(dut, block)
-                checks.append(worker.submit(_check, block, output, failures, coverage))
+                checks.append(worker.submit(_timed, cpu, "check", _check, block, output, failures, coverage))
                 played = block.index + 1
             vectors = sum(check.result() for check in checks)
     finally:
         gc.enable()
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    cpu = {"simulator_thread": time.thread_time() - main_started, **cpu}
     if failures.lines:
         header = (f"rescaler RTL mismatch in {test} (K={K}, RESCALER_PIPELINE={PIPELINE}, N_RANDOM={N_RANDOM}, "
                   f"RANDOM_SEED={SEED}; reproduce with RANDOM_SEED={SEED}); stopped after block {played - 1}:")
@@ -196,6 +213,7 @@ async def _stream(dut, test, bubble_rate):
     write_atomically(f"coverage_{test}.json", json.dumps(
         {"test": test, "config": CONFIG.name, "sim": cocotb.SIM_NAME, "lanes": LANES, "vectors": vectors,
          "blocks": played, "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
+         "cpu_by_thread": {name: round(value, 3) for name, value in cpu.items()},
          "coverage": coverage.summary()}, indent=1) + "\n")
     dut._log.info("%s: %d vectors bit-exact in %d blocks of %d lanes, %.1f s (%.0f vectors/s), K=%d, "
                   "RESCALER_PIPELINE=%d, RANDOM_SEED=%d\n%s", test, vectors, played, LANES, seconds,
