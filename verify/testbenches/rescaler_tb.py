@@ -98,6 +98,7 @@ class Block(NamedTuple):
     chunk: object  # verify.vectors.Chunk
     rows: np.ndarray  # rows of chunk.table, in slot order
     plan: np.ndarray  # (cycles, lanes) bool: the slots holding them
+    slots: np.ndarray  # flat indices of plan's true slots, in order
     data: bytes  # the binary block file (harness.pack_block), drain cycles included
     cycles: int
 
@@ -111,16 +112,17 @@ def _blocks(bubble_rate, rng):
         position = 0
         while position < len(chunk.table):
             plan = harness.valid_plan(len(chunk.table) - position, LANES, bubble_rate, rng)[:DEPTH - PIPELINE]
-            rows = np.arange(position, position + int(plan.sum()))
+            slots = np.flatnonzero(plan)  # the plan's rows come first in valid: same flat indices
+            rows = np.arange(position, position + len(slots))
             valid = np.concatenate([plan, np.zeros((PIPELINE, LANES), dtype=bool)])  # + drain cycles
             columns = {}
             for port, col in zip(PORTS, encoded):
                 word = np.zeros(valid.shape, dtype=np.int64)
                 if bubble_rate > 0:  # garbage on every operand of an idle lane
                     word[~valid] = rng.integers(0, 1 << port.width, size=int((~valid).sum()), dtype=np.int64)
-                word[:len(plan)][plan] = col[rows]
+                word.reshape(-1)[slots] = col[position:position + len(slots)]
                 columns[port.name] = word
-            yield Block(index, chunk, rows, plan, harness.pack_block(LAYOUT, columns, valid), len(valid))
+            yield Block(index, chunk, rows, plan, slots, harness.pack_block(LAYOUT, columns, valid), len(valid))
             position += len(rows)
             index += 1
 
@@ -133,11 +135,13 @@ def _check(block, output, failures, coverage):
     expected_valid[PIPELINE:PIPELINE + len(block.plan)] = block.plan
     failures.timing(block.index, expected_valid, y_valid, valid_unknown)
     # Results in slot order: the operands of slot (c, lane) come out at (c + latency, lane).
-    got = y[PIPELINE:PIPELINE + len(block.plan)][block.plan]
-    unknown = y_unknown[PIPELINE:PIPELINE + len(block.plan)][block.plan]
-    lanes = np.nonzero(block.plan)[1]
-    failures.values(block.index, block.chunk, block.rows, lanes, block.chunk.expected[block.rows], got, unknown)
-    coverage.add(block.chunk.table[block.rows], lane=lanes)
+    window = slice(PIPELINE, PIPELINE + len(block.plan))
+    got = y[window].reshape(-1)[block.slots]
+    unknown = y_unknown[window].reshape(-1)[block.slots]
+    lanes = block.slots % LANES
+    rows = slice(int(block.rows[0]), int(block.rows[-1]) + 1) if len(block.rows) else slice(0, 0)  # consecutive
+    failures.values(block.index, block.chunk, block.rows, lanes, block.chunk.expected[rows], got, unknown)
+    coverage.add(block.chunk.table[rows], lane=lanes)
     return len(block.rows)
 
 
