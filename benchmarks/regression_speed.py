@@ -43,7 +43,6 @@ import argparse
 import json
 import os
 import pathlib
-import resource
 import shutil
 import subprocess
 import sys
@@ -58,7 +57,7 @@ from hw.export import RESCALER_TOP, to_verilog  # noqa: E402
 from hw.rescaler import Rescaler  # noqa: E402
 from sim.ports import rescaler_inputs  # noqa: E402
 from verify import harness  # noqa: E402
-from verify.runner import BUILD_ROOT, SimulatorMissing  # noqa: E402
+from verify.runner import BUILD_ROOT, SimulatorMissing, measured  # noqa: E402
 from verify.vectors import CHUNK, vector_chunks  # noqa: E402
 
 
@@ -110,11 +109,10 @@ def plain_rate(dut, vectors, seed):
                           + harness.bench_verilog(cycles=depth, blocks=blocks))
         subprocess.run(["iverilog", "-g2012", "-o", str(scratch / "bench.vvp"), "-s", "harness_bench", str(source)],
                        check=True)
-        started, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run(["vvp", "-n", "bench.vvp"], cwd=scratch, check=True, stdout=subprocess.DEVNULL)
-        seconds, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
-    return blocks * lanes * depth, seconds, cpu
+        costs = {}
+        with measured(costs, "vvp"):
+            subprocess.run(["vvp", "-n", "bench.vvp"], cwd=scratch, check=True, stdout=subprocess.DEVNULL)
+    return blocks * lanes * depth, costs["vvp"].seconds, costs["vvp"].cpu_seconds
 
 
 def print_verilator(record, result, wall_s):

@@ -32,7 +32,7 @@ from xml.etree import ElementTree
 from toolkit.cli import write_atomically
 
 __all__ = ["REPO_ROOT", "BUILD_ROOT", "TESTBENCHES", "SIMULATORS", "SimulationFailed", "SimulatorMissing",
-           "CocotbResult", "Cost", "build_dir", "config_env", "run_cocotb"]
+           "CocotbResult", "Cost", "measured", "build_dir", "config_env", "run_cocotb"]
 
 #: Root of the repository (the directory holding ``sim/`` and ``hw/``).
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -86,8 +86,9 @@ class CocotbResult:
 
 
 @contextmanager
-def _measured(costs, step):
-    """Record the :class:`Cost` of the enclosed step (child processes only) in ``costs[step]``."""
+def measured(costs, step):
+    """Record the :class:`Cost` of the enclosed step in ``costs[step]``: its wall time and the
+    CPU time of the child processes it waited for (none of the calling process's own)."""
     started, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         yield
@@ -318,7 +319,7 @@ def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults
 
     build_log = directory / "build.log"
     costs = {}
-    with _patched_environment(fixed_env, [REPO_ROOT, TESTBENCHES]), _measured(costs, "build"):
+    with _patched_environment(fixed_env, [REPO_ROOT, TESTBENCHES]), measured(costs, "build"):
         try:
             runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=directory,
                          build_args=sim_args, timescale=_TIMESCALE, log_file=build_log)
@@ -328,7 +329,7 @@ def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults
 
     results_xml = directory / "results.xml"
     sim_log = directory / "sim.log"
-    with _patched_environment(fixed_env, [REPO_ROOT, TESTBENCHES]), _measured(costs, "run"):
+    with _patched_environment(fixed_env, [REPO_ROOT, TESTBENCHES]), measured(costs, "run"):
         try:
             runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=directory,
                         test_dir=directory, results_xml=str(results_xml), extra_env=soft_env,
