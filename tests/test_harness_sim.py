@@ -39,10 +39,12 @@ def _echo_expected(columns, ports):
     return y
 
 
-def _run(tmp_path, k, hidden_bit, cycles, lanes, data):
+def _run(tmp_path, k, hidden_bit, cycles, lanes, data, dut=None):
+    """Play one block file through the harness around ``dut`` (Verilog of a module ``echo``,
+    default :func:`_echo_verilog`) with the plain testbench; the ``vvp`` result."""
     (tmp_path / harness.IN_FILE).write_bytes(data)
     source = tmp_path / "bench.v"
-    source.write_text(_echo_verilog(k, hidden_bit)
+    source.write_text((dut or _echo_verilog(k, hidden_bit))
                       + harness.harness_verilog(k, lanes=lanes, depth=cycles + 2, dut_top="echo", has_clock=False,
                                                 hidden_bit=hidden_bit)
                       + harness.bench_verilog(cycles=cycles, blocks=1))
@@ -77,3 +79,21 @@ def test_a_short_block_file_stops_the_harness_with_a_message(tmp_path):
     result = _run(tmp_path, k, False, cycles, lanes, data)
     assert (f"rescaler_harness: read {len(data)} bytes of {harness.IN_FILE}, "
             f"expected {cycles * lanes * layout.bytes}") in result.stdout
+
+
+def test_unknown_output_bits_reach_python(tmp_path):
+    """Icarus is four-state: an x on ``y`` must come back flagged, not as a number."""
+    k, cycles, lanes = 8, 3, 5
+    ports = rescaler_inputs(k)
+    dut = "\n".join(["module echo ("] + [f"  input wire [{port.width - 1}:0] {port.name}," for port in ports]
+                    + ["  input wire valid, output wire [7:0] y, output wire y_valid);",
+                       "  assign y = valid ? 8'b0000_0xx1 : 8'd5;", "  assign y_valid = valid;", "endmodule", ""])
+    valid = np.random.default_rng(0).random((cycles, lanes)) < 0.5
+    columns = {port.name: np.zeros((cycles, lanes), dtype=np.int64) for port in ports}
+    _run(tmp_path, k, False, cycles, lanes, harness.pack_block(harness.input_layout(k), columns, valid), dut=dut)
+    y, y_valid, y_unknown, valid_unknown = harness.unpack_outputs(
+        (tmp_path / harness.OUT_FILE).read_bytes(), lanes, cycles)
+    np.testing.assert_array_equal(y_unknown, valid)
+    np.testing.assert_array_equal(y[~valid], 5)
+    np.testing.assert_array_equal(y_valid, valid)
+    assert not valid_unknown.any()
