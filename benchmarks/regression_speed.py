@@ -149,7 +149,10 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     dut = Rescaler(k=args.k, rescaler_pipeline=args.pipeline)
-    print(f"rescaler {dut.config.name} (k={args.k}, pipeline {args.pipeline})")
+    print(f"rescaler {dut.config.name} (k={args.k}, pipeline {args.pipeline}). Simulation phase: first block to "
+          "last check (simulator, vectors, golden model, block files, comparison, coverage); whole run: the "
+          "launcher call (+ Verilog generation, simulator build, simulator and cocotb start-up). "
+          "Wall-clock vectors/s, and vectors per CPU-second of every thread involved.")
     ratios = []
     for rep in range(args.repeat):
         record, result, wall_s = cocotb_rate(dut, args.n, args.seed, "icarus", dut.config.name)
