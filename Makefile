@@ -89,7 +89,7 @@ help:
 	@echo "make train                       re-train, re-quantize and fine-tune the stored models (deterministic; torch)"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
 	@echo "make test-fast                   everything but the cocotb regression"
-	@echo "make regress [REGRESS_N=10000000 REGRESS_SIM=verilator]"
+	@echo "make regress [REGRESS_N=10000000 REGRESS_SIM=verilator REGRESS_ONLY=\"k8-p1 or k32-p2\"]"
 	@echo "                                 long rescaler regression: REGRESS_N random vectors per configuration"
 	@echo "make bench-regression            cocotb regression vectors/s against a plain Verilog testbench and Verilator"
 	@echo "make bench                       golden-model throughput and warm/cold synth benchmarks"
@@ -268,13 +268,17 @@ verilator-tools: $(STAMP)
 	    echo "error: Verilator needs perl, g++ and make: 'sudo apt-get install perl g++ make ccache'" >&2; exit 1; \
 	  fi; }
 
-# The long rescaler regression: every (k, pipeline) of the regular one with
-# REGRESS_N random vectors (plus the edge vectors) in each of its two tests.
-REGRESS_N   ?= 10000000
-REGRESS_SIM ?= verilator
+# The long rescaler regression: every (k, pipeline) of the regular one (18 configurations)
+# with REGRESS_N random vectors (plus the edge vectors) in each of its two tests, on
+# Verilator by default; REGRESS_ONLY narrows it with a pytest -k expression on the test
+# ids, e.g. REGRESS_ONLY="k8-p1 or k32-p2". Per-test wall times (simulator build
+# included) and each run's vectors/s are printed at the end.
+REGRESS_N    ?= 10000000
+REGRESS_SIM  ?= verilator
+REGRESS_ONLY ?=
 regress: $(STAMP) sim-tools $(if $(filter verilator,$(REGRESS_SIM)),verilator-tools)
-	N_RANDOM=$(REGRESS_N) SIM=$(REGRESS_SIM) $(PY) -m pytest -n $(JOBS) tests/test_rescaler_cocotb.py \
-	  -k test_rescaler_rtl_matches_golden
+	N_RANDOM=$(REGRESS_N) SIM=$(REGRESS_SIM) $(PY) -m pytest -n $(JOBS) --durations=0 tests/test_rescaler_cocotb.py \
+	  -k "test_rescaler_rtl_matches_golden$(if $(REGRESS_ONLY), and ($(REGRESS_ONLY)))"
 
 bench-regression: $(STAMP) sim-tools verilator-tools
 	$(PY) benchmarks/regression_speed.py

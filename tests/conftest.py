@@ -36,7 +36,7 @@ def pytest_terminal_summary(terminalreporter):
 
     if not _SESSION_START or not BUILD_ROOT.is_dir():
         return
-    rows = []
+    rows, speeds = [], []
     for path in sorted(BUILD_ROOT.glob("*/coverage_*.json")):
         if path.stat().st_mtime < _SESSION_START[0]:
             continue
@@ -45,6 +45,16 @@ def pytest_terminal_summary(terminalreporter):
         except (OSError, ValueError):
             continue
         rows.append(summary_row(f"{path.parent.name} {record['test']}", record["coverage"]))
+        if "cpu_seconds" in record:
+            speeds.append(f"{path.parent.name} {record['test']} ({record.get('sim', '?')}, {record['lanes']} lanes): "
+                          f"{record['vectors']:,} vectors in {record['seconds']:.1f} s wall "
+                          f"({record['vectors'] / max(record['seconds'], 1e-9):,.0f} vectors/s), "
+                          f"{record['cpu_seconds']:.1f} CPU-s "
+                          f"({record['vectors'] / max(record['cpu_seconds'], 1e-9):,.0f} vectors per CPU-second)")
     if rows:
         terminalreporter.write_sep("=", "coverage of the cocotb regression (verify.coverage)")
         terminalreporter.write_line(format_table(rows))
+    if speeds:
+        terminalreporter.write_sep("-", "simulation phase of each run (simulator build and start-up not included)")
+        for line in speeds:
+            terminalreporter.write_line(line)

@@ -12,11 +12,11 @@ from verify.coverage import Coverage, format_table
 from verify.vectors import CHUNK, KINDS, rescaler_vectors, vector_chunks
 
 
-def _parse_input_line(line, layout, lanes):
-    """Reference decoder of one slot's line (Python ints, no numpy)."""
-    word = int(line, 16)
-    assert len(line) == layout.digits
-    return {field.name: (word >> (4 * field.offset)) & ((1 << field.width) - 1) for field in layout.fields}
+def _parse_slot(data, layout):
+    """Reference decoder of one slot's big-endian bytes (Python ints, no numpy)."""
+    assert len(data) == layout.bytes
+    word = int.from_bytes(data, "big")
+    return {field.name: (word >> field.offset) & ((1 << field.width) - 1) for field in layout.fields}
 
 
 @pytest.mark.parametrize("k,hidden_bit", [(2, False), (4, True), (8, False), (13, False), (32, False), (32, True)])
@@ -27,12 +27,13 @@ def test_pack_block_writes_every_field_where_the_harness_reads_it(k, hidden_bit)
     valid = rng.random((cycles, lanes)) < 0.5
     ports = rescaler_inputs(k, hidden_bit=hidden_bit)
     columns = {port.name: rng.integers(0, 1 << port.width, size=(cycles, lanes), dtype=np.int64) for port in ports}
-    text = harness.pack_block(layout, columns, valid).decode()
-    lines = text.splitlines()
-    assert len(lines) == cycles * lanes and text.endswith("\n")
+    data = harness.pack_block(layout, columns, valid)
+    assert len(data) == cycles * lanes * layout.bytes
+    assert layout.bits == 8 * layout.bytes >= sum(field.width for field in layout.fields)
     for c in range(cycles):
         for lane in range(lanes):
-            fields = _parse_input_line(lines[c * lanes + lane], layout, lanes)
+            at = (c * lanes + lane) * layout.bytes
+            fields = _parse_slot(data[at:at + layout.bytes], layout)
             assert fields["valid"] == valid[c, lane]
             for port in ports:
                 assert fields[port.name] == columns[port.name][c, lane], (port.name, c, lane)
@@ -41,21 +42,35 @@ def test_pack_block_writes_every_field_where_the_harness_reads_it(k, hidden_bit)
                                       hidden_bit=hidden_bit)
     for port in ports:
         field = layout.field(port.name)
-        assert f".{port.name}(word[{4 * field.offset} +: {port.width}])" in verilog
+        assert f".{port.name}(word[{field.offset} +: {port.width}])" in verilog
 
 
-def test_unpack_outputs_reads_values_unknowns_and_address_comments():
-    lanes, cycles = 2, 3
-    # lane word = {3'b0, y_valid, y}: digits "1ff" is y_valid = 1, y = -1.
-    words = ["1ff", "080", "17f", "0x0", "000", "z81"]
-    data = "// 0x00000000\n" + "\n".join(words[:4]) + "\n// 0x00000004\n" + "\n".join(words[4:]) + "\n"
-    y, y_valid, y_unknown, valid_unknown = harness.unpack_outputs(data.encode(), lanes, cycles)
-    assert y.tolist() == [[-1, -128], [127, 0], [0, -127]]
-    assert y_valid.tolist() == [[True, False], [True, False], [False, False]]
-    assert y_unknown.tolist() == [[False, False], [False, True], [False, False]]
-    assert valid_unknown.tolist() == [[False, False], [False, False], [False, True]]
-    with pytest.raises(ValueError, match="wrote 2 lines of output, expected 6"):
-        harness.unpack_outputs(b"000\n000\n", lanes, cycles)
+def _z_image(words, xz, lanes, bits):
+    """Reference ``%z`` encoder: one cycle's lane words (and their x/z masks) side by side,
+    32-bit groups from the least significant, each a value word then a mask word, little-endian."""
+    value = sum(w << (bits * lane) for lane, w in enumerate(words))
+    mask = sum(m << (bits * lane) for lane, m in enumerate(xz))
+    out = b""
+    for group in range(-(-lanes * bits // 32)):
+        out += ((value >> (32 * group)) & 0xFFFFFFFF).to_bytes(4, "little")
+        out += ((mask >> (32 * group)) & 0xFFFFFFFF).to_bytes(4, "little")
+    return out
+
+
+def test_unpack_outputs_reads_values_and_unknowns():
+    lanes, cycles, bits = 3, 2, harness.OUTPUT_LAYOUT.bits  # 3 lanes of 16 bits: a half-filled last group
+    # lane word = {y_valid, y}: 0x1ff is y_valid = 1, y = -1.
+    words = [[0x1FF, 0x080, 0x17F], [0x000, 0x100, 0x081]]
+    xz = [[0, 0x010, 0], [0x100, 0, 0]]  # an unknown bit of y (cycle 0, lane 1), of y_valid (cycle 1, lane 0)
+    data = b"".join(_z_image(w, m, lanes, bits) for w, m in zip(words, xz))
+    assert len(data) == harness.output_bytes(lanes, cycles)
+    y, y_valid, y_unknown, valid_unknown = harness.unpack_outputs(data, lanes, cycles)
+    assert y.tolist() == [[-1, -128, 127], [0, 0, -127]]
+    assert y_valid.tolist() == [[True, False, True], [False, True, False]]
+    assert y_unknown.tolist() == [[False, True, False], [False, False, False]]
+    assert valid_unknown.tolist() == [[False, False, False], [True, False, False]]
+    with pytest.raises(ValueError, match=r"wrote 16 bytes of output, expected 32 \(2 cycles of 3 lanes\)"):
+        harness.unpack_outputs(data[:16], lanes, cycles)
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.3, 0.9])

@@ -5,26 +5,33 @@ cycle, so the regression would run at a small fraction of the simulator's own
 speed. The harness moves the per-cycle work into Verilog:
 
 * :func:`harness_verilog` writes a top module ``rescaler_harness`` holding
-  ``lanes`` rescalers side by side, an input memory and an output memory of
-  ``depth`` words (one word per clock cycle, one field group per lane);
-* Python writes one block of operand words as a ``$readmemh`` file
-  (:func:`pack_block`), toggles ``start``; the harness reads the file, plays the
-  block (one word per cycle, every lane's ``valid`` from the file), records every
-  lane's ``y`` and ``y_valid`` every cycle, writes them with ``$writememh`` and
-  toggles ``done``; Python reads them back (:func:`unpack_outputs`) and compares in
-  numpy. One ``await`` per block, not per cycle.
+  ``lanes`` rescalers side by side and an input memory of ``depth`` words per lane
+  (one word per clock cycle and lane);
+* Python writes one block of operand words as a binary file (:func:`pack_block`),
+  toggles ``start``; the harness loads the file with one ``$fread``, plays the block
+  (one word per cycle, every lane's ``valid`` from the file), appends every lane's
+  ``y`` and ``y_valid`` of every cycle to the output file with one ``$fwrite("%z")``
+  per cycle, closes it and toggles ``done``; Python reads it back
+  (:func:`unpack_outputs`) and compares in numpy. One ``await`` per block, not per
+  cycle.
 
-The file layout is hexadecimal with every field on whole hex digits (``acc`` on
-8 digits, ``m`` on ``ceil(k/4)``, ...), so packing and parsing are numpy array
-operations. The same :class:`Layout` writes the Verilog slices and the numpy
-digits: the two cannot drift apart. The plain Verilog reference testbench of the
+Binary, not ``$readmemh`` text: parsing hex text was most of the simulator's time
+under Verilator (a character at a time through a string), where ``$fread`` copies
+bytes. The input file holds, per cycle and lane (cycle-major, lane 0 first), the
+lane's word in big-endian bytes, as ``$fread`` fills a memory element: every field
+of :class:`Layout` at its bit offset, the word padded to whole bytes. The output
+file holds, per cycle, the ``%z`` (four-state binary) image of all lanes' output
+words side by side: 32-bit groups from the least significant, each a little-endian
+value word then a little-endian x/z mask word (IEEE 1364 ``%z``; Verilator, being
+two-state, writes a zero mask), so an unknown output bit of a four-state simulator
+is still seen. The same :class:`Layout` writes the Verilog slices and the numpy
+packing: the two cannot drift apart. The plain Verilog reference testbench of the
 benchmark (:func:`bench_verilog`) drives the same harness from an ``initial``
 block, so the two are compared on the same design, file and memory traffic.
 """
 
 import json
 import os
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,66 +44,53 @@ from .runner import config_env, run_cocotb
 from .vectors import CHUNK
 
 __all__ = ["HARNESS_TOP", "IN_FILE", "OUT_FILE", "Field", "Layout", "input_layout", "OUTPUT_LAYOUT",
-           "harness_verilog", "bench_verilog", "pack_block", "write_block", "unpack_outputs",
+           "harness_verilog", "bench_verilog", "pack_block", "write_block", "output_bytes", "unpack_outputs",
            "valid_plan", "CLOCK_NS", "LANES", "block_depth", "run_rescaler_regression"]
 
 #: Top-level module name of the harness.
 HARNESS_TOP = "rescaler_harness"
 #: Block files, relative to the simulator's working directory.
-IN_FILE, OUT_FILE = "harness_in.hex", "harness_out.hex"
-
-# Byte -> its two hex characters (as one uint16, in memory order).
-_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype=np.uint16)
-# ASCII -> nibble; 16 marks x/z (an unknown output bit) and anything else.
-_NIBBLE = np.full(256, 16, dtype=np.uint8)
-for _i, _c in enumerate(b"0123456789abcdef"):
-    _NIBBLE[_c] = _i
-    _NIBBLE[ord(chr(_c).upper())] = _i
-
+IN_FILE, OUT_FILE = "harness_in.bin", "harness_out.bin"
 
 @dataclass(frozen=True)
 class Field:
-    """One field of a lane's word: ``width`` bits on ``digits`` hex digits at hex digit
-    ``offset`` from the lane's least significant end."""
+    """One field of a lane's word: ``width`` bits from bit ``offset`` of the word."""
 
     name: str
     width: int
     offset: int
 
-    @property
-    def digits(self):
-        return -(-self.width // 4)
-
 
 @dataclass(frozen=True)
 class Layout:
-    """The fields of one lane's word, least significant first, each on whole hex digits.
+    """The fields of one lane's word, least significant first, packed bit after bit;
+    the word is padded to whole bytes (a ``$fread`` memory element).
 
     Members
     -------
     fields : tuple of Field
-    digits : int
-        Hex digits per lane (``bits = 4 * digits``).
+    bytes : int
+        Bytes per lane word (``bits = 8 * bytes``).
     """
 
     fields: tuple
 
     @classmethod
     def of(cls, widths):
-        """A layout from ``(name, width)`` pairs, packed from digit 0 upwards."""
+        """A layout from ``(name, width)`` pairs, packed from bit 0 upwards."""
         fields, offset = [], 0
         for name, width in widths:
             fields.append(Field(name, width, offset))
-            offset += fields[-1].digits
+            offset += width
         return cls(tuple(fields))
 
     @property
-    def digits(self):
-        return sum(field.digits for field in self.fields)
+    def bytes(self):
+        return -(-sum(field.width for field in self.fields) // 8)
 
     @property
     def bits(self):
-        return 4 * self.digits
+        return 8 * self.bytes
 
     def field(self, name):
         return next(field for field in self.fields if field.name == name)
@@ -117,8 +111,9 @@ def harness_verilog(k, *, lanes, depth, dut_top, has_clock, hidden_bit=False, cl
     Ports: ``clk``, ``rst`` (passed to the rescalers when ``has_clock``), ``cycles``
     (the block's length, ``<= depth``), ``start`` and ``done`` (toggles: a change of
     ``start`` plays one block; ``done`` changes when its outputs are written).
-    Word ``c`` of the output file holds every lane's outputs seen just before clock
-    edge ``c``: ``y`` of the operands of word ``c - latency``.
+    Cycle ``c`` of the output file holds every lane's outputs seen just before clock
+    edge ``c`` of the block: ``y`` of the operands of cycle ``c - latency``. A block
+    file shorter than ``cycles`` words per lane ends the simulation with a message.
     """
     layout = input_layout(k, hidden_bit=hidden_bit)
     out = OUTPUT_LAYOUT
@@ -137,14 +132,12 @@ def harness_verilog(k, *, lanes, depth, dut_top, has_clock, hidden_bit=False, cl
                  f"  initial begin #1 rst = 1; repeat ({reset_cycles}) @(posedge clk); rst <= 0; end"]
     lines += [
         f"  localparam LANES = {lanes}, IN_BITS = {layout.bits}, OUT_BITS = {out.bits}, DEPTH = {depth};",
-        "  // One entry per lane and cycle (cycle-major): wide entries would make Verilator's",
-        "  // $readmemh quadratic in the width.",
+        "  // One entry per lane and cycle (cycle-major), filled by one $fread per block.",
         "  reg [IN_BITS-1:0] in_mem [0:DEPTH*LANES-1];",
-        "  reg [OUT_BITS-1:0] out_mem [0:DEPTH*LANES-1];",
         "  reg [31:0] cycle, base;",
-        "  reg running, flushing, seen;",
-        "  integer j;",
-        "  initial begin cycle = 0; base = 0; running = 0; flushing = 0; seen = 0; done = 0; end",
+        "  reg running, seen;",
+        "  integer in_fd, out_fd, got;",
+        "  initial begin cycle = 0; base = 0; running = 0; seen = 0; done = 0; out_fd = 0; end",
         "  wire [LANES*OUT_BITS-1:0] result;",
         "  genvar i;",
         "  generate for (i = 0; i < LANES; i = i + 1) begin : lane",
@@ -155,7 +148,7 @@ def harness_verilog(k, *, lanes, depth, dut_top, has_clock, hidden_bit=False, cl
         f"    {dut_top} dut (",
     ]
     conns = [".clk(clk)", ".rst(rst)"] if has_clock else []
-    conns += [f".{name}(word[{4 * layout.field(name).offset} +: {layout.field(name).width}])"
+    conns += [f".{name}(word[{layout.field(name).offset} +: {layout.field(name).width}])"
               for name in ports + ["valid"]]
     conns += [".y(y)", ".y_valid(y_valid)"]
     lines += ["      " + ",\n      ".join(conns), "    );"]
@@ -163,20 +156,29 @@ def harness_verilog(k, *, lanes, depth, dut_top, has_clock, hidden_bit=False, cl
     lines += [
         "  end endgenerate",
         "  always @(posedge clk) begin",
-        "    if (flushing) begin",
-        f'      $writememh("{OUT_FILE}", out_mem, 0, cycles * LANES - 1);',
-        "      flushing <= 0;",
-        "      done <= ~done;",
-        "    end else if (running) begin",
-        "      // Blocking: a non-blocking write to a memory element makes Verilator copy",
-        "      // the whole memory every cycle; only $writememh reads it, cycles later.",
-        "      for (j = 0; j < LANES; j = j + 1) out_mem[base + j] = result[j*OUT_BITS +: OUT_BITS];",
-        "      if (cycle == cycles - 1) begin running <= 0; flushing <= 1; end",
+        "    if (running) begin",
+        '      $fwrite(out_fd, "%z", result);  // every lane, four-state binary',
+        "      if (cycle == cycles - 1) begin",
+        "        $fclose(out_fd);",
+        "        running <= 0;",
+        "        done <= ~done;",
+        "      end",
         "      cycle <= cycle + 1;",
         "      base <= base + LANES;",
         "    end else if (start != seen && !rst) begin",
         "      seen <= start;",
-        f'      $readmemh("{IN_FILE}", in_mem, 0, cycles * LANES - 1);',
+        "      got = 0;",
+        f'      in_fd = $fopen("{IN_FILE}", "rb");',
+        "      if (in_fd != 0) begin",
+        "        got = $fread(in_mem, in_fd, 0, cycles * LANES);",
+        "        $fclose(in_fd);",
+        "      end",
+        f"      if (got != cycles * LANES * {layout.bytes}) begin",
+        f'        $display("{HARNESS_TOP}: read %0d bytes of {IN_FILE}, expected %0d", got, '
+        f'cycles * LANES * {layout.bytes});',
+        "        $finish;",
+        "      end",
+        f'      out_fd = $fopen("{OUT_FILE}", "wb");',
         "      cycle <= 0;",
         "      base <= 0;",
         "      running <= 1;",
@@ -192,10 +194,10 @@ def _assigns(layout):
     """``(low bit, width, value)`` of every field of a lane's word and of the zero gaps."""
     parts, bit = [], 0
     for field in layout.fields:
-        if 4 * field.offset > bit:
-            parts.append((bit, 4 * field.offset - bit, "0"))
-        parts.append((4 * field.offset, field.width, field.name))
-        bit = 4 * field.offset + field.width
+        if field.offset > bit:
+            parts.append((bit, field.offset - bit, "0"))
+        parts.append((field.offset, field.width, field.name))
+        bit = field.offset + field.width
     if layout.bits > bit:
         parts.append((bit, layout.bits - bit, "0"))
     return parts
@@ -229,7 +231,7 @@ def bench_verilog(*, cycles, blocks, reset_cycles=3, half_period_ns=5):
 
 
 def pack_block(layout, columns, valid):
-    """The ``$readmemh`` text of one block.
+    """The binary input file of one block (what the harness's ``$fread`` loads).
 
     Parameters
     ----------
@@ -241,30 +243,27 @@ def pack_block(layout, columns, valid):
     Returns
     -------
     bytes
-        One line per lane and cycle, cycle-major (lane 0 first).
+        ``layout.bytes`` big-endian bytes per lane and cycle, cycle-major (lane 0 first).
     """
     valid = np.asarray(valid, dtype=bool)
     cycles, lanes = valid.shape
-    if layout.digits > 32:
+    if layout.bits > 128:
         raise ValueError(f"a lane's word must fit 128 bits, not {layout.bits}")
     # Each lane's word as two 64-bit limbs (high, low), fields ORed in place.
     limbs = np.zeros((cycles, lanes, 2), dtype=np.uint64)
     values = dict(columns, valid=valid)
     for field in layout.fields:
         word = np.asarray(values[field.name]).astype(np.uint64) & np.uint64((1 << field.width) - 1)
-        bit = 4 * field.offset
+        bit = field.offset
         if bit < 64:
             limbs[:, :, 1] |= word << np.uint64(bit)
             if bit + field.width > 64:
                 limbs[:, :, 0] |= word >> np.uint64(64 - bit)
         else:
             limbs[:, :, 0] |= word << np.uint64(bit - 64)
-    # Big-endian bytes, two hex characters per byte; keep each word's last `digits`.
-    chars = np.take(_HEX_PAIRS, limbs.astype(">u8").view(np.uint8)).view(np.uint8)
-    lines = np.empty((cycles * lanes, layout.digits + 1), dtype=np.uint8)
-    lines[:, :-1] = chars.reshape(cycles * lanes, 32)[:, 32 - layout.digits:]
-    lines[:, -1] = ord("\n")
-    return lines.tobytes()
+    # Big-endian: the high limb's bytes then the low limb's; keep each word's last bytes.
+    octets = limbs.astype(">u8").view(np.uint8).reshape(cycles * lanes, 16)
+    return octets[:, 16 - layout.bytes:].tobytes()
 
 
 def write_block(path, data):
@@ -276,29 +275,32 @@ def write_block(path, data):
     os.replace(tmp, path)
 
 
+def output_bytes(lanes, cycles):
+    """Size of the output file of a block: per cycle, ``%z`` of ``lanes`` output words
+    (32-bit groups, a value and an x/z mask word of 4 bytes each)."""
+    return cycles * 8 * -(-lanes * OUTPUT_LAYOUT.bits // 32)
+
+
 def unpack_outputs(data, lanes, cycles):
     """``(y, y_valid, y_unknown, y_valid_unknown)`` arrays of shape ``(cycles, lanes)``
-    from a ``$writememh`` file: ``y`` signed; the ``*_unknown`` arrays flag x or z bits
-    (read as 0 in the values)."""
+    from the harness's output file: ``y`` signed; the ``*_unknown`` arrays flag x or z
+    bits (read as 0 or 1 in the values: never trust a value flagged unknown)."""
     layout = OUTPUT_LAYOUT
-    if b"/" in data:  # address comments ("// 0x00000010"), which Icarus writes now and then
-        data = re.sub(rb"//[^\n]*\n", b"", data)
-    width = layout.digits
-    raw = np.frombuffer(data, dtype=np.uint8)
-    if len(raw) != cycles * lanes * (width + 1) or np.any(raw[width::width + 1] != ord("\n")):
-        lines = data.count(b"\n")
-        raise ValueError(f"the harness wrote {lines} lines of output, expected {cycles * lanes} "
-                         f"lines of {width} hex digits")
-    nibbles = _NIBBLE[raw.reshape(cycles, lanes, width + 1)[:, :, :-1]]
+    if len(data) != output_bytes(lanes, cycles):
+        raise ValueError(f"the harness wrote {len(data)} bytes of output, expected {output_bytes(lanes, cycles)} "
+                         f"({cycles} cycles of {lanes} lanes)")
+    groups = -(-lanes * layout.bits // 32)
+    pairs = np.frombuffer(data, dtype="<u4").reshape(cycles, groups, 2)
+    words = []
+    for plane in (pairs[:, :, 0], pairs[:, :, 1]):  # values, x/z masks
+        octets = plane.astype("<u4").view(np.uint8).reshape(cycles, 4 * groups)[:, :lanes * layout.bytes]
+        octets = octets.reshape(cycles, lanes, layout.bytes).astype(np.int64)
+        words.append(sum(octets[:, :, j] << (8 * j) for j in range(layout.bytes)))
+    value, mask = words
     fields, unknown = {}, {}
     for field in layout.fields:
-        value = np.zeros((cycles, lanes), dtype=np.int64)
-        low = layout.digits - field.offset
-        digits = nibbles[:, :, low - field.digits:low]
-        unknown[field.name] = (digits == 16).any(axis=2)
-        for j in range(field.digits):
-            value |= (digits[:, :, field.digits - 1 - j].astype(np.int64) & 15) << (4 * j)
-        fields[field.name] = value & ((1 << field.width) - 1)
+        fields[field.name] = (value >> field.offset) & ((1 << field.width) - 1)
+        unknown[field.name] = ((mask >> field.offset) & ((1 << field.width) - 1)) != 0
     y = fields["y"] - ((fields["y"] >> 7) << 8)
     return y, fields["y_valid"].astype(bool), unknown["y"], unknown["y_valid"]
 

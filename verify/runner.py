@@ -18,10 +18,12 @@ import dataclasses
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,7 @@ from xml.etree import ElementTree
 from toolkit.cli import write_atomically
 
 __all__ = ["REPO_ROOT", "BUILD_ROOT", "TESTBENCHES", "SIMULATORS", "SimulationFailed", "SimulatorMissing",
-           "CocotbResult", "build_dir", "config_env", "run_cocotb"]
+           "CocotbResult", "Cost", "measured", "build_dir", "config_env", "run_cocotb"]
 
 #: Root of the repository (the directory holding ``sim/`` and ``hw/``).
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -60,12 +62,40 @@ class SimulatorMissing(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Cost:
+    """Wall-clock seconds and CPU seconds of the child processes (user + system, every
+    thread) of one step."""
+
+    seconds: float
+    cpu_seconds: float
+
+
+@dataclass(frozen=True)
 class CocotbResult:
-    """Outcome of one :func:`run_cocotb` call (all tests passed)."""
+    """Outcome of one :func:`run_cocotb` call (all tests passed).
+
+    ``build`` and ``run`` are the :class:`Cost` of the simulator build (for Verilator:
+    verilating and compiling the C++ model; nothing to do when it is up to date) and
+    of the simulation run (simulator and cocotb start-up included)."""
 
     tests: int
     results_xml: Path
     log: str
+    build: Cost = None
+    run: Cost = None
+
+
+@contextmanager
+def measured(costs, step):
+    """Record the :class:`Cost` of the enclosed step in ``costs[step]``: its wall time and the
+    CPU time of the child processes it waited for (none of the calling process's own)."""
+    started, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        yield
+    finally:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        costs[step] = Cost(time.perf_counter() - started,
+                           after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime)
 
 
 def build_dir(build_name):
@@ -125,7 +155,9 @@ def _verilator_setup(env):
     env["MAKEFLAGS"] = makeflags
     if shutil.which("ccache") and "OBJCACHE" not in os.environ:
         env["OBJCACHE"] = "ccache"
-    return ["-Wno-fatal"]
+    # -O3 and fast X handling: the generated designs hold no X, and the model is built
+    # once per configuration and run for millions of cycles.
+    return ["-Wno-fatal", "-O3", "--x-assign", "fast", "--x-initial", "fast"]
 
 
 def _get_runner(sim, fixed_env):
@@ -286,7 +318,8 @@ def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults
     _write_if_changed(source, verilog() if callable(verilog) else verilog)
 
     build_log = directory / "build.log"
-    with _patched_environment(fixed_env, [REPO_ROOT, TESTBENCHES]):
+    costs = {}
+    with _patched_environment(fixed_env, [REPO_ROOT, TESTBENCHES]), measured(costs, "build"):
         try:
             runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=directory,
                          build_args=sim_args, timescale=_TIMESCALE, log_file=build_log)
@@ -296,7 +329,7 @@ def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults
 
     results_xml = directory / "results.xml"
     sim_log = directory / "sim.log"
-    with _patched_environment(fixed_env, [REPO_ROOT, TESTBENCHES]):
+    with _patched_environment(fixed_env, [REPO_ROOT, TESTBENCHES]), measured(costs, "run"):
         try:
             runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=directory,
                         test_dir=directory, results_xml=str(results_xml), extra_env=soft_env,
@@ -331,4 +364,4 @@ def run_cocotb(*, verilog, toplevel, test_module, build_name, env=None, defaults
         raise SimulationFailed("\n".join(lines))
     if exit_status not in (None, 0):
         raise SimulationFailed(f"{where}: simulator exited with status {exit_status}; log tail:\n{_tail(log)}")
-    return CocotbResult(tests=tests, results_xml=results_xml, log=log)
+    return CocotbResult(tests=tests, results_xml=results_xml, log=log, **costs)

@@ -92,10 +92,11 @@ def random_vectors(k, n, rng):
     # Output parameters: random zero point; clamp full range, ReLU at the zero point,
     # or a random ordered pair.
     zp = rng.integers(INT8_MIN, INT8_MAX + 1, size=n, dtype=np.int64)
-    pair = np.sort(rng.integers(INT8_MIN, INT8_MAX + 1, size=(n, 2), dtype=np.int64), axis=1)
+    pair = rng.integers(INT8_MIN, INT8_MAX + 1, size=(n, 2), dtype=np.int64)
+    pair_lo, pair_hi = np.minimum(pair[:, 0], pair[:, 1]), np.maximum(pair[:, 0], pair[:, 1])  # an ordered pair
     kind = rng.random(n)
-    lo = np.where(kind < 0.4, INT8_MIN, np.where(kind < 0.6, zp, pair[:, 0]))
-    hi = np.where(kind < 0.6, INT8_MAX, pair[:, 1])
+    lo = np.where(kind < 0.4, INT8_MIN, np.where(kind < 0.6, zp, pair_lo))
+    hi = np.where(kind < 0.6, INT8_MAX, pair_hi)
     # Built column by column: a row-major stack of six long columns is slow.
     table = np.empty((len(RESCALER_INPUTS), n), dtype=np.int64)
     for row, column in enumerate((acc, m, s, zp, lo, hi)):

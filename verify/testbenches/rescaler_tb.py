@@ -98,7 +98,8 @@ class Block(NamedTuple):
     chunk: object  # verify.vectors.Chunk
     rows: np.ndarray  # rows of chunk.table, in slot order
     plan: np.ndarray  # (cycles, lanes) bool: the slots holding them
-    data: bytes  # the $readmemh text, drain cycles included
+    slots: np.ndarray  # flat indices of plan's true slots, in order
+    data: bytes  # the binary block file (harness.pack_block), drain cycles included
     cycles: int
 
 
@@ -111,16 +112,17 @@ def _blocks(bubble_rate, rng):
         position = 0
         while position < len(chunk.table):
             plan = harness.valid_plan(len(chunk.table) - position, LANES, bubble_rate, rng)[:DEPTH - PIPELINE]
-            rows = np.arange(position, position + int(plan.sum()))
+            slots = np.flatnonzero(plan)  # the plan's rows come first in valid: same flat indices
+            rows = np.arange(position, position + len(slots))
             valid = np.concatenate([plan, np.zeros((PIPELINE, LANES), dtype=bool)])  # + drain cycles
             columns = {}
             for port, col in zip(PORTS, encoded):
                 word = np.zeros(valid.shape, dtype=np.int64)
                 if bubble_rate > 0:  # garbage on every operand of an idle lane
                     word[~valid] = rng.integers(0, 1 << port.width, size=int((~valid).sum()), dtype=np.int64)
-                word[:len(plan)][plan] = col[rows]
+                word.reshape(-1)[slots] = col[position:position + len(slots)]
                 columns[port.name] = word
-            yield Block(index, chunk, rows, plan, harness.pack_block(LAYOUT, columns, valid), len(valid))
+            yield Block(index, chunk, rows, plan, slots, harness.pack_block(LAYOUT, columns, valid), len(valid))
             position += len(rows)
             index += 1
 
@@ -133,11 +135,13 @@ def _check(block, output, failures, coverage):
     expected_valid[PIPELINE:PIPELINE + len(block.plan)] = block.plan
     failures.timing(block.index, expected_valid, y_valid, valid_unknown)
     # Results in slot order: the operands of slot (c, lane) come out at (c + latency, lane).
-    got = y[PIPELINE:PIPELINE + len(block.plan)][block.plan]
-    unknown = y_unknown[PIPELINE:PIPELINE + len(block.plan)][block.plan]
-    lanes = np.nonzero(block.plan)[1]
-    failures.values(block.index, block.chunk, block.rows, lanes, block.chunk.expected[block.rows], got, unknown)
-    coverage.add(block.chunk.table[block.rows], lane=lanes)
+    window = slice(PIPELINE, PIPELINE + len(block.plan))
+    got = y[window].reshape(-1)[block.slots]
+    unknown = y_unknown[window].reshape(-1)[block.slots]
+    lanes = block.slots % LANES
+    rows = slice(int(block.rows[0]), int(block.rows[-1]) + 1) if len(block.rows) else slice(0, 0)  # consecutive
+    failures.values(block.index, block.chunk, block.rows, lanes, block.chunk.expected[rows], got, unknown)
+    coverage.add(block.chunk.table[rows], lane=lanes)
     return len(block.rows)
 
 
@@ -154,10 +158,26 @@ async def _play(dut, block):
     return Path(harness.OUT_FILE).read_bytes()
 
 
+def _timed(cpu, phase, func, *args):
+    """``func(*args)``, adding the calling thread's CPU time to ``cpu[phase]``."""
+    started = time.thread_time()
+    try:
+        return func(*args)
+    finally:
+        cpu[phase] += time.thread_time() - started
+
+
 async def _stream(dut, test, bubble_rate):
     """Play every block; a worker thread prepares the next block and checks the last one
-    while the simulator runs (the simulator does not hold the GIL between callbacks)."""
+    while the simulator runs (the simulator does not hold the GIL between callbacks).
+
+    Where the time goes is recorded per thread: the simulator's thread (the design's
+    evaluation, file I/O in Verilog and in ``_play``, cocotb's scheduling) and the
+    worker's two phases, ``prepare`` (vectors, golden outputs, block file) and
+    ``check`` (output file, comparison, coverage)."""
     started, cpu_started = time.perf_counter(), time.process_time()
+    main_started = time.thread_time()
+    cpu = {"prepare": 0.0, "check": 0.0}
     rng = np.random.default_rng([SEED, 1 + (bubble_rate > 0)])
     if not dut.start.value.is_resolvable:  # first test: drive it (the harness starts at 0)
         dut.start.value = 0
@@ -172,19 +192,20 @@ async def _stream(dut, test, bubble_rate):
     gc.disable()  # numpy arrays only: the collector's passes would cost time for nothing
     try:
         with ThreadPoolExecutor(max_workers=1) as worker:  # one worker: tasks run in order
-            upcoming = worker.submit(next, blocks, None)
+            upcoming = worker.submit(_timed, cpu, "prepare", next, blocks, None)
             while not failures.lines:
                 block = upcoming.result()
                 if block is None:
                     break
-                upcoming = worker.submit(next, blocks, None)
+                upcoming = worker.submit(_timed, cpu, "prepare", next, blocks, None)
                 output = await _play(dut, block)
-                checks.append(worker.submit(_check, block, output, failures, coverage))
+                checks.append(worker.submit(_timed, cpu, "check", _check, block, output, failures, coverage))
                 played = block.index + 1
             vectors = sum(check.result() for check in checks)
     finally:
         gc.enable()
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    cpu = {"simulator_thread": time.thread_time() - main_started, **cpu}
     if failures.lines:
         header = (f"rescaler RTL mismatch in {test} (K={K}, RESCALER_PIPELINE={PIPELINE}, N_RANDOM={N_RANDOM}, "
                   f"RANDOM_SEED={SEED}; reproduce with RANDOM_SEED={SEED}); stopped after block {played - 1}:")
@@ -196,6 +217,7 @@ async def _stream(dut, test, bubble_rate):
     write_atomically(f"coverage_{test}.json", json.dumps(
         {"test": test, "config": CONFIG.name, "sim": cocotb.SIM_NAME, "lanes": LANES, "vectors": vectors,
          "blocks": played, "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
+         "cpu_by_thread": {name: round(value, 3) for name, value in cpu.items()},
          "coverage": coverage.summary()}, indent=1) + "\n")
     dut._log.info("%s: %d vectors bit-exact in %d blocks of %d lanes, %.1f s (%.0f vectors/s), K=%d, "
                   "RESCALER_PIPELINE=%d, RANDOM_SEED=%d\n%s", test, vectors, played, LANES, seconds,
