@@ -23,7 +23,7 @@ from hw.options import add_config_arguments, config_from_args
 from sim.golden import K_MAX, K_MIN
 from toolkit import cli
 
-from . import analytic, energy_report, executors, report, sweep, synth
+from . import analytic, energy_report, executors, fpga_report, report, sweep, synth
 from .flows import FLOWS
 
 PROG = "python -m costmodel"
@@ -284,9 +284,12 @@ def _draw(args):
     root = cli.reports_dir(args.publish)
     request = None if args.sweep else _request(args)
     flow = args.flow or (request.flow if request else None)
+    if flow is None:  # --sweep alone: its flow names the report
+        with cli.usage_errors():
+            flow = report.load_sweep(args.sweep)["flow"]
     out = getattr(args, "out", None)
     if out is None and hasattr(args, "out"):
-        out = args.out = root / "REPORT.md"
+        out = args.out = root / ("REPORT.md" if FLOWS[flow].kind != "fpga" else f"REPORT_{flow}.md")
     if out is not None:
         cli.check_output(out, parents=True)
     if args.figures is not None:
@@ -316,7 +319,10 @@ def _draw(args):
 
     figures = args.figures or root / "figures" / document["flow"]
     cli.check_output_dir(figures)
-    drawn = plots.draw_all(document, figures, model=model)
+    if fpga_report.is_fpga(document):
+        drawn, model, note = plots.draw_fpga(document, figures), None, None
+    else:
+        drawn = plots.draw_all(document, figures, model=model)
     if note:
         print(f"note: {note}: no model figure")
     print(f"figures   {figures}/{{{','.join(drawn)}}}.png/.svg ({report.flow_label(document)})")
@@ -333,13 +339,40 @@ def run_report(args):
     command = f"python -m costmodel report --flow {document['flow']}"
     commands = ([f"{command} --sweep {path}"] if args.sweep else
                 [f"make report FLOW={document['flow']}", f"{command} --publish"] if args.publish else [command])
-    text = report.render(document, sweep_path=path, figures=drawn, commands=commands, model=model,
-                         model_note=note, figures_dir=os.path.relpath(figures, args.out.parent))
+    if fpga_report.is_fpga(document):
+        text = fpga_report.render(document, sweep_path=path, figures=drawn, commands=commands,
+                                  figures_dir=os.path.relpath(figures, args.out.parent))
+    else:
+        text = report.render(document, sweep_path=path, figures=drawn, commands=commands, model=model,
+                             model_note=note, figures_dir=os.path.relpath(figures, args.out.parent),
+                             appendix=_fpga_sections(path, figures.parent, args.out.parent, document))
+        print(report.trend(document).replace("**", ""))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     cli.write_atomically(args.out, text)
-    print(report.trend(document).replace("**", ""))
     print(f"report    {args.out}")
     return 0
+
+
+def _fpga_sections(sweep_path, figures_root, report_dir, document, draw=True):
+    """The FPGA sections of the ASIC report of ``document`` (read from ``sweep_path``):
+    one per FPGA sweep next to it (``sweep_<fpga flow>.json``), read as it is (never
+    placed and routed here), its figure drawn in ``figures_root/<flow>/`` unless
+    ``draw`` is false."""
+    from . import plots
+    lines = []
+    for flow, path in fpga_report.published(Path(sweep_path).parent):
+        with cli.usage_errors():
+            fpga_document = report.load_sweep(path)
+        figures = Path(figures_root) / flow
+        if draw:
+            cli.check_output_dir(figures)
+        drawn = plots.draw_fpga(fpga_document, figures) if draw else list(fpga_report.FIGURES)
+        lines += [""] + fpga_report.section(fpga_document, sweep_path=path, figures=drawn,
+                                            figures_dir=os.path.relpath(figures, report_dir),
+                                            asic_comparison=sweep.compare_to_paper(document["points"]))
+        if draw:
+            print(f"figures   {figures}/{{{','.join(drawn)}}}.png/.svg (FPGA section: {path})")
+    return lines
 
 
 def _request(args):

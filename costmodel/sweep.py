@@ -234,24 +234,32 @@ def summary(sweep, reports, runtime_s):
         "clock_ns": sweep.request.clock_ns,
         "runtime_s": round(runtime_s, 1),
         "synthesis_runtime_s": round(sum(r["runtime_s"] for r in reports), 1),
-        "points": [{key: r[key] for key in ("config", "area", "delay", "cells", "breakdown", "runtime_s")}
-                   for r in reports],
+        "points": [{key: r[key] for key in ("config", "area", "delay", "cells", "breakdown", "runtime_s", "fpga")
+                    if key in r} for r in reports],
         "ratios": _ratio_table(reports),
         "paper_comparison": compare_to_paper(reports),
         "paper_technology": PAPER["technology"],
     }
 
 
+#: The FPGA resources a sweep's CSV adds when its points have them (FPGA flows).
+FPGA_COLUMNS = ("luts", "ffs", "dsps", "brams", "fmax_mhz")
+
+
 def to_csv(document):
-    """One CSV row per point: config fields, area, delay, ADP and ratios to k = 32."""
+    """One CSV row per point: config fields, area, delay, ADP and ratios to k = 32,
+    and for FPGA flows the resources and fmax (:data:`FPGA_COLUMNS`)."""
     ratios = {(r["macs"], r["k"]): r for r in document["ratios"]}
     out = io.StringIO()
     fields = ["k", "macs", "engines", "area", "delay", "adp", "area_vs_k32", "delay_vs_k32", "adp_gain_vs_k32"]
+    fpga = all("fpga" in point for point in document["points"])
+    fields += list(FPGA_COLUMNS) * fpga
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for point in document["points"]:
         c = point["config"]
-        row = {**ratios[(c["macs"], c["k"])], "engines": c["engines"]}
+        row = {**ratios[(c["macs"], c["k"])], "engines": c["engines"],
+               **{key: point["fpga"][key] for key in FPGA_COLUMNS if fpga}}
         writer.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
     return out.getvalue()
 

@@ -43,13 +43,16 @@ def _assert_equal(cell, value, scale=1):
     assert abs(number - value / scale) <= tolerance, (cell, value)
 
 
-def test_committed_report_is_the_generated_one(committed):
+def test_committed_report_is_the_generated_one(committed, monkeypatch):
     document, text = committed
     model, note = report.load_model(document)
+    monkeypatch.chdir(REPO)  # the FPGA sweeps next to reports/sweep_liberty.json, named as make report names them
+    appendix = cli._fpga_sections(Path("reports/sweep_liberty.json"), Path("reports/figures"), Path("reports"),
+                                  document, draw=False)
     regenerated = report.render(
         document, sweep_path="reports/sweep_liberty.json", figures=plots.FIGURES, figures_dir="figures/liberty",
         commands=["make report FLOW=liberty", "python -m costmodel report --flow liberty"],
-        model=model, model_note=note)
+        model=model, model_note=note, appendix=appendix)
     # The date line alone may differ: it comes from git, or the file's time when modified.
     def strip(t):
         return [line for line in t.splitlines() if not line.startswith("- Sweep date:")]
@@ -57,6 +60,8 @@ def test_committed_report_is_the_generated_one(committed):
     for name in plots.FIGURES:
         for ext in ("png", "svg"):
             assert (REPO / "reports" / "figures" / "liberty" / f"{name}.{ext}").stat().st_size > 10_000
+    for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text):  # the FPGA sections' figures too
+        assert (REPO / "reports" / link).stat().st_size > 10_000
 
 
 def test_every_table_number_equals_the_json(committed):
