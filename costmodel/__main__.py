@@ -296,7 +296,7 @@ def _draw(args):
         cli.check_output_dir(args.figures)
     path = args.sweep
     if path is None:
-        path = root / f"sweep_{flow}.json"
+        path = root / f"{sweep.stem(request)}.json"
         if not path.exists() and not args.publish:
             path = cli.STUDY_DIR / path.name  # the committed study, until the user sweeps
         with cli.usage_errors():
@@ -308,6 +308,7 @@ def _draw(args):
             argv = ["sweep", "--flow", flow, "-j", str(args.jobs), "--out", str(root)]
             argv += ["--clock-ns", str(args.clock_ns)] if args.clock_ns is not None else []
             argv += ["--device", args.device] if args.device else []
+            argv += ["--seed", str(args.seed)] if args.seed != 1 else []
             argv += ["--lib", str(args.lib)] if args.lib else []
             run_sweep(make_parser().parse_args(argv + (["--yosys", args.yosys] if args.yosys else [])))
     with cli.usage_errors():
@@ -341,7 +342,8 @@ def run_report(args):
                 [f"make report FLOW={document['flow']}", f"{command} --publish"] if args.publish else [command])
     if fpga_report.is_fpga(document):
         text = fpga_report.render(document, sweep_path=path, figures=drawn, commands=commands,
-                                  figures_dir=os.path.relpath(figures, args.out.parent))
+                                  figures_dir=os.path.relpath(figures, args.out.parent),
+                                  control=_controls(path))
     else:
         text = report.render(document, sweep_path=path, figures=drawn, commands=commands, model=model,
                              model_note=note, figures_dir=os.path.relpath(figures, args.out.parent),
@@ -351,6 +353,12 @@ def run_report(args):
     cli.write_atomically(args.out, text)
     print(f"report    {args.out}")
     return 0
+
+
+def _controls(path):
+    """The validated seed-control sweeps next to the FPGA sweep at ``path``."""
+    with cli.usage_errors():
+        return [report.load_sweep(p) for p in fpga_report.controls(path)]
 
 
 def _fpga_sections(sweep_path, figures_root, report_dir, document, draw=True):
@@ -369,7 +377,8 @@ def _fpga_sections(sweep_path, figures_root, report_dir, document, draw=True):
         drawn = plots.draw_fpga(fpga_document, figures) if draw else list(fpga_report.FIGURES)
         lines += [""] + fpga_report.section(fpga_document, sweep_path=path, figures=drawn,
                                             figures_dir=os.path.relpath(figures, report_dir),
-                                            asic_comparison=sweep.compare_to_paper(document["points"]))
+                                            asic_comparison=sweep.compare_to_paper(document["points"]),
+                                            control=_controls(path))
         if draw:
             print(f"figures   {figures}/{{{','.join(drawn)}}}.png/.svg (FPGA section: {path})")
     return lines
@@ -407,8 +416,7 @@ def run_sweep(args):
     executor = _executor(args, _jobs(args.jobs, len(grid.configs)))
     out = args.out or cli.reports_dir(args.publish)
     cli.check_output_dir(out)
-    stem = out / ("_".join([f"sweep_{grid.request.flow}"] + [f"{k}{int(v) if isinstance(v, bool) else v}"
-                                                              for k, v in overrides.items()]))
+    stem = out / sweep.stem(grid.request, overrides)
     for suffix in (".json", ".csv"):
         cli.check_output(f"{stem}{suffix}", parents=True)
     print(f"sweep: {len(grid.configs)} configurations ({len(ks)} k x {len(macs)} MACS), "

@@ -23,7 +23,7 @@ from pathlib import Path
 from . import report
 from .flows import FLOWS
 
-__all__ = ["FIGURES", "CAPTIONS", "is_fpga", "published", "resources", "rows_by_macs", "tiles_per_mac",
+__all__ = ["FIGURES", "CAPTIONS", "is_fpga", "published", "controls", "resources", "seed_spread", "rows_by_macs", "tiles_per_mac",
            "dsp_steps", "section", "render"]
 
 #: The figures of the FPGA section (:func:`costmodel.plots.draw_fpga`).
@@ -50,6 +50,16 @@ def published(*roots):
         if flow.kind == "fpga" and path is not None:
             found.append((name, path))
     return found
+
+
+def controls(path):
+    """The seed controls of the FPGA sweep at ``path``: the sweeps next to it that
+    differ only by nextpnr's seed (``sweep_ecp5_seed2.json`` for ``sweep_ecp5.json``),
+    in seed order."""
+    path = Path(path)
+    found = [(int(p.stem[len(path.stem) + 5:]), p) for p in path.parent.glob(f"{path.stem}_seed*.json")
+             if p.stem[len(path.stem) + 5:].isdigit()]
+    return [p for _, p in sorted(found)]
 
 
 def resources(point, flow):
@@ -241,6 +251,48 @@ def _saving(rows, asic_comparison=None):
     return [text]
 
 
+def seed_spread(document, control_documents):
+    """Place-and-route noise from seed controls: ``(seeds, [(macs, k, luts, fmaxes, dsps)], luts_pct,
+    fmax_pct)`` over the points the controls share with ``document``, each list in
+    seed order, and the largest range over mean (%) of LUT4s and of fmax; None
+    without a shared point."""
+    def seed(doc):
+        return next((p["fpga"].get("seed") for p in doc["points"] if p.get("fpga")), None)
+
+    docs = [document] + list(control_documents)
+    by_doc = [{(p["config"]["macs"], p["config"]["k"]): resources(p, doc["flow"]) for p in doc["points"]}
+              for doc in docs]
+    shared = sorted(set(by_doc[0]).intersection(*by_doc[1:])) if len(docs) > 1 else []
+    if not shared:
+        return None
+    points = [(macs, k, [d[(macs, k)]["luts"] for d in by_doc], [d[(macs, k)]["fmax_mhz"] for d in by_doc],
+               [d[(macs, k)]["dsps"] for d in by_doc]) for macs, k in shared]
+
+    def spread(values):
+        values = [v for v in values if v is not None]
+        return 100.0 * (max(values) - min(values)) / (sum(values) / len(values)) if values else 0.0
+
+    return ([seed(d) for d in docs], points, max(spread(p[2]) for p in points),
+            max(spread(p[3]) for p in points))
+
+
+def _seed_control(spread, flow):
+    if spread is None:
+        return ["- **Place-and-route noise.** No seed control is published (`make sweep FLOW="
+                f"{flow} SEED=2 SWEEP_K=4,32 SWEEP_MACS=8 PUBLISH=1` writes one): the seed's effect on these "
+                "numbers is not measured here."]
+    seeds, points, luts_pct, fmax_pct = spread
+    return ["- **Place-and-route noise (control).** The same design re-placed and routed with seeds "
+            + ", ".join(map(str, seeds)) + ": "
+            + "; ".join(f"k = {k}, {macs} MACS: LUT4 {' / '.join(f'{v:,}' for v in luts)}, fmax "
+                        + " / ".join("-" if v is None else f"{v:.2f}" for v in fmaxes) + " MHz"
+                        + ("" if len(set(dsps)) == 1 else f", DSP {' / '.join(map(str, dsps))}")
+                        for macs, k, luts, fmaxes, dsps in points)
+            + f". The seed moves fmax by up to {fmax_pct:.1f} % and the LUT4 count by up to {luts_pct:.1f} % "
+            "of their mean" + (", the DSP count not at all" if all(len(set(p[4])) == 1 for p in points) else "")
+            + ": differences between points smaller than that are not resolved by one run per point."]
+
+
 def _fmax(rows):
     out = []
     values = [(m, r) for m, v in rows.items() for r in v if r["fmax_mhz"] is not None]
@@ -281,12 +333,14 @@ def _others(rows):
     return out
 
 
-def section(document, *, sweep_path, figures, figures_dir, heading="##", asic_comparison=None):
+def section(document, *, sweep_path, figures, figures_dir, heading="##", asic_comparison=None, control=()):
     """The FPGA section's lines for ``document`` (a validated FPGA sweep).
 
     ``figures`` are the figure names drawn in ``figures_dir`` (relative to the
     report); ``asic_comparison`` (:func:`costmodel.sweep.compare_to_paper` of the
-    report's standard-cell sweep) adds its area saving for contrast.
+    report's standard-cell sweep) adds its area saving for contrast; ``control``
+    (sweep documents of the same design with other seeds, :func:`controls`) gives
+    the place-and-route noise.
     """
     flow = document["flow"]
     rows = rows_by_macs(document)
@@ -304,7 +358,8 @@ def section(document, *, sweep_path, figures, figures_dir, heading="##", asic_co
     for macs, macs_rows in rows.items():
         lines += ["", f"{heading}# {flow}: {macs} MACS", ""] + _table(macs_rows)
     lines += ["", f"{heading}# {flow}: where the DSP granularity changes the k trade-off", ""]
-    lines += _dsp_discussion(rows, flow) + _saving(rows, asic_comparison) + _fmax(rows) + _others(rows)
+    lines += (_dsp_discussion(rows, flow) + _saving(rows, asic_comparison) + _fmax(rows)
+              + _seed_control(seed_spread(document, control), flow) + _others(rows))
     stepped = any(dsp_steps(v) for v in rows.values())
     lines.append("- **For an architect.** " + (
         "On this FPGA a k below the DSP step saves no DSP tile: choose k by accuracy down to the step, and "
@@ -319,11 +374,11 @@ def section(document, *, sweep_path, figures, figures_dir, heading="##", asic_co
     return lines
 
 
-def render(document, *, sweep_path, figures, figures_dir, commands):
+def render(document, *, sweep_path, figures, figures_dir, commands, control=()):
     """The text of a standalone FPGA report (``REPORT_<flow>.md``): a title, the
     commands that produced it, and :func:`section`."""
     lines = [f"# Cost of a k-bit rescaler on an FPGA: {document['flow']} flow", "",
              "Generated by " + " (".join(f"`{c}`" for c in commands) + ")" * (len(commands) - 1)
              + "; do not edit by hand, re-run the command.", ""]
-    lines += section(document, sweep_path=sweep_path, figures=figures, figures_dir=figures_dir)
+    lines += section(document, sweep_path=sweep_path, figures=figures, figures_dir=figures_dir, control=control)
     return "\n".join(lines).rstrip() + "\n"

@@ -25,7 +25,7 @@ from toolkit.tools import ToolError
 from . import executors, synth
 
 __all__ = ["DEFAULT_K", "DEFAULT_MACS", "PAPER", "MAX_VALUES", "parse_int_list", "parse_overrides", "Sweep",
-           "cap_jobs", "run_sweep", "compare_to_paper", "to_csv", "write"]
+           "stem", "cap_jobs", "run_sweep", "compare_to_paper", "to_csv", "write"]
 
 #: The default grid of the synthesis issue.
 DEFAULT_K = (3, 4, 5, 6, 8, 12, 16, 24, 32)
@@ -123,6 +123,19 @@ class Sweep:
                         for n in macs for k in ks)
         tools = synth.find_tools(request, yosys)
         return cls(configs, request, *tools)
+
+
+def stem(request, overrides=None):
+    """File stem of a sweep's JSON and CSV: ``sweep_<flow>``, then for the FPGA flows
+    every knob that differs from its default (device, clock, seed: they change the
+    result), named as in :func:`costmodel.synth.report_name`, then the overridden
+    configuration fields (``sweep_ecp5_seed2``, ``sweep_liberty_fast_clamp1``)."""
+    knobs = ""
+    if request.spec.kind == "fpga":
+        probe = DatapathConfig(k=8)
+        knobs = synth.report_name(probe, request)[len(probe.name):].removeprefix(f"_{request.flow}")
+    return "_".join([f"sweep_{request.flow}{knobs}"] + [f"{k}{int(v) if isinstance(v, bool) else v}"
+                                                        for k, v in (overrides or {}).items()])
 
 
 def cap_jobs(jobs, points):

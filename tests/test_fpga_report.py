@@ -189,3 +189,44 @@ def test_fpga_report_alone_and_its_figure(tmp_path, monkeypatch, capsys):
 def test_without_a_dsp_step_the_advice_says_so():
     text = _section(fabricated(ks=(4, 8, 16)))
     assert "The DSP count does not change over the swept k" in text and "DSP step" not in text
+
+
+def _with_seed(document, seed, luts=0, fmax=0.0):
+    for point in document["points"]:
+        point["fpga"].update(seed=seed, fmax_mhz=round(point["fpga"]["fmax_mhz"] + fmax, 3))
+        point["breakdown"]["TRELLIS_COMB"] += luts
+    return document
+
+
+def test_seed_controls_measure_the_place_and_route_noise(tmp_path):
+    main = fabricated()
+    control = [_with_seed(fabricated(macs=(8,), ks=(4, 32)), 2, luts=10, fmax=-0.7),
+               _with_seed(fabricated(macs=(8,), ks=(4, 32)), 3, luts=-20, fmax=0.35)]
+    seeds, points, luts_pct, fmax_pct = fpga_report.seed_spread(main, control)
+    assert seeds == [1, 2, 3] and [(m, k) for m, k, *_ in points] == [(8, 4), (8, 32)]
+    assert points[0][2] == [960, 970, 940] and points[0][3] == [35.0, 34.3, 35.35]
+    assert fmax_pct == pytest.approx(100 * 1.05 / ((28 + 27.3 + 28.35) / 3))  # k = 32: the wider spread
+    assert luts_pct == pytest.approx(100 * 30 / ((960 + 970 + 940) / 3))  # k = 4
+    text = _section(main, control=control)
+    assert "re-placed and routed with seeds 1, 2, 3: k = 4, 8 MACS: LUT4 960 / 970 / 940, fmax 35.00 / 34.30 / " \
+           "35.35 MHz" in text
+    assert f"moves fmax by up to {fmax_pct:.1f} % and the LUT4 count by up to {luts_pct:.1f} %" in text
+    assert "the DSP count not at all" in text
+    assert "No seed control is published" in _section(main)
+
+
+def test_controls_are_the_seed_sweeps_next_to_the_sweep(tmp_path):
+    for name in ("sweep_ecp5.json", "sweep_ecp5_seed3.json", "sweep_ecp5_seed2.json", "sweep_ecp5_25k.json",
+                 "sweep_ecp5_seedx.json"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in fpga_report.controls(tmp_path / "sweep_ecp5.json")] == [
+        "sweep_ecp5_seed2.json", "sweep_ecp5_seed3.json"]
+    assert fpga_report.published(tmp_path) == [("ecp5", tmp_path / "sweep_ecp5.json")]
+
+
+def test_sweep_files_of_fpga_knobs_do_not_overwrite_the_default_ones():
+    assert sweep.stem(synth.resolve_flow("ecp5")) == "sweep_ecp5"
+    assert sweep.stem(synth.resolve_flow("ecp5", seed=2)) == "sweep_ecp5_seed2"
+    assert sweep.stem(synth.resolve_flow("ice40", None, 20, device="up5k"), {"fast_clamp": True}) == \
+        "sweep_ice40_up5k_clock20ns_fast_clamp1"
+    assert sweep.stem(synth.resolve_flow("generic", None, 5)) == "sweep_generic"  # ASIC: as before
