@@ -285,7 +285,8 @@ def format_comparison(document):
         lines.append(f"{c['macs']:>4}  {c['area_reduction_k4_pct']:>6}  ({c['paper_area_reduction_k4_pct']})"
                      f"   {c['delay_reduction_k4_pct']:>7}  (~{c['paper_delay_reduction_k4_pct']:.0f})"
                      f"   {c['adp_gain_k4']:>9}x (>{c['paper_adp_gain_k4_min']:.0f}x)"
-                     f"   {c['adp_gain_k8']}x (>{c['paper_adp_gain_k8_min']:.0f}x)")
+                     f"   {'-' if c['adp_gain_k8'] is None else str(c['adp_gain_k8']) + 'x'}"
+                     f" (>{c['paper_adp_gain_k8_min']:.0f}x)")
     return "\n".join(lines)
 
 

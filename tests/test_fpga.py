@@ -59,6 +59,22 @@ def test_check_fit_names_the_short_resource():
     assert fpga.check_fit(log.replace("77/", "70/"), FLOWS["ice40"], "hx1k", "vq100") is None
 
 
+def test_check_fit_says_what_to_do_for_pins_and_for_logic():
+    log = (DATA / "ice40_hx1k_overfull.log").read_text()
+    with pytest.raises(ToolError) as pins:
+        fpga.check_fit(log, FLOWS["ice40"], "hx1k", "vq100")
+    assert "its ports are the device's pins: choose a device with more pins (DEVICE= hx8k, up5k)" in str(pins.value)
+    logic = log.replace("77/     72", "70/     72").replace("497/   1280", "1497/   1280")
+    with pytest.raises(ToolError, match=r"it needs 1497 ICESTORM_LC of 1280; choose a larger DEVICE= \(hx8k, up5k\)"):
+        fpga.check_fit(logic, FLOWS["ice40"], "hx1k", "vq100")
+
+
+def test_only_the_ultraplus_maps_onto_dsp_tiles():
+    assert "synth_ice40 -top top -device u -dsp -json" in fpga.yosys_script(FLOWS["ice40"], "up5k")
+    assert "-dsp" not in fpga.yosys_script(FLOWS["ice40"]) + fpga.yosys_script(FLOWS["ice40"], "hx1k")
+    assert "synth_ecp5 -top top -json netlist.json" in fpga.yosys_script(FLOWS["ecp5"], "25k")
+
+
 def test_device_and_seed_checks():
     request = synth.resolve_flow("ecp5")
     assert (request.device, request.seed, request.clock_ns) == ("85k", 1, 10.0)
