@@ -18,6 +18,7 @@ data, and is the FPGA section of ``reports/REPORT.md``:
 The figure (:func:`costmodel.plots.draw_fpga`) is drawn from :func:`rows_by_macs`.
 """
 
+import re
 from pathlib import Path
 
 from . import report
@@ -137,6 +138,12 @@ def _pct(new, old):
     return 100.0 * (1 - new / old)
 
 
+def _version(text):
+    """The version number in a tool's version line (``Yosys 0.70 (git sha1 ...)`` -> ``0.70``)."""
+    match = re.search(r"\d+\.\d+(?:\.\d+)?", str(text))
+    return match.group(0) if match else str(text)
+
+
 def _device(document):
     """``"85k (CABGA381), seed 1, target 100.0 MHz"`` from the points' FPGA records, if one setting."""
     settings = {(f.get("device"), f.get("package"), f.get("seed"), f.get("target_mhz"))
@@ -234,12 +241,11 @@ def _saving(rows, asic_comparison=None):
                         f"({_pct(r4['dsps'], r32['dsps']):.1f} %) for {m} MACS" for m, r32, r4, *_ in pairs))
     below = [(m, rf, r4, flat) for m, _, r4, rf, flat in pairs if flat not in (4, 32)]
     if below:
-        text += ("; from the DSP step down to k = 4 no tile is saved, only LUT4s (and fmax, if any): from k = "
-                 + ", ".join(f"{flat} to 4, {rf['luts'] - r4['luts']:,} LUT4s "
-                             f"({_pct(r4['luts'], rf['luts']):.1f} %)"
+        text += ("; from the DSP step down to k = 4 no tile is saved, what changes is "
+                 + ", ".join(f"{rf['luts'] - r4['luts']:,} LUT4s ({_pct(r4['luts'], rf['luts']):.1f} %)"
                              + (f" and fmax {rf['fmax_mhz']:.2f} -> {r4['fmax_mhz']:.2f} MHz"
                                 if rf["fmax_mhz"] and r4["fmax_mhz"] else "")
-                             + f" for {m} MACS" for m, rf, r4, flat in below))
+                             + f" from k = {flat} to 4 for {m} MACS" for m, rf, r4, flat in below))
     text += "."
     asic = {c["macs"]: c["area_reduction_k4_pct"] for c in asic_comparison or ()}
     common = [m for m, *_ in pairs if m in asic]
@@ -327,6 +333,13 @@ def _others(rows):
     ends = [(m, f[32], f[4]) for m, f in ffs if 32 in f and 4 in f]
     if ends:
         out.append("- **Flip-flops** from k = 32 to k = 4: " + ", ".join(f"{a:,} -> {b:,} for {m} MACS" for m, a, b in ends) + ".")
+    bumps = {macs: [(a["k"], b["k"]) for a, b in zip(v, v[1:]) if a["luts"] > b["luts"]] for macs, v in rows.items()}
+    bumps = {macs: b for macs, b in bumps.items() if b}
+    if bumps:
+        out.append("- **LUT4s** are not monotonic in k: " + "; ".join(
+            f"{macs} MACS: " + ", ".join(f"k = {a} above k = {b}" for a, b in b_) for macs, b_ in bumps.items())
+            + ". Synthesis maps each k on its own, so read a difference of a few percent between "
+              "neighbouring k as mapping noise and the trend over several k.")
     brams = {r["brams"] for v in rows.values() for r in v}
     if brams == {0}:
         out.append("- **Block RAM**: none at any point (the engine holds no memory).")
@@ -345,7 +358,7 @@ def section(document, *, sweep_path, figures, figures_dir, heading="##", asic_co
     flow = document["flow"]
     rows = rows_by_macs(document)
     ks = sorted({r["k"] for v in rows.values() for r in v})
-    tools = "; ".join(f"{t['name']} {t['version']}" for t in document["tools"].values())
+    tools = "; ".join(f"{t['name']} {_version(t['version'])}" for t in document["tools"].values())
     lines = [
         f"{heading} On an FPGA: the {flow} flow", "",
         f"From `{Path(sweep_path).as_posix()}` ({len(document['points'])} points, k in {{{', '.join(map(str, ks))}}} "

