@@ -294,8 +294,9 @@ def _seed_control(spread, flow):
                         + " / ".join("-" if v is None else f"{v:.2f}" for v in fmaxes) + " MHz"
                         + ("" if len(set(dsps)) == 1 else f", DSP {' / '.join(map(str, dsps))}")
                         for macs, k, luts, fmaxes, dsps in points)
-            + f". The seed moves fmax by up to {fmax_pct:.1f} % and the LUT4 count by up to {luts_pct:.1f} % "
-            "of their mean" + (", the DSP count not at all" if all(len(set(p[4])) == 1 for p in points) else "")
+            + f". The seed moves fmax by up to {fmax_pct:.1f} % of its mean, "
+            + (f"the LUT4 count by up to {luts_pct:.1f} %" if luts_pct else "the LUT4 count not at all")
+            + (" and the DSP count not at all" if all(len(set(p[4])) == 1 for p in points) else "")
             + ": differences between points smaller than that are not resolved by one run per point."]
 
 
@@ -380,10 +381,8 @@ def section(document, *, sweep_path, figures, figures_dir, heading="##", asic_co
         "The DSP count does not change over the swept k: narrowing k buys LUT4s and fmax only (above).")
         + (" (`synth_ecp5 -nodsp`, not a flow option, would put every multiplier in LUTs, where k counts "
            "bit by bit again.)" if flow == "ecp5" else ""))
-    if figures:
-        lines.append("")
-        for name in figures:
-            lines += [f"![{name}]({Path(figures_dir).as_posix()}/{name}.png)", "", f"*{CAPTIONS[name]}*", ""]
+    for name in figures:
+        lines += ["", f"![{name}]({Path(figures_dir).as_posix()}/{name}.png)", "", f"*{CAPTIONS[name]}*"]
     return lines
 
 

@@ -210,8 +210,10 @@ def test_seed_controls_measure_the_place_and_route_noise(tmp_path):
     text = _section(main, control=control)
     assert "re-placed and routed with seeds 1, 2, 3: k = 4, 8 MACS: LUT4 960 / 970 / 940, fmax 35.00 / 34.30 / " \
            "35.35 MHz" in text
-    assert f"moves fmax by up to {fmax_pct:.1f} % and the LUT4 count by up to {luts_pct:.1f} %" in text
-    assert "the DSP count not at all" in text
+    assert f"moves fmax by up to {fmax_pct:.1f} % of its mean, the LUT4 count by up to {luts_pct:.1f} %" in text
+    assert "and the DSP count not at all" in text
+    same_luts = [_with_seed(fabricated(macs=(8,), ks=(4, 32)), 2, fmax=-0.7)]
+    assert "the LUT4 count not at all and the DSP count not at all" in _section(main, control=same_luts)
     assert "No seed control is published" in _section(main)
 
 

@@ -51,7 +51,7 @@ def test_committed_report_is_the_generated_one(committed, monkeypatch):
                                   document, draw=False)
     regenerated = report.render(
         document, sweep_path="reports/sweep_liberty.json", figures=plots.FIGURES, figures_dir="figures/liberty",
-        commands=["make report FLOW=liberty", "python -m costmodel report --flow liberty"],
+        commands=["make report FLOW=liberty", "python -m costmodel report --flow liberty --publish"],
         model=model, model_note=note, appendix=appendix)
     # The date line alone may differ: it comes from git, or the file's time when modified.
     def strip(t):
