@@ -198,7 +198,9 @@ def _dsp_discussion(rows, flow):
             if 32 in by_k and 4 in by_k:
                 shares.append((macs, by_k[32], by_k[4]))
         if shares:
-            out.append("- **The rescaler's share of the DSP budget** falls as MACS grows: "
+            fractions = [r32["rescaler_dsps"] / r32["dsps"] for _, r32, _ in shares]
+            falls = len(shares) > 1 and all(a > b for a, b in zip(fractions, fractions[1:]))
+            out.append("- **The rescaler's share of the DSP budget**" + (" falls as MACS grows" * falls) + ": "
                        + ", ".join(f"{r32['rescaler_dsps']} of {r32['dsps']} tiles at k=32 and "
                                    f"{r4['rescaler_dsps']} of {r4['dsps']} at k=4 for {m} MACS"
                                    for m, r32, r4 in shares) + ".")
