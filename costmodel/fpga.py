@@ -144,8 +144,8 @@ def check_fit(log, flow, device, package):
     for match in re.finditer(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", log, re.M):
         resource, used, available = match.group(1), int(match.group(2)), int(match.group(3))
         if used > available:
-            what = (f"; its ports are the device's pins: choose a device with more pins (DEVICE= {others}) "
-                    "or fewer MACS (16 pins each)" if resource == dict(flow.resources)["io"] else
+            what = (f"; its ports are the device's pins ({used - available} too many): choose fewer MACS "
+                    "(16 pins each) or a device whose package has more pins" if resource == dict(flow.resources)["io"] else
                     f"; choose a larger DEVICE= ({others}) or a smaller configuration")
             raise ToolError(f"the design does not fit the {flow.name} {device} ({package}): it needs "
                             f"{used} {resource} of {available}{what}")
