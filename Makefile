@@ -76,7 +76,10 @@ help:
 	@echo "make plots [FLOW=]               area/delay/ADP figures in build/reports/figures/<flow>/ (PUBLISH=1: reports/)"
 	@echo "make report [FLOW=]              regenerate the committed study's figures and reports/REPORT.md"
 	@echo "                                 (with the energy/layout section from the published reports/synth/*.json,"
-	@echo "                                 reports/energy_beats.json: never runs those flows, lists what is missing)"
+	@echo "                                 reports/energy_beats.json, and an FPGA section per reports/sweep_ecp5.json/"
+	@echo "                                 ice40.json: read as they are, never running those flows; missing points"
+	@echo "                                 are listed. FLOW=ecp5: place and route the grid's missing points, then"
+	@echo "                                 reports/REPORT_ecp5.md alone)"
 	@echo "make accuracy                    accuracy against k: digits CNN (accuracy.*) and the MNIST-1D"
 	@echo "                                 network (mnist1d_accuracy.*, mnist1d_error_buildup.png) in build/reports/"
 	@echo "make finetune                    rescale-aware fine-tuning at k = 4, 3, 2 (finetune.*, mnist1d_finetune.*)"
@@ -209,10 +212,10 @@ estimate: $(STAMP)
 
 # Figures and report read <root>/sweep_<flow>.json, synthesizing missing points first (cached);
 # plots: root build/reports (the committed sweep until you run your own), report: reports/.
-plots: $(STAMP) synth-tools
+plots: $(STAMP) synth-tools fpga-tools
 	$(PY) -m costmodel plot -j $(JOBS) $(SYNTH_ARGS) $(PUBLISH_ARG)
 
-report: $(STAMP) synth-tools
+report: $(STAMP) synth-tools fpga-tools
 	$(PY) -m costmodel report -j $(JOBS) $(SYNTH_ARGS) --publish
 
 # Icarus Verilog is the default cocotb simulator: install it from Debian when missing.

@@ -23,7 +23,7 @@ from hw.options import add_config_arguments, config_from_args
 from sim.golden import K_MAX, K_MIN
 from toolkit import cli
 
-from . import analytic, energy_report, executors, report, sweep, synth
+from . import analytic, energy_report, executors, fpga_report, report, sweep, synth
 from .flows import FLOWS
 
 PROG = "python -m costmodel"
@@ -290,16 +290,19 @@ def _draw(args, check=None):
     root = cli.reports_dir(args.publish)
     request = None if args.sweep else _request(args)
     flow = args.flow or (request.flow if request else None)
+    if flow is None:  # --sweep alone: its flow names the report
+        with cli.usage_errors():
+            flow = report.load_sweep(args.sweep)["flow"]
     out = getattr(args, "out", None)
     if out is None and hasattr(args, "out"):
-        out = args.out = root / "REPORT.md"
+        out = args.out = root / ("REPORT.md" if FLOWS[flow].kind != "fpga" else f"REPORT_{flow}.md")
     if out is not None:
         cli.check_output(out, parents=True)
     if args.figures is not None:
         cli.check_output_dir(args.figures)
     path = args.sweep
     if path is None:
-        path = root / f"sweep_{flow}.json"
+        path = root / f"{sweep.stem(request)}.json"
         if not path.exists() and not args.publish:
             path = cli.STUDY_DIR / path.name  # the committed study, until the user sweeps
         with cli.usage_errors():
@@ -311,6 +314,7 @@ def _draw(args, check=None):
             argv = ["sweep", "--flow", flow, "-j", str(args.jobs), "--out", str(root)]
             argv += ["--clock-ns", str(args.clock_ns)] if args.clock_ns is not None else []
             argv += ["--device", args.device] if args.device else []
+            argv += ["--seed", str(args.seed)] if args.seed != 1 else []
             argv += ["--lib", str(args.lib)] if args.lib else []
             run_sweep(make_parser().parse_args(argv + (["--yosys", args.yosys] if args.yosys else [])))
     with cli.usage_errors():
@@ -324,7 +328,10 @@ def _draw(args, check=None):
 
     figures = args.figures or root / "figures" / document["flow"]
     cli.check_output_dir(figures)
-    drawn = plots.draw_all(document, figures, model=model)
+    if fpga_report.is_fpga(document):
+        drawn, model, note = plots.draw_fpga(document, figures), None, None
+    else:
+        drawn = plots.draw_all(document, figures, model=model)
     if note:
         print(f"note: {note}: no model figure")
     print(f"figures   {figures}/{{{','.join(drawn)}}}.png/.svg ({report.flow_label(document)})")
@@ -370,14 +377,49 @@ def run_report(args):
         print(f"energy/layout section from {silicon.directory}: {len(silicon.energy)} energy and "
               f"{len(silicon.layout)} layout points" + (f", {missing} missing (listed in the report)"
                                                         if missing else ""))
-    text = report.render(document, sweep_path=path, figures=drawn, commands=commands, model=model,
-                         model_note=note, figures_dir=os.path.relpath(figures, args.out.parent),
-                         silicon=silicon, silicon_figures=silicon_drawn)
+    if fpga_report.is_fpga(document):
+        text = fpga_report.render(document, sweep_path=path, figures=drawn, commands=commands,
+                                  figures_dir=os.path.relpath(figures, args.out.parent),
+                                  control=_controls(path))
+    else:
+        text = report.render(document, sweep_path=path, figures=drawn, commands=commands, model=model,
+                             model_note=note, figures_dir=os.path.relpath(figures, args.out.parent),
+                             appendix=_fpga_sections(path, figures.parent, args.out.parent, document),
+                             silicon=silicon, silicon_figures=silicon_drawn)
+        print(report.trend(document).replace("**", ""))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     cli.write_atomically(args.out, text)
-    print(report.trend(document).replace("**", ""))
     print(f"report    {args.out}")
     return 0
+
+
+def _controls(path):
+    """The validated seed-control sweeps next to the FPGA sweep at ``path``."""
+    with cli.usage_errors():
+        return [report.load_sweep(p) for p in fpga_report.controls(path)]
+
+
+def _fpga_sections(sweep_path, figures_root, report_dir, document, draw=True):
+    """The FPGA sections of the ASIC report of ``document`` (read from ``sweep_path``):
+    one per FPGA sweep next to it (``sweep_<fpga flow>.json``), read as it is (never
+    placed and routed here), its figure drawn in ``figures_root/<flow>/`` unless
+    ``draw`` is false."""
+    from . import plots
+    lines = []
+    for flow, path in fpga_report.published(Path(sweep_path).parent):
+        with cli.usage_errors():
+            fpga_document = report.load_sweep(path)
+        figures = Path(figures_root) / flow
+        if draw:
+            cli.check_output_dir(figures)
+        drawn = plots.draw_fpga(fpga_document, figures) if draw else list(fpga_report.FIGURES)
+        lines += [""] + fpga_report.section(fpga_document, sweep_path=path, figures=drawn,
+                                            figures_dir=os.path.relpath(figures, report_dir),
+                                            asic_comparison=sweep.compare_to_paper(document["points"]),
+                                            control=_controls(path))
+        if draw:
+            print(f"figures   {figures}/{{{','.join(drawn)}}}.png/.svg (FPGA section: {path})")
+    return lines
 
 
 def _request(args):
@@ -412,8 +454,7 @@ def run_sweep(args):
     executor = _executor(args, _jobs(args.jobs, len(grid.configs)))
     out = args.out or cli.reports_dir(args.publish)
     cli.check_output_dir(out)
-    stem = out / ("_".join([f"sweep_{grid.request.flow}"] + [f"{k}{int(v) if isinstance(v, bool) else v}"
-                                                              for k, v in overrides.items()]))
+    stem = out / sweep.stem(grid.request, overrides)
     for suffix in (".json", ".csv"):
         cli.check_output(f"{stem}{suffix}", parents=True)
     print(f"sweep: {len(grid.configs)} configurations ({len(ks)} k x {len(macs)} MACS), "

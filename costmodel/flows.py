@@ -73,6 +73,9 @@ class Flow:
         FPGA flows: ``(device, package)`` pairs accepted by ``--device``; the first
         is the default. The device is nextpnr's flag (``--85k``), the package its
         ``--package``.
+    synth_options : tuple of (str, str)
+        FPGA flows: ``(device, options)`` pairs, extra ``synth_<family>`` options
+        for that device (the iCE40 UltraPlus' DSP tiles need ``-dsp``).
     resources : tuple of (str, str)
         FPGA flows: ``(role, nextpnr resource)`` pairs, roles ``lut``, ``dsp``,
         ``bram``, ``io``; ``ff`` is a regular expression over Yosys cell types
@@ -93,6 +96,7 @@ class Flow:
     clock_ns: float = 100.0
     family: str | None = None
     devices: tuple = ()
+    synth_options: tuple = ()
     resources: tuple = ()
     utilization: float | None = None
 
@@ -143,6 +147,7 @@ FLOWS = {flow.name: flow for flow in (
          mapping=(), stat="stat", area_measure="lut", area_unit="LC", liberty=False, timing="nextpnr",
          kind="fpga", clock_ns=10.0, family="ice40",
          devices=(("hx8k", "ct256"), ("hx1k", "vq100"), ("up5k", "sg48")),
+         synth_options=(("up5k", "-device u -dsp"),),
          resources=(("lut", "ICESTORM_LC"), ("ff", r"SB_DFF\w*"), ("dsp", "ICESTORM_DSP"),
                     ("bram", "ICESTORM_RAM"), ("io", "SB_IO"))),
 )}

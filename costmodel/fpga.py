@@ -59,10 +59,12 @@ def device_package(flow, device=None):
     return device, devices[device]
 
 
-def yosys_script(flow):
-    """Map onto the family's cells, write the netlist and count cells by type."""
-    return (f"read_rtlil design.il\nsynth_{flow.family} -top {_TOP} -json netlist.json\n"
-            "tee -q -o stat.json stat -json\n")
+def yosys_script(flow, device=None):
+    """Map onto the family's cells (with the device's ``flow.synth_options``), write
+    the netlist and count cells by type."""
+    options = dict(flow.synth_options).get(device_package(flow, device)[0])
+    return (f"read_rtlil design.il\nsynth_{flow.family} -top {_TOP}{' ' + options if options else ''} "
+            "-json netlist.json\ntee -q -o stat.json stat -json\n")
 
 
 def synthesize(rtlil, *, flow, workdir, yosys, nextpnr, device=None, clock_ns=None, seed=1):
@@ -103,7 +105,7 @@ def synthesize(rtlil, *, flow, workdir, yosys, nextpnr, device=None, clock_ns=No
     device, package = device_package(flow, device)
     clock_ns = float(clock_ns or flow.clock_ns)
     (workdir / "design.il").write_text(rtlil)
-    (workdir / "synth.ys").write_text(yosys_script(flow))
+    (workdir / "synth.ys").write_text(yosys_script(flow, device))
     run_tool(yosys, ["-q", "synth.ys"], cwd=workdir, log_name="yosys.log")
     args = [f"--{device}", "--package", package, "--json", "netlist.json", "--freq", f"{1000.0 / clock_ns:.6g}",
             "--timing-allow-fail", "--report", "report.json", "--seed", str(int(seed))]
@@ -134,14 +136,19 @@ def check_fit(log, flow, device, package):
 
     nextpnr prints ``RESOURCE: used/ available  percent`` before placing and then
     fails to place the cells that do not fit; the first line over 100 % is the answer.
+    The design's ports are the device's pins (nothing serializes them), so a short
+    I/O resource asks for a package with more pins or fewer MACs (each MAC adds 16).
     Returns None when no resource is over (the failure is something else).
     """
+    others = ", ".join(d for d, _ in flow.devices if d != device)
     for match in re.finditer(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", log, re.M):
         resource, used, available = match.group(1), int(match.group(2)), int(match.group(3))
         if used > available:
+            what = (f"; its ports are the device's pins ({used - available} too many): choose fewer MACS "
+                    "(16 pins each) or a device whose package has more pins" if resource == dict(flow.resources)["io"] else
+                    f"; choose a larger DEVICE= ({others}) or a smaller configuration")
             raise ToolError(f"the design does not fit the {flow.name} {device} ({package}): it needs "
-                            f"{used} {resource} of {available}; choose a larger DEVICE= "
-                            f"({', '.join(d for d, _ in flow.devices)}) or a smaller configuration")
+                            f"{used} {resource} of {available}{what}")
     return None
 
 

@@ -14,6 +14,8 @@ figure                   what it shows
 ``adp_vs_k``             area-delay product (log scale), the paper's > 4x / > 2x
 ``area_breakdown``       stacked area per part and k, one panel per MACS
 ``model_vs_synthesis``   analytic model against synthesis, per point
+``fpga_vs_k``            FPGA sweeps: LUT4s, DSP tiles, flip-flops and post-route
+                         fmax against k per MACS (:func:`draw_fpga`)
 =======================  ==========================================================
 """
 
@@ -21,13 +23,13 @@ from pathlib import Path
 
 from toolkit.figures import pyplot, save
 
-from . import report
+from . import fpga_report, report
 from .sweep import PAPER
 
 plt = pyplot()
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402  (after the backend)
 
-__all__ = ["FIGURES", "draw_all"]
+__all__ = ["FIGURES", "draw_all", "draw_fpga"]
 
 FIGURES = ("area_vs_k", "delay_vs_k", "adp_vs_k", "area_breakdown", "model_vs_synthesis")
 
@@ -75,7 +77,7 @@ def _lines(ax, rows, key, ks):
     """One line per MACS of ``row[key]`` against k (rows without the key are skipped)."""
     for i, (macs, macs_rows) in enumerate(rows.items()):
         colour, marker = _macs_style(macs, i)
-        data = [(r["k"], r[key]) for r in macs_rows if key in r]
+        data = [(r["k"], r[key]) for r in macs_rows if r.get(key) is not None]
         if data:
             ax.plot(*zip(*data), color=colour, marker=marker, label=f"{macs} MACS")
     _k_axis(ax, ks)
@@ -246,3 +248,32 @@ def draw_all(document, out_dir, *, model=None):
             save(drawers[name](document, rows, ks), out_dir / name, formats=("png", "svg"))
             drawn.append(name)
     return drawn
+
+
+def _fpga(document, rows, ks):
+    """LUT4s, DSP tiles, flip-flops and fmax against k, one line per MACS."""
+    fig, axes = plt.subplots(2, 2, figsize=(WIDTH, 5.6), layout="constrained")
+    fig.suptitle("FPGA resources and post-route fmax against rescaler width k\n" + report.flow_label(document))
+    panels = (("luts", "LUT4 logic cells", "LUT4 (after packing)"), ("dsps", "DSP tiles", "DSP tiles"),
+              ("ffs", "flip-flops", "flip-flops"), ("fmax_mhz", "post-route fmax", "fmax (MHz)"))
+    for ax, (key, title, label) in zip(axes.flat, panels):
+        _lines(ax, rows, key, ks)
+        ax.set_title(title)
+        ax.set_ylabel(label)
+        if key == "dsps":
+            ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.set_ylim(0, None)
+    _legend(fig)
+    return fig
+
+
+def draw_fpga(document, out_dir):
+    """Draw the FPGA figure (:data:`costmodel.fpga_report.FIGURES`) of a validated FPGA
+    sweep into ``out_dir`` as PNG and SVG; returns the names drawn."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = fpga_report.rows_by_macs(document)
+    ks = sorted({r["k"] for macs_rows in rows.values() for r in macs_rows})
+    with plt.rc_context(STYLE):
+        save(_fpga(document, rows, ks), out_dir / "fpga_vs_k", formats=("png", "svg"))
+    return list(fpga_report.FIGURES)

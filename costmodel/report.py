@@ -393,15 +393,17 @@ def area_ratios(document):
 
 
 def render(document, *, sweep_path, figures, figures_dir, commands, model=None, model_note=None, date=None,
-           silicon=None, silicon_label=None, silicon_figures=()):
+           appendix=(), silicon=None, silicon_label=None, silicon_figures=()):
     """The text of REPORT.md for ``document`` (a validated sweep).
 
     ``figures`` lists the figure names drawn (PNG and SVG in ``figures_dir``, given
     relative to the report), ``commands`` the equivalent commands that produced it;
-    ``date`` overrides :func:`sweep_date` (for tests). ``silicon`` (the
-    :class:`costmodel.silicon_report.Points` of the published energy and layout
-    reports, cited as ``silicon_label``) adds their section, with the figures
-    ``silicon_figures`` of :mod:`costmodel.silicon_plots` from ``figures_dir``.
+    ``date`` overrides :func:`sweep_date` (for tests); ``appendix`` (lines) goes
+    before the figures: the FPGA sections (:func:`costmodel.fpga_report.section`).
+    ``silicon`` (the :class:`costmodel.silicon_report.Points` of the published energy
+    and layout reports, cited as ``silicon_label``) adds their section after the
+    figures, with the figures ``silicon_figures`` of :mod:`costmodel.silicon_plots`
+    from ``figures_dir``.
     """
     rows = rows_by_macs(document)
     comparison = sweep.compare_to_paper(document["points"])
@@ -440,6 +442,7 @@ def render(document, *, sweep_path, figures, figures_dir, commands, model=None, 
     lines += ["", "## Against the paper", ""] + _comparison_table(comparison, rows)
     lines += ["", "## Discussion", ""] + _discussion(document, rows, comparison)
     lines += ["", "## Analytic model", ""] + _model_section(document, model, model_note)
+    lines += list(appendix)
     lines += ["", "## Figures", "", f"PNG and SVG in `{Path(figures_dir).as_posix()}/`.", ""]
     for name in figures:
         lines += [f"![{name}]({Path(figures_dir).as_posix()}/{name}.png)", "", f"*{CAPTIONS[name]}*", ""]

@@ -25,7 +25,7 @@ from toolkit.tools import ToolError
 from . import executors, synth
 
 __all__ = ["DEFAULT_K", "DEFAULT_MACS", "PAPER", "MAX_VALUES", "parse_int_list", "parse_overrides", "Sweep",
-           "cap_jobs", "run_sweep", "compare_to_paper", "to_csv", "write"]
+           "stem", "cap_jobs", "run_sweep", "compare_to_paper", "to_csv", "write"]
 
 #: The default grid of the synthesis issue.
 DEFAULT_K = (3, 4, 5, 6, 8, 12, 16, 24, 32)
@@ -123,6 +123,19 @@ class Sweep:
                         for n in macs for k in ks)
         tools = synth.find_tools(request, yosys)
         return cls(configs, request, *tools)
+
+
+def stem(request, overrides=None):
+    """File stem of a sweep's JSON and CSV: ``sweep_<flow>``, then for the FPGA flows
+    every knob that differs from its default (device, clock, seed: they change the
+    result), named as in :func:`costmodel.synth.report_name`, then the overridden
+    configuration fields (``sweep_ecp5_seed2``, ``sweep_liberty_fast_clamp1``)."""
+    knobs = ""
+    if request.spec.kind == "fpga":
+        probe = DatapathConfig(k=8)
+        knobs = synth.report_name(probe, request)[len(probe.name):].removeprefix(f"_{request.flow}")
+    return "_".join([f"sweep_{request.flow}{knobs}"] + [f"{k}{int(v) if isinstance(v, bool) else v}"
+                                                        for k, v in (overrides or {}).items()])
 
 
 def cap_jobs(jobs, points):
@@ -234,24 +247,32 @@ def summary(sweep, reports, runtime_s):
         "clock_ns": sweep.request.clock_ns,
         "runtime_s": round(runtime_s, 1),
         "synthesis_runtime_s": round(sum(r["runtime_s"] for r in reports), 1),
-        "points": [{key: r[key] for key in ("config", "area", "delay", "cells", "breakdown", "runtime_s")}
-                   for r in reports],
+        "points": [{key: r[key] for key in ("config", "area", "delay", "cells", "breakdown", "runtime_s", "fpga")
+                    if key in r} for r in reports],
         "ratios": _ratio_table(reports),
         "paper_comparison": compare_to_paper(reports),
         "paper_technology": PAPER["technology"],
     }
 
 
+#: The FPGA resources a sweep's CSV adds when its points have them (FPGA flows).
+FPGA_COLUMNS = ("luts", "ffs", "dsps", "brams", "fmax_mhz")
+
+
 def to_csv(document):
-    """One CSV row per point: config fields, area, delay, ADP and ratios to k = 32."""
+    """One CSV row per point: config fields, area, delay, ADP and ratios to k = 32,
+    and for FPGA flows the resources and fmax (:data:`FPGA_COLUMNS`)."""
     ratios = {(r["macs"], r["k"]): r for r in document["ratios"]}
     out = io.StringIO()
     fields = ["k", "macs", "engines", "area", "delay", "adp", "area_vs_k32", "delay_vs_k32", "adp_gain_vs_k32"]
+    fpga = all("fpga" in point for point in document["points"])
+    fields += list(FPGA_COLUMNS) * fpga
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for point in document["points"]:
         c = point["config"]
-        row = {**ratios[(c["macs"], c["k"])], "engines": c["engines"]}
+        row = {**ratios[(c["macs"], c["k"])], "engines": c["engines"],
+               **{key: point["fpga"][key] for key in FPGA_COLUMNS if fpga}}
         writer.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
     return out.getvalue()
 
@@ -264,7 +285,8 @@ def format_comparison(document):
         lines.append(f"{c['macs']:>4}  {c['area_reduction_k4_pct']:>6}  ({c['paper_area_reduction_k4_pct']})"
                      f"   {c['delay_reduction_k4_pct']:>7}  (~{c['paper_delay_reduction_k4_pct']:.0f})"
                      f"   {c['adp_gain_k4']:>9}x (>{c['paper_adp_gain_k4_min']:.0f}x)"
-                     f"   {c['adp_gain_k8']}x (>{c['paper_adp_gain_k8_min']:.0f}x)")
+                     f"   {'-' if c['adp_gain_k8'] is None else str(c['adp_gain_k8']) + 'x'}"
+                     f" (>{c['paper_adp_gain_k8_min']:.0f}x)")
     return "\n".join(lines)
 
 

