@@ -228,7 +228,7 @@ sim-tools:
 	    echo "error: Icarus Verilog not found: install it with 'sudo apt-get install iverilog'" >&2; exit 1; \
 	  fi; }
 
-test: $(STAMP) sim-tools synth-tools test-extras
+test: $(STAMP) sim-tools synth-tools verilator-tools test-extras
 	@$(MAKE) --no-print-directory layout-tools LAYOUT_TOOLS=1
 	$(PY) -m pytest -n $(JOBS)
 
