@@ -166,14 +166,14 @@ def _verdict(steps, muls, budget_s, mul_budget_s):
     open_steps = [s for s in steps if s.status != "proven"]
     if open_steps:
         return {"status": "not proven", "reason": "; ".join(
-            f"{s.name} check: timeout after {budget_s:g} s ({s.method})" for s in open_steps)}
+            f"{s.name} check: {s.detail} ({s.method})" for s in open_steps)}
     open_muls = [m for m in muls if m.status != "proven"]
     if open_muls:
         bad = [m for m in open_muls if m.status == "failed"]
         if bad:
             return {"status": "FAILED", "reason": f"{bad[0].name}: {bad[0].detail}"}
         return {"status": "not proven", "reason": "; ".join(
-            f"{m.name} lemma: timeout after {mul_budget_s:g} s ({m.method}); the netlist equals the RTL "
+            f"{m.name} lemma: {m.detail} ({m.method}); the netlist equals the RTL "
             "with this $mul read as Yosys' multiplier generator" for m in open_muls)}
     return {"status": "proven", "reason": ""}
 
@@ -212,22 +212,30 @@ def run(ks, macs, *, budget_s, mul_budget_s, jobs=1, out_dir, sweep_path=None, l
                            lemmas=lemmas, workdir=Path(workdir) / config.name, sweep=sweep, mutate=mutate)
 
     rows = []
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def snapshot(done):
+        return {
+            "flow": "liberty", "budget_s": budget_s, "multiplier_budget_s": mul_budget_s, "complete": done,
+            "tools": {"yosys": yosys.version, "abc": abc.argv[0], "sta": None if sta is None else sta.version},
+            "sweep": None if sweep_path is None else str(sweep_path),
+            "runtime_s": round(time.monotonic() - start, 1),
+            "points": sorted(rows, key=lambda r: (r["macs"], r["k"])),
+            "multipliers": [r.as_dict() for r in lemmas.all().values()],
+        }
+
+    def write(doc):  # after every point, so an interrupted run leaves what it proved
+        write_atomically(str(out_dir / f"{STEM}.json"), json.dumps(doc, indent=2) + "\n")
+        write_atomically(str(out_dir / f"{STEM}.md"), to_markdown(doc))
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for row in pool.map(one, configs):
             rows.append(row)
             echo(format_row(row), flush=True)
-    document = {
-        "flow": "liberty", "budget_s": budget_s, "multiplier_budget_s": mul_budget_s,
-        "tools": {"yosys": yosys.version, "abc": abc.argv[0], "sta": None if sta is None else sta.version},
-        "sweep": None if sweep_path is None else str(sweep_path),
-        "runtime_s": round(time.monotonic() - start, 1),
-        "points": rows,
-        "multipliers": [r.as_dict() for r in lemmas.all().values()],
-    }
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_atomically(str(out_dir / f"{STEM}.json"), json.dumps(document, indent=2) + "\n")
-    write_atomically(str(out_dir / f"{STEM}.md"), to_markdown(document))
+            write(snapshot(False))
+    document = snapshot(True)
+    write(document)
     echo(format_table(document), flush=True)
     echo(f"table     {out_dir / (STEM + '.json')}, {out_dir / (STEM + '.md')}", flush=True)
     return document
@@ -237,7 +245,7 @@ def format_row(row):
     """One line: point, status, time, steps."""
     steps = ", ".join(f"{s['name']} {s['status']} {s['seconds']:.0f} s" for s in row["steps"])
     same = {True: "= sweep", False: "differs from sweep", None: "no sweep point"}[row["same_as_sweep"]]
-    return (f"  k={row['k']:<2} MACS={row['macs']:<2} {row['status']:<10} {row['seconds']:>6.0f} s  "
+    return (f"  k={row['k']:<2} MACS={str(row['macs']):<2} {row['status']:<10} {row['seconds']:>6.0f} s  "
             f"area {row['area']:,} ({same})  [{steps}]" + (f"  {row['reason']}" if row["reason"] else ""))
 
 

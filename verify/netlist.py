@@ -101,8 +101,10 @@ def miter_script(gold, gate, aig):
     ]) + "\n"
 
 
-_PROVEN = re.compile(r"Networks are equivalent", re.I)
-_FAILED = re.compile(r"Networks are (?:not|NOT) (?:equivalent|EQUIVALENT)|was asserted in frame (\d+)")
+#: ABC's verdicts: ``dprove`` and ``&cec`` say "Networks are (NOT) equivalent"; a
+#: problem ``dprove`` settles by one SAT call says "(UN)SATISFIABLE".
+_PROVEN = re.compile(r"Networks are equivalent|\bUNSATISFIABLE\b", re.I)
+_FAILED = re.compile(r"Networks are not equivalent|was asserted in frame (\d+)|\bSATISFIABLE\b", re.I)
 
 
 def _run(argv, cwd, log_name, timeout_s):
