@@ -276,7 +276,7 @@ def to_markdown(document):
     """The table as markdown: one row per point, then the multiplier lemmas."""
     lines = ["# Netlist = RTL per sweep point (liberty flow)", "",
              f"Budget {document['budget_s']:g} s per point, {document['multiplier_budget_s']:g} s per "
-             f"multiplier lemma; Yosys {document['tools']['yosys'].split(' (')[0]}, ABC (Debian `yosys-abc`). "
+             f"multiplier lemma; {document['tools']['yosys'].split(' (')[0]}, ABC (Debian `yosys-abc`). "
              "Checks: mapping (netlist = pre-mapping design), synthesis (= RTL after `alumacc`), "
              "adder merge (RTL after `alumacc` = RTL), multiplier lemmas (Yosys' `$mul` lowering = "
              "a textbook shift-and-add product).", "",
