@@ -137,7 +137,7 @@ def make_parser():
     _lists(netlist_parser, k=(",".join(map(str, sweep.DEFAULT_K)), "k values"),
            macs=(",".join(map(str, sweep.DEFAULT_MACS)), "MACS values"))
     netlist_parser.add_argument("--budget", type=float, default=600.0, metavar="S",
-                                help="wall-time budget per point in seconds (default 600)")
+                                help="wall-time budget of each point's checks in seconds, synthesis not counted (default 600)")
     netlist_parser.add_argument("--mul-budget", type=float, default=600.0, metavar="S",
                                 help="wall-time budget per multiplier lemma in seconds (default 600)")
     netlist_parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="points at once (default 1)")
