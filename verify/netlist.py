@@ -11,11 +11,13 @@ design; each link is a separate check, and equivalence is transitive:
    ``dfflibmap`` and ABC (its ``synth -noabc`` result, saved by the flow's own
    script). The flip-flops are the same and ABC's result is built from this
    very netlist, so ABC's equivalence sweeping finds the internal equivalences.
-2. **synthesis**: that pre-mapping design equals the RTL, lowered by Yosys'
-   ``techmap`` only (``proc; flatten; techmap``): Yosys' generic synthesis
-   (``opt``, ``wreduce``, ``alumacc``, ``share``, ...) is what is checked here.
-   Both sides build each multiplier with the same generator (``techmap`` maps
-   ``$mul`` through ``alumacc`` and ``maccmap``, as ``synth`` does).
+2. **synthesis**: that pre-mapping design equals the RTL (``proc; flatten``)
+   after Yosys' ``alumacc`` pass, every cell then lowered by ``techmap``: Yosys'
+   generic synthesis (``opt``, ``wreduce``, ``share``, ``opt_dff``, ...) is what is
+   checked here. Both sides build each multiplier with the same generator
+   (``techmap`` maps ``$mul`` through ``alumacc`` and ``maccmap``, as ``synth`` does).
+   A second check (**adder merge**) proves the RTL after ``alumacc`` equal to the
+   RTL: ``alumacc`` folds adder trees into one multi-operand adder.
 3. **multipliers**: that generator is right: for each ``$mul`` cell of the RTL
    (its exact signedness and widths), the ``techmap`` lowering equals a
    textbook product written with bitwise operators only
@@ -47,15 +49,10 @@ from toolkit.tools import ToolError, die_with_parent
 from .formal import MulCell, _MUL_CELL
 
 __all__ = ["StepResult", "STATUSES", "miter_script", "prove_step", "mul_cells", "textbook_multiplier_verilog",
-           "prove_multiplier", "RTL_LOWERING"]
+           "prove_multiplier", "shape_name"]
 
 #: Outcomes of one check.
 STATUSES = ("proven", "failed", "timeout")
-
-#: Yosys commands that turn the RTL (module ``top`` of ``design.il``) into the
-#: gold side of step 2: no optimization, every cell lowered by ``techmap`` alone.
-RTL_LOWERING = ("read_rtlil design.il", "hierarchy -top top", "proc", "flatten")
-
 
 @dataclasses.dataclass
 class StepResult:
