@@ -72,6 +72,9 @@ help:
 	@echo "                                 figure in build/explore/<space>/"
 	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep"
 	@echo "make formal [FORMAL_K=2..32]     prove every rescaler variant and pipeline depth equal to Eq. (1), and a netlist to its RTL"
+	@echo "make formal-netlist [SWEEP_K= SWEEP_MACS= NETLIST_BUDGET=600 MUL_BUDGET=600 NETLIST_JOBS=1]"
+	@echo "                                 prove each sweep point's liberty netlist equal to its RTL;"
+	@echo "                                 table in build/reports/formal_netlist.json/.md (PUBLISH=1: reports/)"
 	@echo "make estimate K=6 MACS=8         instant area/delay from the analytic model"
 	@echo "make plots [FLOW=]               area/delay/ADP figures in build/reports/figures/<flow>/ (PUBLISH=1: reports/)"
 	@echo "make report [FLOW=]              regenerate the committed study's figures and reports/REPORT.md"
@@ -203,6 +206,16 @@ sweep: $(STAMP) synth-tools fpga-tools
 FORMAL_K ?= 2..32
 formal: $(STAMP) synth-tools
 	$(PY) -m costmodel formal --k $(FORMAL_K) -j $(JOBS)
+
+# Netlist = RTL for each (k, MACS) point of the liberty sweep: per-point wall-time budget
+# NETLIST_BUDGET and per multiplier lemma MUL_BUDGET (seconds); table in $(RUNS_DIR)/formal_netlist.*
+.PHONY: formal-netlist
+NETLIST_BUDGET ?= 600
+MUL_BUDGET     ?= 600
+NETLIST_JOBS   ?= 1
+formal-netlist: $(STAMP) synth-tools
+	$(PY) -m costmodel formal-netlist --k $(SWEEP_K) --macs $(SWEEP_MACS) --budget $(NETLIST_BUDGET) \
+	  --mul-budget $(MUL_BUDGET) -j $(NETLIST_JOBS) $(PUBLISH_ARG)
 
 fit: $(STAMP)
 	$(PY) -m costmodel fit --flow $(or $(FLOW),liberty)

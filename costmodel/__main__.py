@@ -128,6 +128,20 @@ def make_parser():
     formal_parser.add_argument("--no-netlist", action="store_true", help="skip the netlist-vs-RTL proof")
     formal_parser.add_argument("--yosys", default=None, metavar="PATH",
                                help="Yosys for the proofs (default /usr/bin/yosys if present)")
+    netlist_parser = commands.add_parser(
+        "formal-netlist", help="prove each sweep point's liberty netlist equal to its RTL (ABC)",
+        description="Synthesize each (k, MACS) engine with the liberty flow (the netlist the sweep "
+                    "reports) and prove it equal to its RTL in checks small enough for ABC: mapping, "
+                    "synthesis, adder merge, multiplier lemmas. Writes <DIR>/formal_netlist.json and .md "
+                    f"(default {cli.RUNS_DIR}; with --publish {cli.STUDY_DIR}).")
+    _lists(netlist_parser, k=(",".join(map(str, sweep.DEFAULT_K)), "k values"),
+           macs=(",".join(map(str, sweep.DEFAULT_MACS)), "MACS values"))
+    netlist_parser.add_argument("--budget", type=float, default=600.0, metavar="S",
+                                help="wall-time budget of each point's checks in seconds, synthesis not counted (default 600)")
+    netlist_parser.add_argument("--mul-budget", type=float, default=600.0, metavar="S",
+                                help="wall-time budget per multiplier lemma in seconds (default 600)")
+    netlist_parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="points at once (default 1)")
+    cli.add_publish_argument(netlist_parser)
     variants_parser = commands.add_parser(
         "variants", help="sweep every rescaler variant and pick the best per k and MACS",
         description="Synthesize the engine for every rescaler variant over a k x MACS grid "
@@ -362,6 +376,17 @@ def _silicon(args, document):
         return silicon_report.load(cli.STUDY_DIR)
 
 
+def _netlist_proofs(sweep_path, document):
+    """The netlist = RTL table published next to a liberty sweep (rows by ``(k, macs)``),
+    None when there is none (the report then has no proof column)."""
+    from . import netlist_proofs
+    path = Path(sweep_path).parent / "formal_netlist.json"
+    if document["flow"] != "liberty" or not path.is_file():
+        return None
+    with cli.usage_errors():
+        return netlist_proofs.load_points(path)
+
+
 def run_report(args):
     loaded = {}
     path, document, model, note, figures, drawn = _draw(
@@ -370,6 +395,7 @@ def run_report(args):
     commands = ([f"{command} --sweep {path}"] if args.sweep else
                 [f"make report FLOW={document['flow']}", f"{command} --publish"] if args.publish else [command])
     silicon, silicon_drawn = loaded["silicon"], []
+    proofs = _netlist_proofs(path, document)
     if silicon is not None:
         from . import silicon_plots
         silicon_drawn = silicon_plots.draw_all(silicon, figures, area_ratios=report.area_ratios(document))
@@ -385,7 +411,7 @@ def run_report(args):
         text = report.render(document, sweep_path=path, figures=drawn, commands=commands, model=model,
                              model_note=note, figures_dir=os.path.relpath(figures, args.out.parent),
                              appendix=_fpga_sections(path, figures.parent, args.out.parent, document),
-                             silicon=silicon, silicon_figures=silicon_drawn)
+                             silicon=silicon, silicon_figures=silicon_drawn, proofs=proofs)
         print(report.trend(document).replace("**", ""))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     cli.write_atomically(args.out, text)
@@ -487,6 +513,23 @@ def run_formal(args):
                           jobs=args.jobs)
 
 
+def run_formal_netlist(args):
+    from . import netlist_proofs
+    ks, macs = _list(args.k, "k", K_MIN, K_MAX), _list(args.macs, "macs", 1, MACS_MAX)
+    with cli.usage_errors():
+        for name, value in (("--budget", args.budget), ("--mul-budget", args.mul_budget)):
+            if not 0 < value < 1e6:
+                raise ValueError(f"{name} must be a positive number of seconds, not {value:g}")
+        if args.jobs < 1:
+            raise ValueError(f"-j must be at least 1, not {args.jobs}")
+    out = cli.reports_dir(args.publish)
+    sweep_path = next((p for p in (out / "sweep_liberty.json", cli.STUDY_DIR / "sweep_liberty.json") if p.exists()),
+                      None)
+    document = netlist_proofs.run(ks, macs, budget_s=args.budget, mul_budget_s=args.mul_budget, jobs=args.jobs,
+                                  out_dir=out, sweep_path=sweep_path)
+    return 1 if any(row["status"] == "FAILED" for row in document["points"]) else 0
+
+
 def run_variants(args):
     from . import variants
     ks, macs = _list(args.k, "k", K_MIN, K_MAX), _list(args.macs, "macs", 1, MACS_MAX)
@@ -554,7 +597,7 @@ def run_energy_beats(args):
 
 _COMMANDS = {
     "synth": run_synth, "sweep": run_sweep, "fit": run_fit, "estimate": run_estimate,
-    "formal": run_formal, "variants": run_variants, "plot": run_plot, "report": run_report,
+    "formal": run_formal, "formal-netlist": run_formal_netlist, "variants": run_variants, "plot": run_plot, "report": run_report,
     "explore": run_explore, "energy-beats": run_energy_beats,
 }
 

@@ -24,7 +24,8 @@ from . import analytic, silicon_report, sweep, synth
 from .flows import FLOWS
 
 __all__ = ["REQUIRED_KEYS", "load_sweep", "validate_sweep", "missing_points", "rows_by_macs",
-           "flow_label", "area_ratios", "trend", "load_model", "model_points", "ordered_parts", "sweep_date", "render"]
+           "flow_label", "area_ratios", "trend", "load_model", "model_points", "ordered_parts", "sweep_date", "render",
+           "proof_mark"]
 
 #: Keys a sweep document must hold to be plotted or reported.
 REQUIRED_KEYS = ("schema", "flow", "area_unit", "delay_unit", "tools", "library", "points")
@@ -199,21 +200,34 @@ def _unit(unit):
     return {"um^2": "um^2", "transistors": "transistors", "levels": "logic levels"}.get(unit, unit)
 
 
-def _macs_table(rows, document):
+def proof_mark(proofs, k, macs):
+    """The netlist = RTL verdict of point ``(k, macs)`` from ``proofs`` (rows of
+    ``formal_netlist.json`` by ``(k, macs)``, :func:`costmodel.netlist_proofs.load_points`):
+    its ``status``, ``"other netlist"`` when the proof's netlist is not the one the sweep
+    reports (different area, cells or delay), ``"-"`` when there is no proof."""
+    row = proofs.get((k, macs))
+    if row is None:
+        return "-"
+    return row["status"] if row.get("same_as_sweep") else "other netlist"
+
+
+def _macs_table(rows, document, proofs=None):
     area_u, delay_u = _unit(document["area_unit"]), document["delay_unit"]
     scale = _scale([r["adp"] for r in rows])
     adp_u = (f"10^{int(math.log10(scale))} " if scale > 1 else "") + f"{area_u}*{delay_u}"
     delay_digits = 2 if document["delay_unit"] == "ns" else 1
+    proof = proofs is not None
     lines = [f"| k | area ({area_u}) | area vs k=32 | delay ({delay_u}) | delay vs k=32 "
-             f"| ADP ({adp_u}) | ADP gain vs k=32 |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+             f"| ADP ({adp_u}) | ADP gain vs k=32 |" + " netlist = RTL |" * proof,
+             "|---:|---:|---:|---:|---:|---:|---:|" + "---|" * proof]
     for r in rows:
         ratio = ("area_vs_k32" in r)
         lines.append(" | ".join([
             f"| {r['k']}", _num(r["area"]), f"{r['area_vs_k32']:.3f}" if ratio else "-",
             _num(r["delay"], delay_digits), f"{r['delay_vs_k32']:.3f}" if ratio else "-",
             _num(r["adp"] / scale, 2 if scale > 1 else 0),
-            f"{r['adp_gain_vs_k32']:.2f}x" if ratio else "-"]) + " |")
+            f"{r['adp_gain_vs_k32']:.2f}x" if ratio else "-", *([proof_mark(proofs, r["k"], r["macs"])] if proof else [])])
+            + " |")
     return lines
 
 
@@ -393,8 +407,12 @@ def area_ratios(document):
 
 
 def render(document, *, sweep_path, figures, figures_dir, commands, model=None, model_note=None, date=None,
-           appendix=(), silicon=None, silicon_label=None, silicon_figures=()):
+           appendix=(), silicon=None, silicon_label=None, silicon_figures=(), proofs=None):
     """The text of REPORT.md for ``document`` (a validated sweep).
+
+    ``proofs`` (rows of ``formal_netlist.json`` by ``(k, macs)``) adds a column
+    "netlist = RTL" to the tables (:func:`proof_mark`) and a line saying how many
+    points are proven; None leaves both out.
 
     ``figures`` lists the figure names drawn (PNG and SVG in ``figures_dir``, given
     relative to the report), ``commands`` the equivalent commands that produced it;
@@ -431,6 +449,12 @@ def render(document, *, sweep_path, figures, figures_dir, commands, model=None, 
     lines += [f"- {name}: {tool['name']}, {tool['version']}" for name, tool in tools.items()]
     lines.append(f"- Library: `{library['path']}`, SHA-256 {library['sha256']}" if library else
                  "- Library: none (the generic flow maps onto Yosys' internal gates)")
+    if proofs is not None:
+        marks = [proof_mark(proofs, r["k"], r["macs"]) for macs_rows in rows.values() for r in macs_rows]
+        others = ", ".join(f"{marks.count(m)} {m}" for m in sorted(set(marks) - {"proven"}))
+        lines.append(f"- Netlist = RTL (`make formal-netlist`, `formal_netlist.md`): {marks.count('proven')} of "
+                     f"{len(marks)} points proven for the very netlist whose area and delay are reported"
+                     + (f"; {others}." if others else "."))
     lines += ["", "## Results per MACS", "",
               f"ADP is area x delay; a gain is the k=32 value over this one. Paper ({PAPER_TECHNOLOGY}): "
               "k=32 -> 4 area reduction "
@@ -438,7 +462,7 @@ def render(document, *, sweep_path, figures, figures_dir, commands, model=None, 
               + f"; ~{sweep.PAPER['delay_reduction_k4_pct']:.0f} % shorter critical path; ADP gain > "
               f"{sweep.PAPER['adp_ratio_k4_min']:.0f}x at k=4 and > {sweep.PAPER['adp_ratio_k8_min']:.0f}x at k=8."]
     for macs, macs_rows in rows.items():
-        lines += ["", f"### {macs} MACS", ""] + _macs_table(macs_rows, document)
+        lines += ["", f"### {macs} MACS", ""] + _macs_table(macs_rows, document, proofs)
     lines += ["", "## Against the paper", ""] + _comparison_table(comparison, rows)
     lines += ["", "## Discussion", ""] + _discussion(document, rows, comparison)
     lines += ["", "## Analytic model", ""] + _model_section(document, model, model_note)

@@ -54,7 +54,8 @@ def test_committed_report_is_the_generated_one(committed, monkeypatch):
         document, sweep_path="reports/sweep_liberty.json", figures=plots.FIGURES, figures_dir="figures/liberty",
         commands=["make report FLOW=liberty", "python -m costmodel report --flow liberty --publish"],
         model=model, model_note=note, appendix=appendix, silicon=silicon, silicon_label="reports",
-        silicon_figures=silicon_plots.drawable(silicon))
+        silicon_figures=silicon_plots.drawable(silicon),
+        proofs=cli._netlist_proofs(Path("reports/sweep_liberty.json"), document))
     # The date line alone may differ: it comes from git, or the file's time when modified.
     def strip(t):
         return [line for line in t.splitlines() if not line.startswith("- Sweep date:")]
@@ -129,3 +130,15 @@ def test_generic_report_says_its_units_are_not_the_papers():
     text = report.render(document, sweep_path=SMALL, figures=[], figures_dir="f", commands=["x"], date="2026-01-01")
     assert "**Units.**" in text and "transistors" in text and "Library: none" in text
     assert "No analytic-model comparison" in text
+
+
+@pytest.mark.parametrize("text", ["{", "[]", '{"points": [{"k": 3}]}'])
+def test_a_damaged_netlist_table_is_one_error(tmp_path, text):
+    """A proof table that is there but unreadable stops the report; it never shows as "no proofs"."""
+    from toolkit.cli import UsageError
+    (tmp_path / "formal_netlist.json").write_text(text)
+    with pytest.raises(UsageError, match="formal_netlist.json is not a readable netlist = RTL table.*"
+                                         "make formal-netlist PUBLISH=1"):
+        cli._netlist_proofs(tmp_path / "sweep_liberty.json", {"flow": "liberty"})
+    assert cli._netlist_proofs(tmp_path / "sweep_liberty.json", {"flow": "generic"}) is None
+    assert cli._netlist_proofs(tmp_path / "elsewhere" / "sweep_liberty.json", {"flow": "liberty"}) is None
