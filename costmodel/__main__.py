@@ -553,7 +553,9 @@ def run_synth(args):
     cli.check_output(path, parents=True)
     yosys, sta = synth.find_tools(request, args.yosys)
     print(f"synthesizing {top_name(config)} ({name}, {request.flow} flow) ...", flush=True)
-    report, cached = synth.synthesize_config(config, request, yosys=yosys, sta=sta, fresh=args.fresh)
+    report, cached = synth.synthesize_config(
+        config, request, yosys=yosys, sta=sta, fresh=args.fresh,
+        progress=lambda line: print(f"  {time.strftime('%H:%M:%S')} {line} ...", flush=True))
     if cached:
         print("(from the cache; --fresh re-synthesizes)")
     if args.energy:

@@ -376,7 +376,7 @@ def _drc_count(text):
 
 
 def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, top="top", sta="sta",
-                    drc=False, qflow_vars="", timeout=None):
+                    drc=False, qflow_vars="", timeout=None, progress=None):
     """Place and route a mapped netlist with qflow and time it with its parasitics.
 
     Parameters
@@ -401,6 +401,9 @@ def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, to
         Extra ``set name = value`` lines for ``project_vars.sh`` (e.g. router options).
     timeout : float, optional
         Seconds allowed per qflow step.
+    progress : callable, optional
+        Called with a short line as each step starts: placement and routing take
+        minutes to an hour, and a user should see which one is running.
 
     Returns
     -------
@@ -427,7 +430,10 @@ def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, to
     write_project(netlist_path, tech=tech, top=top, workdir=workdir, utilization=utilization,
                   qflow_vars=qflow_vars)
     wall = {}
+    say = progress or (lambda line: None)
     for step in ("synthesize", "place", "route"):
+        say({"synthesize": "qflow: importing the netlist, buffering high-fanout nets",
+             "place": "qflow place: graywolf placement", "route": "qflow route: qrouter routing"}[step])
         t0 = time.monotonic()
         out = run_qflow(step, tech=tech, top=top, workdir=workdir, timeout=timeout)
         wall[step] = round(time.monotonic() - t0, 1)
@@ -455,6 +461,7 @@ def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, to
     routed_v = (workdir / f"{top}.rtlnopwr.v").read_text()
     routed_v = re.sub(rf"^\s*(?:{fill.pattern})\s+\S+\s*\(\s*\)\s*;\s*$\n?", "", routed_v, flags=re.M)
     (workdir / "routed.v").write_text(routed_v)
+    say("OpenSTA: timing before and after routing, with the routed parasitics")
     t0 = time.monotonic()
     pre = post_route_sta(workdir / "routed.v", liberty=tech.liberty, top=top, clock_ns=clock_ns,
                          workdir=workdir, sta=sta)
@@ -478,6 +485,7 @@ def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, to
         "drc_errors": None, "antenna": _antenna(workdir, tech),
     }
     if drc:
+        say("qflow migrate and drc: magic counts the design-rule violations")
         t0 = time.monotonic()
         run_qflow("migrate", tech=tech, top=top, workdir=workdir, timeout=timeout)
         drc_out = run_qflow("drc", tech=tech, top=top, workdir=workdir, timeout=timeout)
@@ -539,7 +547,7 @@ def check_tools(liberty):
     return find_tech(liberty)
 
 
-def layout_result(synthesized, *, workdir, liberty, utilization, clock_ns, sta):
+def layout_result(synthesized, *, workdir, liberty, utilization, clock_ns, sta, progress=None):
     """Place and route the netlist a liberty synthesis left in ``workdir`` (its
     ``netlist.v``) and return the report fields of the layout flow.
 
@@ -549,7 +557,8 @@ def layout_result(synthesized, *, workdir, liberty, utilization, clock_ns, sta):
     of :func:`place_and_route`. DRC runs (magic) on every layout.
     """
     pnr = place_and_route(Path(workdir) / "netlist.v", liberty=liberty, utilization=utilization,
-                          clock_ns=clock_ns, workdir=Path(workdir) / "pnr", sta=sta, drc=True)
+                          clock_ns=clock_ns, workdir=Path(workdir) / "pnr", sta=sta, drc=True,
+                          progress=progress)
     pnr.update(synthesized_cell_area_um2=synthesized["area"], synthesized_delay_ns=synthesized["delay"])
     for timing in ("pre_route", "post_route"):
         pnr[timing].pop("report", None)  # a file in the scratch directory, removed after the run

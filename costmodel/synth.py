@@ -171,10 +171,11 @@ def find_tools(request, yosys=None):
     return find_yosys(yosys), (find_sta() if request.spec.timing == "opensta" else None)
 
 
-def run(config, rtlil, request, *, yosys, sta, workdir):
+def run(config, rtlil, request, *, yosys, sta, workdir, progress=None):
     """Synthesize ``rtlil`` (the design of ``config``, top ``top``) with the given tools.
 
     Returns the report dict; ``workdir`` keeps the scripts, logs and netlist.
+    ``progress`` is called with a line as each long step starts (layout flow).
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -195,7 +196,7 @@ def run(config, rtlil, request, *, yosys, sta, workdir):
         if request.spec.kind == "layout":
             result.update(layout.layout_result(result, workdir=workdir, liberty=request.liberty,
                                                utilization=request.spec.utilization,
-                                               clock_ns=request.clock_ns, sta=sta))
+                                               clock_ns=request.clock_ns, sta=sta, progress=progress))
     tools = {"yosys": {"name": yosys.name, "version": yosys.version}}
     if sta is not None:
         tools["nextpnr" if request.spec.kind == "fpga" else "sta"] = {"name": sta.name, "version": sta.version}
@@ -310,11 +311,12 @@ def load_cached(path, config, request=None):
         return None
 
 
-def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh=False):
+def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh=False, progress=None):
     """The report of ``config``: from the cache, or synthesized and then cached.
 
     Returns ``(report, cached)``. Cache entries are written atomically, so a killed
-    run leaves either a whole entry or none. ``fresh=True`` ignores the cache.
+    run leaves either a whole entry or none. ``fresh=True`` ignores the cache;
+    ``progress`` goes to :func:`run`.
     """
     rtlil = to_rtlil(datapath(config).component, name="top")
     path = Path(cache_dir) / f"{cache_key(config, rtlil, request, yosys=yosys, sta=sta)}.json"
@@ -323,7 +325,7 @@ def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh
         return report, True
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(dir=BUILD_DIR, prefix=f"{report_name(config, request)}."))
-    report = run(config, rtlil, request, yosys=yosys, sta=sta, workdir=workdir)
+    report = run(config, rtlil, request, yosys=yosys, sta=sta, workdir=workdir, progress=progress)
     try:
         check_report(report, config, request)
     except ValueError as exc:

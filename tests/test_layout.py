@@ -81,8 +81,12 @@ def test_layout_flow_of_the_rescaler(tmp_path):
     config = DatapathConfig(k=4)
     request = synth.resolve_flow("layout")
     yosys, sta = synth.find_tools(request)
+    steps = []
     report = synth.run(config, to_rtlil(datapath(config).component, name="top"), request,
-                       yosys=yosys, sta=sta, workdir=tmp_path)
+                       yosys=yosys, sta=sta, workdir=tmp_path, progress=steps.append)
+    # The user sees each long step as it starts, in order.
+    assert [line.split(":")[0] for line in steps] == ["qflow", "qflow place", "qflow route", "OpenSTA",
+                                                       "qflow migrate and drc"]
     pnr = report["layout"]
     assert report["flow"] == "layout" and report["area"] == pnr["core_area_um2"]
     assert pnr["unrouted_nets"] == 0 and pnr["drc_errors"] == 0 and pnr["spef_nets_skipped"] == 0
