@@ -22,7 +22,7 @@ def fake_run(monkeypatch):
     """Replace synthesis by a stub that counts its calls and makes up a report."""
     calls = []
 
-    def run(config, rtlil, request, *, yosys, sta, workdir):
+    def run(config, rtlil, request, *, yosys, sta, workdir, progress=None):
         calls.append(config)
         area = 1000.0 * config.macs + 100.0 * config.k
         return {"schema": synth.SCHEMA_VERSION, "config": synth.dataclasses.asdict(config),
