@@ -38,12 +38,13 @@ from hw.export import datapath, to_rtlil
 from toolkit.cli import write_atomically
 from toolkit.tools import Tool, ToolError, find_sta, find_yosys
 from verify import netlist as chain
+from verify.formal import find_abc
 
 from .flows import FLOWS, synthesize
 from .synth import DEFAULT_LIBERTY
 
 __all__ = ["NETLIST_DIR", "MUL_OPEN", "POINT_STATUSES", "prove_point", "verdict", "run", "format_table", "to_markdown",
-           "load_points", "find_abc", "MultiplierLemmas"]
+           "load_points", "MultiplierLemmas"]
 
 #: Where each point's scripts, netlists and logs are kept.
 NETLIST_DIR = Path("build") / "formal" / "netlist"
@@ -55,14 +56,6 @@ STEM = "formal_netlist"
 _FLOW = dataclasses.replace(FLOWS["liberty"], mapping=("write_rtlil premap.il", *FLOWS["liberty"].mapping))
 
 _FLATTEN = "read_rtlil design.il\nhierarchy -top top\nproc\nflatten\nopt_clean\nwrite_rtlil rtl.il\n"
-
-
-def find_abc(yosys=None):
-    """ABC: Debian's native ``yosys-abc`` (the proofs' solver), or a ToolError."""
-    exe = shutil.which("yosys-abc")
-    if exe is None:
-        raise ToolError("yosys-abc not found: the netlist proofs need Debian's yosys (apt-get install yosys)")
-    return Tool("yosys-abc", (exe,), "yosys-abc")
 
 
 def _checks(work, yosys, abc, budget_s):

@@ -21,7 +21,7 @@ from costmodel.synth import DEFAULT_LIBERTY
 from hw.config import DatapathConfig
 from toolkit.tools import find_sta, find_yosys
 from verify import netlist
-from verify.formal import MulCell
+from verify.formal import MulCell, find_abc
 
 needs_tools = pytest.mark.skipif(
     not DEFAULT_LIBERTY.is_file() or shutil.which("yosys-abc") is None,
@@ -58,7 +58,7 @@ def test_textbook_multiplier_uses_no_arithmetic_operators():
 
 @needs_tools
 def test_rescaler_netlist_proven_through_every_check(tmp_path):
-    yosys, abc = find_yosys(), netlist_proofs.find_abc()
+    yosys, abc = find_yosys(), find_abc()
     lemmas = netlist_proofs.MultiplierLemmas(tmp_path, yosys, abc, budget_s=300)
     row = netlist_proofs.prove_point(DatapathConfig(k=3), liberty=DEFAULT_LIBERTY, yosys=yosys, sta=find_sta(),
                                      abc=abc, budget_s=600, lemmas=lemmas, workdir=tmp_path / "k3")

@@ -75,7 +75,7 @@ __all__ = ["VARIANTS", "PIPELINES", "ProofResult", "MulCell", "reference_verilog
            "lemma_round_verilog", "lemma_clamp_verilog", "pipeline_verilog", "cut_multiplier",
            "evert_registers",
            "product_bounds", "round_bounds", "prove", "prove_pipeline", "prove_all",
-           "prove_netlist_files", "default_yosys", "variant_config", "netlist_verdict"]
+           "prove_netlist_files", "find_abc", "default_yosys", "variant_config", "netlist_verdict"]
 
 #: Pipeline depths :func:`prove_pipeline` covers (0 is the combinational proof itself).
 PIPELINES = (1, 2, 3)
@@ -792,12 +792,13 @@ def default_yosys():
         return find_yosys()
 
 
-def _abc(yosys):
-    """ABC as shipped next to ``yosys`` (Debian: ``yosys-abc``), or a ToolError."""
-    exe = Path(yosys.argv[0]).with_name("yosys-abc")
-    exe = str(exe) if exe.exists() else shutil.which("yosys-abc")
+def find_abc(yosys=None):
+    """ABC as shipped next to ``yosys`` (Debian: ``yosys-abc``), else on PATH, or a
+    ToolError: the netlist proofs' solver."""
+    exe = Path(yosys.argv[0]).with_name("yosys-abc") if yosys is not None else None
+    exe = str(exe) if exe is not None and exe.exists() else shutil.which("yosys-abc")
     if exe is None:
-        raise ToolError("yosys-abc not found: the netlist proof needs Debian's yosys (apt-get install yosys)")
+        raise ToolError("yosys-abc not found: the netlist proofs need Debian's yosys (apt-get install yosys)")
     return Tool("yosys-abc", (exe,), "yosys-abc")
 
 
@@ -816,7 +817,7 @@ def prove_netlist_files(work, *, yosys=None):
         "flatten\ntechmap\nopt -fast\naigmap\nopt_clean\n"
         "write_aiger -zinit miter.aig\n")
     run_tool(yosys, ["-q", "equiv.ys"], cwd=work, log_name="equiv.log")
-    run_tool(_abc(yosys), ["-c", "read_aiger miter.aig; print_stats; iprove"], cwd=work, log_name="abc.log")
+    run_tool(find_abc(yosys), ["-c", "read_aiger miter.aig; print_stats; iprove"], cwd=work, log_name="abc.log")
 
 
 def netlist_verdict(work):
