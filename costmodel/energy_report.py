@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import json
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import numpy as np
 
 from hw.export import datapath, to_rtlil
 from toolkit.cli import write_atomically
-from toolkit.tools import ToolError
+from toolkit.tools import ToolError, tool_version
 
 from . import energy
 from .flows import flow_digest
@@ -77,8 +76,7 @@ def _iverilog_version():
     if exe is None:
         raise ToolError("iverilog not found: install Icarus Verilog (apt-get install iverilog; "
                         "make energy installs it when run as root)")
-    proc = subprocess.run([exe, "-V"], capture_output=True, text=True)
-    return (proc.stdout.splitlines() or [""])[0]
+    return tool_version([exe], "-V")
 
 
 def _key(config, rtlil, liberty, clock_ns, yosys, sta, what):
