@@ -299,10 +299,10 @@ regress: $(STAMP) sim-tools $(if $(filter verilator,$(REGRESS_SIM)),verilator-to
 bench-regression: $(STAMP) sim-tools verilator-tools
 	$(PY) benchmarks/regression_speed.py
 
-# Accuracy side of the trade-off (accuracy/network.py): the stored int8 network is
+# Accuracy side of the trade-off (accuracy/digits/): the stored int8 network is
 # models/digits_int8.npz (make train re-creates it; the others only read it).
 .PHONY: train accuracy finetune pareto tflite-parity
-# The MNIST-1D workload (accuracy/deep.py) stores models/mnist1d/*.tflite; training needs
+# The MNIST-1D workload (accuracy/mnist1d/) stores models/mnist1d/*.tflite; training needs
 # the train extra (CPU torch, large), the reports only mnist1d (the data extra).
 TRAIN_EXTRA = $(VENV)/.train-extra-stamp
 DATA_EXTRA  = $(VENV)/.data-extra-stamp

@@ -24,7 +24,7 @@ from pathlib import Path
 from sim.golden import ROUNDINGS, check_k
 from toolkit import cli
 
-from . import network
+from .digits import network
 
 PROG = "python -m accuracy"
 
@@ -128,7 +128,7 @@ def _given(args, *names):
 
 
 def run_train(args):
-    from . import experiments
+    from .digits import experiments
     _expected(lambda: experiments.train(args.model))
     return 0
 
@@ -149,7 +149,7 @@ def _out_file(path):
 
 
 def run_accuracy(args):
-    from . import experiments
+    from .digits import experiments
     kw = {"limit": args.limit, "rounding": args.rounding, "out_dir": _out_dir(args)}
     kw.update({"ks": args.k} if args.k is not None else {})
     _expected(lambda: experiments.accuracy_report(args.model, **kw))
@@ -157,7 +157,7 @@ def run_accuracy(args):
 
 
 def run_finetune(args):
-    from . import experiments
+    from .digits import experiments
     out = _out_dir(args)
     kw = {"out_dir": out}
     if not args.publish:
@@ -182,40 +182,41 @@ def run_pareto(args):
 
 
 def run_tflite_export(args):
-    from . import tflite_io
+    from .digits import litert
     _out_file(args.output)
-    _expected(lambda: tflite_io.export(network.load(args.model), args.output))
+    _expected(lambda: litert.export(network.load(args.model), args.output))
     print(f"wrote {args.output}")
     return 0
 
 
 def run_tflite_parity(args):
-    from . import tflite_io
+    from .digits import litert
     if args.out is not None:
         _out_file(args.out)
-    _expected(lambda: tflite_io.parity_report(args.model, limit=args.limit, out=args.out))
+    _expected(lambda: litert.parity_report(args.model, limit=args.limit, out=args.out))
     return 0
 
 
 def run_tflite_scales(args):
-    from . import tflite_io
+    from .tflite import scales
     for k in args.k:
-        rows = _expected(lambda: tflite_io.scales_report(args.file, k))
+        rows = _expected(lambda: scales.scales_report(args.file, k))
         if not any("note" not in row for row in rows):
             raise cli.UsageError(f"{args.file}: no int8 layer with per-channel scales to rescale "
                                  f"({len(rows)} conv/fully-connected op(s) found)")
-        print(tflite_io.format_scales(rows))
+        print(scales.format_scales(rows))
     return 0
 
 
 def run_evaluate(args):
-    from . import evaluate, experiments
+    from .results import write_json
+    from .tflite import evaluate
     if args.out is not None:
         cli.check_output(args.out)
     report = _expected(lambda: evaluate.evaluate(args.model, args.data, ks=args.k))
     print(evaluate.format_report(report, labels=args.labels))
     if args.out is not None:
-        experiments.write_json(args.out, report)
+        write_json(args.out, report)
     return 0
 
 
@@ -226,24 +227,24 @@ def _mnist1d_kw(args):
 
 
 def run_mnist1d_train(args):
-    from . import deep, deep_experiments
-    reason = deep.torch_available()
+    from .mnist1d import experiments, network as mnist1d_network
+    reason = mnist1d_network.torch_available()
     if reason:
         raise cli.UsageError(f"mnist1d-train needs torch: {reason}")
     kw = {"out_dir": args.models} if args.models else {}
-    _expected(lambda: deep_experiments.train(**kw))
+    _expected(lambda: experiments.train(**kw))
     return 0
 
 
 def run_mnist1d_accuracy(args):
-    from . import deep_experiments
-    _expected(lambda: deep_experiments.accuracy_report(**_mnist1d_kw(args)))
+    from .mnist1d import experiments
+    _expected(lambda: experiments.accuracy_report(**_mnist1d_kw(args)))
     return 0
 
 
 def run_mnist1d_finetune(args):
-    from . import deep_experiments
-    _expected(lambda: deep_experiments.finetune_report(**_mnist1d_kw(args)))
+    from .mnist1d import experiments
+    _expected(lambda: experiments.finetune_report(**_mnist1d_kw(args)))
     return 0
 
 

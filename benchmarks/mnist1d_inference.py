@@ -1,7 +1,7 @@
 """CPU time of the MNIST-1D network's integer-only inference (what ``make accuracy`` spends).
 
 Runs a stored model (``models/mnist1d/seed0_ptq.tflite``) through
-:func:`accuracy.tflite_eval.run_batched` in TFLite mode and at ``k = 4`` on ``n``
+:func:`accuracy.interpreter.run_batched` in TFLite mode and at ``k = 4`` on ``n``
 synthetic inputs (no mnist1d needed) and prints CPU seconds per 1,000 samples per
 run, and the ratio of one ``--batch`` to another (``--against``). CPU time
 (``time.process_time``), not wall time, so that a loaded machine changes it little;
@@ -23,7 +23,8 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from accuracy import deep, tflite_eval, tflite_model  # noqa: E402
+from accuracy.mnist1d import network  # noqa: E402
+from accuracy.tflite import interpreter, reader  # noqa: E402
 
 
 def cpu_per_1000(model, xq, k, batch, repeat):
@@ -31,7 +32,7 @@ def cpu_per_1000(model, xq, k, batch, repeat):
     best = float("inf")
     for _ in range(repeat):
         t0 = time.process_time()
-        tflite_eval.run_batched(model, xq, k=k, batch=batch)
+        interpreter.run_batched(model, xq, k=k, batch=batch)
         best = min(best, time.process_time() - t0)
     return 1000 * best / len(xq)
 
@@ -39,13 +40,13 @@ def cpu_per_1000(model, xq, k, batch, repeat):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=4096)
-    ap.add_argument("--batch", type=int, default=tflite_eval.BATCH)
+    ap.add_argument("--batch", type=int, default=interpreter.BATCH)
     ap.add_argument("--against", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    model = tflite_model.load(ROOT / "models" / "mnist1d" / "seed0_ptq.tflite")
+    model = reader.load(ROOT / "models" / "mnist1d" / "seed0_ptq.tflite")
     x = np.random.default_rng(0).normal(0, 1, (args.n, 40)).astype(np.float32)
-    xq = deep.quantize_input(model, x)
+    xq = network.quantize_input(model, x)
     for k, name in ((None, "TFLite mode"), (4, "k = 4")):
         ours = cpu_per_1000(model, xq, k, args.batch, args.repeat)
         other = cpu_per_1000(model, xq, k, args.against, args.repeat)

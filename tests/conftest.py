@@ -6,14 +6,14 @@ import pytest
 @pytest.fixture(scope="session")
 def net():
     """The stored int8 digits network (``models/digits_int8.npz``)."""
-    from accuracy import network
+    from accuracy.digits import network
     return network.load()
 
 
 @pytest.fixture(scope="session")
 def data():
     """``(x_train, y_train, x_test, y_test)`` of the digits split the network was trained on."""
-    from accuracy import network
+    from accuracy.digits import network
     return network.load_digits_split()
 
 

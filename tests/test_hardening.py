@@ -408,8 +408,8 @@ def test_verilog_to_dev_full_and_closed_stdout(tmp_path):
 # --- rows 12, 13, 15: .tflite files -------------------------------------------------------------
 
 def _litert_reason():
-    from accuracy import tflite_io
-    return tflite_io.litert_available()
+    from accuracy.tflite.litert import litert_available
+    return litert_available()
 
 
 needs_tflite = pytest.mark.skipif(_litert_reason() is not None, reason="the litert extra is not installed")
@@ -417,9 +417,9 @@ needs_tflite = pytest.mark.skipif(_litert_reason() is not None, reason="the lite
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, net):
-    from accuracy import tflite_io
+    from accuracy.digits.litert import export
     path = tmp_path_factory.mktemp("tfl") / "digits.tflite"
-    tflite_io.export(net, path)
+    export(net, path)
     return path
 
 

@@ -1,0 +1,43 @@
+"""LiteRT, the reference runtime: whether it is installed, and a model run through its
+reference kernels (``OpResolverType.BUILTIN_REF``) with every intermediate tensor kept.
+
+Parity claims of this project are made against these kernels only: LiteRT's default
+(XNNPACK) kernels round differently. The optional packages are in the ``litert``
+extra: ``pip install -e '.[litert]'``.
+"""
+
+import numpy as np
+
+__all__ = ["litert_available", "run_litert"]
+
+
+def litert_available():
+    """``None`` if LiteRT, flatbuffers and tflite import, else the reason they do not."""
+    try:
+        import ai_edge_litert.interpreter  # noqa: F401
+        import flatbuffers  # noqa: F401
+        import tflite  # noqa: F401
+    except ImportError as exc:
+        return f"{exc} (pip install -e '.[litert]')"
+    return None
+
+
+def run_litert(path, xq):
+    """Run the batch ``xq`` one sample at a time through LiteRT's reference kernels
+    (``BUILTIN_REF``); returns ``{tensor name: (N, ...) array}`` for every op output.
+    ``xq`` is cast to the model input's element type (int8 or float32)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    interp = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+                         experimental_preserve_all_tensors=True)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]["index"]
+    details = {d["name"]: d["index"] for d in interp.get_tensor_details()}
+    outs = [op["outputs"][0] for op in interp._get_ops_details()]
+    names = {idx: name for name, idx in details.items()}
+    result = {names[i]: [] for i in outs}
+    for img in np.asarray(xq, dtype=interp.get_input_details()[0]["dtype"]):
+        interp.set_tensor(inp, img[None])
+        interp.invoke()
+        for i in outs:
+            result[names[i]].append(interp.get_tensor(i)[0].copy())
+    return {name: np.stack(v) for name, v in result.items()}
