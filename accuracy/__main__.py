@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from sim.golden import ROUNDINGS, check_k
-from toolkit import cli
+from toolkit import cli, files
 
 from .digits import network
 
@@ -137,13 +137,13 @@ def _out_dir(args):
     """The report directory of ``args`` (``--out``, else by ``--publish``), checked
     writable before any work starts."""
     out = args.out or cli.reports_dir(args.publish)
-    cli.check_output_dir(out)
+    files.check_output_dir(out)
     return out
 
 
 def _out_file(path):
     """Check an output file (and create its folder) before any work starts."""
-    cli.check_output(path, parents=True)
+    files.check_output(path, parents=True)
     if str(path) != "-":
         path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -161,7 +161,7 @@ def run_finetune(args):
     out = _out_dir(args)
     kw = {"out_dir": out}
     if not args.publish:
-        cli.check_output_dir(out / "models")
+        files.check_output_dir(out / "models")
         kw["model_dir"] = out / "models"
         kw["model_dir"].mkdir(parents=True, exist_ok=True)
     _expected(lambda: experiments.finetune_report(args.model, ks=args.k, epochs=args.epochs, lr=args.lr, **kw))
@@ -212,7 +212,7 @@ def run_evaluate(args):
     from .results import write_json
     from .tflite import evaluate
     if args.out is not None:
-        cli.check_output(args.out)
+        files.check_output(args.out)
     report = _expected(lambda: evaluate.evaluate(args.model, args.data, ks=args.k))
     print(evaluate.format_report(report, labels=args.labels))
     if args.out is not None:

@@ -22,7 +22,7 @@ which is checked.
 import json
 from pathlib import Path
 
-from toolkit.cli import write_atomically
+from toolkit.files import write_atomically
 from toolkit.figures import pyplot, save
 
 __all__ = ["WORKLOADS", "load_points", "pareto_front", "pareto_report"]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.cli import write_atomically
+from toolkit.files import write_atomically
 
 __all__ = ["write_json", "write_report"]
 

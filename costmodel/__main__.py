@@ -21,7 +21,7 @@ from hw.config import MACS_MAX
 from hw.export import top_name
 from hw.options import add_config_arguments, config_from_args
 from sim.golden import K_MAX, K_MIN
-from toolkit import cli
+from toolkit import cli, files
 
 from . import analytic, energy_report, executors, fpga_report, report, sweep, synth
 from .flows import FLOWS
@@ -216,7 +216,7 @@ def run_explore(args):
         n_points = len(explore.points(space)[0])
     executor = _executor(args, _jobs(args.jobs, max(1, n_points)))
     out = args.out or Path("build") / "explore" / name
-    cli.check_output_dir(out)
+    files.check_output_dir(out)
     with cli.usage_errors():
         summary = explore.explore(name, space, executor=executor, out=out, yosys=args.yosys, liberty=args.lib,
                                   progress=sys.stdout)
@@ -239,7 +239,7 @@ def run_fit(args):
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise cli.UsageError(f"cannot fit {path}: {exc}") from None
     out = analytic.coefficients_path(document["flow"])
-    cli.write_atomically(out, json.dumps(document, indent=2) + "\n")
+    files.write_atomically(out, json.dumps(document, indent=2) + "\n")
     print(f"fitted {document['source']['points']} points: max error area "
           f"{document['max_area_error_pct']} %, delay {document['max_delay_error_pct']} %")
     print(f"coefficients {out}")
@@ -311,9 +311,9 @@ def _draw(args, check=None):
     if out is None and hasattr(args, "out"):
         out = args.out = root / ("REPORT.md" if FLOWS[flow].kind != "fpga" else f"REPORT_{flow}.md")
     if out is not None:
-        cli.check_output(out, parents=True)
+        files.check_output(out, parents=True)
     if args.figures is not None:
-        cli.check_output_dir(args.figures)
+        files.check_output_dir(args.figures)
     path = args.sweep
     if path is None:
         path = root / f"{sweep.stem(request)}.json"
@@ -341,7 +341,7 @@ def _draw(args, check=None):
     from . import plots  # matplotlib: imported only by the commands that draw
 
     figures = args.figures or root / "figures" / document["flow"]
-    cli.check_output_dir(figures)
+    files.check_output_dir(figures)
     if fpga_report.is_fpga(document):
         drawn, model, note = plots.draw_fpga(document, figures), None, None
     else:
@@ -414,7 +414,7 @@ def run_report(args):
                              silicon=silicon, silicon_figures=silicon_drawn, proofs=proofs)
         print(report.trend(document).replace("**", ""))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    cli.write_atomically(args.out, text)
+    files.write_atomically(args.out, text)
     print(f"report    {args.out}")
     return 0
 
@@ -437,7 +437,7 @@ def _fpga_sections(sweep_path, figures_root, report_dir, document, draw=True):
             fpga_document = report.load_sweep(path)
         figures = Path(figures_root) / flow
         if draw:
-            cli.check_output_dir(figures)
+            files.check_output_dir(figures)
         drawn = plots.draw_fpga(fpga_document, figures) if draw else list(fpga_report.FIGURES)
         lines += [""] + fpga_report.section(fpga_document, sweep_path=path, figures=drawn,
                                             figures_dir=os.path.relpath(figures, report_dir),
@@ -479,10 +479,10 @@ def run_sweep(args):
                                 **overrides)
     executor = _executor(args, _jobs(args.jobs, len(grid.configs)))
     out = args.out or cli.reports_dir(args.publish)
-    cli.check_output_dir(out)
+    files.check_output_dir(out)
     stem = out / sweep.stem(grid.request, overrides)
     for suffix in (".json", ".csv"):
-        cli.check_output(f"{stem}{suffix}", parents=True)
+        files.check_output(f"{stem}{suffix}", parents=True)
     print(f"sweep: {len(grid.configs)} configurations ({len(ks)} k x {len(macs)} MACS), "
           f"{grid.request.flow} flow, {executor.describe()}", flush=True)
     start = time.monotonic()
@@ -535,7 +535,7 @@ def run_variants(args):
     ks, macs = _list(args.k, "k", K_MIN, K_MAX), _list(args.macs, "macs", 1, MACS_MAX)
     request = _request(args)
     out = cli.reports_dir(args.publish)
-    cli.check_output_dir(out)
+    files.check_output_dir(out)
     jobs = _jobs(args.jobs, len(ks) * len(macs))
     return variants.main(ks, macs, request, jobs=jobs, yosys=args.yosys, out_dir=out)
 
@@ -550,7 +550,7 @@ def run_synth(args):
         raise cli.UsageError(f"--energy measures one engine or a rescaler, not engines = {config.engines}")
     out = args.out or cli.reports_dir(args.publish) / "synth"
     path = out / f"{name}.json"
-    cli.check_output(path, parents=True)
+    files.check_output(path, parents=True)
     yosys, sta = synth.find_tools(request, args.yosys)
     print(f"synthesizing {top_name(config)} ({name}, {request.flow} flow) ...", flush=True)
     report, cached = synth.synthesize_config(
@@ -564,7 +564,7 @@ def run_synth(args):
                 config, liberty=request.liberty, clock_ns=args.clock_ns or energy_report.DEFAULT_CLOCK_NS,
                 yosys=yosys, sta=sta, fresh=args.fresh)
     out.mkdir(parents=True, exist_ok=True)
-    cli.write_atomically(path, synth.to_json(report))
+    files.write_atomically(path, synth.to_json(report))
     print(synth.format_table(report))
     if "energy" in report:
         print("\n".join(energy_report.format_lines(report["energy"])))
@@ -585,14 +585,14 @@ def run_energy_beats(args):
         if not 0 < args.clock_ns < 1e6:
             raise ValueError(f"clock period must be a positive number of ns, not {args.clock_ns}")
     out = args.out or cli.reports_dir(args.publish) / "energy_beats.json"
-    cli.check_output(out, parents=True)
+    files.check_output(out, parents=True)
     sta = find_sta()
     if sta is None:
         raise cli.UsageError("energy needs OpenSTA's power report: apt-get install opensta")
     rows = energy_report.beats_sweep(ks, beats, macs=args.macs, liberty=liberty, clock_ns=args.clock_ns,
                                      yosys=find_yosys(args.yosys), sta=sta, progress=sys.stdout)
     out.parent.mkdir(parents=True, exist_ok=True)
-    cli.write_atomically(out, json.dumps(rows, indent=2) + "\n")
+    files.write_atomically(out, json.dumps(rows, indent=2) + "\n")
     print(f"report    {out}")
     return 0
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.tools import ToolError
+from toolkit.run import ToolError
 
 __all__ = [
     "Stimulus", "read_liberty_cells", "function_to_verilog", "cell_models",
@@ -435,7 +435,7 @@ def named_netlist(rtlil, *, liberty, workdir, yosys, top="top", abc_script=None)
         ``workdir / "netlist.v"``.
     """
     from costmodel.flows import ABC_SCRIPT
-    from toolkit.tools import run_tool
+    from toolkit.run import run_tool
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from hw.export import datapath, to_rtlil
-from toolkit.cli import write_atomically
-from toolkit.tools import ToolError, tool_version
+from toolkit.files import write_atomically
+from toolkit.run import ToolError, tool_version
 
 from . import energy
 from .flows import flow_digest

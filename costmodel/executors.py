@@ -23,8 +23,8 @@ import uuid
 from pathlib import Path
 
 from hw.export import datapath, to_rtlil
-from toolkit.cli import write_atomically
-from toolkit.tools import ToolError, watch_parent
+from toolkit.files import write_atomically
+from toolkit.run import ToolError, watch_parent
 
 from . import synth
 
@@ -37,7 +37,7 @@ class LocalExecutor:
     A worker process that dies breaks the pool: every item not yet finished is
     then reported with that error (``BrokenProcessPool``), none is lost. Workers
     end with this process, even when it is killed with ``kill -9``
-    (:func:`toolkit.tools.watch_parent`), and the tools they run end with them;
+    (:func:`toolkit.run.watch_parent`), and the tools they run end with them;
     when the consumer stops early (an error, Ctrl-C), the items not started are
     cancelled.
     """
@@ -157,7 +157,7 @@ class SynthJob:
     Members
     -------
     request : costmodel.synth.SynthRequest
-    yosys, sta : toolkit.tools.Tool
+    yosys, sta : toolkit.run.Tool
         The client's tools (``sta``: the flow's timing tool, or None). A worker on
         another host, where their absolute paths do not exist, finds its own and
         checks that their versions are the client's: a result is only valid for

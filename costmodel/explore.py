@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 
 from hw.config import ARCH_FIELDS, DatapathConfig
-from toolkit.cli import write_atomically
+from toolkit.files import write_atomically
 
 from . import synth
 from .flows import FLOWS

@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from toolkit.tools import ToolError, run_tool
+from toolkit.run import ToolError, run_tool
 
 __all__ = ["Flow", "FLOWS", "ABC_SCRIPT", "flow_digest", "supports_booth", "synthesize",
            "parse_stat", "parse_ltp", "parse_sta"]
@@ -191,7 +191,7 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
     flow : Flow
     workdir : pathlib.Path
         Empty scratch directory; scripts, logs and the netlist are left there.
-    yosys, sta : costmodel.tools.Tool
+    yosys, sta : toolkit.run.Tool
         The tools (``sta`` may be None: liberty delay then falls back to levels).
     liberty : pathlib.Path
         Liberty file (flows with ``liberty``), already checked to exist.

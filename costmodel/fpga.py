@@ -19,7 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from toolkit.tools import Tool, ToolError, run_tool, tool_version
+from toolkit.run import Tool, ToolError, run_tool, tool_version
 
 __all__ = ["find_nextpnr", "device_package", "synthesize", "parse_report", "check_fit", "yosys_script"]
 
@@ -77,7 +77,7 @@ def synthesize(rtlil, *, flow, workdir, yosys, nextpnr, device=None, clock_ns=No
         A flow with ``kind == "fpga"``.
     workdir : pathlib.Path
         Empty scratch directory; scripts, logs, netlist and nextpnr's report stay there.
-    yosys, nextpnr : toolkit.tools.Tool
+    yosys, nextpnr : toolkit.run.Tool
     device : str or None
         One of ``flow.devices`` (default: the first).
     clock_ns : float or None

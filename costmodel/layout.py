@@ -27,7 +27,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from toolkit.tools import ToolError
+from toolkit.run import ToolError
 
 from .energy import STA_SETUP_TCL, clock_tcl, sta_argv
 

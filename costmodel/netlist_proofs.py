@@ -35,8 +35,9 @@ from pathlib import Path
 
 from hw.config import DatapathConfig
 from hw.export import datapath, to_rtlil
-from toolkit.cli import write_atomically
-from toolkit.tools import Tool, ToolError, find_sta, find_yosys
+from toolkit.files import write_atomically
+from toolkit.run import Tool, ToolError
+from toolkit.tools import find_sta, find_yosys
 from verify import netlist as chain
 from verify.formal import find_abc
 

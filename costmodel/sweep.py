@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from hw.config import DatapathConfig
-from toolkit.cli import write_together
-from toolkit.tools import ToolError
+from toolkit.files import write_together
+from toolkit.run import ToolError
 
 from . import executors, synth
 
@@ -106,7 +106,7 @@ class Sweep:
     -------
     configs : tuple of DatapathConfig
     request : costmodel.synth.SynthRequest
-    yosys, sta : costmodel.tools.Tool
+    yosys, sta : toolkit.run.Tool
     """
 
     configs: tuple
@@ -293,7 +293,7 @@ def format_comparison(document):
 def write(document, stem):
     """Write ``<stem>.csv`` and ``<stem>.json`` so that they never disagree: the JSON,
     written last, records the CSV's SHA-256, and concurrent writers are serialized
-    (:func:`toolkit.cli.write_together`). Returns the two paths."""
+    (:func:`toolkit.files.write_together`). Returns the two paths."""
     text = to_csv(document)
     document = {**document, "csv_sha256": hashlib.sha256(text.encode()).hexdigest()}
     paths = (f"{stem}.csv", f"{stem}.json")

@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 from hw.export import datapath, to_rtlil
-from toolkit.cli import write_atomically
-from toolkit.tools import ToolError, find_sta, find_yosys
+from toolkit.files import write_atomically
+from toolkit.run import ToolError
+from toolkit.tools import find_sta, find_yosys
 
 from . import fpga, layout
 from .flows import FLOWS, flow_digest, synthesize

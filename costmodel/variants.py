@@ -12,7 +12,7 @@ engine with a critical path at least 50 % shorter than the k = 32 baseline engin
 import json
 import time
 
-from toolkit.cli import write_atomically
+from toolkit.files import write_atomically
 
 from . import sweep as sweep_mod
 from .sweep import PAPER

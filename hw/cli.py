@@ -23,7 +23,7 @@ import sys
 from amaranth.hdl import ShapeCastable, Shape
 from amaranth.lib import wiring
 
-from toolkit import cli
+from toolkit import cli, files
 
 from . import export
 from .options import add_config_arguments, config_from_args
@@ -128,7 +128,7 @@ def run_export(args):
     """Export the design of ``args`` in the format of ``args.command``; the exit status."""
     convert, fmt, _ = _FORMATS[args.command]
     config = config_from_args(args)
-    cli.check_output(args.output)
+    files.check_output(args.output)
     design = export.datapath(config)
     try:
         text = convert(design.component, name=design.top)
@@ -143,7 +143,7 @@ def run_export(args):
         sys.stdout.flush()
         where = "stdout"
     else:
-        cli.write_atomically(args.output, text)
+        files.write_atomically(args.output, text)
         where = args.output
     cycles = "cycle" if design.latency == 1 else "cycles"
     engine = "" if config.macs is None else (

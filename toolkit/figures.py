@@ -8,7 +8,7 @@ gives the same SVG bytes (no date, fixed hash salt).
 import io
 from pathlib import Path
 
-from .cli import write_atomically
+from .files import write_atomically
 
 __all__ = ["pyplot", "save"]
 

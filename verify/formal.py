@@ -69,7 +69,8 @@ from hw.export import to_rtlil
 from hw.rescaler import SAT_BITS, Rescaler
 from sim.golden import ACC_BITS, s_max, shift_bits
 from sim.ports import RESCALER_INPUTS
-from toolkit.tools import Tool, ToolError, find_yosys, run_tool
+from toolkit.run import Tool, ToolError, run_tool
+from toolkit.tools import find_yosys
 
 __all__ = ["VARIANTS", "PIPELINES", "ProofResult", "MulCell", "reference_verilog", "check_verilog",
            "lemma_round_verilog", "lemma_clamp_verilog", "pipeline_verilog", "cut_multiplier",
@@ -581,7 +582,7 @@ def prove(config, *, component=None, yosys=None, workdir=None, timeout_s=None, m
     component : Rescaler, optional
         The implementation to check instead of ``Rescaler.from_config(config)``
         (combinational; the tests pass a deliberately broken one).
-    yosys : toolkit.tools.Tool, optional
+    yosys : toolkit.run.Tool, optional
         Default: :func:`default_yosys`.
     workdir : path, optional
         Where scripts and logs go (default: a new temporary directory).

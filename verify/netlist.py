@@ -44,7 +44,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from toolkit.tools import ToolError, die_with_parent
+from toolkit.run import ToolError, die_with_parent
 
 from .formal import MulCell, _MUL_CELL
 

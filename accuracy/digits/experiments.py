@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.cli import write_atomically
+from toolkit.files import write_atomically
 from toolkit.figures import pyplot, save
 
 from .. import error_model, stats

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.cli import write_atomically
+from toolkit.files import write_atomically
 
 from ..tflite.litert import litert_available, run_litert
 from ..tflite.writer import ModelBuilder

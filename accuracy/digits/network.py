@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import golden, layers
-from toolkit.cli import write_atomically
+from toolkit.files import write_atomically
 from sim.golden import INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN
 
 __all__ = [

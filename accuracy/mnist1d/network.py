@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.cli import write_atomically
+from toolkit.files import write_atomically
 
 from ..tflite import interpreter, reader
 from ..tflite.writer import ModelBuilder

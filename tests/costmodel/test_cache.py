@@ -11,7 +11,7 @@ import json
 import pytest
 
 from costmodel import sweep, synth
-from toolkit.tools import Tool
+from toolkit.run import Tool
 from hw.config import DatapathConfig
 
 YOSYS = Tool("yosys", ("yosys",), "Yosys 0.0 (stub)")

@@ -18,7 +18,7 @@ import pytest
 from costmodel import executors, explore, synth
 from costmodel.sweep import Sweep, run_sweep
 from hw.config import DatapathConfig
-from toolkit.tools import ToolError
+from toolkit.run import ToolError
 
 distributed = pytest.importorskip("distributed", reason="dask/distributed are not installed (pip install -e '.[dask]')")
 

@@ -20,7 +20,7 @@ import pytest
 from costmodel import fpga, synth
 from costmodel.flows import FLOWS
 from hw.config import DatapathConfig
-from toolkit.tools import ToolError
+from toolkit.run import ToolError
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "nextpnr"

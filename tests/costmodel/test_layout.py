@@ -13,7 +13,8 @@ from costmodel import layout, synth
 from costmodel.__main__ import main
 from hw.config import DatapathConfig
 from hw.export import datapath, to_rtlil
-from toolkit.tools import ToolError, find_sta
+from toolkit.run import ToolError
+from toolkit.tools import find_sta
 
 LIB = synth.DEFAULT_LIBERTY
 

