@@ -24,7 +24,7 @@ from sim.golden import K_MAX, K_MIN
 from toolkit import cli, files
 
 from . import analytic, energy_report, executors, fpga_report, report, sweep, synth
-from .flows import FLOWS
+from eda.flows import FLOWS
 
 PROG = "python -m costmodel"
 
@@ -574,7 +574,8 @@ def run_synth(args):
 
 def run_energy_beats(args):
     from hw.config import DatapathConfig
-    from toolkit.tools import find_sta, find_yosys
+    from eda.sta import find_sta
+    from eda.yosys import find_yosys
     with cli.usage_errors():
         ks, beats = sweep.parse_int_list(args.k, "k"), sweep.parse_int_list(args.beats, "beats")
         for k in ks:

@@ -38,13 +38,14 @@ from pathlib import Path
 
 import numpy as np
 
+from eda.sta import STA_SETUP_TCL, clock_tcl, sta_argv
 from toolkit.run import ToolError
 
 __all__ = [
     "Stimulus", "read_liberty_cells", "function_to_verilog", "cell_models",
     "Netlist", "read_netlist", "named_netlist", "instance_group", "engine_stimulus", "conv_layer",
     "rescaler_stimulus", "zero_stimulus", "constant_stimulus", "simulate", "read_outputs", "count_toggles",
-    "instance_power", "sta_argv", "clock_tcl", "STA_SETUP_TCL", "combine_power", "measure_energy", "vectorless_energy",
+    "instance_power", "combine_power", "measure_energy", "vectorless_energy",
 ]
 
 #: Power components reported by OpenSTA, in its column order.
@@ -434,7 +435,7 @@ def named_netlist(rtlil, *, liberty, workdir, yosys, top="top", abc_script=None)
     pathlib.Path
         ``workdir / "netlist.v"``.
     """
-    from costmodel.flows import ABC_SCRIPT
+    from eda.flows import ABC_SCRIPT
     from toolkit.run import run_tool
 
     workdir = Path(workdir)
@@ -631,18 +632,6 @@ def _run(argv, cwd, log_name, what):
 
 # --- power ---------------------------------------------------------------------------------
 
-#: OpenSTA set-up shared by the power and the post-route timing scripts: the design,
-#: optional parasitics, the clock, and zero input/output delays.
-STA_SETUP_TCL = """\
-read_liberty {liberty}
-read_verilog {netlist}
-link_design {top}
-{spef}
-{clock}
-set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]
-set_output_delay 0 -clock clk [all_outputs]
-"""
-
 _POWER_TCL = STA_SETUP_TCL + "{activities}\n"
 
 _ACTIVITY_TCL = """\
@@ -650,13 +639,6 @@ set_power_activity -global -activity {activity} -duty 0.5
 report_power -digits 6 > total_{tag}.txt
 report_power -instances [get_cells *] -digits 6 > instances_{tag}.txt
 """
-
-
-def clock_tcl(has_clock, clock_ns):
-    """``create_clock`` on the ``clk`` port, or a virtual clock for a design without one."""
-    if has_clock:
-        return f"create_clock -name clk -period {clock_ns} [get_ports clk]"
-    return f"create_clock -name clk -period {clock_ns}"
 
 
 def instance_power(netlist, *, netlist_path, liberty, clock_ns, workdir, sta, activities=(0.0, 1.0),
@@ -688,16 +670,6 @@ def instance_power(netlist, *, netlist_path, liberty, clock_ns, workdir, sta, ac
         result[activity] = {"instances": per,
                             "total": _parse_total((workdir / f"total_{i}.txt").read_text())}
     return result
-
-
-def sta_argv(sta):
-    """Command prefix of OpenSTA: a ``Tool`` (``argv``) or a path."""
-    if hasattr(sta, "argv"):
-        return list(sta.argv)
-    exe = shutil.which(str(sta))
-    if exe is None:
-        raise ToolError(f"OpenSTA not found at {sta}: apt-get install opensta")
-    return [exe, "-no_init", "-no_splash", "-exit"]
 
 
 def _parse_instances(text):
@@ -765,7 +737,7 @@ def measure_energy(netlist_path, *, liberty, top, stimulus, clock_ns, workdir, s
     groups : bool
         Also split power by :func:`instance_group` (meaningful for :func:`named_netlist`).
     spef : path-like, optional
-        Parasitics of the netlist after routing (e.g. from :mod:`costmodel.layout`):
+        Parasitics of the netlist after routing (e.g. from :mod:`eda.qflow`):
         wire capacitance adds to the switching power.
 
     Returns

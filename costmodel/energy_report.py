@@ -27,7 +27,7 @@ from toolkit.files import write_atomically
 from toolkit.run import ToolError, tool_version
 
 from . import energy
-from .flows import flow_digest
+from eda.flows import flow_digest
 
 __all__ = ["DEFAULT_CLOCK_NS", "VECTORLESS_ACTIVITY", "CACHE_DIR", "stimulus_for", "golden_check",
            "measure_config", "beats_sweep", "format_lines", "format_beats"]

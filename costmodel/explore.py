@@ -42,7 +42,7 @@ from hw.config import ARCH_FIELDS, DatapathConfig
 from toolkit.files import write_atomically
 
 from . import synth
-from .flows import FLOWS
+from eda.flows import FLOWS
 from .sweep import Sweep, run_sweep
 
 __all__ = ["SPACES", "PAPER_CONFIGS", "load_space", "points", "explore", "pareto_flags", "to_csv",

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 from . import report
-from .flows import FLOWS
+from eda.flows import FLOWS
 
 __all__ = ["FIGURES", "CAPTIONS", "is_fpga", "published", "controls", "resources", "seed_spread", "rows_by_macs", "tiles_per_mac",
            "dsp_steps", "section", "render"]

@@ -2,7 +2,7 @@
 proved equal to its RTL.
 
 For every point this synthesizes the engine with the liberty flow's own script
-(:func:`costmodel.flows.synthesize`; one ``write_rtlil`` added before the cell
+(:func:`eda.flows.synthesize`; one ``write_rtlil`` added before the cell
 mapping, which changes nothing else), so the netlist checked is the one whose
 area and delay the sweep reports; the table records both and whether they equal
 the sweep's. Then :mod:`verify.netlist`'s chain, with the RTL flattened once:
@@ -37,11 +37,12 @@ from hw.config import DatapathConfig
 from hw.export import datapath, to_rtlil
 from toolkit.files import write_atomically
 from toolkit.run import Tool, ToolError
-from toolkit.tools import find_sta, find_yosys
+from eda.sta import find_sta
+from eda.yosys import find_yosys
 from verify import netlist as chain
 from verify.formal import find_abc
 
-from .flows import FLOWS, synthesize
+from eda.flows import FLOWS, synthesize
 from .synth import DEFAULT_LIBERTY
 
 __all__ = ["NETLIST_DIR", "MUL_OPEN", "POINT_STATUSES", "prove_point", "verdict", "run", "format_table", "to_markdown",

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from hw.export import to_rtlil
 from hw.rescaler import Rescaler
-from toolkit.tools import find_yosys
+from eda.yosys import find_yosys
 from verify import formal
 
-from .flows import FLOWS, synthesize
+from eda.flows import FLOWS, synthesize
 from .synth import DEFAULT_LIBERTY
 
 __all__ = ["prove_netlist", "run_all"]

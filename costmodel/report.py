@@ -21,7 +21,7 @@ from pathlib import Path
 from hw.config import DatapathConfig
 
 from . import analytic, silicon_report, sweep, synth
-from .flows import FLOWS
+from eda.flows import FLOWS
 
 __all__ = ["REQUIRED_KEYS", "load_sweep", "validate_sweep", "missing_points", "rows_by_macs",
            "flow_label", "area_ratios", "trend", "load_model", "model_points", "ordered_parts", "sweep_date", "render",

@@ -1,7 +1,7 @@
 """``make synth``: one configuration from RTL to an area/delay report.
 
 Builds the datapath from a :class:`hw.config.DatapathConfig`, synthesizes it with
-:func:`costmodel.flows.synthesize` and returns the report (``config``, ``area``,
+:func:`eda.flows.synthesize` and returns the report (``config``, ``area``,
 ``area_unit``, ``delay_ns`` or ``delay`` + ``delay_unit``, ``breakdown``,
 ``tools``, ``flow``, ``runtime_s``, ...; ``docs/reports.md``). All inputs are
 checked before any tool runs; each run works in its own scratch directory, and
@@ -22,10 +22,11 @@ from pathlib import Path
 from hw.export import datapath, to_rtlil
 from toolkit.files import write_atomically
 from toolkit.run import ToolError
-from toolkit.tools import find_sta, find_yosys
 
-from . import fpga, layout
-from .flows import FLOWS, flow_digest, synthesize
+from eda import nextpnr, qflow
+from eda.flows import FLOWS, flow_digest, synthesize
+from eda.sta import find_sta
+from eda.yosys import find_yosys
 
 __all__ = [
     "DEFAULT_LIBERTY", "BUILD_DIR", "CACHE_DIR", "SCHEMA_VERSION", "SynthRequest",
@@ -52,7 +53,7 @@ class SynthRequest:
     Members
     -------
     flow : str
-        A name of :data:`~costmodel.flows.FLOWS` (``"liberty"``, ``"generic"``, ``"ecp5"``, ...).
+        A name of :data:`~eda.flows.FLOWS` (``"liberty"``, ``"generic"``, ``"ecp5"``, ...).
     liberty : pathlib.Path or None
         The liberty file (liberty flow only).
     clock_ns : float
@@ -71,7 +72,7 @@ class SynthRequest:
 
     @property
     def spec(self):
-        """The :class:`~costmodel.flows.Flow` record of :attr:`flow`."""
+        """The :class:`~eda.flows.Flow` record of :attr:`flow`."""
         return FLOWS[self.flow]
 
 
@@ -94,7 +95,7 @@ def check_liberty(path):
 
 
 def resolve_flow(flow=None, liberty=None, clock_ns=None, *, device=None, seed=1):
-    """Choose and validate the flow: the first of :data:`~costmodel.flows.FLOWS`
+    """Choose and validate the flow: the first of :data:`~eda.flows.FLOWS`
     whose library is at hand (``liberty`` given, or the default OSU library
     installed), else the first that needs none. ``clock_ns=None`` is the flow's
     default period; ``device`` and ``seed`` apply to the FPGA flows only."""
@@ -110,7 +111,7 @@ def resolve_flow(flow=None, liberty=None, clock_ns=None, *, device=None, seed=1)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
         raise ValueError(f"seed must be an integer in 0..2^31-1, not {seed!r}")
     if spec.kind == "fpga":
-        device = fpga.device_package(spec, device)[0]
+        device = nextpnr.device_package(spec, device)[0]
     elif device is not None:
         fpga_flows = ", ".join(f.name for f in FLOWS.values() if f.kind == "fpga")
         raise ValueError(f"a device applies to the FPGA flows ({fpga_flows}), not to the {flow} flow")
@@ -162,9 +163,9 @@ def find_tools(request, yosys=None):
     when missing), nextpnr (FPGA flows), else None. Raises ToolError if Yosys, or
     an FPGA flow's nextpnr, is missing."""
     if request.spec.kind == "fpga":
-        return find_yosys(yosys), fpga.find_nextpnr(request.spec)
+        return find_yosys(yosys), nextpnr.find_nextpnr(request.spec)
     if request.spec.kind == "layout":
-        layout.check_tools(request.liberty)
+        qflow.check_tools(request.liberty)
         sta = find_sta()
         if sta is None:
             raise ToolError("the layout flow needs OpenSTA for post-route timing: apt-get install opensta")
@@ -185,7 +186,7 @@ def run(config, rtlil, request, *, yosys, sta, workdir, progress=None):
         if config.booth:
             raise ToolError(f"booth is an ASIC mapping option: the {request.flow} flow maps "
                             "multipliers onto DSP tiles")
-        result = fpga.synthesize(rtlil, flow=request.spec, workdir=workdir, yosys=yosys, nextpnr=sta,
+        result = nextpnr.synthesize(rtlil, flow=request.spec, workdir=workdir, yosys=yosys, nextpnr=sta,
                                  device=request.device, clock_ns=request.clock_ns, seed=request.seed)
     else:
         result = synthesize(rtlil, flow=request.spec, workdir=workdir,
@@ -195,7 +196,7 @@ def run(config, rtlil, request, *, yosys, sta, workdir, progress=None):
                       breakdown_note="own area of each module, synthesized with the hierarchy kept; "
                                      f"sums to {result['hierarchical_area']} vs {result['area']} flattened")
         if request.spec.kind == "layout":
-            result.update(layout.layout_result(result, workdir=workdir, liberty=request.liberty,
+            result.update(qflow.layout_result(result, workdir=workdir, liberty=request.liberty,
                                                utilization=request.spec.utilization,
                                                clock_ns=request.clock_ns, sta=sta, progress=progress))
     tools = {"yosys": {"name": yosys.name, "version": yosys.version}}
@@ -365,6 +366,6 @@ def format_table(report):
         lines.insert(3, f"fpga      LUT {f['luts']:,}  FF {f['ffs']:,}  DSP {f['dsps']}  BRAM {f['brams']}  "
                         f"IO {f['io']}  fmax {fmax}")
     if "layout" in report:
-        lines[2:2] = layout.format_lines(report["layout"])
+        lines[2:2] = qflow.format_lines(report["layout"])
     lines.append(f"runtime   {report['runtime_s']} s   (the whole {report['flow']} flow)")
     return "\n".join(lines)

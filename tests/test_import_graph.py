@@ -20,8 +20,9 @@ ALLOWED = {
     "toolkit": set(),
     "sim": set(),
     "hw": {"sim", "toolkit"},
-    "verify": {"hw", "sim", "toolkit"},
-    "costmodel": {"verify", "hw", "sim", "toolkit"},
+    "eda": {"toolkit"},
+    "verify": {"eda", "hw", "sim", "toolkit"},
+    "costmodel": {"verify", "eda", "hw", "sim", "toolkit"},
     "accuracy": {"sim", "toolkit"},
 }
 #: Modules that cocotb imports by file name from ``verify/testbenches`` (test-time code).

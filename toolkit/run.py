@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ToolError", "ToolTimeout", "Tool", "tool_version", "run_tool", "die_with_parent", "watch_parent"]
+__all__ = ["ToolError", "ToolTimeout", "Tool", "tool_version", "checked_version", "run_tool", "die_with_parent", "watch_parent"]
 
 
 class ToolError(RuntimeError):
@@ -150,6 +150,14 @@ def tool_version(argv, flag, *, timeout=600):
     if returncode != 0 or not lines:
         raise ToolError(f"{argv[0]} does not run ('{' '.join(map(str, argv))} {flag}' failed)")
     return lines[0].strip()
+
+
+def checked_version(version, pattern, exe, what):
+    """``version`` if it looks like ``what``'s answer, else a :class:`ToolError`:
+    a program that merely runs (``/bin/echo``) is not taken for the tool."""
+    if pattern.search(version) is None:
+        raise ToolError(f"{exe} does not look like {what}: its version answer is {version[:60]!r}")
+    return version
 
 
 #: Lines that name a tool's failure, for the one-line message.

@@ -70,7 +70,7 @@ from hw.rescaler import SAT_BITS, Rescaler
 from sim.golden import ACC_BITS, s_max, shift_bits
 from sim.ports import RESCALER_INPUTS
 from toolkit.run import Tool, ToolError, run_tool
-from toolkit.tools import find_yosys
+from eda.yosys import find_yosys
 
 __all__ = ["VARIANTS", "PIPELINES", "ProofResult", "MulCell", "reference_verilog", "check_verilog",
            "lemma_round_verilog", "lemma_clamp_verilog", "pipeline_verilog", "cut_multiplier",

@@ -17,7 +17,8 @@ from costmodel import energy, energy_report
 from costmodel.__main__ import main
 from hw.config import DatapathConfig
 from hw.export import datapath, to_rtlil
-from toolkit.tools import find_sta, find_yosys
+from eda.sta import find_sta
+from eda.yosys import find_yosys
 
 LIB = energy_report.Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
 

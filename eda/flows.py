@@ -61,9 +61,9 @@ class Flow:
     kind : str
         How the flow runs: ``"asic"`` (the Yosys script of :meth:`yosys_script`,
         :func:`synthesize`), ``"fpga"`` (Yosys ``synth_<family>``, then nextpnr
-        places and routes: :func:`costmodel.fpga.synthesize`) or ``"layout"``
+        places and routes: :func:`eda.nextpnr.synthesize`) or ``"layout"``
         (the ``"asic"`` synthesis, then qflow places and routes the netlist:
-        :func:`costmodel.layout.place_and_route`).
+        :func:`eda.qflow.place_and_route`).
     clock_ns : float
         Default clock period: the timing target (FPGA place and route is
         timing-driven, so its target matters) and the report name's reference.
@@ -154,12 +154,12 @@ FLOWS = {flow.name: flow for flow in (
 
 
 def flow_digest():
-    """SHA-256 of this module's, :mod:`costmodel.fpga`'s and :mod:`costmodel.layout`'s
+    """SHA-256 of this module's, :mod:`eda.nextpnr`'s, :mod:`eda.qflow`'s and :mod:`eda.sta`'s
     source: scripts and parsers are part of every result, so a cached result made
     by other ones is not reused."""
     here = Path(__file__)
     return hashlib.sha256(b"".join(here.with_name(name).read_bytes()
-                                   for name in ("flows.py", "fpga.py", "layout.py"))).hexdigest()
+                                   for name in ("flows.py", "nextpnr.py", "qflow.py", "sta.py"))).hexdigest()
 
 
 _STA_SCRIPT = """\

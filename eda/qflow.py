@@ -29,7 +29,7 @@ from pathlib import Path
 
 from toolkit.run import ToolError
 
-from .energy import STA_SETUP_TCL, clock_tcl, sta_argv
+from .sta import STA_SETUP_TCL, clock_tcl, sta_argv
 
 __all__ = ["QflowTech", "find_tech", "write_project", "run_qflow", "lef_macros", "parse_def",
            "def_wire_length", "rc_to_spef", "post_route_sta", "place_and_route"]
@@ -50,7 +50,7 @@ stat
 
 _PROJECT_VARS = """\
 #!/usr/bin/tcsh -f
-# Written by costmodel.layout: the netlist is imported, not synthesized.
+# Written by eda.qflow: the netlist is imported, not synthesized.
 set yosys_options = "-s import.ys"
 set initial_density = {density}
 set run_opensta = 0
@@ -249,7 +249,7 @@ def rc_to_spef(rc_text, netlist_text, *, design="top"):
     """
     pins, ports = _verilog_nets(netlist_text)
     out = ["*SPEF \"IEEE 1481-1998\"", f"*DESIGN \"{design}\"", "*DATE \"\"", "*VENDOR \"qrouter\"",
-           "*PROGRAM \"costmodel.layout.rc_to_spef\"", "*VERSION \"1\"", "*DESIGN_FLOW \"\"",
+           "*PROGRAM \"eda.qflow.rc_to_spef\"", "*VERSION \"1\"", "*DESIGN_FLOW \"\"",
            "*DIVIDER /", "*DELIMITER :", "*BUS_DELIMITER [ ]", "*T_UNIT 1 NS", "*C_UNIT 1 PF",
            "*R_UNIT 1 OHM", "*L_UNIT 1 HENRY", ""]
     written = skipped = 0
