@@ -58,9 +58,27 @@ def test_channel_stats_and_clamp():
     assert all(v.shape == (2,) for v in st_.values())
 
 
-def test_plot(tmp_path):
+def test_plot(tmp_path, monkeypatch):
     rng = np.random.default_rng(2)
     acc = rng.integers(-3000, 3000, size=(200, 3))
     rows = error_model.error_vs_k(acc, np.float32([0.01, 0.02, 0.03]), [16, 8, 4, 2])
+    drawn = []
+    real_save = error_model.save
+    monkeypatch.setattr(error_model, "save", lambda fig, path, **kw: drawn.append(fig) or real_save(fig, path, **kw))
     error_model.plot_error_vs_k({"a": rows, "b": rows}, tmp_path / "e.png")
-    assert (tmp_path / "e.png").stat().st_size > 1000
+    (fig,) = drawn
+    left, right = fig.axes
+    ks = [16, 8, 4, 2]
+    lines = {line.get_label(): line for line in left.get_lines()}
+    np.testing.assert_array_equal(lines["a mean |a(Mq-M)|"].get_xdata(), ks)
+    np.testing.assert_allclose(lines["a mean |a(Mq-M)|"].get_ydata(), [r["mean_abs_mult"] for r in rows])
+    rounding = lines["mean |rounding part| (all layers)"].get_ydata()
+    np.testing.assert_allclose(rounding, [r["mean_abs_rounding"] for r in rows])
+    changed = {line.get_label(): line.get_ydata() for line in right.get_lines()}
+    np.testing.assert_allclose(changed["b"], [100 * r["changed"] for r in rows])
+    assert [t.get_text() for t in left.get_legend().get_texts()][:2] == ["a mean |a(Mq-M)|", "b mean |a(Mq-M)|"]
+    assert left.get_yscale() == "log" and right.get_ylabel() == "int8 outputs changed vs k = 32 (%)"
+    # The file is a whole PNG of the figure's size (11 x 4.2 inches at 110 dpi).
+    head = (tmp_path / "e.png").read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")) == (1210, 462)

@@ -987,7 +987,7 @@ def test_dot_product_bad_M_names_channel():
 
 
 # --------------------------------------------------------------------------------------
-# TFLite's whole shift range and its single-rounding kernels (issue #12)
+# TFLite's whole shift range and its single-rounding kernels
 # --------------------------------------------------------------------------------------
 
 def test_tflite_quantizer_keeps_tflites_shift_range():
@@ -1032,7 +1032,7 @@ def test_tflite_pairs_round_trip_through_rescale():
 # the double rounding of its convolutions, and the paper's half up, side by side.
 # (M, acc): exact value, half_up, tflite_single, tflite_double
 TIE_VECTORS = [
-    (0.5, -1, -0.5, 0, -1, 0),          # issue #12: LiteRT's FC gives -1, half up 0
+    (0.5, -1, -0.5, 0, -1, 0),          # LiteRT's FC gives -1, half up 0
     (0.125, -948, -118.5, -118, -119, -119),
     (0.25, -2, -0.5, 0, -1, -1),        # double rounding: -2 * 2^30 / 2^31 = -1 exactly, then ties away
     (0.5, 1, 0.5, 1, 1, 1),

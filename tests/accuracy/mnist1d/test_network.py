@@ -56,6 +56,32 @@ def test_training_and_quantization_are_deterministic(tiny, tmp_path):
 
 
 @needs_torch
+def test_batch_norm_folding_equals_the_unfolded_network(tiny):
+    """The folded weights and biases (eval-mode batch-norm statistics) compute the same
+    float function as the trained network with its batch norms: every layer's output
+    agrees within 1e-5 (both in float64)."""
+    import copy
+
+    import torch
+    data, net, _ = tiny
+    unfolded = copy.deepcopy(net).double().eval()
+    folded_net = copy.deepcopy(unfolded)
+    for name, (w, b) in network._folded(net).items():
+        if name == "fc":
+            assert np.array_equal(w, net.fc.weight.detach().double().numpy())
+            continue
+        folded_net.convs[name].weight = torch.nn.Parameter(torch.as_tensor(w))
+        folded_net.convs[name].bias = torch.nn.Parameter(torch.as_tensor(b))
+        folded_net.bns[name] = torch.nn.Identity()
+    x = torch.as_tensor(data["test"][0]).double()
+    with torch.no_grad():
+        want, got = unfolded(x, keep=True), folded_net(x, keep=True)
+    assert want.keys() == got.keys()
+    for name in want:
+        np.testing.assert_allclose(got[name].numpy(), want[name].numpy(), rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+@needs_torch
 def test_batch_norm_folding_keeps_the_float_function(tiny):
     """The int8 network in TFLite mode follows the float network it was folded from."""
     import torch
