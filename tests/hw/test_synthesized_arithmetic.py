@@ -71,7 +71,7 @@ def test_no_arithmetic_wider_than_needed(k, macs, engines, tmp_path):
 
 
 def test_k4_macs8_has_a_32_by_4_multiplier(tmp_path):
-    """The issue's check, spelled out: ``make verilog K=4 MACS=8``'s rescaler multiplier
+    """The narrow multiplier, spelled out: ``make verilog K=4 MACS=8``'s rescaler multiplier
     is 32 x 4 bits (36-bit product), next to eight 8 x 8 ones."""
     cells = arithmetic_cells(DatapathConfig(k=4, macs=8), tmp_path)
     muls = sorted((key[1], key[2]) for key, n in cells.items() if key[0] == "$mul" for _ in range(n))
