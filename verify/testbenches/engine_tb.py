@@ -127,63 +127,63 @@ def conv_layer(rng):
     return stream, q, (x, w, b)
 
 
-async def run(dut, test, stream, bubble_rate, rng):
-    """Drive ``stream`` (with bubbles), collect ``y``, check outputs and timing."""
-    words = stream.words
+class Monitor:
+    """What the outputs did at every rising clock edge: whether the beat just driven
+    ended a channel (``done``), ``y_valid``, and every ``y`` sampled while it was high."""
+
+    def __init__(self, dut, edge):
+        self.edge, self.y, self.y_valid = edge, dut.y, dut.y_valid
+        self.done, self.valid, self.outputs = [], [], []
+
+    async def clock(self, done):
+        """Wait for the next rising edge and sample the outputs there."""
+        await self.edge
+        self.done.append(done)
+        valid = int(self.y_valid.value)
+        self.valid.append(valid)
+        if valid:
+            self.outputs.append(layers.unpack_lanes(self.y.value.to_unsigned(), 8, ENGINES))
+
+
+async def drive(dut, stream, gaps, garbage, monitor):
+    """Drive ``stream``'s beats, ``gaps[b]`` bubbles (``valid`` low, random garbage on
+    every other input) before beat ``b``, then idle until the last output is out.
+    A port is written only when its value changes (writes dominate the simulation cost)."""
     handles = [getattr(dut, name) for name in _PORTS]
-    last = [0] * len(_PORTS)
-    for handle in handles:  # every input driven at t = 0
-        handle.value = 0
-    dut.valid.value = 0
-    edge = await clock_and_reset(dut)
-
-    beats = len(words["first"])
-    columns = [words[name] for name in _PORTS]
+    columns = [stream.words[name] for name in _PORTS]
     widths = [len(handle) for handle in handles]
-    garbage = random.Random(int(rng.integers(1 << 31)))
-    if bubble_rate > 0:
-        gaps = (rng.geometric(1 - bubble_rate, size=beats) - 1).tolist()
-    else:
-        gaps = [0] * beats
-    done_seq, y_valid_seq, got = [], [], []
-    y_h, y_valid_h, valid_h = dut.y, dut.y_valid, dut.valid
-    current_valid = 0
-
-    async def clock(done):
-        await edge
-        done_seq.append(done)
-        y_valid = int(y_valid_h.value)
-        y_valid_seq.append(y_valid)
-        if y_valid:
-            got.append(layers.unpack_lanes(y_h.value.to_unsigned(), 8, ENGINES))
-
-    for beat in range(beats):
-        for _ in range(gaps[beat]):  # a bubble: garbage everywhere, valid low
+    last = [0] * len(_PORTS)
+    valid = 0
+    for beat, gap in enumerate(gaps):
+        for _ in range(gap):
             for i, handle in enumerate(handles):
                 last[i] = garbage.getrandbits(widths[i])
                 handle.value = last[i]
-            if current_valid:
-                valid_h.value = current_valid = 0
-            await clock(0)
+            if valid:
+                dut.valid.value = valid = 0
+            await monitor.clock(0)
         for i, column in enumerate(columns):
-            value = column[beat]
-            if value != last[i]:
-                handles[i].value = value
-                last[i] = value
-        if not current_valid:
-            valid_h.value = current_valid = 1
-        await clock(words["last"][beat])
-    valid_h.value = 0
+            if column[beat] != last[i]:
+                handles[i].value = last[i] = column[beat]
+        if not valid:
+            dut.valid.value = valid = 1
+        await monitor.clock(stream.words["last"][beat])
+    dut.valid.value = 0
     for _ in range(CONFIG.latency + 2):
-        await clock(0)
+        await monitor.clock(0)
 
+
+def check(stream, monitor):
+    """The problems found: ``y_valid`` not (valid and last) delayed by exactly the
+    latency, a wrong number of outputs, outputs that differ from the golden model."""
     problems = []
     latency = CONFIG.latency
-    shifted = [0] * latency + done_seq[:len(done_seq) - latency]
-    if y_valid_seq != shifted:
-        first = next(i for i, (a, b) in enumerate(zip(y_valid_seq, shifted)) if a != b)
+    shifted = [0] * latency + monitor.done[:len(monitor.done) - latency]
+    if monitor.valid != shifted:
+        first = next(i for i, (a, b) in enumerate(zip(monitor.valid, shifted)) if a != b)
         problems.append(f"y_valid is not (valid and last) delayed by {latency} cycles: first difference "
-                        f"at cycle {first} after reset (y_valid={y_valid_seq[first]}, expected {shifted[first]})")
+                        f"at cycle {first} after reset (y_valid={monitor.valid[first]}, expected {shifted[first]})")
+    got = monitor.outputs
     if len(got) != len(stream.expected):
         problems.append(f"{len(got)} outputs came out for {len(stream.expected)} output groups")
     bad = [(g, e) for g, (exp, out) in enumerate(zip(stream.expected, got))
@@ -192,16 +192,36 @@ async def run(dut, test, stream, bubble_rate, rng):
         problems.append(f"{len(bad)} of {len(stream.expected) * ENGINES} outputs differ from the golden "
                         f"model (first {min(len(bad), MAX_REPORTED)} shown):")
         problems += ["  " + stream.describe(g, e, got[g][e]) for g, e in bad[:MAX_REPORTED]]
-    if problems:
-        header = (f"engine RTL mismatch in {test} ({CONFIG}; reproduce with RANDOM_SEED={SEED}):")
-        raise AssertionError("\n".join([header] + problems))
+    return problems
+
+
+def record_coverage(dut, test, stream, monitor):
+    """Write ``coverage_<test>.json`` and log the outputs' coverage."""
     write_atomically(f"coverage_{test}.json", json.dumps(
         {"test": test, "config": CONFIG.name, "sim": cocotb.SIM_NAME, "lanes": ENGINES,
          "coverage": stream.coverage.summary()}, indent=1) + "\n")
     dut._log.info("%s: %d outputs bit-exact in %d cycles (%d beats), RANDOM_SEED=%d\n%s",
-                  test, len(got) * ENGINES, len(done_seq), beats, SEED,
+                  test, len(monitor.outputs) * ENGINES, len(monitor.done), len(stream.words["first"]), SEED,
                   format_table([stream.coverage.row(f"{CONFIG.name} {test}")]))
-    return got
+
+
+async def run(dut, test, stream, bubble_rate, rng):
+    """Drive ``stream`` (with bubbles at ``bubble_rate``), check outputs and timing,
+    record the coverage; returns the outputs (one list of ENGINES ints per group)."""
+    for name in _PORTS:  # every input driven at t = 0
+        getattr(dut, name).value = 0
+    dut.valid.value = 0
+    monitor = Monitor(dut, await clock_and_reset(dut))
+    beats = len(stream.words["first"])
+    garbage = random.Random(int(rng.integers(1 << 31)))  # drawn first: a seed replays earlier runs
+    gaps = (rng.geometric(1 - bubble_rate, size=beats) - 1).tolist() if bubble_rate > 0 else [0] * beats
+    await drive(dut, stream, gaps, garbage, monitor)
+    problems = check(stream, monitor)
+    if problems:
+        header = f"engine RTL mismatch in {test} ({CONFIG}; reproduce with RANDOM_SEED={SEED}):"
+        raise AssertionError("\n".join([header] + problems))
+    record_coverage(dut, test, stream, monitor)
+    return monitor.outputs
 
 
 @cocotb.test()
