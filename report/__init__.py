@@ -1,10 +1,10 @@
 """The study's report: ``reports/REPORT.md`` and its figures, from published JSON only.
 
 Everything here reads what the cost model published under ``reports/`` (sweeps,
-point reports, the energy-beats table, the netlist proof table, the analytic
-model's coefficients), through the validated loaders of
-:mod:`costmodel.published`, and never runs a tool: a point that is not
-published is listed with the command that makes it. The import-graph test
+point reports, the energy-beats table, the netlist proof table) through the
+validated loaders of :mod:`costmodel.published`, and the analytic model's
+coefficients through :mod:`costmodel.analytic`; it never runs a tool: a point
+that is not published is listed with the command that makes it. The import-graph test
 (``tests/test_import_graph.py``) checks that no module of this package reaches a
 module that runs a tool.
 
@@ -15,7 +15,8 @@ and ``draw()`` (draws them):
 
 * :mod:`report.asic_section`: the standard-cell sweep against the paper, and its
   figures (:mod:`report.asic_figures`);
-* :mod:`report.fpga_section`: an FPGA sweep (:mod:`report.fpga_figures`);
+* :mod:`report.fpga_section`: an FPGA sweep (numbers in :mod:`report.fpga_rows`,
+  figure in :mod:`report.fpga_figures`);
 * :mod:`report.silicon_section`: energy per output and placed-and-routed silicon
   (numbers in :mod:`report.silicon_numbers`, figures in
   :mod:`report.silicon_figures`).

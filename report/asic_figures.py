@@ -28,6 +28,7 @@ from .sweep_rows import PART_LABELS, flow_label, model_points, ordered_parts, ro
 
 __all__ = ["FIGURES", "names", "figure", "draw"]
 
+#: The figures, in the order the report shows them.
 FIGURES = ("area_vs_k", "delay_vs_k", "adp_vs_k", "area_breakdown", "model_vs_synthesis")
 
 PART_COLOURS = {"rescaler": "#e8872b", "multipliers": "#3d6fb6", "adder_tree": "#8fb3e0",

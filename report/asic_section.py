@@ -13,7 +13,7 @@ which the report places after the FPGA sections.
 import math
 from pathlib import Path
 
-from costmodel.published import (BASE_K, PAPER, compare_to_paper, load_netlist_proofs, load_sweep)
+from costmodel.published import BASE_K, PAPER, compare_to_paper, load_netlist_proofs, load_sweep
 from toolkit.markdown import num, pct, table
 
 from . import asic_figures

@@ -23,6 +23,7 @@ from .sweep_rows import swept_ks
 
 __all__ = ["FIGURES", "DELAYS", "drawable", "figure", "draw"]
 
+#: The figures, in the order the report shows them.
 FIGURES = ("energy_vs_k", "delay_pre_post_route")
 
 _SOURCE = "OSU 0.18 um cells; Yosys, Icarus, OpenSTA"
