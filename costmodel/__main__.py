@@ -21,10 +21,11 @@ from hw.config import MACS_MAX
 from hw.export import top_name
 from hw.options import add_config_arguments, config_from_args
 from sim.golden import K_MAX, K_MIN
+from eda.flows import FLOWS
 from toolkit import cli, files
 
-from . import analytic, energy_report, executors, fpga_report, report, sweep, synth
-from eda.flows import FLOWS
+from . import analytic, energy_report, executors, sweep, synth
+from .published import DEFAULT_K, DEFAULT_MACS
 
 PROG = "python -m costmodel"
 
@@ -101,8 +102,8 @@ def make_parser():
                     f"cache, and write <DIR>/sweep_<flow>.json and .csv (default {cli.RUNS_DIR}; "
                     f"with --publish {cli.STUDY_DIR}) with the ratios to k = 32 and the paper's "
                     "figures side by side.")
-    _lists(sweep_parser, k=(",".join(map(str, sweep.DEFAULT_K)), "k values: a list and/or ranges, e.g. 3..32"),
-           macs=(",".join(map(str, sweep.DEFAULT_MACS)), "MACS values"))
+    _lists(sweep_parser, k=(",".join(map(str, DEFAULT_K)), "k values: a list and/or ranges, e.g. 3..32"),
+           macs=(",".join(map(str, DEFAULT_MACS)), "MACS values"))
     sweep_parser.add_argument("--engines", type=int, default=1, metavar="E",
                               help="engines of the array (default 1)")
     sweep_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
@@ -134,8 +135,8 @@ def make_parser():
                     "reports) and prove it equal to its RTL in checks small enough for ABC: mapping, "
                     "synthesis, adder merge, multiplier lemmas. Writes <DIR>/formal_netlist.json and .md "
                     f"(default {cli.RUNS_DIR}; with --publish {cli.STUDY_DIR}).")
-    _lists(netlist_parser, k=(",".join(map(str, sweep.DEFAULT_K)), "k values"),
-           macs=(",".join(map(str, sweep.DEFAULT_MACS)), "MACS values"))
+    _lists(netlist_parser, k=(",".join(map(str, DEFAULT_K)), "k values"),
+           macs=(",".join(map(str, DEFAULT_MACS)), "MACS values"))
     netlist_parser.add_argument("--budget", type=float, default=600.0, metavar="S",
                                 help="wall-time budget of each point's checks in seconds, synthesis not counted (default 600)")
     netlist_parser.add_argument("--mul-budget", type=float, default=600.0, metavar="S",
@@ -167,7 +168,6 @@ def make_parser():
     estimate_parser.add_argument("--extrapolate", action="store_true",
                                  help="estimate even outside the fitted range (with a warning, "
                                       "and no error bound)")
-    _add_draw_parsers(commands)
     _add_explore_parser(commands)
     beats_parser = commands.add_parser(
         "energy-beats", help="rescaler vs MACs energy per output against beats per output",
@@ -265,187 +265,6 @@ def run_estimate(args):
     print(f"k={config.k} macs={config.macs} engines={config.engines} ({args.flow} model): "
           f"area {area:,.0f} {model.area_unit}, delay {delay:.3g} {model.delay_unit} ({bound})")
     return 0
-
-
-def _add_draw_parsers(commands):
-    """The ``plot`` and ``report`` subcommands."""
-    for name, what in (("plot", "draw the area-delay figures"),
-                       ("report", "write reports/REPORT.md and draw its figures")):
-        draw_parser = commands.add_parser(
-            name, help=f"{what} of a sweep, against the paper",
-            description=f"{what[0].upper()}{what[1:]} (PNG and SVG in <ROOT>/figures/<flow>/) from "
-                        "<ROOT>/sweep_<flow>.json, synthesizing the default grid's missing points "
-                        f"first through the cache. ROOT is {cli.RUNS_DIR} (ignored by git; the "
-                        f"committed {cli.STUDY_DIR}/sweep_<flow>.json is read while it has no sweep "
-                        f"of its own), or {cli.STUDY_DIR} with --publish.")
-        draw_parser.add_argument("--sweep", type=Path, default=None, metavar="FILE",
-                                 help="draw this sweep JSON as it is, never synthesizing")
-        _add_flow_arguments(draw_parser)
-        draw_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
-                                 help="configurations synthesized at once for missing points (default 2)")
-        draw_parser.add_argument("--figures", type=Path, default=None, metavar="DIR",
-                                 help="figure directory (default <ROOT>/figures/<flow>)")
-        if name == "report":
-            draw_parser.add_argument("--out", type=Path, default=None,
-                                     metavar="FILE", help="report file (default <ROOT>/REPORT.md)")
-            draw_parser.add_argument("--points", type=Path, default=None, metavar="DIR",
-                                     help="where the energy and layout section reads the published point "
-                                          "reports (DIR/synth/*.json, DIR/energy_beats.json; never running "
-                                          f"them): default ROOT, or {cli.STUDY_DIR} while ROOT holds none "
-                                          "(liberty reports only)")
-        cli.add_publish_argument(draw_parser)
-
-
-def _draw(args, check=None):
-    """Draw the figures of ``plot`` and ``report``: the sweep at --sweep as it is, else
-    the sweep of the reports root once the default grid's missing points are synthesized.
-    Every output is checked before anything is synthesized or drawn, and ``check(document)``
-    (the report's other inputs) runs before anything is drawn."""
-    root = cli.reports_dir(args.publish)
-    request = None if args.sweep else _request(args)
-    flow = args.flow or (request.flow if request else None)
-    if flow is None:  # --sweep alone: its flow names the report
-        with cli.usage_errors():
-            flow = report.load_sweep(args.sweep)["flow"]
-    out = getattr(args, "out", None)
-    if out is None and hasattr(args, "out"):
-        out = args.out = root / ("REPORT.md" if FLOWS[flow].kind != "fpga" else f"REPORT_{flow}.md")
-    if out is not None:
-        files.check_output(out, parents=True)
-    if args.figures is not None:
-        files.check_output_dir(args.figures)
-    path = args.sweep
-    if path is None:
-        path = root / f"{sweep.stem(request)}.json"
-        if not path.exists() and not args.publish:
-            path = cli.STUDY_DIR / path.name  # the committed study, until the user sweeps
-        with cli.usage_errors():
-            missing = report.missing_points(path, sweep.DEFAULT_K, sweep.DEFAULT_MACS)
-        if missing:
-            path = root / path.name
-            print(f"{path}: missing {len(missing)} of the default grid's points, sweeping "
-                  "(cached points are instant)")
-            argv = ["sweep", "--flow", flow, "-j", str(args.jobs), "--out", str(root)]
-            argv += ["--clock-ns", str(args.clock_ns)] if args.clock_ns is not None else []
-            argv += ["--device", args.device] if args.device else []
-            argv += ["--seed", str(args.seed)] if args.seed != 1 else []
-            argv += ["--lib", str(args.lib)] if args.lib else []
-            run_sweep(make_parser().parse_args(argv + (["--yosys", args.yosys] if args.yosys else [])))
-    with cli.usage_errors():
-        document = report.load_sweep(path)
-        if args.flow and document["flow"] != args.flow:
-            raise ValueError(f"{path} is a {document['flow']} sweep, not {args.flow}")
-        model, note = report.load_model(document)
-    if check is not None:
-        check(document)
-    from . import plots  # matplotlib: imported only by the commands that draw
-
-    figures = args.figures or root / "figures" / document["flow"]
-    files.check_output_dir(figures)
-    if fpga_report.is_fpga(document):
-        drawn, model, note = plots.draw_fpga(document, figures), None, None
-    else:
-        drawn = plots.draw_all(document, figures, model=model)
-    if note:
-        print(f"note: {note}: no model figure")
-    print(f"figures   {figures}/{{{','.join(drawn)}}}.png/.svg ({report.flow_label(document)})")
-    return path, document, model, note, figures, drawn
-
-
-def run_plot(args):
-    _draw(args)
-    return 0
-
-
-def _silicon(args, document):
-    """The published energy and layout points of the report's section (liberty sweeps
-    only; None otherwise), read from --points, else the reports root while it holds
-    any, else the committed study."""
-    if document["flow"] != "liberty":
-        return None
-    from . import silicon_report
-    with cli.usage_errors():
-        if args.points is not None:
-            if not args.points.is_dir():
-                raise ValueError(f"--points {args.points} is not a directory (it should hold synth/*.json "
-                                 "and energy_beats.json)")
-            return silicon_report.load(args.points)
-        points = silicon_report.load(cli.reports_dir(args.publish))
-        if points.energy or points.layout or points.beats is not None or args.publish:
-            return points
-        return silicon_report.load(cli.STUDY_DIR)
-
-
-def _netlist_proofs(sweep_path, document):
-    """The netlist = RTL table published next to a liberty sweep (rows by ``(k, macs)``),
-    None when there is none (the report then has no proof column)."""
-    from . import netlist_proofs
-    path = Path(sweep_path).parent / "formal_netlist.json"
-    if document["flow"] != "liberty" or not path.is_file():
-        return None
-    with cli.usage_errors():
-        return netlist_proofs.load_points(path)
-
-
-def run_report(args):
-    loaded = {}
-    path, document, model, note, figures, drawn = _draw(
-        args, check=lambda document: loaded.update(silicon=_silicon(args, document)))
-    command = f"python -m costmodel report --flow {document['flow']}"
-    commands = ([f"{command} --sweep {path}"] if args.sweep else
-                [f"make report FLOW={document['flow']}", f"{command} --publish"] if args.publish else [command])
-    silicon, silicon_drawn = loaded["silicon"], []
-    proofs = _netlist_proofs(path, document)
-    if silicon is not None:
-        from . import silicon_plots
-        silicon_drawn = silicon_plots.draw_all(silicon, figures, area_ratios=report.area_ratios(document))
-        missing = len(silicon.missing_energy) + len(silicon.missing_layout) + (silicon.beats is None)
-        print(f"energy/layout section from {silicon.directory}: {len(silicon.energy)} energy and "
-              f"{len(silicon.layout)} layout points" + (f", {missing} missing (listed in the report)"
-                                                        if missing else ""))
-    if fpga_report.is_fpga(document):
-        text = fpga_report.render(document, sweep_path=path, figures=drawn, commands=commands,
-                                  figures_dir=os.path.relpath(figures, args.out.parent),
-                                  control=_controls(path))
-    else:
-        text = report.render(document, sweep_path=path, figures=drawn, commands=commands, model=model,
-                             model_note=note, figures_dir=os.path.relpath(figures, args.out.parent),
-                             appendix=_fpga_sections(path, figures.parent, args.out.parent, document),
-                             silicon=silicon, silicon_figures=silicon_drawn, proofs=proofs)
-        print(report.trend(document).replace("**", ""))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    files.write_atomically(args.out, text)
-    print(f"report    {args.out}")
-    return 0
-
-
-def _controls(path):
-    """The validated seed-control sweeps next to the FPGA sweep at ``path``."""
-    with cli.usage_errors():
-        return [report.load_sweep(p) for p in fpga_report.controls(path)]
-
-
-def _fpga_sections(sweep_path, figures_root, report_dir, document, draw=True):
-    """The FPGA sections of the ASIC report of ``document`` (read from ``sweep_path``):
-    one per FPGA sweep next to it (``sweep_<fpga flow>.json``), read as it is (never
-    placed and routed here), its figure drawn in ``figures_root/<flow>/`` unless
-    ``draw`` is false."""
-    from . import plots
-    lines = []
-    for flow, path in fpga_report.published(Path(sweep_path).parent):
-        with cli.usage_errors():
-            fpga_document = report.load_sweep(path)
-        figures = Path(figures_root) / flow
-        if draw:
-            files.check_output_dir(figures)
-        drawn = plots.draw_fpga(fpga_document, figures) if draw else list(fpga_report.FIGURES)
-        lines += [""] + fpga_report.section(fpga_document, sweep_path=path, figures=drawn,
-                                            figures_dir=os.path.relpath(figures, report_dir),
-                                            asic_comparison=sweep.compare_to_paper(document["points"]),
-                                            control=_controls(path))
-        if draw:
-            print(f"figures   {figures}/{{{','.join(drawn)}}}.png/.svg (FPGA section: {path})")
-    return lines
 
 
 def _request(args):
@@ -600,7 +419,7 @@ def run_energy_beats(args):
 
 _COMMANDS = {
     "synth": run_synth, "sweep": run_sweep, "fit": run_fit, "estimate": run_estimate,
-    "formal": run_formal, "formal-netlist": run_formal_netlist, "variants": run_variants, "plot": run_plot, "report": run_report,
+    "formal": run_formal, "formal-netlist": run_formal_netlist, "variants": run_variants,
     "explore": run_explore, "energy-beats": run_energy_beats,
 }
 

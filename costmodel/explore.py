@@ -38,11 +38,12 @@ import json
 import time
 from pathlib import Path
 
+from eda.flows import FLOWS
 from hw.config import ARCH_FIELDS, DatapathConfig
 from toolkit.files import write_atomically
 
 from . import synth
-from eda.flows import FLOWS
+from .published import FPGA_COLUMNS
 from .sweep import Sweep, run_sweep
 
 __all__ = ["SPACES", "PAPER_CONFIGS", "load_space", "points", "explore", "pareto_flags", "to_csv",
@@ -179,7 +180,7 @@ def _row(variant, request, config, report, accuracy):
            "area": report["area"], "area_unit": report["area_unit"], "delay": report["delay"],
            "delay_unit": report["delay_unit"], "adp": round(report["area"] * report["delay"], 3)}
     fpga = report.get("fpga") or {}
-    for key in ("luts", "ffs", "dsps", "brams", "fmax_mhz"):
+    for key in FPGA_COLUMNS:
         row[key] = fpga.get(key)
     row["accuracy_pct"] = None if config.hidden_bit else accuracy.get(config.k)
     row["energy"] = None

@@ -36,6 +36,7 @@ from pathlib import Path
 from hw.config import DatapathConfig
 from hw.export import datapath, to_rtlil
 from toolkit.files import write_atomically
+from toolkit.markdown import table
 from toolkit.run import Tool, ToolError
 from eda.sta import find_sta
 from eda.yosys import find_yosys
@@ -46,7 +47,7 @@ from eda.flows import FLOWS, synthesize
 from .synth import DEFAULT_LIBERTY
 
 __all__ = ["NETLIST_DIR", "MUL_OPEN", "POINT_STATUSES", "prove_point", "verdict", "run", "format_table", "to_markdown",
-           "load_points", "MultiplierLemmas"]
+           "MultiplierLemmas"]
 
 #: Where each point's scripts, netlists and logs are kept.
 NETLIST_DIR = Path("build") / "formal" / "netlist"
@@ -183,20 +184,6 @@ def verdict(steps, lemmas):
     return {"status": "proven", "reason": ""}
 
 
-def load_points(path):
-    """Rows of a written table, by ``(k, macs)``.
-
-    Raises :class:`ValueError` naming the file when it cannot be read or is not such
-    a table: a report must not silently show a damaged proof table as "no proofs".
-    """
-    try:
-        document = json.loads(Path(path).read_text())
-        return {(row["k"], row["macs"]): row for row in document["points"]}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path} is not a readable netlist = RTL table ({type(exc).__name__}: {exc}): "
-                         "re-create it with 'make formal-netlist PUBLISH=1'") from None
-
-
 def run(ks, macs, *, budget_s, mul_budget_s, jobs=1, out_dir, sweep_path=None, liberty=None, workdir=NETLIST_DIR,
         mutate=None, echo=print):
     """Prove every ``(k, MACS)`` point; write ``<out_dir>/formal_netlist.json`` and
@@ -279,16 +266,17 @@ def to_markdown(document):
              f"multiplier lemma; {document['tools']['yosys'].split(' (')[0]}, ABC (Debian `yosys-abc`). "
              "Checks: mapping (netlist = pre-mapping design), synthesis (= RTL after `alumacc`), "
              "adder merge (RTL after `alumacc` = RTL), multiplier lemmas (Yosys' `$mul` lowering = "
-             "a textbook shift-and-add product).", "",
-             "| point | k | MACS | area um^2 | = sweep | status | time s | mapping | synthesis | adder merge | reason |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "a textbook shift-and-add product).", ""]
+    rows = []
     for row in document["points"]:
         steps = {s["name"]: f"{s['status']} {s['seconds']:.0f} s" for s in row["steps"]}
         same = {True: "yes", False: "no", None: "-"}[row["same_as_sweep"]]
-        lines.append(f"| {row['point']} | {row['k']} | {row['macs']} | {row['area']:,} | {same} | {row['status']} | "
-                     f"{row['seconds']:.0f} | {steps.get('mapping', '-')} | {steps.get('synthesis', '-')} | "
-                     f"{steps.get('adder merge', '-')} | {row['reason']} |")
-    lines += ["", "| multiplier lemma | status | time s | method |", "|---|---|---|---|"]
-    for lemma in document["multipliers"]:
-        lines.append(f"| {lemma['name']} | {lemma['status']} | {lemma['seconds']:.0f} | {lemma['method']} |")
+        checks = [steps.get(step, "-") for step in ("mapping", "synthesis", "adder merge")]
+        rows.append((row["point"], row["k"], row["macs"], f"{row['area']:,}", same, row["status"],
+                     f"{row['seconds']:.0f}", *checks, row["reason"]))
+    lines += table(("point", "k", "MACS", "area um^2", "= sweep", "status", "time s", "mapping", "synthesis",
+                    "adder merge", "reason"), rows, align="l")
+    lines += [""] + table(("multiplier lemma", "status", "time s", "method"), (
+        (lemma["name"], lemma["status"], f"{lemma['seconds']:.0f}", lemma["method"])
+        for lemma in document["multipliers"]), align="l")
     return "\n".join(lines) + "\n"

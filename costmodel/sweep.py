@@ -9,7 +9,7 @@ with the ratios to k = 32 and the paper's figures side by side.
 
 import csv
 import dataclasses
-import functools
+import datetime
 import hashlib
 import io
 import json
@@ -23,24 +23,10 @@ from toolkit.files import write_together
 from toolkit.run import ToolError
 
 from . import executors, synth
+from .published import FPGA_COLUMNS, PAPER, SCHEMA_VERSION, compare_to_paper, header, ratio_table
 
-__all__ = ["DEFAULT_K", "DEFAULT_MACS", "PAPER", "MAX_VALUES", "parse_int_list", "parse_overrides", "Sweep",
-           "stem", "cap_jobs", "run_sweep", "compare_to_paper", "to_csv", "write"]
-
-#: The default grid of the synthesis issue.
-DEFAULT_K = (3, 4, 5, 6, 8, 12, 16, 24, 32)
-DEFAULT_MACS = (4, 8, 16)
-
-#: The paper's figures (Section III.D, 16 nm commercial library): whole-engine area
-#: reduction from k = 32 to k = 4 per MACS, critical-path reduction, ADP ratios.
-PAPER = {
-    "area_reduction_k4_pct": {4: 58.5, 8: 47.5, 16: 34.8},
-    "delay_reduction_k4_pct": 50.0,
-    "adp_ratio_k4_min": 4.0,
-    "adp_ratio_k8_min": 2.0,
-    "technology": "16 nm commercial standard cells (paper)",
-}
-
+__all__ = ["MAX_VALUES", "parse_int_list", "parse_overrides", "Sweep", "stem", "cap_jobs", "run_sweep",
+           "summary", "to_csv", "format_comparison", "write"]
 
 #: Most values one list option may expand to (checked before any range is expanded).
 MAX_VALUES = 1024
@@ -198,70 +184,26 @@ def run_sweep(sweep, *, jobs=2, cache_dir=synth.CACHE_DIR, progress=sys.stderr, 
     return results
 
 
-def _ratio_table(reports):
-    by = {(r["config"]["macs"], r["config"]["k"]): r for r in reports}
-    rows = []
-    for (macs, k), r in sorted(by.items()):
-        base = by.get((macs, 32))
-        adp = r["area"] * r["delay"]
-        row = {"macs": macs, "k": k, "area": r["area"], "delay": r["delay"], "adp": adp}
-        if base is not None:
-            row.update(area_vs_k32=r["area"] / base["area"], delay_vs_k32=r["delay"] / base["delay"],
-                       adp_gain_vs_k32=base["area"] * base["delay"] / adp)
-        rows.append(row)
-    return rows
-
-
-def compare_to_paper(reports):
-    """Our k=32 -> 4 (and 8) reductions next to the paper's, per MACS."""
-    rows = {(row["macs"], row["k"]): row for row in _ratio_table(reports)}
-    comparison = []
-    for macs in sorted({m for m, _ in rows}):
-        k4, k8 = rows.get((macs, 4)), rows.get((macs, 8))
-        if k4 is None or "area_vs_k32" not in k4:
-            continue
-        comparison.append({
-            "macs": macs,
-            "area_reduction_k4_pct": round(100 * (1 - k4["area_vs_k32"]), 1),
-            "paper_area_reduction_k4_pct": PAPER["area_reduction_k4_pct"].get(macs),
-            "delay_reduction_k4_pct": round(100 * (1 - k4["delay_vs_k32"]), 1),
-            "paper_delay_reduction_k4_pct": PAPER["delay_reduction_k4_pct"],
-            "adp_gain_k4": round(k4["adp_gain_vs_k32"], 2),
-            "paper_adp_gain_k4_min": PAPER["adp_ratio_k4_min"],
-            "adp_gain_k8": None if k8 is None else round(k8["adp_gain_vs_k32"], 2),
-            "paper_adp_gain_k8_min": PAPER["adp_ratio_k8_min"],
-        })
-    return comparison
-
-
 def summary(sweep, reports, runtime_s):
     """The combined sweep document written to ``reports/sweep_<flow>.json``."""
-    first = reports[0]
     return {
-        "schema": synth.SCHEMA_VERSION,
-        "flow": sweep.request.flow,
-        "area_unit": first["area_unit"],
-        "delay_unit": first["delay_unit"],
-        "tools": first["tools"],
-        "library": first["library"],
+        "schema": SCHEMA_VERSION,
+        **header(sweep.request.flow, reports[0]),
         "clock_ns": sweep.request.clock_ns,
         "runtime_s": round(runtime_s, 1),
         "synthesis_runtime_s": round(sum(r["runtime_s"] for r in reports), 1),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "points": [{key: r[key] for key in ("config", "area", "delay", "cells", "breakdown", "runtime_s", "fpga")
                     if key in r} for r in reports],
-        "ratios": _ratio_table(reports),
+        "ratios": ratio_table(reports),
         "paper_comparison": compare_to_paper(reports),
         "paper_technology": PAPER["technology"],
     }
 
 
-#: The FPGA resources a sweep's CSV adds when its points have them (FPGA flows).
-FPGA_COLUMNS = ("luts", "ffs", "dsps", "brams", "fmax_mhz")
-
-
 def to_csv(document):
     """One CSV row per point: config fields, area, delay, ADP and ratios to k = 32,
-    and for FPGA flows the resources and fmax (:data:`FPGA_COLUMNS`)."""
+    and for FPGA flows the resources and fmax (:data:`costmodel.published.FPGA_COLUMNS`)."""
     ratios = {(r["macs"], r["k"]): r for r in document["ratios"]}
     out = io.StringIO()
     fields = ["k", "macs", "engines", "area", "delay", "adp", "area_vs_k32", "delay_vs_k32", "adp_gain_vs_k32"]

@@ -19,14 +19,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from hw.export import datapath, to_rtlil
-from toolkit.files import write_atomically
-from toolkit.run import ToolError
-
 from eda import nextpnr, qflow
 from eda.flows import FLOWS, flow_digest, synthesize
 from eda.sta import find_sta
 from eda.yosys import find_yosys
+from hw.export import datapath, to_rtlil
+from toolkit.files import write_atomically
+from toolkit.run import ToolError
+
+from .published import DEFAULT_LIBERTY, SCHEMA_VERSION, default_flow
 
 __all__ = [
     "DEFAULT_LIBERTY", "BUILD_DIR", "CACHE_DIR", "SCHEMA_VERSION", "SynthRequest",
@@ -34,14 +35,10 @@ __all__ = [
     "run", "cache_key", "check_report", "load_cached", "synthesize_config", "to_json", "format_table",
 ]
 
-#: Open standard cells from Debian's ``qflow-tech-osu018`` (OSU 0.18 um).
-DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
 #: Where each synthesis keeps its scripts, logs and netlist, in a directory of its own.
 BUILD_DIR = Path("build") / "synth"
 #: Cached reports, one JSON file per cache key.
 CACHE_DIR = Path("build") / "cache" / "synth"
-#: Version of the report layout; bump it when a field changes meaning.
-SCHEMA_VERSION = 1
 #: Clock period given to static timing unless another is asked for.
 DEFAULT_CLOCK_NS = 100.0
 
@@ -95,15 +92,15 @@ def check_liberty(path):
 
 
 def resolve_flow(flow=None, liberty=None, clock_ns=None, *, device=None, seed=1):
-    """Choose and validate the flow: the first of :data:`~eda.flows.FLOWS`
-    whose library is at hand (``liberty`` given, or the default OSU library
-    installed), else the first that needs none. ``clock_ns=None`` is the flow's
-    default period; ``device`` and ``seed`` apply to the FPGA flows only."""
+    """Choose and validate the flow: by default
+    :func:`costmodel.published.default_flow` (``liberty`` when a library is at
+    hand, given or the default OSU one installed, else ``generic``).
+    ``clock_ns=None`` is the flow's default period; ``device`` and ``seed`` apply
+    to the FPGA flows only."""
     if flow is not None and flow not in FLOWS:
         raise ValueError(f"flow must be one of {', '.join(FLOWS)}, not {flow!r}")
     if flow is None:
-        have_library = liberty is not None or DEFAULT_LIBERTY.is_file()
-        flow = next(f.name for f in FLOWS.values() if f.kind == "asic" and (have_library or not f.liberty))
+        flow = default_flow(liberty)
     spec = FLOWS[flow]
     clock_ns = spec.clock_ns if clock_ns is None else clock_ns
     if isinstance(clock_ns, bool) or not isinstance(clock_ns, (int, float)) or not 0 < clock_ns < 1e6:

@@ -188,7 +188,7 @@ def test_unwritable_out_folder_fails_before_any_synthesis(tmp_path, locked_dir, 
 def test_report_checks_its_outputs_before_drawing(tmp_path, locked_dir, flag):
     for label, out in _unwritable_outputs(tmp_path, locked_dir, "REPORT.md" if flag == "--out" else ""):
         other = ["--figures", tmp_path / "figs"] if flag == "--out" else ["--out", tmp_path / "R.md"]
-        proc = run(tmp_path, "costmodel", "report", "--sweep", SMALL_SWEEP, flag, out, *other)
+        proc = run(tmp_path, "report", "report", "--sweep", SMALL_SWEEP, flag, out, *other)
         one_line_error(proc, 2, "cannot ")
         assert not (tmp_path / "figs").exists() and not (tmp_path / "R.md").exists(), label
 
@@ -196,7 +196,7 @@ def test_report_checks_its_outputs_before_drawing(tmp_path, locked_dir, flag):
 def test_user_runs_write_outside_the_study(tmp_path):
     """Item 8: without --publish, synth and sweep write under build/reports/, never reports/."""
     assert run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic").returncode == 0
-    proc = run(tmp_path, "costmodel", "report", "--sweep", SMALL_SWEEP)
+    proc = run(tmp_path, "report", "report", "--sweep", SMALL_SWEEP)
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "reports").exists()
     written = {p.relative_to(tmp_path).as_posix() for p in (tmp_path / "build" / "reports").rglob("*.*")}

@@ -4,7 +4,7 @@
 project packages it may import. The test reads every module's ``import``
 statements (top level and inside functions), resolves relative imports, and
 checks every edge against it; then it checks that no chain of module imports
-closes a cycle.
+closes a cycle, and that the study's report reaches no module that runs a tool.
 """
 
 import ast
@@ -23,8 +23,18 @@ ALLOWED = {
     "eda": {"toolkit"},
     "verify": {"eda", "hw", "sim", "toolkit"},
     "costmodel": {"verify", "eda", "hw", "sim", "toolkit"},
+    "report": {"costmodel", "hw", "toolkit"},
     "accuracy": {"sim", "toolkit"},
 }
+#: The only modules of other packages that ``report`` may import by name: the
+#: data-only description of the published documents, the analytic model it
+#: evaluates from published coefficients, and the datapath's configuration.
+REPORT_MAY_IMPORT = {"costmodel.published", "costmodel.analytic", "hw.config"}
+#: What "runs a tool" means: the runner and the tool finders, every tool adapter
+#: (``eda``), and the cost model's modules that synthesize, simulate, place and
+#: route. A module runs a tool if it is one of these or imports one.
+RUNNERS = {"toolkit.run"} | {f"costmodel.{name}" for name in (
+    "synth", "sweep", "energy", "energy_report", "executors", "explore", "variants", "proofs", "netlist_proofs")}
 #: Modules that cocotb imports by file name from ``verify/testbenches`` (test-time code).
 TESTBENCHES = REPO / "verify" / "testbenches"
 
@@ -114,6 +124,53 @@ def test_no_import_cycle():
     for module in sorted(MODULES):
         if module not in state:
             visit(module)
+
+
+def _runs_a_tool(module):
+    def runner(name):
+        return name in RUNNERS or name.split(".")[0] == "eda"
+    return runner(module) or any(runner(target) for target in EDGES[module])
+
+
+def _closure(module):
+    """Every project module that importing ``module`` runs: its imports, theirs, and
+    the packages (``__init__``) on the way."""
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts)) if ".".join(parts[:i]) in MODULES]
+        todo += sorted(EDGES[name])
+    return seen - {module}
+
+
+REPORT_MODULES = sorted(name for name in MODULES if name.split(".")[0] == "report")
+
+
+@pytest.mark.parametrize("module", REPORT_MODULES)
+def test_report_never_reaches_a_module_that_runs_a_tool(module):
+    """The study's report reads published JSON: nothing it imports, directly or not, runs a tool."""
+    allowed = REPORT_MAY_IMPORT | {name.split(".")[0] for name in REPORT_MAY_IMPORT}  # and their packages
+    outside = sorted(t for t in EDGES[module] if t.split(".")[0] not in ("report", "toolkit"))
+    assert set(outside) <= allowed, f"{module} imports {outside}: only {sorted(REPORT_MAY_IMPORT)}"
+    reached = sorted(name for name in _closure(module) | {module} if _runs_a_tool(name))
+    assert not reached, f"{module} reaches {reached}, which run tools"
+
+
+def test_the_tool_rule_sees_the_runners():
+    """Sanity: the rule flags what runs tools and passes what only describes results."""
+    assert REPORT_MODULES and "report.__main__" in REPORT_MODULES
+    for name in ("toolkit.run", "costmodel.sweep", "costmodel.synth", "costmodel.energy_report",
+                 "costmodel.netlist_proofs"):
+        assert _runs_a_tool(name), name
+    for name in ("costmodel.published", "costmodel.analytic", "hw.config", "toolkit.cli", "toolkit.files",
+                 "toolkit.figures", "toolkit.markdown"):
+        assert not _runs_a_tool(name), name
+    assert "toolkit.run" in _closure("costmodel.sweep")
+    assert "costmodel" in _closure("costmodel.published")  # the package's __init__ runs first
 
 
 def test_testbenches_are_not_installed():

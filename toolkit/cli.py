@@ -6,7 +6,8 @@ table of handlers, and turns every failure a user can cause into one line
 ``error: ...`` on stderr:
 
 * :class:`UsageError` (bad arguments, bad input file, unwritable output) and
-  :class:`toolkit.run.ToolError` (a missing or failing external tool): exit 2;
+  :class:`ToolError` (a missing or failing external tool, raised by :mod:`toolkit.run`
+  and re-exported there): exit 2;
 * any other ``OSError`` (a full disk, a read-only folder): exit 1;
 * ``KeyboardInterrupt``: exit 130; a closed stdout (``... | head``): exit 1, quietly.
 
@@ -19,9 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from .run import ToolError
-
-__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "Parser", "usage_errors", "integer",
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "ToolError", "Parser", "usage_errors", "integer",
            "STUDY_DIR", "RUNS_DIR", "reports_dir", "add_publish_argument", "main"]
 
 #: Exit statuses.
@@ -51,6 +50,14 @@ def add_publish_argument(parser):
 
 class UsageError(Exception):
     """A bad command line or input file: reported as one ``error:`` line, exit status 2."""
+
+
+class ToolError(RuntimeError):
+    """A tool is missing or failed; the message is meant for the user as is (exit status 2).
+
+    Defined here, with the policy that reports it, so that code which only reports
+    errors (the study's report, which never runs a tool) need not import the runner.
+    """
 
 
 class Parser(argparse.ArgumentParser):

@@ -23,11 +23,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cli import ToolError
+
 __all__ = ["ToolError", "ToolTimeout", "Tool", "tool_version", "checked_version", "run_tool", "die_with_parent", "watch_parent"]
-
-
-class ToolError(RuntimeError):
-    """A tool is missing or failed; the message is meant for the user as is."""
 
 
 class ToolTimeout(ToolError):

@@ -20,6 +20,7 @@ apart), never from the design under test, so they describe the stimulus.
 import numpy as np
 
 from sim.golden import rescale_unclamped, s_max
+from toolkit.markdown import share
 
 __all__ = ["Coverage", "COLUMNS", "summary_row", "format_table"]
 
@@ -108,10 +109,6 @@ class Coverage:
         return summary_row(run, self.summary())
 
 
-def _pct(part, whole):
-    return f"{100 * part / whole:.1f} %" if whole else "-"
-
-
 def summary_row(run, summary):
     """A :func:`format_table` row from a :meth:`Coverage.summary` dict."""
     n = summary["outputs"]
@@ -119,7 +116,7 @@ def summary_row(run, summary):
     return (run, f"{n:,}", f"{summary['s_hit']}/{summary['s_max'] + 1}",
             f"{summary['tie_shifts_both_signs']}/{summary['s_max']}: "
             f"{summary['ties_positive']:,}/{summary['ties_negative']:,}",
-            _pct(summary["sat_low"], n), _pct(summary["sat_high"], n), _pct(summary["m_zero"], n),
+            share(summary["sat_low"], n), share(summary["sat_high"], n), share(summary["m_zero"], n),
             "n/a" if wraps is None else f"{wraps:,}",
             f"{100 * summary['in_range']:.1f} %",
             f"{100 * summary['in_range_lane_min']:.1f}..{100 * summary['in_range_lane_max']:.1f} % "

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from costmodel import netlist_proofs, report
+from costmodel import netlist_proofs
 from costmodel.synth import DEFAULT_LIBERTY
 from hw.config import DatapathConfig
 from eda.sta import find_sta
@@ -86,22 +86,3 @@ def test_changed_gate_fails_and_names_the_point(tmp_path):
     written = json.loads((tmp_path / "out" / "formal_netlist.json").read_text())
     assert written["points"][0]["status"] == "FAILED" and written["complete"]
     assert "| k3_macs4 | 3 | 4 |" in (tmp_path / "out" / "formal_netlist.md").read_text()
-
-
-def test_report_marks_each_point_from_the_table():
-    document = report.load_sweep("reports/sweep_liberty.json")
-    proofs = {(3, 4): {"status": "proven", "same_as_sweep": True},
-              (4, 4): {"status": "not proven", "same_as_sweep": True},
-              (5, 4): {"status": "proven", "same_as_sweep": False}}
-    text = report.render(document, sweep_path="reports/sweep_liberty.json", figures=[], figures_dir="f",
-                         commands=["x"], date="2026-01-01", proofs=proofs)
-    table = text.split("### 4 MACS")[1].split("###")[0]
-    assert "netlist = RTL |" in table.splitlines()[2]
-    marks = {line.split("|")[1].strip(): line.split("|")[-2].strip() for line in table.splitlines()
-             if re.match(r"\| \d+ \|", line)}
-    assert marks["3"] == "proven" and marks["4"] == "not proven" and marks["5"] == "other netlist"
-    assert marks["32"] == "-"
-    assert f"1 of {len(document['points'])} points proven" in text
-    plain = report.render(document, sweep_path="reports/sweep_liberty.json", figures=[], figures_dir="f",
-                          commands=["x"], date="2026-01-01")
-    assert "netlist = RTL" not in plain

@@ -4,116 +4,38 @@ the DSP tiles quantize the saving of a narrow rescaler.
 On standard cells the rescaler's k x 32 multiplier shrinks with every bit of k;
 on an FPGA it maps onto fixed-size DSP tiles (``MULT18X18D`` on ECP5), so its
 DSP count moves in steps and the bits between two steps save only the LUT logic
-around the tiles. This module turns an FPGA sweep document (the
-:func:`costmodel.sweep.summary` of an ``ecp5``/``ice40`` sweep,
-``reports/sweep_<flow>.json``) into tables and sentences that say so from the
-data, and is the FPGA section of ``reports/REPORT.md``:
+around the tiles. :class:`FpgaSection` turns a published FPGA sweep
+(``reports/sweep_<flow>.json``, each point with its ``fpga`` record) into tables
+and sentences that say so from the data:
 
-* ``python -m costmodel report`` (an ASIC flow) adds one section per FPGA sweep
-  next to the sweep it reports on (``reports/sweep_ecp5.json`` beside
-  ``reports/sweep_liberty.json``), read as it is (no place and route);
-* ``python -m costmodel report --flow ecp5`` first places and routes the default
-  grid's missing points, then writes the section alone to ``REPORT_ecp5.md``.
+* in ``reports/REPORT.md``, one section per FPGA sweep next to the standard-cell
+  sweep it reports on (``reports/sweep_ecp5.json`` beside
+  ``reports/sweep_liberty.json``), read as it is;
+* ``python -m report report --flow ecp5`` writes the section alone to
+  ``REPORT_ecp5.md``.
 
-The figure (:func:`costmodel.plots.draw_fpga`) is drawn from :func:`rows_by_macs`.
+The numbers come from :mod:`report.fpga_rows`, the figure from :mod:`report.fpga_figures`.
 """
 
 import re
 from pathlib import Path
 
-from . import report
-from eda.flows import FLOWS
+from costmodel.published import FPGA_DSP_TILES, load_sweep
+from toolkit.markdown import saving, table
 
-__all__ = ["FIGURES", "CAPTIONS", "is_fpga", "published", "controls", "resources", "seed_spread", "rows_by_macs", "tiles_per_mac",
-           "dsp_steps", "section", "render"]
+from . import fpga_figures
+from .figure_style import figure_link
+from .fpga_rows import controls, dsp_steps, rows_by_macs, seed_spread, tiles_per_mac
+from .sweep_rows import swept_ks
 
-#: The figures of the FPGA section (:func:`costmodel.plots.draw_fpga`).
-FIGURES = ("fpga_vs_k",)
+__all__ = ["CAPTIONS", "FpgaSection"]
+
+#: The report's caption of each figure of :mod:`report.fpga_figures`.
 CAPTIONS = {
     "fpga_vs_k": "FPGA resources and post-route fmax against k, one line per MACS: LUT4 logic cells, "
                  "DSP tiles (the steps are the rescaler's multiplier changing tile count), flip-flops, "
                  "and fmax after place and route (one run per point, fixed seed).",
 }
-
-
-def is_fpga(document):
-    """Whether a (validated) sweep document comes from an FPGA flow."""
-    return FLOWS[document["flow"]].kind == "fpga"
-
-
-def published(*roots):
-    """``[(flow, path)]`` of the FPGA sweeps present in the reports roots, in flow
-    order: each flow's from the first root that has one."""
-    found = []
-    for name, flow in FLOWS.items():
-        paths = [Path(root) / f"sweep_{name}.json" for root in roots]
-        path = next((p for p in paths if p.exists()), None)
-        if flow.kind == "fpga" and path is not None:
-            found.append((name, path))
-    return found
-
-
-def controls(path):
-    """The seed controls of the FPGA sweep at ``path``: the sweeps next to it that
-    differ only by nextpnr's seed (``sweep_ecp5_seed2.json`` for ``sweep_ecp5.json``),
-    in seed order."""
-    path = Path(path)
-    found = [(int(p.stem[len(path.stem) + 5:]), p) for p in path.parent.glob(f"{path.stem}_seed*.json")
-             if p.stem[len(path.stem) + 5:].isdigit()]
-    return [p for _, p in sorted(found)]
-
-
-def resources(point, flow):
-    """``{"luts", "ffs", "dsps", "brams", "io", "fmax_mhz"}`` of one sweep point.
-
-    Read from the device resources of its breakdown (named by ``flow.resources``);
-    fmax from the point's ``fpga`` record when it has one (it is None for a design
-    without a register-to-register path), else ``1000 / delay``.
-    """
-    roles = dict(FLOWS[flow].resources)
-    breakdown = point["breakdown"]
-    fpga = point.get("fpga")
-    fmax = fpga.get("fmax_mhz") if fpga else round(1000.0 / point["delay"], 3)
-    return {"luts": breakdown.get(roles["lut"], point["area"]), "ffs": breakdown.get("FF", 0),
-            "dsps": breakdown.get(roles["dsp"], 0), "brams": breakdown.get(roles["bram"], 0),
-            "io": breakdown.get(roles["io"], 0), "fmax_mhz": fmax}
-
-
-def rows_by_macs(document):
-    """``{macs: [row, ...]}``, rows sorted by k: the resources, delay, LUT4 x ns and
-    the ratios to k = 32 (LUT4s, DSP tiles, LUT4 x ns gain) where k = 32 is swept."""
-    table = {}
-    for macs, macs_rows in report.rows_by_macs(document).items():
-        rows = []
-        for r in macs_rows:
-            row = {"k": r["k"], "delay": r["delay"], "lut_delay": r["adp"],
-                   **resources(r["point"], document["flow"])}
-            if "area_vs_k32" in r:
-                row.update(luts_vs_k32=r["area_vs_k32"], lut_delay_gain_vs_k32=r["adp_gain_vs_k32"])
-            rows.append(row)
-        table[macs] = rows
-    return table
-
-
-def tiles_per_mac(rows):
-    """DSP tiles each MAC adds, from the data: the DSP count's growth per MAC between
-    every two MACS values swept at the same k, when that is one integer at every
-    such k; None otherwise (one MACS value, or a growth that depends on k)."""
-    by_k = {}
-    for macs, macs_rows in rows.items():
-        for r in macs_rows:
-            by_k.setdefault(r["k"], []).append((macs, r["dsps"]))
-    slopes = {(b[1] - a[1]) / (b[0] - a[0]) for pairs in by_k.values() if len(pairs) > 1
-              for a, b in zip(sorted(pairs), sorted(pairs)[1:])}
-    if len(slopes) == 1 and float(next(iter(slopes))).is_integer():
-        return int(next(iter(slopes)))
-    return None
-
-
-def dsp_steps(macs_rows, key="dsps"):
-    """``[(k_below, k_above, tiles_below, tiles_above)]`` where ``row[key]`` changes
-    between two consecutive swept k (rows sorted by k)."""
-    return [(a["k"], b["k"], a[key], b[key]) for a, b in zip(macs_rows, macs_rows[1:]) if a[key] != b[key]]
 
 
 def _ks(values):
@@ -134,10 +56,6 @@ def _runs(pairs):
     return runs
 
 
-def _pct(new, old):
-    return 100.0 * (1 - new / old)
-
-
 def _version(text):
     """The version number in a tool's version line (``Yosys 0.70 (git sha1 ...)`` -> ``0.70``)."""
     match = re.search(r"\d+\.\d+(?:\.\d+)?", str(text))
@@ -155,20 +73,15 @@ def _device(document):
 
 
 def _table(rows):
-    lines = ["| k | LUT4 | LUT4 vs k=32 | FF | DSP tiles | BRAM | fmax (MHz) | LUT4 x ns gain vs k=32 |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        ratio = "luts_vs_k32" in r
-        lines.append(" | ".join([
-            f"| {r['k']}", f"{r['luts']:,}", f"{r['luts_vs_k32']:.3f}" if ratio else "-", f"{r['ffs']:,}",
-            str(r["dsps"]), str(r["brams"]), "-" if r["fmax_mhz"] is None else f"{r['fmax_mhz']:.2f}",
-            f"{r['lut_delay_gain_vs_k32']:.2f}x" if ratio else "-"]) + " |")
-    return lines
+    return table(["k", "LUT4", "LUT4 vs k=32", "FF", "DSP tiles", "BRAM", "fmax (MHz)", "LUT4 x ns gain vs k=32"], (
+        [r["k"], f"{r['luts']:,}", f"{r['luts_vs_k32']:.3f}" if "luts_vs_k32" in r else "-", f"{r['ffs']:,}",
+         r["dsps"], r["brams"], "-" if r["fmax_mhz"] is None else f"{r['fmax_mhz']:.2f}",
+         f"{r['lut_delay_gain_vs_k32']:.2f}x" if "luts_vs_k32" in r else "-"] for r in rows))
 
 
 def _dsp_discussion(rows, flow):
     """The sentences on where the DSP tiles quantize the saving."""
-    dsp = dict(FLOWS[flow].resources)["dsp"]
+    dsp = FPGA_DSP_TILES[flow]
     per_mac = tiles_per_mac(rows)
     out = []
     if per_mac is not None:
@@ -238,13 +151,13 @@ def _saving(rows, asic_comparison=None):
     if not pairs:
         return []
     text = ("- **Where the saving goes.** From k = 32 to k = 4 the engine saves "
-            + ", ".join(f"{_pct(r4['luts'], r32['luts']):.1f} % of its LUT4s and "
+            + ", ".join(f"{saving(r4['luts'], r32['luts'])} of its LUT4s and "
                         f"{r32['dsps'] - r4['dsps']} of {r32['dsps']} DSP tiles "
-                        f"({_pct(r4['dsps'], r32['dsps']):.1f} %) for {m} MACS" for m, r32, r4, *_ in pairs))
+                        f"({saving(r4['dsps'], r32['dsps'])}) for {m} MACS" for m, r32, r4, *_ in pairs))
     below = [(m, rf, r4, flat) for m, _, r4, rf, flat in pairs if flat not in (4, 32)]
     if below:
         text += ("; from the DSP step down to k = 4 no tile is saved, what changes is "
-                 + ", ".join(f"{rf['luts'] - r4['luts']:,} LUT4s ({_pct(r4['luts'], rf['luts']):.1f} %)"
+                 + ", ".join(f"{rf['luts'] - r4['luts']:,} LUT4s ({saving(r4['luts'], rf['luts'])})"
                              + (f" and fmax {rf['fmax_mhz']:.2f} -> {r4['fmax_mhz']:.2f} MHz"
                                 if rf["fmax_mhz"] and r4["fmax_mhz"] else "")
                              + f" from k = {flat} to 4 for {m} MACS" for m, rf, r4, flat in below))
@@ -257,31 +170,6 @@ def _saving(rows, asic_comparison=None):
                  + " / ".join(map(str, common))
                  + " MACS from k = 32 to 4: there every bit of k counts, here the tiles count in steps.")
     return [text]
-
-
-def seed_spread(document, control_documents):
-    """Place-and-route noise from seed controls: ``(seeds, [(macs, k, luts, fmaxes, dsps)], luts_pct,
-    fmax_pct)`` over the points the controls share with ``document``, each list in
-    seed order, and the largest range over mean (%) of LUT4s and of fmax; None
-    without a shared point."""
-    def seed(doc):
-        return next((p["fpga"].get("seed") for p in doc["points"] if p.get("fpga")), None)
-
-    docs = [document] + list(control_documents)
-    by_doc = [{(p["config"]["macs"], p["config"]["k"]): resources(p, doc["flow"]) for p in doc["points"]}
-              for doc in docs]
-    shared = sorted(set(by_doc[0]).intersection(*by_doc[1:])) if len(docs) > 1 else []
-    if not shared:
-        return None
-    points = [(macs, k, [d[(macs, k)]["luts"] for d in by_doc], [d[(macs, k)]["fmax_mhz"] for d in by_doc],
-               [d[(macs, k)]["dsps"] for d in by_doc]) for macs, k in shared]
-
-    def spread(values):
-        values = [v for v in values if v is not None]
-        return 100.0 * (max(values) - min(values)) / (sum(values) / len(values)) if values else 0.0
-
-    return ([seed(d) for d in docs], points, max(spread(p[2]) for p in points),
-            max(spread(p[3]) for p in points))
 
 
 def _seed_control(spread, flow):
@@ -335,7 +223,8 @@ def _others(rows):
     ffs = [(m, {r["k"]: r["ffs"] for r in v}) for m, v in rows.items()]
     ends = [(m, f[32], f[4]) for m, f in ffs if 32 in f and 4 in f]
     if ends:
-        out.append("- **Flip-flops** from k = 32 to k = 4: " + ", ".join(f"{a:,} -> {b:,} for {m} MACS" for m, a, b in ends) + ".")
+        out.append("- **Flip-flops** from k = 32 to k = 4: "
+                   + ", ".join(f"{a:,} -> {b:,} for {m} MACS" for m, a, b in ends) + ".")
     bumps = {macs: [(a["k"], b["k"]) for a, b in zip(v, v[1:]) if a["luts"] > b["luts"]] for macs, v in rows.items()}
     bumps = {macs: b for macs, b in bumps.items() if b}
     if bumps:
@@ -349,50 +238,58 @@ def _others(rows):
     return out
 
 
-def section(document, *, sweep_path, figures, figures_dir, heading="##", asic_comparison=None, control=()):
-    """The FPGA section's lines for ``document`` (a validated FPGA sweep).
+class FpgaSection:
+    """The section of one FPGA sweep (a ``##`` heading, or ``heading``, and its subsections).
 
-    ``figures`` are the figure names drawn in ``figures_dir`` (relative to the
-    report); ``asic_comparison`` (:func:`costmodel.sweep.compare_to_paper` of the
+    ``asic_comparison`` (:func:`costmodel.published.compare_to_paper` of the
     report's standard-cell sweep) adds its area saving for contrast; ``control``
     (sweep documents of the same design with other seeds, :func:`controls`) gives
-    the place-and-route noise.
+    the place-and-route noise. Its figure is drawn into ``figures_dir``.
     """
-    flow = document["flow"]
-    rows = rows_by_macs(document)
-    ks = sorted({r["k"] for v in rows.values() for r in v})
-    tools = "; ".join(f"{t['name']} {_version(t['version'])}" for t in document["tools"].values())
-    lines = [
-        f"{heading} On an FPGA: the {flow} flow", "",
-        f"From `{Path(sweep_path).as_posix()}` ({len(document['points'])} points, k in {{{', '.join(map(str, ks))}}} "
-        f"x MACS in {{{', '.join(map(str, rows))}}}; `make sweep FLOW={flow} PUBLISH=1` places and routes "
-        f"them, {document.get('synthesis_runtime_s', '?')} s of synthesis and place and route summed over the "
-        f"points), read as it is. Device {_device(document)}; {tools}. The engine's ports are the device's "
-        "pins. Area here is LUT4 logic cells after packing (carry halves included) and the delay 1000 / fmax, "
-        "so the LUT4 x ns gain is the FPGA's ADP gain; the breakdown is per device resource, not per module.",
-    ]
-    for macs, macs_rows in rows.items():
-        lines += ["", f"{heading}# {flow}: {macs} MACS", ""] + _table(macs_rows)
-    lines += ["", f"{heading}# {flow}: where the DSP granularity changes the k trade-off", ""]
-    lines += (_dsp_discussion(rows, flow) + _saving(rows, asic_comparison) + _fmax(rows)
-              + _seed_control(seed_spread(document, control), flow) + _others(rows))
-    stepped = any(dsp_steps(v) for v in rows.values())
-    lines.append("- **For an architect.** " + (
-        "On this FPGA a k below the DSP step saves no DSP tile: choose k by accuracy down to the step, and "
-        "below it weigh the LUT4s and fmax it buys (above)." if stepped else
-        "The DSP count does not change over the swept k: narrowing k buys LUT4s and fmax only (above).")
-        + (" (`synth_ecp5 -nodsp`, not a flow option, would put every multiplier in LUTs, where k counts "
-           "bit by bit again.)" if flow == "ecp5" else ""))
-    for name in figures:
-        lines += ["", f"![{name}]({Path(figures_dir).as_posix()}/{name}.png)", "", f"*{CAPTIONS[name]}*"]
-    return lines
 
+    figures = fpga_figures.FIGURES
 
-def render(document, *, sweep_path, figures, figures_dir, commands, control=()):
-    """The text of a standalone FPGA report (``REPORT_<flow>.md``): a title, the
-    commands that produced it, and :func:`section`."""
-    lines = [f"# Cost of a k-bit rescaler on an FPGA: {document['flow']} flow", "",
-             "Generated by " + " (".join(f"`{c}`" for c in commands) + ")" * (len(commands) - 1)
-             + "; do not edit by hand, re-run the command.", ""]
-    lines += section(document, sweep_path=sweep_path, figures=figures, figures_dir=figures_dir, control=control)
-    return "\n".join(lines).rstrip() + "\n"
+    def __init__(self, document, path, figures_dir, *, heading="##", asic_comparison=None, control=()):
+        self.document, self.path, self.figures_dir = document, Path(path), Path(figures_dir)
+        self.heading, self.asic_comparison, self.control = heading, asic_comparison, list(control)
+        self.about = f"FPGA section: {self.path}"
+
+    @classmethod
+    def load(cls, path, figures_dir, **options):
+        """The section of the FPGA sweep at ``path``, with its seed controls next to it."""
+        return cls(load_sweep(path), path, figures_dir, control=[load_sweep(p) for p in controls(path)], **options)
+
+    def draw(self):
+        return fpga_figures.draw(self.document, self.figures_dir)
+
+    def render(self, report_dir="."):
+        document, heading = self.document, self.heading
+        flow = document["flow"]
+        rows = rows_by_macs(document)
+        tools = "; ".join(f"{t['name']} {_version(t['version'])}" for t in document["tools"].values())
+        lines = [
+            f"{heading} On an FPGA: the {flow} flow", "",
+            f"From `{self.path.as_posix()}` ({len(document['points'])} points, k in "
+            f"{{{', '.join(map(str, swept_ks(rows)))}}} x MACS in {{{', '.join(map(str, rows))}}}; "
+            f"`make sweep FLOW={flow} PUBLISH=1` places and routes "
+            f"them, {document.get('synthesis_runtime_s', '?')} s of synthesis and place and route summed over the "
+            f"points), read as it is. Device {_device(document)}; {tools}. The engine's ports are the device's "
+            "pins. Area here is LUT4 logic cells after packing (carry halves included) and the delay 1000 / fmax, "
+            "so the LUT4 x ns gain is the FPGA's ADP gain; the breakdown is per device resource, not per module.",
+        ]
+        for macs, macs_rows in rows.items():
+            lines += ["", f"{heading}# {flow}: {macs} MACS", ""] + _table(macs_rows)
+        lines += ["", f"{heading}# {flow}: where the DSP granularity changes the k trade-off", ""]
+        lines += (_dsp_discussion(rows, flow) + _saving(rows, self.asic_comparison) + _fmax(rows)
+                  + _seed_control(seed_spread(document, self.control), flow) + _others(rows))
+        stepped = any(dsp_steps(v) for v in rows.values())
+        lines.append("- **For an architect.** " + (
+            "On this FPGA a k below the DSP step saves no DSP tile: choose k by accuracy down to the step, and "
+            "below it weigh the LUT4s and fmax it buys (above)." if stepped else
+            "The DSP count does not change over the swept k: narrowing k buys LUT4s and fmax only (above).")
+            + (" (`synth_ecp5 -nodsp`, not a flow option, would put every multiplier in LUTs, where k counts "
+               "bit by bit again.)" if flow == "ecp5" else ""))
+        link = figure_link(self.figures_dir, report_dir)
+        for name in self.figures:
+            lines += ["", f"![{name}]({link}/{name}.png)", "", f"*{CAPTIONS[name]}*"]
+        return lines

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from costmodel import __main__ as cli
-from costmodel import plots, report, silicon_plots, silicon_report
+from costmodel.published import load_sweep
+from report import asic_figures, asic_section, fpga_figures, silicon_figures, silicon_numbers, sweep_rows
+from report.asic_section import SweepSection
+from report.study import asic_study
 
 REPO = Path(__file__).resolve().parents[2]
 SWEEP = REPO / "reports" / "sweep_liberty.json"
@@ -43,28 +45,27 @@ def _assert_equal(cell, value, scale=1):
     assert abs(number - value / scale) <= tolerance, (cell, value)
 
 
-def test_committed_report_is_the_generated_one(committed, monkeypatch):
+def test_committed_report_is_the_generated_one(committed, monkeypatch, figures):
     document, text = committed
-    model, note = report.load_model(document)
-    silicon = silicon_report.load(REPO / "reports")  # the published energy and layout points
     monkeypatch.chdir(REPO)  # the FPGA sweeps next to reports/sweep_liberty.json, named as make report names them
-    appendix = cli._fpga_sections(Path("reports/sweep_liberty.json"), Path("reports/figures"), Path("reports"),
-                                  document, draw=False)
-    regenerated = report.render(
-        document, sweep_path="reports/sweep_liberty.json", figures=plots.FIGURES, figures_dir="figures/liberty",
-        commands=["make report FLOW=liberty", "python -m costmodel report --flow liberty --publish"],
-        model=model, model_note=note, appendix=appendix, silicon=silicon, silicon_label="reports",
-        silicon_figures=silicon_plots.drawable(silicon),
-        proofs=cli._netlist_proofs(Path("reports/sweep_liberty.json"), document))
-    # The date line alone may differ: it comes from git, or the file's time when modified.
-    def strip(t):
-        return [line for line in t.splitlines() if not line.startswith("- Sweep date:")]
-    assert strip(regenerated) == strip(text), "reports/REPORT.md is stale: run 'make report'"
-    for name in plots.FIGURES + tuple(silicon_plots.drawable(silicon)):
-        for ext in ("png", "svg"):
-            assert (REPO / "reports" / "figures" / "liberty" / f"{name}.{ext}").stat().st_size > 10_000
-    for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text):  # the FPGA sections' figures too
-        assert (REPO / "reports" / link).stat().st_size > 10_000
+    study = asic_study(Path("reports/sweep_liberty.json"), figures_dir=Path("reports/figures/liberty"),
+                       commands=["make report FLOW=liberty", "python -m report report --flow liberty --publish"],
+                       silicon=silicon_numbers.load("reports"))  # the published energy and layout points
+    # Every line, provenance included: the dates come from the documents, not from git or file times.
+    assert study.text(report_dir="reports") == text, "reports/REPORT.md is stale: run 'make report'"
+    silicon = study.sections[-1].points
+    links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)  # the FPGA sections' figures too
+    assert links == ["figures/ecp5/fpga_vs_k.png"] + [
+        f"figures/liberty/{name}.png" for name in asic_figures.FIGURES + tuple(silicon_figures.drawable(silicon))]
+    # Each committed figure shows what the committed data draws (texts in the SVG, PNG size).
+    model = sweep_rows.load_model(document)[0]
+    drawn = {name: asic_figures.figure(name, document, model=model) for name in asic_figures.FIGURES}
+    drawn.update({name: silicon_figures.figure(name, silicon, area_ratios=sweep_rows.area_ratios(document))
+                  for name in silicon_figures.drawable(silicon)})
+    for name, fig in drawn.items():
+        figures.assert_files_show(fig, REPO / "reports" / "figures" / "liberty" / name)
+    figures.assert_files_show(fpga_figures.figure(load_sweep(REPO / "reports" / "sweep_ecp5.json")),
+                              REPO / "reports" / "figures" / "ecp5" / "fpga_vs_k")
 
 
 def test_every_table_number_equals_the_json(committed):
@@ -97,48 +98,66 @@ def test_report_states_the_trend_and_its_provenance(committed):
     assert "they follow the paper's trend**, largest for 4 MACS and smallest for 16" in text
     assert document["tools"]["yosys"]["version"] in text and document["library"]["sha256"] in text
     assert "OSU 0.18 um cells" in text and "16 nm" in text
-    assert re.search(r"^- Sweep date: \d{4}-\d\d-\d\d \(", text, re.M)
+    # The committed sweep predates the sweep's date field: the report says so rather than guess a date.
+    assert "date" not in document
+    assert re.search(r"^- Sweep date: not recorded \(the sweep JSON has no `date` field", text, re.M)
+
+
+def test_the_sweep_date_comes_from_the_document():
+    document = load_sweep(SMALL)
+    document["date"] = "2026-03-04T05:06:07+00:00"
+    text = "\n".join(SweepSection(document, SMALL).render())
+    assert re.search(r"^- Sweep date: 2026-03-04 \(date field of the sweep\)\.$", text, re.M)
 
 
 def test_trend_against_the_paper_is_computed_not_assumed():
     document = json.loads(SMALL.read_text())
-    assert "they follow the paper's trend" in report.trend(document)
+    assert "they follow the paper's trend" in asic_section.trend(document)
     for point in document["points"]:  # 16 MACS now saves the most
         if point["config"]["macs"] == 16 and point["config"]["k"] == 4:
             point["area"] = 100.0
-    assert "they do not follow the paper's trend" in report.trend(document)
-
-
-def test_report_command_writes_report_and_figures_it_links(tmp_path, capsys):
-    out = tmp_path / "docs" / "R.md"
-    out.parent.mkdir()
-    argv = ["report", "--sweep", str(SMALL), "--figures", str(tmp_path / "fig"), "--out", str(out),
-            "--points", str(tmp_path)]  # no published points here; the section: tests/test_silicon_report.py
-    assert cli.main(argv) == 0
-    assert "follow the paper's trend" in capsys.readouterr().out
-    text = out.read_text()
-    links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
-    assert len(links) == len(plots.FIGURES)
-    assert all((out.parent / link).stat().st_size > 0 for link in links)
-    assert f"--sweep {SMALL}" in text and "| 4 | 151,933 |" in text
+    assert "they do not follow the paper's trend" in asic_section.trend(document)
 
 
 def test_generic_report_says_its_units_are_not_the_papers():
     document = json.loads(SMALL.read_text())
     document.update(flow="generic", library=None, area_unit="transistors", delay_unit="levels",
                     tools={"yosys": document["tools"]["yosys"]})
-    text = report.render(document, sweep_path=SMALL, figures=[], figures_dir="f", commands=["x"], date="2026-01-01")
+    text = "\n".join(SweepSection(document, SMALL).render())
     assert "**Units.**" in text and "transistors" in text and "Library: none" in text
     assert "No analytic-model comparison" in text
+
+
+def test_report_marks_each_point_from_the_netlist_table():
+    document = load_sweep(SWEEP)
+    proofs = {(3, 4): {"status": "proven", "same_as_sweep": True},
+              (4, 4): {"status": "not proven", "same_as_sweep": True},
+              (5, 4): {"status": "proven", "same_as_sweep": False}}
+    text = "\n".join(SweepSection(document, "reports/sweep_liberty.json", proofs=proofs).render())
+    table = text.split("### 4 MACS")[1].split("###")[0]
+    assert "netlist = RTL |" in table.splitlines()[2]
+    marks = {line.split("|")[1].strip(): line.split("|")[-2].strip() for line in table.splitlines()
+             if re.match(r"\| \d+ \|", line)}
+    assert marks["3"] == "proven" and marks["4"] == "not proven" and marks["5"] == "other netlist"
+    assert marks["32"] == "-"
+    assert f"1 of {len(document['points'])} points proven" in text
+    plain = "\n".join(SweepSection(document, "reports/sweep_liberty.json").render())
+    assert "netlist = RTL" not in plain
 
 
 @pytest.mark.parametrize("text", ["{", "[]", '{"points": [{"k": 3}]}'])
 def test_a_damaged_netlist_table_is_one_error(tmp_path, text):
     """A proof table that is there but unreadable stops the report; it never shows as "no proofs"."""
-    from toolkit.cli import UsageError
     (tmp_path / "formal_netlist.json").write_text(text)
-    with pytest.raises(UsageError, match="formal_netlist.json is not a readable netlist = RTL table.*"
+    liberty = tmp_path / "sweep_liberty.json"
+    liberty.write_text(SMALL.read_text())
+    with pytest.raises(ValueError, match="formal_netlist.json is not a readable netlist = RTL table.*"
                                          "make formal-netlist PUBLISH=1"):
-        cli._netlist_proofs(tmp_path / "sweep_liberty.json", {"flow": "liberty"})
-    assert cli._netlist_proofs(tmp_path / "sweep_liberty.json", {"flow": "generic"}) is None
-    assert cli._netlist_proofs(tmp_path / "elsewhere" / "sweep_liberty.json", {"flow": "liberty"}) is None
+        SweepSection.load(liberty)
+    generic = json.loads(SMALL.read_text())
+    generic.update(flow="generic", library=None)
+    (tmp_path / "sweep_generic.json").write_text(json.dumps(generic))
+    assert SweepSection.load(tmp_path / "sweep_generic.json").proofs is None
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "sweep_liberty.json").write_text(SMALL.read_text())
+    assert SweepSection.load(tmp_path / "elsewhere" / "sweep_liberty.json").proofs is None

@@ -1,4 +1,4 @@
-"""Figures of the energy and layout section (:mod:`costmodel.silicon_report`).
+"""Figures of the energy and layout section (:mod:`report.silicon_section`).
 
 =========================  ======================================================
 figure                     what it shows
@@ -9,36 +9,38 @@ figure                     what it shows
                            before wires, after routing, with the clock tree
 =========================  ======================================================
 
-Drawn only from the points that are published; a figure without any data is
-not drawn. The report's captions are :data:`costmodel.report.SILICON_CAPTIONS`.
-Written as PNG and SVG through :func:`toolkit.figures.save` (atomic, no date in
-the SVG).
+Drawn only from the points that are published (:func:`drawable`), in the style of
+:mod:`report.figure_style`; the report's captions are :data:`report.silicon_section.CAPTIONS`.
 """
 
 from pathlib import Path
 
-from toolkit.figures import pyplot, save
+from toolkit.figures import save
 
-from . import plots, silicon_report
+from .figure_style import STYLE, WIDTH, k_axis, legend, macs_style, plt
+from .silicon_numbers import delays, energy_rows
+from .sweep_rows import swept_ks
 
-plt = pyplot()
+__all__ = ["FIGURES", "DELAYS", "drawable", "figure", "draw"]
 
-__all__ = ["FIGURES", "drawable", "draw_all"]
-
+#: The figures, in the order the report shows them.
 FIGURES = ("energy_vs_k", "delay_pre_post_route")
+
 _SOURCE = "OSU 0.18 um cells; Yosys, Icarus, OpenSTA"
-_DELAYS = (("synthesized", "synthesized (liberty flow)", "#b5b5b5"),
-           ("pre_route", "pre-route (after buffering)", "#8fb3e0"),
-           ("post_route", "post-route (wire RC, ideal clock)", "#c23b22"),
-           ("propagated", "post-route, clock tree propagated", "#7b2a1a"))
+#: The bars of ``delay_pre_post_route``: ``(key of delays(), legend label, colour)``.
+DELAYS = (("synthesized", "synthesized (liberty flow)", "#b5b5b5"),
+          ("pre_route", "pre-route (after buffering)", "#8fb3e0"),
+          ("post_route", "post-route (wire RC, ideal clock)", "#c23b22"),
+          ("propagated", "post-route, clock tree propagated", "#7b2a1a"))
 
 
-def _energy(rows):
-    fig, (absolute, relative) = plt.subplots(1, 2, figsize=(plots.WIDTH, 3.2), layout="constrained")
+def _energy(points, area_ratios):
+    rows = energy_rows(points, area_ratios)
+    fig, (absolute, relative) = plt.subplots(1, 2, figsize=(WIDTH, 3.2), layout="constrained")
     fig.suptitle(f"Energy per output against rescaler width k\n{_SOURCE}")
-    ks = sorted({r["k"] for macs_rows in rows.values() for r in macs_rows})
+    ks = swept_ks(rows)
     for i, (macs, macs_rows) in enumerate(rows.items()):
-        colour, marker = plots._macs_style(macs, i)
+        colour, marker = macs_style(macs, i)
         absolute.plot([r["k"] for r in macs_rows], [r["pj"] for r in macs_rows], color=colour, marker=marker,
                       label=f"{macs} MACS")
         ratio = [(r["k"], r["energy_vs_k32"]) for r in macs_rows if "energy_vs_k32" in r]
@@ -49,26 +51,26 @@ def _energy(rows):
             relative.plot(*zip(*area), color=colour, linestyle="--", linewidth=1.0)
     relative.plot([], [], color="0.3", linestyle="--", linewidth=1.0, label="synthesized area, same colour")
     for ax in (absolute, relative):
-        plots._k_axis(ax, ks)
+        k_axis(ax, ks)
     absolute.set_ylabel("energy per output (pJ)")
     absolute.set_ylim(0, None)
     absolute.set_title("absolute")
     relative.set_ylabel("value / value at k = 32")
     relative.set_ylim(0, 1.08)
     relative.set_title("relative to k = 32")
-    plots._legend(fig)
+    legend(fig)
     return fig
 
 
-def _delays(points):
+def _delays(points, area_ratios):
     items = sorted(points.layout.items(), key=lambda item: (item[0][1], item[0][0]))
-    fig, ax = plt.subplots(figsize=(plots.WIDTH, 3.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.2), layout="constrained")
     fig.suptitle("Critical path before and after place and route\nqflow (graywolf, qrouter) on OSU 0.18 um, "
                  "OpenSTA")
-    width = 0.8 / len(_DELAYS)
-    for j, (key, label, colour) in enumerate(_DELAYS):
-        values = [silicon_report._delays(report)[key] for _, report in items]
-        xs = [i + (j - (len(_DELAYS) - 1) / 2) * width for i in range(len(items))]
+    width = 0.8 / len(DELAYS)
+    for j, (key, label, colour) in enumerate(DELAYS):
+        values = [delays(report)[key] for _, report in items]
+        xs = [i + (j - (len(DELAYS) - 1) / 2) * width for i in range(len(items))]
         data = [(x, v) for x, v in zip(xs, values) if v is not None]
         if data:
             bars = ax.bar(*zip(*data), width=width, color=colour, label=label)
@@ -81,23 +83,31 @@ def _delays(points):
     return fig
 
 
+_DRAWERS = {"energy_vs_k": _energy, "delay_pre_post_route": _delays}
+
+
 def drawable(points):
-    """The names of :data:`FIGURES` that ``points`` has data for, in order."""
+    """The names of :data:`FIGURES` that ``points`` has data for, in order: a figure
+    without any data is not drawn."""
     have = {"energy_vs_k": bool(points.energy), "delay_pre_post_route": bool(points.layout)}
     return [name for name in FIGURES if have[name]]
 
 
-def draw_all(points, out_dir, *, area_ratios=None):
-    """Draw the figures of :func:`drawable` into ``out_dir`` (PNG and SVG).
+def figure(name, points, *, area_ratios=None):
+    """The matplotlib figure ``name`` of :data:`FIGURES` for the
+    published ``points`` (``area_ratios``: the liberty sweep's, for the dashed lines);
+    the caller closes it."""
+    with plt.rc_context(STYLE):
+        return _DRAWERS[name](points, area_ratios)
 
-    Returns the names drawn, in :data:`FIGURES` order.
-    """
+
+def draw(points, out_dir, *, area_ratios=None):
+    """Draw the figures of :func:`drawable` into ``out_dir``
+    (PNG and SVG). Returns the names drawn, in order."""
     out_dir = Path(out_dir)
-    drawers = {"energy_vs_k": lambda: _energy(silicon_report.energy_rows(points, area_ratios)),
-               "delay_pre_post_route": lambda: _delays(points)}
     names = drawable(points)
-    with plt.rc_context(plots.STYLE):
+    with plt.rc_context(STYLE):
         for name in names:
             out_dir.mkdir(parents=True, exist_ok=True)
-            save(drawers[name](), out_dir / name, formats=("png", "svg"))
+            save(figure(name, points, area_ratios=area_ratios), out_dir / name, formats=("png", "svg"))
     return names

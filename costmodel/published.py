@@ -1,0 +1,297 @@
+"""What the study's published documents hold, for the code that writes them and the code that reads them.
+
+The cost model writes the documents under ``reports/`` (:mod:`costmodel.synth`,
+:mod:`costmodel.sweep`, :mod:`costmodel.variants`); the study's report
+(:mod:`report`) reads them and never runs a tool. Both take from here what the
+documents mean, so the two sides cannot drift apart: the schema version, the
+paper's reference figures, the default grid, the ratios to k = 32 and the
+comparison with the paper, the FPGA columns, and one validated loader per kind
+of document the report reads:
+
+==========================  ==================================================
+loader                      document
+==========================  ==================================================
+:func:`load_sweep`          ``sweep_<flow>.json`` (``make sweep``)
+:func:`load_point_report`   ``synth/<name>.json`` (``make synth``, ``make energy``)
+:func:`load_energy_beats`   ``energy_beats.json`` (``make energy-beats``)
+:func:`load_netlist_proofs` ``formal_netlist.json`` (``make formal-netlist``)
+==========================  ==================================================
+
+Each raises one ``ValueError`` that names the file, the field and the command
+that rewrites it. This module imports no tool runner (the import-graph test
+checks it), so reading the study never needs Yosys, OpenSTA or nextpnr.
+"""
+
+import json
+import math
+from pathlib import Path
+
+__all__ = ["SCHEMA_VERSION", "DEFAULT_LIBERTY", "default_flow", "DEFAULT_K", "DEFAULT_MACS", "BASE_K", "PAPER",
+           "FPGA_COLUMNS", "FPGA_DSP_TILES", "is_fpga", "header", "ratio_table", "compare_to_paper",
+           "nonnegative_number", "SWEEP_KEYS", "validate_sweep", "load_sweep", "load_point_report", "load_energy_beats",
+           "load_netlist_proofs"]
+
+#: Version of the report layout; bump it when a field changes meaning.
+SCHEMA_VERSION = 1
+#: Open standard cells from Debian's ``qflow-tech-osu018`` (OSU 0.18 um): the study's library.
+DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
+#: The default grid of ``make sweep``.
+DEFAULT_K = (3, 4, 5, 6, 8, 12, 16, 24, 32)
+DEFAULT_MACS = (4, 8, 16)
+#: The k every ratio is taken against.
+BASE_K = 32
+
+#: The paper's figures (Section III.D, 16 nm commercial library): whole-engine area
+#: reduction from k = 32 to k = 4 per MACS, critical-path reduction, ADP ratios.
+PAPER = {
+    "area_reduction_k4_pct": {4: 58.5, 8: 47.5, 16: 34.8},
+    "delay_reduction_k4_pct": 50.0,
+    "adp_ratio_k4_min": 4.0,
+    "adp_ratio_k8_min": 2.0,
+    "technology": "16 nm commercial standard cells (paper)",
+}
+
+#: The fields of an FPGA point's ``fpga`` record that its sweep's CSV and the
+#: explorer's table carry.
+FPGA_COLUMNS = ("luts", "ffs", "dsps", "brams", "fmax_mhz")
+#: The FPGA flows, in report order, and the DSP tile each maps multipliers onto, as
+#: nextpnr names it (the ``dsp`` resource of the flow records; a test keeps them equal).
+FPGA_DSP_TILES = {"ecp5": "MULT18X18D", "ice40": "ICESTORM_DSP"}
+
+
+def default_flow(liberty=None):
+    """The flow used when none is asked for: ``liberty`` when a liberty file is given
+    or :data:`DEFAULT_LIBERTY` is installed, else the pip-only ``generic`` flow."""
+    return "liberty" if liberty is not None or DEFAULT_LIBERTY.is_file() else "generic"
+
+
+def is_fpga(document):
+    """Whether a sweep document comes from an FPGA flow."""
+    return document["flow"] in FPGA_DSP_TILES
+
+
+def header(flow, report):
+    """What a campaign's document says about how all its points were measured: the
+    flow, and the units, tools and library of its first point report."""
+    return {"flow": flow, **{key: report[key] for key in ("area_unit", "delay_unit", "tools", "library")}}
+
+
+def ratio_table(reports):
+    """One row per ``(macs, k)`` of point reports, sorted: area, delay, ADP and, when
+    the same MACS has k = 32, the ratios to it (``area_vs_k32``, ``delay_vs_k32``,
+    ``adp_gain_vs_k32``)."""
+    by = {(r["config"]["macs"], r["config"]["k"]): r for r in reports}
+    rows = []
+    for (macs, k), r in sorted(by.items()):
+        base = by.get((macs, BASE_K))
+        adp = r["area"] * r["delay"]
+        row = {"macs": macs, "k": k, "area": r["area"], "delay": r["delay"], "adp": adp}
+        if base is not None:
+            row.update(area_vs_k32=r["area"] / base["area"], delay_vs_k32=r["delay"] / base["delay"],
+                       adp_gain_vs_k32=base["area"] * base["delay"] / adp)
+        rows.append(row)
+    return rows
+
+
+def compare_to_paper(reports):
+    """Our k=32 -> 4 (and 8) reductions next to the paper's, per MACS."""
+    rows = {(row["macs"], row["k"]): row for row in ratio_table(reports)}
+    comparison = []
+    for macs in sorted({m for m, _ in rows}):
+        k4, k8 = rows.get((macs, 4)), rows.get((macs, 8))
+        if k4 is None or "area_vs_k32" not in k4:
+            continue
+        comparison.append({
+            "macs": macs,
+            "area_reduction_k4_pct": round(100 * (1 - k4["area_vs_k32"]), 1),
+            "paper_area_reduction_k4_pct": PAPER["area_reduction_k4_pct"].get(macs),
+            "delay_reduction_k4_pct": round(100 * (1 - k4["delay_vs_k32"]), 1),
+            "paper_delay_reduction_k4_pct": PAPER["delay_reduction_k4_pct"],
+            "adp_gain_k4": round(k4["adp_gain_vs_k32"], 2),
+            "paper_adp_gain_k4_min": PAPER["adp_ratio_k4_min"],
+            "adp_gain_k8": None if k8 is None else round(k8["adp_gain_vs_k32"], 2),
+            "paper_adp_gain_k8_min": PAPER["adp_ratio_k8_min"],
+        })
+    return comparison
+
+
+# --- loaders -------------------------------------------------------------------------------------
+
+def nonnegative_number(value):
+    """A finite, non-negative real number (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and value >= 0
+
+
+def _read(path, remedy, *, absent=None):
+    """The JSON at ``path``; when the file is absent, ``absent`` (a message) is raised,
+    or None is returned without one. A damaged file is one ValueError."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        if absent is None:
+            return None
+        raise ValueError(f"{path} does not exist: {absent}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}): re-run '{remedy}'") from None
+
+
+#: Keys a sweep document must hold to be plotted or reported.
+SWEEP_KEYS = ("schema", "flow", "area_unit", "delay_unit", "tools", "library", "points")
+
+
+def validate_sweep(document, source="the sweep"):
+    """Return ``document`` if it is a plottable sweep, else raise one clear ValueError."""
+    if not isinstance(document, dict):
+        raise ValueError(f"{source} is not a sweep document (a JSON object from 'python -m costmodel sweep')")
+    missing = [key for key in SWEEP_KEYS if key not in document]
+    if missing:
+        raise ValueError(f"{source} is not a sweep document: it lacks {', '.join(missing)} "
+                         "(write one with 'make sweep')")
+    if document["schema"] != SCHEMA_VERSION:
+        raise ValueError(f"{source} has schema version {document['schema']!r}, this tool reads version "
+                         f"{SCHEMA_VERSION}: re-run 'make sweep FLOW={document['flow']}'")
+    points = document["points"]
+    if not isinstance(points, list) or not points:
+        raise ValueError(f"{source} holds no points: run 'make sweep FLOW={document['flow']}'")
+    for i, point in enumerate(points):
+        try:
+            k, macs = point["config"]["k"], point["config"]["macs"]
+            ok = (isinstance(k, int) and isinstance(macs, int) and all(
+                isinstance(point[key], (int, float)) and point[key] > 0 for key in ("area", "delay"))
+                and isinstance(point["breakdown"], dict))
+        except (KeyError, TypeError):
+            ok = False
+        if not ok:
+            raise ValueError(f"{source}: point {i} needs config.k, config.macs (engines), positive "
+                             "area and delay, and a breakdown")
+        if is_fpga(document):
+            record = point.get("fpga")
+            counts = FPGA_COLUMNS[:-1]
+            if not isinstance(record, dict) or not all(nonnegative_number(record.get(key)) for key in counts) \
+                    or not (record.get("fmax_mhz") is None or nonnegative_number(record["fmax_mhz"])):
+                raise ValueError(f"{source}: point {i} of an FPGA sweep needs an fpga record with "
+                                 f"non-negative {', '.join(counts)} and fmax_mhz (a number or null): "
+                                 f"re-run 'make sweep FLOW={document['flow']}'")
+    return document
+
+
+def load_sweep(path):
+    """The validated sweep document at ``path`` (one clear ValueError for anything wrong)."""
+    return validate_sweep(_read(path, "make sweep", absent="run 'make sweep' first"), str(path))
+
+
+_ENERGY_FIELDS = ("energy_pj_per_output", "internal_pj_per_output", "switching_pj_per_output",
+                  "leakage_pj_per_output", "clock_ns", "cycles", "cycles_per_output")
+_LAYOUT_POSITIVE = ("die_area_um2", "core_area_um2", "cell_area_um2", "synthesized_cell_area_um2",
+                    "utilization", "target_utilization", "wire_length_um", "synthesized_delay_ns")
+_LAYOUT_COUNTS = ("drc_errors", "unrouted_nets", "buffers_added", "cells")
+_BEATS_FIELDS = ("k", "macs", "beats_per_output", "total_pj", "rescaler_pj", "macs_pj")
+
+
+def load_point_report(path, *, k, macs, flow, remedy):
+    """The point report at ``path``, checked to be the one-engine report of ``(k, macs)``
+    in ``flow``; None when the file is absent.
+
+    Its ``energy`` object, when it has one, and in the layout flow its ``layout``
+    object are checked too. Anything wrong is a ValueError naming the file, the
+    field and ``remedy``, the command that rewrites it.
+    """
+    report = _read(path, remedy)
+    if report is None:
+        return None
+
+    def fail(why):
+        raise ValueError(f"{path} {why}: re-run '{remedy}'")
+    if not isinstance(report, dict) or not isinstance(report.get("config"), dict):
+        fail("is not a synth report (a JSON object from 'python -m costmodel synth')")
+    config = report["config"]
+    if (config.get("k"), config.get("macs"), config.get("engines", 1)) != (k, macs, 1) \
+            or report.get("flow") != flow:
+        fail(f"holds k={config.get('k')} macs={config.get('macs')} ({report.get('flow')} flow), "
+             f"not k={k} macs={macs} ({flow} flow)")
+    if not all(nonnegative_number(report.get(key)) for key in ("area", "delay", "runtime_s", "cells")):
+        fail("lacks a non-negative area, delay, cells or runtime_s")
+    if "energy" in report:
+        _check_energy(path, report["energy"], remedy)
+    if flow == "layout":
+        _check_layout(path, report.get("layout"), remedy)
+    return report
+
+
+def _check_energy(path, energy, remedy):
+    if not isinstance(energy, dict) or not all(nonnegative_number(energy.get(key)) for key in _ENERGY_FIELDS) \
+            or not energy["energy_pj_per_output"] > 0 or not isinstance(energy.get("stimulus"), str):
+        raise ValueError(f"{path}: its energy object needs a stimulus, a positive energy_pj_per_output and "
+                         f"non-negative {', '.join(_ENERGY_FIELDS[1:])}: re-run '{remedy}'")
+    groups = energy.get("groups", {})
+    if not isinstance(groups, dict) or not all(
+            isinstance(g, dict) and nonnegative_number(g.get("energy_pj_per_output")) for g in groups.values()):
+        raise ValueError(f"{path}: its energy groups need energy_pj_per_output: re-run '{remedy}'")
+    if energy.get("outputs_match_golden") is not True:
+        raise ValueError(f"{path}: the gate-level outputs are not recorded as matching the golden "
+                         f"model: re-run '{remedy}'")
+
+
+def _check_layout(path, layout, remedy):
+    stages = ("pre_route", "post_route")
+    ok = isinstance(layout, dict) and all(isinstance(layout.get(stage), dict) for stage in stages) \
+        and all(nonnegative_number(v) and v > 0 for v in [layout.get(key) for key in _LAYOUT_POSITIVE]
+                + [layout[stage].get("delay_ns") for stage in stages]) \
+        and all(nonnegative_number(layout.get(key)) for key in _LAYOUT_COUNTS) \
+        and isinstance(layout.get("wall_s"), dict)
+    if not ok:
+        raise ValueError(f"{path}: its layout object needs positive pre_route/post_route delay_ns, "
+                         f"{', '.join(_LAYOUT_POSITIVE)}, non-negative {', '.join(_LAYOUT_COUNTS)} "
+                         f"and wall_s: re-run '{remedy}'")
+
+
+def load_energy_beats(path):
+    """The rows of ``energy_beats.json`` at ``path`` (None when absent), each with
+    non-negative numbers for its point and energies and at least one beat per output."""
+    remedy = "make energy-beats PUBLISH=1"
+    rows = _read(path, remedy)
+    if rows is None:
+        return None
+    if not isinstance(rows, list) or not rows or not all(
+            isinstance(r, dict) and all(nonnegative_number(r.get(key)) for key in _BEATS_FIELDS)
+            and r["beats_per_output"] >= 1 for r in rows):
+        raise ValueError(f"{path} is not a list of energy-beats rows with non-negative "
+                         f"{', '.join(_BEATS_FIELDS)}: re-run '{remedy}'")
+    return rows
+
+
+def load_netlist_proofs(path):
+    """The rows of the netlist = RTL table at ``path`` by ``(k, macs)``.
+
+    Each row needs an integer ``k`` and ``macs``, a ``status`` and ``same_as_sweep``
+    (true, false or null). A table that is there but damaged is a ValueError naming
+    the file: a report must not silently show it as "no proofs".
+    """
+    remedy = "make formal-netlist PUBLISH=1"
+
+    def fail(why):
+        raise ValueError(f"{path} is not a readable netlist = RTL table ({why}): re-create it with '{remedy}'")
+    try:
+        document = _read(path, remedy, absent=f"run '{remedy}'")
+    except ValueError as exc:
+        fail(exc)
+    points = document.get("points") if isinstance(document, dict) else None
+    if not isinstance(points, list):
+        fail("no list of points")
+    rows = {}
+    for i, row in enumerate(points):
+        if not isinstance(row, dict):
+            fail(f"point {i} is not an object")
+        for field, ok in (("k", lambda v: isinstance(v, int)), ("macs", lambda v: isinstance(v, int)),
+                          ("status", lambda v: isinstance(v, str)),
+                          ("same_as_sweep", lambda v: v is None or isinstance(v, bool))):
+            if field not in row or not ok(row[field]):
+                fail(f"point {i} needs {field}")
+        rows[(row["k"], row["macs"])] = row
+    return rows
