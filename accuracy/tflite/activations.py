@@ -80,6 +80,15 @@ def _tanh(v):
     return np.tanh(v.astype(np.float64)).astype(np.float32)
 
 
+def _f32(*factors, over):
+    """``a * b / c`` of float32 scales in float32, as the kernels' ``Prepare`` computes
+    ``double m = input->params.scale * ... / output->params.scale`` (float operands)."""
+    v = np.float32(1)
+    for f in factors:
+        v = v * np.float32(f)
+    return np.float64(v / np.float32(over))
+
+
 def _int16_multiplier(M):
     """``QuantizeMultiplier`` then ``DownScaleInt32ToInt16Multiplier``: (m16, exponent)."""
     m, s = tflite_multiplier(M)
@@ -121,13 +130,14 @@ def _hard_swish(model, op, args, k):
 def _relu(activation):
     """RELU, RELU6, RELU_N1_TO_1, RELU_0_TO_1 as ops: ``optimized_ops::ReluX`` (the one
     LiteRT's reference resolver also runs): rescale by ``Sx/Sy`` with
-    ``MultiplyByQuantizedMultiplier``, zero point, clamp to the activation's range."""
+    ``MultiplyByQuantizedMultiplier`` (``Sx/Sy`` divided in float32), zero point, clamp
+    to the activation's range."""
     def kernel(model, op, args, k):
         tx, ty = _same_type(model, op)
         (sx, zx), (sy, zy) = scalar_q(tx), scalar_q(ty)
         lo, hi = activation_range(activation, ty)
-        return requantize(np.asarray(args[0], np.int64) - zx, sx / sy, k, zero_point=zy, lo=lo, hi=hi,
-                          dtype=ty.dtype)
+        return requantize(np.asarray(args[0], np.int64) - zx, _f32(sx, over=sy), k, zero_point=zy, lo=lo,
+                          hi=hi, dtype=ty.dtype)
     return kernel
 
 
@@ -140,8 +150,8 @@ def _leaky_relu(model, op, args, k):
     alpha = np.float32(op.options.get("alpha", 0.2))
     x = np.asarray(args[0], np.int64) - zx
     lo, hi = DTYPE_RANGE[ty.dtype]
-    ident = requantize(x, sx / sy, k, zero_point=0, lo=-(1 << 31), hi=(1 << 31) - 1, dtype=np.int64)
-    a = sx * np.float64(alpha) / sy
+    ident = requantize(x, _f32(sx, over=sy), k, zero_point=0, lo=-(1 << 31), hi=(1 << 31) - 1, dtype=np.int64)
+    a = _f32(sx, alpha, over=sy)
     scaled = requantize(x, abs(a), k, zero_point=0, lo=-(1 << 31), hi=(1 << 31) - 1, dtype=np.int64)
     return np.clip(np.where(x >= 0, ident, -scaled if a < 0 else scaled) + zy, lo, hi).astype(ty.dtype)
 
@@ -159,8 +169,8 @@ def _prelu(model, op, args, k):
     alpha = np.asarray(args[1], np.int64) - za  # numpy's broadcasting is TFLite's (trailing axes)
     lo, hi = DTYPE_RANGE[ty.dtype]
     wide = {"zero_point": 0, "lo": -(1 << 31), "hi": (1 << 31) - 1, "dtype": np.int64}
-    pos = requantize(x, sx / sy, k, **wide)
-    neg = requantize(x * alpha, sx * sa / sy, k, **wide)
+    pos = requantize(x, _f32(sx, over=sy), k, **wide)
+    neg = requantize(x * alpha, _f32(sx, sa, over=sy), k, **wide)
     return np.clip(np.where(x >= 0, pos, neg) + zy, lo, hi).astype(ty.dtype)
 
 

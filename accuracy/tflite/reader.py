@@ -44,7 +44,7 @@ OPTIONS = {
                                                   "keep_num_dims": "KeepNumDims", "weights_format": "WeightsFormat"}),
     "CONCATENATION": ("ConcatenationOptions", {"axis": "Axis", "activation": "FusedActivationFunction"}),
     "ADD": ("AddOptions", _ACT_ONLY), "SUB": ("SubOptions", _ACT_ONLY), "MUL": ("MulOptions", _ACT_ONLY),
-    "MEAN": ("ReducerOptions", {"keep_dims": "KeepDims"}), "SUM": ("ReducerOptions", {"keep_dims": "KeepDims"}),
+    "MEAN": ("ReducerOptions", {"keep_dims": "KeepDims"}),
     "SOFTMAX": ("SoftmaxOptions", {"beta": "Beta"}),
     "LEAKY_RELU": ("LeakyReluOptions", {"alpha": "Alpha"}),
 }
