@@ -39,6 +39,7 @@ from sim import golden
 
 from . import activations, arithmetic
 from .quant import Narrowing, Unsupported as _Unsupported, activation_range, quantize_input, quantized
+from .quant import scalar_q as _scalar_q
 from .reader import ModelError
 
 __all__ = ["KERNELS", "DEFAULT_NARROW", "NARROWABLE", "check_narrow", "run", "run_batched", "run_op", "calibrate",
@@ -156,16 +157,10 @@ def run_op(model, op, values, *, k=None, narrow=None, multiplier="truncate"):
 
 def _q(model, op, j, *, out=False):
     """The int8-quantized tensor of input ``j`` (or output ``j``) of a dot-product op."""
-    t = model.tensors[(op.outputs if out else op.inputs)[j]]
-    if t.scale is None or t.dtype is not np.int8:
-        raise _Unsupported(f"tensor {t.name!r} is not int8-quantized ({getattr(t.dtype, '__name__', t.dtype)})")
+    t = quantized(model, op, j, out=out)
+    if t.dtype is not np.int8:
+        raise _Unsupported(f"tensor {t.name!r} is {t.dtype.__name__}: the dot-product layers run int8 only")
     return t
-
-
-def _scalar_q(t):
-    if t.scale.size != 1:
-        raise _Unsupported(f"tensor {t.name!r} has per-channel scales where one is expected")
-    return np.float64(t.scale[0]), int(t.zero_point[0])
 
 
 # --- dot-product layers ----------------------------------------------------------------------
