@@ -7,7 +7,10 @@
     python -m accuracy tflite-export [--model ...] -o build/digits_int8.tflite
     python -m accuracy tflite-parity [--model ...] [--limit N]
     python -m accuracy tflite-scales FILE.tflite [--k 8]
-    python -m accuracy evaluate     MODEL.tflite --data FILE.npz [--k 8,4,3] [--labels] [--out R.json]
+    python -m accuracy evaluate     MODEL.tflite --data FILE.npz [--k 8,4,3] [--narrow OPS] [--multiplier truncate|round]
+                                    [--bias-compensation [--calibration C.npz]] [--save-outputs O.npz]
+                                    [--labels] [--out R.json]
+    python -m accuracy evaluate     MODEL.tflite --supported-ops
     python -m accuracy mnist1d-train     [--models models/mnist1d]     (needs the train extra: torch)
     python -m accuracy mnist1d-accuracy  [--models ...] [--limit N] [-j 2] [--out DIR | --publish]
     python -m accuracy mnist1d-finetune  [--models ...] [--limit N] [-j 2] [--out DIR | --publish]
@@ -35,6 +38,16 @@ def _ks(text):
         return tuple(check_k(v) for v in values)
     except ValueError as exc:
         raise cli.UsageError(f"--k: {exc}") from None
+
+
+def _ops(text):
+    """``--narrow``: comma-separated op names, added to the dot-product ops."""
+    from .tflite import interpreter
+    names = {v.strip().upper() for v in text.split(",") if v.strip()}
+    try:
+        return tuple(sorted(interpreter.check_narrow(names | set(interpreter.DEFAULT_NARROW))))
+    except ValueError as exc:
+        raise cli.UsageError(f"--narrow: {exc}") from None
 
 
 def _positive(name, kind):
@@ -94,9 +107,23 @@ def _parser():
     s.add_argument("--k", type=_ks, default=(8,))
     ev = sub.add_parser("evaluate", help="any int8 .tflite on an .npz data set: TFLite mode and k-bit rescalers")
     ev.add_argument("model", type=Path, metavar="MODEL.tflite")
-    ev.add_argument("--data", type=Path, required=True, metavar="FILE.npz",
-                    help="x: the input batch (int8, or float for a float input); y: optional labels")
+    ev.add_argument("--data", type=Path, default=None, metavar="FILE.npz",
+                    help="x (or x0, x1, ... per input): the input batch (int8/uint8, or float for a float "
+                         "input); y: optional labels")
+    ev.add_argument("--supported-ops", action="store_true",
+                    help="list every op of the model with its count, whether it runs and why not; run nothing")
     ev.add_argument("--k", type=_ks, default=(), help="rescaler widths to compare with TFLite mode, e.g. 8,4,3")
+    ev.add_argument("--narrow", type=_ops, default=None, metavar="OPS",
+                    help="ops given k-bit multipliers besides the dot-product ones (CONV_2D, DEPTHWISE_CONV_2D, "
+                         "FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL), e.g. ADD,MUL,MEAN")
+    ev.add_argument("--multiplier", choices=("truncate", "round"), default="truncate",
+                    help="k-bit m from M: the paper's truncation (default, the RTL's) or round to nearest")
+    ev.add_argument("--bias-compensation", action="store_true",
+                    help="fold the expected multiplier error into the narrowed dot-product layers' biases")
+    ev.add_argument("--calibration", type=Path, default=None, metavar="C.npz",
+                    help="data for --bias-compensation's mean accumulators (default: --data itself)")
+    ev.add_argument("--save-outputs", type=Path, default=None, metavar="O.npz",
+                    help="write every mode's raw outputs here (tflite_out<i>, k<K>_out<i>)")
     ev.add_argument("--labels", action="store_true", help="also print every sample's predicted label")
     ev.add_argument("--out", type=Path, default=None, help="write the report (JSON) here")
     models = {"type": Path, "default": None, "help": "folder of the stored MNIST-1D models (default models/mnist1d)"}
@@ -210,10 +237,20 @@ def run_tflite_scales(args):
 
 def run_evaluate(args):
     from .results import write_json
-    from .tflite import evaluate
-    if args.out is not None:
-        files.check_output(args.out)
-    report = _expected(lambda: evaluate.evaluate(args.model, args.data, ks=args.k))
+    from .tflite import evaluate, reader, support
+    if args.supported_ops:
+        print(support.format_support(_expected(lambda: reader.load(args.model))))
+        return 0
+    if args.data is None:
+        raise cli.UsageError("evaluate needs --data FILE.npz (or --supported-ops)")
+    if args.calibration is not None and not args.bias_compensation:
+        raise cli.UsageError("--calibration is only used with --bias-compensation")
+    for path in (args.out, args.save_outputs):
+        if path is not None:
+            files.check_output(path)
+    report = _expected(lambda: evaluate.evaluate(
+        args.model, args.data, ks=args.k, narrow=args.narrow, multiplier=args.multiplier,
+        bias_compensation=args.bias_compensation, calibration=args.calibration, save_outputs=args.save_outputs))
     print(evaluate.format_report(report, labels=args.labels))
     if args.out is not None:
         write_json(args.out, report)

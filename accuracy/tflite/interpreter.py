@@ -3,135 +3,164 @@
 :func:`run` interprets a :class:`accuracy.tflite.reader.Model` op by op on a batch
 (the first dimension of every activation is the batch). Every rescale goes through
 :mod:`sim.golden`; convolutions and fully-connected layers accumulate with
-:func:`sim.golden.accumulate`.
+:func:`sim.golden.accumulate`. The kernels live in a dispatch table,
+:data:`KERNELS` (``name -> f(model, op, args, k)``, see :mod:`accuracy.tflite.quant`):
+the dot-product layers, pooling and RESHAPE here, the rest in
+:mod:`accuracy.tflite.activations` and :mod:`accuracy.tflite.arithmetic`, each
+module's ``KERNELS`` merged in with one line.
 
 Two modes:
 
 * ``k=None`` -- **TFLite mode**, bit-exact with LiteRT's *reference* kernels
   (``OpResolverType.BUILTIN_REF``): TFLite's 31-bit ``(m, s)`` from the float64
   scales (``quantize_multiplier(M, 31, method="tflite")``), double rounding
-  (``tflite_double``) for CONV_2D, DEPTHWISE_CONV_2D, ADD and re-quantization,
+  (``tflite_double``) for CONV_2D, DEPTHWISE_CONV_2D and the element-wise ops,
   a single rounding with ties away from zero (``tflite_single``) for
-  FULLY_CONNECTED, round-half-away integer division for AVERAGE_POOL_2D, and for MEAN one double
-  rounding with the division by the element count folded into the multiplier.
-  LiteRT's default (XNNPACK) and optimized kernels round differently; no claim is
-  made about them. One documented difference: ``M = 1`` with ``|acc| >= 2^30``
-  (LiteRT's int32 left shift overflows; see :func:`sim.golden.rescale`).
-* ``k`` an integer -- the **paper's rescaler**: CONV_2D, DEPTHWISE_CONV_2D and
-  FULLY_CONNECTED (the dot-product engine's layers) rescale with the ``k``-bit
-  ``quantize_multiplier(M32, k)`` (float32 ``M``, truncation) and one half-up
-  rounding; every other op keeps TFLite's arithmetic, so a change of ``k`` changes
-  only what the engine computes.
+  FULLY_CONNECTED, round-half-away integer division for AVERAGE_POOL_2D; each other
+  kernel names the LiteRT source it follows. LiteRT's default (XNNPACK) and
+  optimized kernels round differently; no claim is made about them. One documented
+  difference: ``M = 1`` with ``|acc| >= 2^30`` (LiteRT's int32 left shift overflows;
+  see :func:`sim.golden.rescale`).
+* ``k`` an integer -- the **paper's rescaler** in the ops of ``narrow`` (by default
+  :data:`DEFAULT_NARROW`, the dot-product engine's layers): their rescales use the
+  ``k``-bit ``quantize_multiplier(M32, k)`` (float32 ``M``; truncation, or
+  round-to-nearest with ``multiplier="round"``) and one half-up rounding; every
+  other op keeps TFLite's arithmetic, so a change of ``k`` changes only what the
+  narrowed ops compute. :func:`calibrate` and ``bias_compensation`` fold the
+  expected truncation error into the dot-product layers' biases (:func:`_rescale`).
 
 Only QUANTIZE (float input) and DEQUANTIZE (float output) touch floats, at the
-model's edges.
+model's edges (and LOGISTIC/TANH tables, as LiteRT builds them).
 """
 
 import numpy as np
 
 from sim import golden
 
+from . import activations, arithmetic
+from .quant import Narrowing, Unsupported as _Unsupported, activation_range, quantize_input, quantized
+from .quant import scalar_q as _scalar_q
 from .reader import ModelError
 
-__all__ = ["run", "run_batched", "run_op", "quantize_input", "activation_range"]
+__all__ = ["KERNELS", "DEFAULT_NARROW", "NARROWABLE", "check_narrow", "run", "run_batched", "run_op", "calibrate",
+           "quantize_input", "activation_range"]
 
 #: Samples per :func:`run_batched` step: small enough that a layer's int64
 #: temporaries stay in cache (larger batches run slower, not faster).
 BATCH = 256
-
-# ADD's inputs are shifted left by 20 bits before their rescale (TFLite, int8).
-_ADD_LEFT_SHIFT = 20
-
-
-def _round_away(v):
-    """``std::round`` (half away from zero) of float64 values."""
-    return np.sign(v) * np.floor(np.abs(v) + 0.5)
+#: The ops whose multipliers a ``k``-bit run narrows unless told otherwise: the layers
+#: the dot-product engine computes.
+DEFAULT_NARROW = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL")
 
 
-def quantize_input(x, tensor):
-    """Float values to ``tensor``'s int8 quantization as TFLite's QUANTIZE does
-    (``round(x / scale)`` in double precision, half away from zero, plus zero point)."""
-    scale = np.float64(tensor.scale[0])
-    q = _round_away(np.asarray(x, np.float32).astype(np.float64) / scale) + int(tensor.zero_point[0])
-    return np.clip(q, golden.INT8_MIN, golden.INT8_MAX).astype(np.int8)
+def _narrowing(k, multiplier, bias_compensation):
+    return None if k is None else Narrowing(golden.check_k(k), multiplier, bias_compensation)
 
 
-def activation_range(activation, tensor):
-    """TFLite's ``CalculateActivationRangeQuantized`` for an int8 output tensor."""
-    scale, zp = np.float32(tensor.scale[0]), int(tensor.zero_point[0])
-
-    def q(f):  # zero_point + round(f / scale), the division in float32 as TFLite does
-        return zp + int(_round_away(np.float64(np.float32(f) / scale)))
-
-    lo, hi = golden.INT8_MIN, golden.INT8_MAX
-    if activation in (None, "none"):
-        return lo, hi
-    if activation == "relu":
-        return max(lo, q(0.0)), hi
-    if activation == "relu6":
-        return max(lo, q(0.0)), min(hi, q(6.0))
-    if activation == "relu_n1_to_1":
-        return max(lo, q(-1.0)), min(hi, q(1.0))
-    raise ValueError(f"fused activation {activation!r} is not supported")
+def check_narrow(narrow):
+    """``narrow`` as a frozenset of op names, each one whose rescales can be narrowed."""
+    narrow = frozenset(DEFAULT_NARROW if narrow is None else narrow)
+    bad = sorted(narrow - set(NARROWABLE))
+    if bad:
+        raise ValueError(f"cannot narrow {', '.join(bad)}: the ops with a rescale to narrow are "
+                         f"{', '.join(NARROWABLE)}")
+    return narrow
 
 
-def run(model, x, *, k=None, keep=False):
-    """Run ``model`` on the batch ``x``; returns the output array (or, with ``keep``,
-    ``{tensor index: array}`` for every tensor computed).
-
-    ``x`` is the model input's batch: int8 values for an int8 input, floats for a
-    float input (a model starting with QUANTIZE). ``k=None`` is TFLite mode, an int
-    the paper's ``k``-bit rescaler (module docstring). Raises :class:`ModelError`
-    for an op configuration outside what is interpreted (naming the op).
-    """
-    if k is not None:
-        k = golden.check_k(k)
-    values = {model.inputs[0]: np.asarray(x)}
-    for op in model.ops:
-        args = [None if i < 0 else (values[i] if i in values else model.tensors[i].data) for i in op.inputs]
-        if any(a is None for a, i in zip(args, op.inputs) if i >= 0):
-            missing = next(i for a, i in zip(args, op.inputs) if a is None and i >= 0)
-            raise ModelError(f"{model.path}: {model.describe(op)} reads tensor {model.tensors[missing].name!r} "
-                             f"before any op writes it")
-        try:
-            values[op.outputs[0]] = _KERNELS[op.name](model, op, args, k)
-        except _Unsupported as exc:
-            raise ModelError(f"{model.path}: {model.describe(op)}: {exc}") from None
-    return values if keep else values[model.outputs[0]]
+def _inputs(model, x):
+    """``{input tensor index: array}`` from one array (one input) or a sequence (in order)."""
+    xs = [x] if len(model.inputs) == 1 and not isinstance(x, (list, tuple)) else list(x)
+    if len(xs) != len(model.inputs):
+        raise ModelError(f"{model.path}: the model has {len(model.inputs)} inputs, {len(xs)} given")
+    return {i: np.asarray(v) for i, v in zip(model.inputs, xs)}
 
 
-def run_batched(model, x, *, k=None, batch=BATCH):
-    """:func:`run` on ``x`` in steps of ``batch`` samples; the output array."""
-    return np.concatenate([run(model, x[i:i + batch], k=k) for i in range(0, len(x), batch)])
-
-
-def run_op(model, op, values, *, k=None):
-    """Run the single ``op`` of ``model`` on the tensors in ``values`` (``{tensor index:
-    array}``, e.g. from ``run(..., keep=True)``); returns its output. Used to feed one
-    layer the inputs of another run (the isolated per-layer error of a ``k``)."""
-    args = [None if i < 0 else (values[i] if i in values else model.tensors[i].data) for i in op.inputs]
+def _call(model, op, args, k):
+    """Run one op's kernel; its outputs as a tuple."""
+    if op.name not in KERNELS:
+        raise ModelError(f"{model.path}: {model.describe(op)} is not supported")
     try:
-        return _KERNELS[op.name](model, op, args, None if k is None else golden.check_k(k))
+        out = KERNELS[op.name](model, op, args, k)
     except _Unsupported as exc:
         raise ModelError(f"{model.path}: {model.describe(op)}: {exc}") from None
+    return out if isinstance(out, tuple) else (out,)
 
 
-class _Unsupported(Exception):
-    pass
+def _args(model, op, values):
+    args = [None if i < 0 else (values[i] if i in values else model.tensors[i].data) for i in op.inputs]
+    missing = [i for a, i in zip(args, op.inputs) if a is None and i >= 0]
+    if missing:
+        raise ModelError(f"{model.path}: {model.describe(op)} reads tensor {model.tensors[missing[0]].name!r} "
+                         f"before any op writes it")
+    return args
+
+
+def _execute(model, x, narrowing, narrow):
+    values = _inputs(model, x)
+    for op in model.ops:
+        k = narrowing if narrowing is not None and op.name in narrow else None
+        values.update(zip(op.outputs, _call(model, op, _args(model, op, values), k)))
+    return values
+
+
+def run(model, x, *, k=None, narrow=None, multiplier="truncate", bias_compensation=None, keep=False):
+    """Run ``model`` on the batch ``x``; returns the output array (a tuple of arrays,
+    in the model's order, for a model with several outputs), or with ``keep``
+    ``{tensor index: array}`` for every tensor computed.
+
+    ``x`` is the input batch (a list of batches, in the model's input order, for a
+    model with several inputs): integers for a quantized input, floats for a float
+    one. ``k=None`` is TFLite mode, an int the paper's ``k``-bit rescaler in the ops of
+    ``narrow`` (default :data:`DEFAULT_NARROW`) with ``multiplier`` ``"truncate"`` or
+    ``"round"``; ``bias_compensation`` is :func:`calibrate`'s result or None. Raises
+    :class:`ModelError` for an op configuration outside what is interpreted (naming
+    the op).
+    """
+    values = _execute(model, x, _narrowing(k, multiplier, bias_compensation), check_narrow(narrow))
+    if keep:
+        return values
+    outs = tuple(values[i] for i in model.outputs)
+    return outs[0] if len(outs) == 1 else outs
+
+
+def run_batched(model, x, *, batch=BATCH, **kw):
+    """:func:`run` on ``x`` in steps of ``batch`` samples (keywords as :func:`run`)."""
+    xs = x if isinstance(x, (list, tuple)) else [x]
+    steps = [run(model, [v[i:i + batch] for v in xs] if len(xs) > 1 else xs[0][i:i + batch], **kw)
+             for i in range(0, len(xs[0]), batch)]
+    if len(model.outputs) == 1:
+        return np.concatenate(steps)
+    return tuple(np.concatenate([s[j] for s in steps]) for j in range(len(model.outputs)))
+
+
+def calibrate(model, x, *, narrow=None, batch=BATCH):
+    """Mean accumulator per output channel of every narrowed dot-product layer, in
+    TFLite mode over the batch ``x``: ``{op index: float64 array}``, what
+    ``run(..., bias_compensation=)`` folds into the biases (:func:`_rescale`)."""
+    narrow = check_narrow(narrow)
+    sums = {}
+    xs = x if isinstance(x, (list, tuple)) else [x]
+    for i in range(0, len(xs[0]), batch):
+        _execute(model, [v[i:i + batch] for v in xs] if len(xs) > 1 else xs[0][i:i + batch],
+                 Narrowing(record=sums), narrow)
+    return {index: total / count for index, (total, count) in sums.items()}
+
+
+def run_op(model, op, values, *, k=None, narrow=None, multiplier="truncate"):
+    """Run the single ``op`` of ``model`` on the tensors in ``values`` (``{tensor index:
+    array}``, e.g. from ``run(..., keep=True)``); returns its (first) output. Used to
+    feed one layer the inputs of another run (the isolated per-layer error of a ``k``)."""
+    narrowing = _narrowing(k, multiplier, None)
+    narrowed = narrowing if narrowing is not None and op.name in check_narrow(narrow) else None
+    return _call(model, op, _args(model, op, values), narrowed)[0]
 
 
 def _q(model, op, j, *, out=False):
-    """The (int8, quantized) tensor of input ``j`` (or output ``j``) of ``op``."""
-    t = model.tensors[(op.outputs if out else op.inputs)[j]]
-    if t.scale is None or t.dtype is not np.int8:
-        raise _Unsupported(f"tensor {t.name!r} is not int8-quantized ({t.dtype.__name__})")
+    """The int8-quantized tensor of input ``j`` (or output ``j``) of a dot-product op."""
+    t = quantized(model, op, j, out=out)
+    if t.dtype is not np.int8:
+        raise _Unsupported(f"tensor {t.name!r} is {t.dtype.__name__}: the dot-product layers run int8 only")
     return t
-
-
-def _scalar_q(t):
-    if t.scale.size != 1:
-        raise _Unsupported(f"tensor {t.name!r} has per-channel scales where one is expected")
-    return np.float64(t.scale[0]), int(t.zero_point[0])
 
 
 # --- dot-product layers ----------------------------------------------------------------------
@@ -182,16 +211,36 @@ def _multiplier(sx, t_w, sy, *, per_tensor_float32):
 
 
 def _rescale(acc, M, op, y, k, tflite_rounding):
-    """The layer's rescale: TFLite's (m, s) and rounding, or the k-bit rescaler."""
+    """The layer's rescale: TFLite's (m, s) and rounding, or the k-bit rescaler.
+
+    Bias compensation (``k.mean_acc``, from :func:`calibrate`): the ``k``-bit
+    ``M_q = m 2^-s`` misses ``M`` by ``e = M - M_q`` (``e >= 0`` when truncating), so a
+    channel whose accumulator averages ``a`` comes out ``M_q a`` on average where
+    TFLite gives ``M a``: every output shrinks toward its zero point. The rescaler
+    computes ``floor(M_q (acc + d) + 1/2)``; its half-up rounding is unbiased (the
+    remainder of ``acc m`` below ``2^s`` is spread evenly) up to the last half LSB,
+    so its mean is ``M_q (a + d)``. ``d = round(a e / M_q)`` makes that ``M a`` to
+    within ``M_q / 2`` (saturation aside): ``d`` is an integer per output channel
+    added to ``b_eff``, which the hardware already holds per channel, so it costs
+    nothing; the accumulator wraps in 32 bits like any ``b_eff``.
+    """
     if np.any(M > 1) or np.any(M < 0):
         raise _Unsupported(f"rescale factor M = Sx*Sw/Sy = {float(M.max()):.4g} is outside [0, 1]")
     lo, hi = activation_range(op.options.get("activation"), y)
-    if k is None:
+    if k is None or k.k is None:
+        if k is not None and k.record is not None:
+            total, count = k.record.get(op.index, (0.0, 0))
+            k.record[op.index] = (total + acc.reshape(-1, acc.shape[-1]).sum(axis=0, dtype=np.float64),
+                                  count + acc.size // acc.shape[-1])
         m, s = golden.quantize_multiplier(M, 31, method="tflite")
         return golden.rescale(acc, m, s, zero_point=int(y.zero_point[0]), act_min=lo, act_max=hi,
                               rounding=tflite_rounding, k=31)
-    m, s = golden.quantize_multiplier(M.astype(np.float32), k)
-    return golden.rescale(acc, m, s, zero_point=int(y.zero_point[0]), act_min=lo, act_max=hi, k=k)
+    m, s = k.quantize(M)
+    if k.mean_acc is not None and op.index in k.mean_acc:
+        Mq = np.ldexp(np.asarray(m, np.float64), -np.asarray(s))
+        d = np.where(Mq > 0, np.rint(k.mean_acc[op.index] * (M - Mq) / np.where(Mq > 0, Mq, 1)), 0)
+        acc = ((acc.astype(np.int64) + d.astype(np.int64) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+    return golden.rescale(acc, m, s, zero_point=int(y.zero_point[0]), act_min=lo, act_max=hi, k=k.k)
 
 
 def _bias(model, op, c, w_sum, zx):
@@ -268,23 +317,7 @@ def _fc(model, op, args, k):
     return y.reshape(x.shape[:-1] + (c,)) if op.options.get("keep_num_dims") else y
 
 
-# --- element-wise and data-movement ops -------------------------------------------------------
-
-def _add(model, op, args, k):
-    (s1, z1), (s2, z2) = _scalar_q(_q(model, op, 0)), _scalar_q(_q(model, op, 1))
-    ty = _q(model, op, 0, out=True)
-    sy, zy = _scalar_q(ty)
-    twice_max = 2 * np.float64(max(np.float32(s1), np.float32(s2)))
-    Ms = (s1 / twice_max, s2 / twice_max, twice_max / ((1 << _ADD_LEFT_SHIFT) * sy))
-    if Ms[2] >= 1:
-        raise _Unsupported(f"output rescale {Ms[2]:.4g} >= 1 (an output scale this small is rejected by TFLite)")
-    (m1, sh1), (m2, sh2), (mo, sho) = (golden.quantize_multiplier(M, 31, method="tflite") for M in Ms)
-    a, b = (np.asarray(v, np.int64) for v in args[:2])
-    a1 = golden.rounded_product((a - z1) << _ADD_LEFT_SHIFT, m1, sh1, rounding="tflite_double", k=31)
-    b1 = golden.rounded_product((b - z2) << _ADD_LEFT_SHIFT, m2, sh2, rounding="tflite_double", k=31)
-    lo, hi = activation_range(op.options.get("activation"), ty)
-    return golden.rescale(a1 + b1, mo, sho, zero_point=zy, act_min=lo, act_max=hi, rounding="tflite_double", k=31)
-
+# --- pooling and data movement ----------------------------------------------------------------
 
 def _same_quantization(model, op, t_in, t_out):
     if t_in.scale is None and t_out.scale is None:
@@ -295,7 +328,10 @@ def _same_quantization(model, op, t_in, t_out):
 
 
 def _pool(model, op, args, k):
-    x, t_in, ty = args[0], _q(model, op, 0), _q(model, op, 0, out=True)
+    """AVERAGE_POOL_2D / MAX_POOL_2D (``reference_integer_ops::AveragePool`` / ``MaxPool``,
+    int8 and uint8): windows clipped to the input (SAME padding counts only in-bounds
+    taps), the average rounded half away from zero, then the fused activation."""
+    x, t_in, ty = args[0], quantized(model, op, 0), quantized(model, op, 0, out=True)
     _same_quantization(model, op, t_in, ty)
     kh, kw = op.options.get("filter_h", 1), op.options.get("filter_w", 1)
     p = _patches(x, kh, kw, op, 0).astype(np.int64)
@@ -306,7 +342,7 @@ def _pool(model, op, args, k):
     else:
         count = valid.sum(axis=3)[..., None]
         y = _div_round_away(p.sum(axis=3), count)
-    return np.clip(y, lo, hi).astype(np.int8)
+    return np.clip(y, lo, hi).astype(ty.dtype)
 
 
 def _div_round_away(acc, count):
@@ -315,69 +351,15 @@ def _div_round_away(acc, count):
     return np.where(acc > 0, q, -q)
 
 
-def _mean(model, op, args, k):
-    x, t_in, ty = args[0], _q(model, op, 0), _q(model, op, 0, out=True)
-    axes = model.tensors[op.inputs[1]].data
-    if axes is None:
-        raise _Unsupported("the axes must be a constant tensor")
-    axes = sorted({int(a) % x.ndim for a in np.atleast_1d(axes)})
-    if x.ndim != 4 or axes != [1, 2]:
-        raise _Unsupported(f"only the spatial mean of a 4-D tensor (axes 1, 2) is supported, not axes {axes}")
-    (sx, zx), (sy, zy) = _scalar_q(t_in), _scalar_q(ty)
-    count = x.shape[1] * x.shape[2]
-    acc = (x.astype(np.int64) - zx).sum(axis=(1, 2))
-    m, s = _mean_multiplier(sx / sy, count)
-    acc = golden.rounded_product(acc, m, s, rounding="tflite_double", k=31) + zy
-    y = np.clip(acc, golden.INT8_MIN, golden.INT8_MAX).astype(np.int8)
-    return y[:, None, None, :] if op.options.get("keep_dims") else y
-
-
-def _mean_multiplier(M, count):
-    """TFLite's integer MEAN: ``(m, s)`` of ``M = Sx/Sy`` with the division by the
-    element count folded in (``m' = (m << j) // count``, ``s' = s + j``,
-    ``j = min(floor(log2 count), 32, s)``), so one double rounding does both."""
-    e = max(int(np.frexp(M)[1]), 0)  # M > 1: quantize M / 2^e, then shift e less
-    m, s = golden.quantize_multiplier(M / 2.0**e, 31, method="tflite")
-    s -= e
-    j = min(count.bit_length() - 1, 32, s)
-    return (m << j) // count, s + j
-
-
 def _reshape(model, op, args, k):
     x, ty = args[0], model.tensors[op.outputs[0]]
     _same_quantization(model, op, model.tensors[op.inputs[0]], ty)
     return x.reshape((len(x),) + tuple(ty.shape[1:]))
 
 
-def _concat(model, op, args, k):
-    ty = model.tensors[op.outputs[0]]
-    for i in op.inputs:
-        _same_quantization(model, op, model.tensors[i], ty)
-    axis = op.options.get("axis", 0) % len(ty.shape)
-    if axis == 0:
-        raise _Unsupported("concatenation along the batch axis is not supported")
-    if op.options.get("activation", "none") != "none":
-        raise _Unsupported("a fused activation on CONCATENATION is not supported")
-    return np.concatenate(args, axis=axis)
-
-
-def _quantize(model, op, args, k):
-    t_in, ty = model.tensors[op.inputs[0]], _q(model, op, 0, out=True)
-    if t_in.dtype is np.float32:
-        return quantize_input(args[0], ty)
-    (sx, zx), (sy, zy) = _scalar_q(_q(model, op, 0)), _scalar_q(ty)
-    M = sx / sy
-    if M > 1:
-        raise _Unsupported(f"re-quantization by {M:.4g} > 1 is not supported")
-    m, s = golden.quantize_multiplier(M, 31, method="tflite")
-    return golden.rescale(np.asarray(args[0], np.int64) - zx, m, s, zero_point=zy, rounding="tflite_double", k=31)
-
-
-def _dequantize(model, op, args, k):
-    sx, zx = _scalar_q(_q(model, op, 0))
-    return (sx * (np.asarray(args[0], np.int64) - zx)).astype(np.float32)
-
-
-_KERNELS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _dwconv, "FULLY_CONNECTED": _fc, "ADD": _add,
-            "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, "RESHAPE": _reshape,
-            "CONCATENATION": _concat, "QUANTIZE": _quantize, "DEQUANTIZE": _dequantize}
+KERNELS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _dwconv, "FULLY_CONNECTED": _fc,
+           "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "RESHAPE": _reshape}
+KERNELS.update(activations.KERNELS)
+KERNELS.update(arithmetic.KERNELS)
+#: Every op whose rescales a ``k``-bit run can narrow (``run(narrow=...)``).
+NARROWABLE = DEFAULT_NARROW + activations.NARROWABLE + arithmetic.NARROWABLE

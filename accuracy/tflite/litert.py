@@ -23,20 +23,24 @@ def litert_available():
 
 
 def run_litert(path, xq):
-    """Run the batch ``xq`` one sample at a time through LiteRT's reference kernels
-    (``BUILTIN_REF``); returns ``{tensor name: (N, ...) array}`` for every op output.
-    ``xq`` is cast to the model input's element type (int8 or float32)."""
+    """Run the batch ``xq`` (a list of batches, one per input in the model's order, for a
+    model with several inputs) one sample at a time through LiteRT's reference kernels
+    (``BUILTIN_REF``); returns ``{tensor name: (N, ...) array}`` for every output of
+    every op. Each batch is cast to its input's element type."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
     interp = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
                          experimental_preserve_all_tensors=True)
     interp.allocate_tensors()
-    inp = interp.get_input_details()[0]["index"]
+    inputs = interp.get_input_details()
+    xs = list(xq) if isinstance(xq, (list, tuple)) else [xq]
+    xs = [np.asarray(x, dtype=d["dtype"]) for x, d in zip(xs, inputs)]
     details = {d["name"]: d["index"] for d in interp.get_tensor_details()}
-    outs = [op["outputs"][0] for op in interp._get_ops_details()]
     names = {idx: name for name, idx in details.items()}
+    outs = [i for op in interp._get_ops_details() for i in op["outputs"]]
     result = {names[i]: [] for i in outs}
-    for img in np.asarray(xq, dtype=interp.get_input_details()[0]["dtype"]):
-        interp.set_tensor(inp, img[None])
+    for n in range(len(xs[0])):
+        for x, d in zip(xs, inputs):
+            interp.set_tensor(d["index"], x[n][None])
         interp.invoke()
         for i in outs:
             result[names[i]].append(interp.get_tensor(i)[0].copy())

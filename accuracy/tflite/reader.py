@@ -1,11 +1,14 @@
-"""Read an int8 .tflite file into plain records, refusing what cannot be run.
+"""Read a .tflite file into plain records, refusing only what cannot be read.
 
 :func:`load` parses the flatbuffer with the ``tflite`` package's readers into a
-:class:`Model` (tensors with their constant data and quantization, ops with their
-options by name) and checks it: a missing file, a folder, an empty, truncated or
-corrupt file, several subgraphs, or an op outside :data:`SUPPORTED` each raise one
-:class:`ModelError` whose message names the file (and the op and its output tensor).
-:mod:`accuracy.tflite.interpreter` runs the result with integer arithmetic.
+:class:`Model` (tensors with their constant data and quantization, ops by name with
+their options) and raises one :class:`ModelError` line for a missing file, a folder,
+an empty, truncated or corrupt file, or a model LiteRT itself refuses to load
+(e.g. a ``quantized_dimension`` outside the tensor's rank, with LiteRT's own words).
+What it cannot *run* -- ops without a kernel, int16 activations, several subgraphs,
+resource variables, float weights -- it records, and
+:mod:`accuracy.tflite.support` reports all of it at once. Op option getters live in
+:data:`OPTIONS`; a kernel module adds its own with one ``OPTIONS.update(...)`` line.
 """
 
 from dataclasses import dataclass, field
@@ -13,35 +16,38 @@ from pathlib import Path
 
 import numpy as np
 
-from .writer import ACTIVATION, OPS, PADDING, TYPES
+from .writer import ACTIVATION, PADDING
 
-__all__ = ["SUPPORTED", "ModelError", "Tensor", "Op", "Model", "load"]
+__all__ = ["OPTIONS", "ModelError", "Tensor", "Op", "Model", "load"]
 
-#: Ops :mod:`accuracy.tflite.interpreter` interprets.
-SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-             "MEAN", "RESHAPE", "CONCATENATION", "QUANTIZE", "DEQUANTIZE")
-_DTYPES = {TYPES["float32"]: np.float32, TYPES["int32"]: np.int32, TYPES["int8"]: np.int8}
-_NAMES = {v: k for k, v in OPS.items()}
+#: numpy element type of each TensorType name; the others (STRING, RESOURCE, VARIANT,
+#: INT4, ...) are kept by name and never computed on.
+_NUMPY = {"FLOAT32": np.float32, "FLOAT16": np.float16, "FLOAT64": np.float64, "INT8": np.int8,
+          "UINT8": np.uint8, "INT16": np.int16, "UINT16": np.uint16, "INT32": np.int32, "UINT32": np.uint32,
+          "INT64": np.int64, "UINT64": np.uint64, "BOOL": np.bool_}
 _PADDING = {v: k for k, v in PADDING.items()}
 _ACTIVATION = {v: k for k, v in ACTIVATION.items()}
-# Option getters of the tflite package, per op: (options class, {our name: getter}).
-_GETTERS = {
+_POOL = ("Pool2DOptions", {"padding": "Padding", "stride_w": "StrideW", "stride_h": "StrideH",
+                           "filter_w": "FilterWidth", "filter_h": "FilterHeight",
+                           "activation": "FusedActivationFunction"})
+_ACT_ONLY = {"activation": "FusedActivationFunction"}
+#: Option getters of the tflite package, per op: (options class, {our name: getter}).
+OPTIONS = {
     "CONV_2D": ("Conv2DOptions", {"padding": "Padding", "stride_w": "StrideW", "stride_h": "StrideH",
                                   "activation": "FusedActivationFunction", "dilation_w": "DilationWFactor",
                                   "dilation_h": "DilationHFactor"}),
     "DEPTHWISE_CONV_2D": ("DepthwiseConv2DOptions", {
         "padding": "Padding", "stride_w": "StrideW", "stride_h": "StrideH", "depth_multiplier": "DepthMultiplier",
         "activation": "FusedActivationFunction", "dilation_w": "DilationWFactor", "dilation_h": "DilationHFactor"}),
-    "AVERAGE_POOL_2D": ("Pool2DOptions", {"padding": "Padding", "stride_w": "StrideW", "stride_h": "StrideH",
-                                          "filter_w": "FilterWidth", "filter_h": "FilterHeight",
-                                          "activation": "FusedActivationFunction"}),
+    "AVERAGE_POOL_2D": _POOL, "MAX_POOL_2D": _POOL,
     "FULLY_CONNECTED": ("FullyConnectedOptions", {"activation": "FusedActivationFunction",
                                                   "keep_num_dims": "KeepNumDims", "weights_format": "WeightsFormat"}),
     "CONCATENATION": ("ConcatenationOptions", {"axis": "Axis", "activation": "FusedActivationFunction"}),
-    "ADD": ("AddOptions", {"activation": "FusedActivationFunction"}),
+    "ADD": ("AddOptions", _ACT_ONLY), "SUB": ("SubOptions", _ACT_ONLY), "MUL": ("MulOptions", _ACT_ONLY),
     "MEAN": ("ReducerOptions", {"keep_dims": "KeepDims"}),
+    "SOFTMAX": ("SoftmaxOptions", {"beta": "Beta"}),
+    "LEAKY_RELU": ("LeakyReluOptions", {"alpha": "Alpha"}),
 }
-_GETTERS["MAX_POOL_2D"] = _GETTERS["AVERAGE_POOL_2D"]
 
 
 class ModelError(ValueError):
@@ -52,7 +58,7 @@ class ModelError(ValueError):
 class Tensor:
     name: str
     shape: tuple
-    dtype: type
+    dtype: object                     # a numpy type, or the TensorType name (e.g. "RESOURCE")
     data: np.ndarray = None           # constant data, shaped, or None for activations
     scale: np.ndarray = None          # float32, one or one per channel; None if not quantized
     zero_point: np.ndarray = None     # int64, same size as scale
@@ -79,6 +85,7 @@ class Model:
     ops: list
     inputs: list
     outputs: list
+    subgraphs: int = 1                # subgraphs in the file; only the first is read
 
     def describe(self, op):
         """``"op 3 (ADD, output 'block1/add')"``: how error messages name an op."""
@@ -111,10 +118,6 @@ def load(path):
     except Exception as exc:  # the flatbuffer readers fail in many ways on bad offsets
         raise ModelError(f"{path}: truncated or corrupt .tflite file ({type(exc).__name__} "
                          f"while reading it)") from None
-    for op in model.ops:
-        if op.name not in SUPPORTED:
-            raise ModelError(f"{path}: {model.describe(op)} is not supported "
-                             f"(supported: {', '.join(SUPPORTED)})")
     return model
 
 
@@ -124,43 +127,20 @@ def _parse(tflite, raw, path):
         raise ModelError(f"{path}: truncated or corrupt .tflite file (root table at byte {root} "
                          f"of {len(raw)})")
     m = tflite.Model.GetRootAsModel(raw, 0)
-    if m.SubgraphsLength() != 1:
-        raise ModelError(f"{path}: {m.SubgraphsLength()} subgraphs; only single-subgraph models are supported")
+    if m.SubgraphsLength() < 1:
+        raise ModelError(f"{path}: the model has no subgraph")
+    types = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
+    builtins = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
     sg = m.Subgraphs(0)
-    tensors = []
-    for i in range(sg.TensorsLength()):
-        t = sg.Tensors(i)
-        shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
-        name = t.Name().decode(errors="replace") if t.Name() else f"tensor{i}"
-        if t.Type() not in _DTYPES:
-            raise ModelError(f"{path}: tensor {i} ({name!r}) has element type {t.Type()}; "
-                             f"only float32, int32 and int8 are supported")
-        dtype = _DTYPES[t.Type()]
-        data = None
-        buf = m.Buffers(t.Buffer()) if t.Buffer() < m.BuffersLength() else None
-        if buf is not None and buf.DataLength():
-            data = buf.DataAsNumpy().view(np.uint8)
-            expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
-            if data.size != expected:
-                raise ModelError(f"{path}: truncated or corrupt .tflite file (tensor {name!r} holds "
-                                 f"{data.size} bytes, its shape {list(shape)} needs {expected})")
-            data = np.frombuffer(data.tobytes(), dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
-            data = data.reshape(shape)
-        q = t.Quantization()
-        scale = zp = None
-        axis = 0
-        if q is not None and q.ScaleLength():
-            scale = q.ScaleAsNumpy().astype(np.float32)
-            zp = (q.ZeroPointAsNumpy().astype(np.int64) if q.ZeroPointLength()
-                  else np.zeros(scale.size, np.int64))
-            axis = int(q.QuantizedDimension())
-        tensors.append(Tensor(name, shape, dtype, data, scale, zp, axis))
+    tensors = [_tensor(m, sg.Tensors(i), i, types, path) for i in range(sg.TensorsLength())]
     ops = []
     for i in range(sg.OperatorsLength()):
         o = sg.Operators(i)
         code = m.OperatorCodes(o.OpcodeIndex())
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        name = _NAMES.get(builtin, f"builtin operator {builtin}")
+        name = builtins.get(builtin, f"builtin operator {builtin}")
+        if name == "CUSTOM":
+            name = f"CUSTOM {(code.CustomCode() or b'?').decode(errors='replace')!r}"
         inputs = [int(v) for v in o.InputsAsNumpy()] if o.InputsLength() else []
         outputs = [int(v) for v in o.OutputsAsNumpy()] if o.OutputsLength() else []
         for idx in inputs + outputs:
@@ -170,16 +150,51 @@ def _parse(tflite, raw, path):
         ops.append(Op(i, name, inputs, outputs, _options(tflite, name, o)))
     inputs = [int(v) for v in sg.InputsAsNumpy()] if sg.InputsLength() else []
     outputs = [int(v) for v in sg.OutputsAsNumpy()] if sg.OutputsLength() else []
-    if len(inputs) != 1 or len(outputs) != 1 or not ops:
-        raise ModelError(f"{path}: {len(inputs)} inputs, {len(outputs)} outputs and {len(ops)} ops; "
-                         f"only models with one input and one output are supported")
-    return Model(path, tensors, ops, inputs, outputs)
+    if not inputs or not outputs or not ops:
+        raise ModelError(f"{path}: {len(inputs)} inputs, {len(outputs)} outputs and {len(ops)} ops: "
+                         f"nothing to run")
+    return Model(path, tensors, ops, inputs, outputs, m.SubgraphsLength())
+
+
+def _tensor(m, t, i, types, path):
+    """One tensor's record; LiteRT's own quantization checks (``ParseQuantization``)
+    refuse the file with LiteRT's message."""
+    shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
+    name = t.Name().decode(errors="replace") if t.Name() else f"tensor{i}"
+    type_name = types.get(t.Type(), f"type {t.Type()}")
+    dtype = _NUMPY.get(type_name, type_name)
+    data = None
+    buf = m.Buffers(t.Buffer()) if t.Buffer() < m.BuffersLength() else None
+    if buf is not None and buf.DataLength() and type_name in _NUMPY:
+        data = buf.DataAsNumpy().view(np.uint8)
+        expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        if data.size != expected:
+            raise ModelError(f"{path}: truncated or corrupt .tflite file (tensor {name!r} holds "
+                             f"{data.size} bytes, its shape {list(shape)} needs {expected})")
+        data = np.frombuffer(data.tobytes(), dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
+        data = data.reshape(shape)
+    q = t.Quantization()
+    scale = zp = None
+    axis = 0
+    if q is not None and q.ScaleLength():
+        scale = q.ScaleAsNumpy().astype(np.float32)
+        zp = (q.ZeroPointAsNumpy().astype(np.int64) if q.ZeroPointLength()
+              else np.zeros(scale.size, np.int64))
+        axis = int(q.QuantizedDimension())
+        if axis < 0 or (shape and axis >= len(shape)):
+            raise ModelError(f"{path}: LiteRT refuses this model: tensor {name!r}: quantized_dimension must be "
+                             f"in range [0, {len(shape)}). Was {axis}.")
+        if scale.size != 1 and shape and scale.size != shape[axis]:
+            raise ModelError(f"{path}: LiteRT refuses this model: tensor {name!r}: num_scales must be 1 for "
+                             f"per-layer quantization, or {shape[axis]} for per-axis quantization, "
+                             f"but got {scale.size}.")
+    return Tensor(name, shape, dtype, data, scale, zp, axis)
 
 
 def _options(tflite, name, o):
-    if name not in _GETTERS:
+    if name not in OPTIONS:
         return {}
-    cls_name, getters = _GETTERS[name]
+    cls_name, getters = OPTIONS[name]
     table = o.BuiltinOptions()
     opts = getattr(tflite, cls_name)()
     if table is not None:

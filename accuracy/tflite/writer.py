@@ -6,9 +6,9 @@ them with ``flatbuffers`` into the TFLite schema's field slots. It is what
 :func:`accuracy.digits.litert.export` writes the digits network with, and what the tests
 build single-op models with (exact-tie vectors run through LiteRT's reference kernels).
 
-Only the ops :mod:`accuracy.tflite.interpreter` interprets (and LOGISTIC, which it does
-not, for tests of that error) are known here; their option
-tables are given as ``{field name: value}`` and mapped to the schema slots below.
+The ops :mod:`accuracy.tflite.interpreter` interprets (and EXP, FLOOR and NEG, which
+it does not, for tests of that error) are known here; their option tables are given
+as ``{field name: value}`` and mapped to the schema slots below.
 """
 
 from pathlib import Path
@@ -21,10 +21,12 @@ __all__ = ["OPS", "TYPES", "PADDING", "ACTIVATION", "ModelBuilder"]
 
 #: Builtin operator codes (schema.fbs ``BuiltinOperator``).
 OPS = {"ADD": 0, "AVERAGE_POOL_2D": 1, "CONCATENATION": 2, "CONV_2D": 3, "DEPTHWISE_CONV_2D": 4,
-       "DEQUANTIZE": 6, "FULLY_CONNECTED": 9, "MAX_POOL_2D": 17, "RESHAPE": 22, "MEAN": 40,
-       "QUANTIZE": 114, "LOGISTIC": 14}
+       "DEQUANTIZE": 6, "FLOOR": 8, "FULLY_CONNECTED": 9, "LOGISTIC": 14, "MAX_POOL_2D": 17, "MUL": 18,
+       "RELU": 19, "RELU_N1_TO_1": 20, "RELU6": 21, "RESHAPE": 22, "SOFTMAX": 25, "TANH": 28, "MEAN": 40,
+       "SUB": 41, "EXP": 47, "PRELU": 54, "NEG": 59, "LEAKY_RELU": 98, "QUANTIZE": 114,
+       "HARD_SWISH": 117}
 #: Tensor element types (``TensorType``).
-TYPES = {"float32": 0, "int32": 2, "int8": 9}
+TYPES = {"float32": 0, "int32": 2, "uint8": 3, "int16": 7, "int8": 9}
 #: ``Padding`` and ``ActivationFunctionType`` enums.
 PADDING = {"same": 0, "valid": 1}
 ACTIVATION = {"none": 0, "relu": 1, "relu_n1_to_1": 2, "relu6": 3}
@@ -47,11 +49,16 @@ _OPTIONS = {
     "MEAN": (2, 27, {"keep_dims": (0, "bool")}),
     "DEQUANTIZE": (2, 38, {}),
     "QUANTIZE": (1, 89, {}),
-    "LOGISTIC": (2, 0, {}),  # not interpreted: the tests' unsupported op
+    "SUB": (1, 28, {"activation": (0, "i8")}),
+    "MUL": (1, 21, {"activation": (0, "i8")}),
+    "SOFTMAX": (1, 9, {"beta": (0, "f32")}),
+    "LEAKY_RELU": (1, 75, {"alpha": (0, "f32")}),
+    **{name: (1, 0, {}) for name in ("LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1", "PRELU",
+                                     "EXP", "FLOOR", "NEG")},
 }
 _ENUMS = {"padding": PADDING, "activation": ACTIVATION}
 _PREPEND = {"i32": "PrependInt32Slot", "u32": "PrependUint32Slot", "u8": "PrependUint8Slot",
-            "i8": "PrependInt8Slot", "bool": "PrependBoolSlot"}
+            "i8": "PrependInt8Slot", "bool": "PrependBoolSlot", "f32": "PrependFloat32Slot"}
 
 
 class ModelBuilder:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from accuracy.digits import litert as digits_litert
-from accuracy.tflite import interpreter, litert, reader
+from accuracy.tflite import interpreter, litert, reader, support
 from accuracy.tflite.writer import ModelBuilder
 
 REASON = litert.litert_available()
@@ -350,11 +350,14 @@ def test_unsupported_op_names_op_and_layer(tmp_path):
         pytest.skip("needs the tflite package")
     mb = ModelBuilder()
     x = mb.tensor("x", [1, 4], scale=0.1, zero_point=0)
-    y = mb.tensor("head/sigmoid", [1, 4], scale=1 / 256, zero_point=-128)
-    mb.op("LOGISTIC", [x], [y])
+    y = mb.tensor("head/exp", [1, 4], scale=1 / 256, zero_point=-128)
+    mb.op("EXP", [x], [y])
     path = mb.save(tmp_path / "u.tflite")
-    with pytest.raises(reader.ModelError, match=r"op 0 \(LOGISTIC, output 'head/sigmoid'\) is not supported"):
-        reader.load(path)
+    with pytest.raises(reader.ModelError, match=r"EXP x1 \(no kernel for this op\)"):
+        support.load(path)
+    model = reader.load(path)  # readable, but running it names the op and its layer
+    with pytest.raises(reader.ModelError, match=r"op 0 \(EXP, output 'head/exp'\) is not supported"):
+        interpreter.run(model, np.zeros((1, 4), np.int8))
 
 
 # --- the digits network and the command line -------------------------------------------------
@@ -384,11 +387,11 @@ def test_cli_evaluate(net, data, tmp_path, capsys):
     (tmp_path / "empty.tflite").write_bytes(b"")
     (tmp_path / "trunc.tflite").write_bytes(model.read_bytes()[:2000])
     mb = ModelBuilder()
-    mb.op("LOGISTIC", [mb.tensor("x", [1, 4], scale=0.1)], [mb.tensor("act/sig", [1, 4], scale=1 / 256)])
+    mb.op("EXP", [mb.tensor("x", [1, 4], scale=0.1)], [mb.tensor("act/exp", [1, 4], scale=1 / 256)])
     mb.save(tmp_path / "unsupported.tflite")
     for bad, message in [(tmp_path, "is a folder"), (tmp_path / "empty.tflite", "empty file"),
                          (tmp_path / "trunc.tflite", "truncated or corrupt"),
-                         (tmp_path / "unsupported.tflite", "op 0 (LOGISTIC, output 'act/sig') is not supported")]:
+                         (tmp_path / "unsupported.tflite", "EXP x1 (no kernel for this op)")]:
         assert main(["evaluate", str(bad), "--data", str(npz)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
