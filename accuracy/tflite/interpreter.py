@@ -17,20 +17,23 @@ Two modes:
   LiteRT's default (XNNPACK) and optimized kernels round differently; no claim is
   made about them. One documented difference: ``M = 1`` with ``|acc| >= 2^30``
   (LiteRT's int32 left shift overflows; see :func:`sim.golden.rescale`).
-* ``k`` an integer -- the **paper's rescaler**: CONV_2D, DEPTHWISE_CONV_2D and
-  FULLY_CONNECTED (the dot-product engine's layers) rescale with the ``k``-bit
-  ``quantize_multiplier(M32, k)`` (float32 ``M``, truncation) and one half-up
-  rounding; every other op keeps TFLite's arithmetic, so a change of ``k`` changes
-  only what the engine computes.
+* ``k`` an integer -- the **paper's rescaler**: CONV_2D, DEPTHWISE_CONV_2D,
+  FULLY_CONNECTED, TRANSPOSE_CONV and BATCH_MATMUL (the dot-product engine's layers)
+  rescale with the ``k``-bit ``quantize_multiplier(M32, k)`` (float32 ``M``,
+  truncation) and one half-up rounding; every other op keeps TFLite's arithmetic, so a
+  change of ``k`` changes only what the engine computes.
 
 Only QUANTIZE (float input) and DEQUANTIZE (float output) touch floats, at the
-model's edges.
+model's edges. The layout and shape ops (TRANSPOSE, PAD, RESHAPE, STRIDED_SLICE, ...)
+are :mod:`accuracy.tflite.layout_ops`'s kernels.
 """
 
 import numpy as np
 
 from sim import golden
 
+from .layout_ops import KERNELS as _LAYOUT_KERNELS
+from .quant import Unsupported as _Unsupported, constant_ints, same_quantization as _same_quantization
 from .reader import ModelError
 
 __all__ = ["run", "run_batched", "run_op", "quantize_input", "activation_range"]
@@ -94,9 +97,10 @@ def run(model, x, *, k=None, keep=False):
             raise ModelError(f"{model.path}: {model.describe(op)} reads tensor {model.tensors[missing].name!r} "
                              f"before any op writes it")
         try:
-            values[op.outputs[0]] = _KERNELS[op.name](model, op, args, k)
+            outs = _KERNELS[op.name](model, op, args, k)
         except _Unsupported as exc:
             raise ModelError(f"{model.path}: {model.describe(op)}: {exc}") from None
+        values.update(zip(op.outputs, outs if isinstance(outs, tuple) else (outs,)))
     return values if keep else values[model.outputs[0]]
 
 
@@ -114,10 +118,6 @@ def run_op(model, op, values, *, k=None):
         return _KERNELS[op.name](model, op, args, None if k is None else golden.check_k(k))
     except _Unsupported as exc:
         raise ModelError(f"{model.path}: {model.describe(op)}: {exc}") from None
-
-
-class _Unsupported(Exception):
-    pass
 
 
 def _q(model, op, j, *, out=False):
@@ -173,8 +173,8 @@ def _patches(x, kh, kw, op, fill):
 
 def _multiplier(sx, t_w, sy, *, per_tensor_float32):
     """Per-channel ``M = Sx*Sw/Sy`` as LiteRT computes it: in float64 from the float32
-    scales, except the per-tensor FULLY_CONNECTED path, which multiplies ``Sx*Sw`` in
-    float32 first (``GetQuantizedConvolutionMultipler``)."""
+    scales, except the per-tensor FULLY_CONNECTED and BATCH_MATMUL paths, which multiply
+    ``Sx*Sw`` in float32 first (``GetQuantizedConvolutionMultipler``)."""
     sw = t_w.scale
     if per_tensor_float32 and sw.size == 1:
         return (np.float32(sx) * sw).astype(np.float64) / np.float64(sy)
@@ -194,12 +194,13 @@ def _rescale(acc, M, op, y, k, tflite_rounding):
     return golden.rescale(acc, m, s, zero_point=int(y.zero_point[0]), act_min=lo, act_max=hi, k=k)
 
 
-def _bias(model, op, c, w_sum, zx):
-    """``b_eff = bias - Zx * sum(w)``: the input zero point folded into the bias, so that
-    :func:`sim.golden.accumulate` sees raw int8 activations (padding holds ``Zx``)."""
+def _bias(model, op, c, w_sum, zx, *, index=2):
+    """``b_eff = bias - Zx * sum(w)``: the input zero point folded into the bias (input
+    ``index`` of ``op``), so that :func:`sim.golden.accumulate` sees raw int8 activations
+    (padding holds ``Zx``)."""
     bias = np.zeros(c, np.int64)
-    if len(op.inputs) > 2 and op.inputs[2] >= 0:
-        b = model.tensors[op.inputs[2]]
+    if len(op.inputs) > index and op.inputs[index] >= 0:
+        b = model.tensors[op.inputs[index]]
         if b.data is None or b.dtype is not np.int32:
             raise _Unsupported("the bias must be a constant int32 tensor")
         bias = b.data.astype(np.int64).reshape(c)
@@ -268,6 +269,82 @@ def _fc(model, op, args, k):
     return y.reshape(x.shape[:-1] + (c,)) if op.options.get("keep_num_dims") else y
 
 
+def _transpose_conv(model, op, args, k):
+    """transpose_conv.cc (inputs: output shape, OHWI weights, input, optional bias) with
+    reference_integer_ops::TransposeConv: every input element scatters ``(x - Zx) * w``
+    onto the output, padding from ``ComputePaddingHeightWidth`` on the output size;
+    per-channel ``MultiplyByQuantizedMultiplier`` and the fused activation.
+
+    Computed as the equivalent correlation: the input spread out by the strides (gaps
+    holding ``Zx``, which add nothing once the bias folds ``-Zx * sum(w)`` in), padded,
+    and the kernel flipped; so :func:`sim.golden.accumulate` sums it like CONV_2D."""
+    x, (sx, zx) = args[2], _scalar_q(_q(model, op, 2))
+    tw, ty = _weights(model, op), _q(model, op, 0, out=True)
+    w = tw.data
+    if w.ndim != 4 or x.ndim != 4 or x.shape[-1] != w.shape[3]:
+        raise _Unsupported(f"input {list(x.shape[1:])} and weights {list(w.shape)} (OHWI) do not fit")
+    cout, kh, kw, cin = w.shape
+    if tw.scale.size not in (1, cout):
+        raise _Unsupported(f"{tw.scale.size} weight scales for {cout} output channels")
+    shape = constant_ints(model, op, 0, args, "output shape")
+    if shape.shape != (4,) or shape[0] != 1 or shape[3] != cout:
+        raise _Unsupported(f"output shape {shape.tolist()} is not [1, H, W, {cout}]")
+    sh, sw = op.options.get("stride_h", 0), op.options.get("stride_w", 0)
+    if min(sh, sw) < 1:
+        raise _Unsupported(f"strides ({sh}, {sw}) must be positive")
+    out_h, out_w = int(shape[1]), int(shape[2])
+    pads = [_padding(size, kernel, stride, 1, op.options.get("padding", "same"))[1]
+            for size, kernel, stride in ((out_h, kh, sh), (out_w, kw, sw))]
+    n, h, wd = x.shape[:3]
+    grid = np.full((n, out_h + kh - 1, out_w + kw - 1, cin), zx, dtype=np.int8)
+    rows = np.arange(h) * sh + kh - 1 - pads[0]  # where input row i lands in the padded grid
+    cols = np.arange(wd) * sw + kw - 1 - pads[1]
+    keep_r, keep_c = (rows >= 0) & (rows < grid.shape[1]), (cols >= 0) & (cols < grid.shape[2])
+    grid[:, rows[keep_r][:, None], cols[keep_c][None, :]] = x[:, keep_r][:, :, keep_c]
+    windows = np.lib.stride_tricks.sliding_window_view(grid, (kh, kw), axis=(1, 2))  # (N, H, W, Cin, kh, kw)
+    patches = np.moveaxis(windows, 3, 5).reshape(n, out_h, out_w, kh * kw * cin)
+    w2 = w[:, ::-1, ::-1, :].reshape(cout, kh * kw * cin)
+    acc = golden.accumulate(patches, w2, _bias(model, op, cout, w2.astype(np.int64).sum(1), zx, index=3))
+    M = _multiplier(sx, tw, _scalar_q(ty)[0], per_tensor_float32=False)
+    return _rescale(acc, M, op, ty, k, "tflite_double")
+
+
+def _batch_matmul(model, op, args, k):
+    """batch_matmul.cc ``EvalInt8Int8`` with reference_ops::BatchMatMul: ``sum (lhs - Zl)
+    * (rhs - Zr)`` in int32 over broadcast batch dimensions (``adj_x`` / ``adj_y``
+    transpose the last two axes), one per-tensor multiplier (``Sl*Sr`` in float32), no
+    activation. Either operand may be a constant. Each sample is multiplied as the model
+    describes it (its first dimension 1), samples along a new leading axis."""
+    tl, tr, ty = _q(model, op, 0), _q(model, op, 1), _q(model, op, 0, out=True)
+    (sl, zl), (sr, zr) = _scalar_q(tl), _scalar_q(tr)
+    batched = [t.data is None for t in (tl, tr)]
+    if not any(batched):
+        raise _Unsupported("both operands are constants: the output is not computed per sample")
+    n = len(args[batched.index(True)])
+    shapes = [(1,) + a.shape[1:] if b else a.shape for a, b in zip(args, batched)]
+    if not all(2 <= len(s) <= 5 for s in shapes):
+        raise _Unsupported(f"operands {[list(s) for s in shapes]}: BATCH_MATMUL takes ranks 2 to 5")
+    rank = max(len(s) for s in shapes)  # broadcasting aligns the shapes on the right
+    lhs, rhs = (a.reshape((n if b else 1,) + (1,) * (rank - len(s)) + s).astype(np.int64) - z
+                for a, b, s, z in zip(args, batched, shapes, (zl, zr)))
+    if op.options.get("adj_x"):
+        lhs = np.swapaxes(lhs, -1, -2)
+    if op.options.get("adj_y"):
+        rhs = np.swapaxes(rhs, -1, -2)
+    try:
+        # exact: |products| <= 255^2, so float64 sums of fewer than 2^37 terms are integers
+        acc = np.matmul(lhs.astype(np.float64), rhs.astype(np.float64)).astype(np.int64)
+    except ValueError:
+        raise _Unsupported(f"operands {list(lhs.shape[1:])} and {list(rhs.shape[1:])} do not multiply") from None
+    if acc.shape[1] != 1:
+        raise _Unsupported(f"the output of one sample has shape {list(acc.shape[1:])}: its first dimension is not "
+                          f"a batch of 1, so samples cannot run together")
+    lo = np.iinfo(np.int32).min
+    acc = (acc.reshape((n,) + acc.shape[2:]) - lo) % (1 << 32) + lo  # the int32 accumulator wraps
+    M = _multiplier(sl, tr, _scalar_q(ty)[0], per_tensor_float32=True)
+    return _rescale(acc, M, op, ty, k, "tflite_double")
+
+
 # --- element-wise and data-movement ops -------------------------------------------------------
 
 def _add(model, op, args, k):
@@ -284,14 +361,6 @@ def _add(model, op, args, k):
     b1 = golden.rounded_product((b - z2) << _ADD_LEFT_SHIFT, m2, sh2, rounding="tflite_double", k=31)
     lo, hi = activation_range(op.options.get("activation"), ty)
     return golden.rescale(a1 + b1, mo, sho, zero_point=zy, act_min=lo, act_max=hi, rounding="tflite_double", k=31)
-
-
-def _same_quantization(model, op, t_in, t_out):
-    if t_in.scale is None and t_out.scale is None:
-        return
-    if (t_in.scale is None or t_out.scale is None or t_in.scale.size != 1 or t_out.scale.size != 1
-            or np.float32(t_in.scale[0]) != np.float32(t_out.scale[0]) or t_in.zero_point[0] != t_out.zero_point[0]):
-        raise _Unsupported(f"input {t_in.name!r} and output {t_out.name!r} must share one scale and zero point")
 
 
 def _pool(model, op, args, k):
@@ -343,12 +412,6 @@ def _mean_multiplier(M, count):
     return (m << j) // count, s + j
 
 
-def _reshape(model, op, args, k):
-    x, ty = args[0], model.tensors[op.outputs[0]]
-    _same_quantization(model, op, model.tensors[op.inputs[0]], ty)
-    return x.reshape((len(x),) + tuple(ty.shape[1:]))
-
-
 def _concat(model, op, args, k):
     ty = model.tensors[op.outputs[0]]
     for i in op.inputs:
@@ -379,5 +442,6 @@ def _dequantize(model, op, args, k):
 
 
 _KERNELS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _dwconv, "FULLY_CONNECTED": _fc, "ADD": _add,
-            "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, "RESHAPE": _reshape,
-            "CONCATENATION": _concat, "QUANTIZE": _quantize, "DEQUANTIZE": _dequantize}
+            "TRANSPOSE_CONV": _transpose_conv, "BATCH_MATMUL": _batch_matmul,
+            "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean,
+            "CONCATENATION": _concat, "QUANTIZE": _quantize, "DEQUANTIZE": _dequantize, **_LAYOUT_KERNELS}

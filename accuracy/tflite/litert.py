@@ -24,7 +24,7 @@ def litert_available():
 
 def run_litert(path, xq):
     """Run the batch ``xq`` one sample at a time through LiteRT's reference kernels
-    (``BUILTIN_REF``); returns ``{tensor name: (N, ...) array}`` for every op output.
+    (``BUILTIN_REF``); returns ``{tensor name: (N, ...) array}`` for every output of every op.
     ``xq`` is cast to the model input's element type (int8 or float32)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
     interp = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
@@ -32,12 +32,13 @@ def run_litert(path, xq):
     interp.allocate_tensors()
     inp = interp.get_input_details()[0]["index"]
     details = {d["name"]: d["index"] for d in interp.get_tensor_details()}
-    outs = [op["outputs"][0] for op in interp._get_ops_details()]
+    outs = [i for op in interp._get_ops_details() for i in op["outputs"]]
     names = {idx: name for name, idx in details.items()}
     result = {names[i]: [] for i in outs}
     for img in np.asarray(xq, dtype=interp.get_input_details()[0]["dtype"]):
         interp.set_tensor(inp, img[None])
         interp.invoke()
         for i in outs:
-            result[names[i]].append(interp.get_tensor(i)[0].copy())
+            t = interp.get_tensor(i)
+            result[names[i]].append(t[0].copy() if t.ndim else t.copy())  # scalars: shape arithmetic
     return {name: np.stack(v) for name, v in result.items()}

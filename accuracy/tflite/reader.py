@@ -13,13 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .layout_ops import KERNELS as _LAYOUT_KERNELS, OPTIONS as _LAYOUT_OPTIONS, fold_constants
 from .writer import ACTIVATION, OPS, PADDING, TYPES
 
 __all__ = ["SUPPORTED", "ModelError", "Tensor", "Op", "Model", "load"]
 
 #: Ops :mod:`accuracy.tflite.interpreter` interprets.
-SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-             "MEAN", "RESHAPE", "CONCATENATION", "QUANTIZE", "DEQUANTIZE")
+SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL", "ADD",
+             "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "CONCATENATION", "QUANTIZE",
+             "DEQUANTIZE") + tuple(_LAYOUT_KERNELS)
 _DTYPES = {TYPES["float32"]: np.float32, TYPES["int32"]: np.int32, TYPES["int8"]: np.int8}
 _NAMES = {v: k for k, v in OPS.items()}
 _PADDING = {v: k for k, v in PADDING.items()}
@@ -40,8 +42,12 @@ _GETTERS = {
     "CONCATENATION": ("ConcatenationOptions", {"axis": "Axis", "activation": "FusedActivationFunction"}),
     "ADD": ("AddOptions", {"activation": "FusedActivationFunction"}),
     "MEAN": ("ReducerOptions", {"keep_dims": "KeepDims"}),
+    "TRANSPOSE_CONV": ("TransposeConvOptions", {"padding": "Padding", "stride_w": "StrideW", "stride_h": "StrideH",
+                                                "activation": "FusedActivationFunction"}),
+    "BATCH_MATMUL": ("BatchMatMulOptions", {"adj_x": "AdjX", "adj_y": "AdjY"}),
 }
 _GETTERS["MAX_POOL_2D"] = _GETTERS["AVERAGE_POOL_2D"]
+_GETTERS.update(_LAYOUT_OPTIONS)
 
 
 class ModelError(ValueError):
@@ -111,6 +117,7 @@ def load(path):
     except Exception as exc:  # the flatbuffer readers fail in many ways on bad offsets
         raise ModelError(f"{path}: truncated or corrupt .tflite file ({type(exc).__name__} "
                          f"while reading it)") from None
+    model = fold_constants(model)
     for op in model.ops:
         if op.name not in SUPPORTED:
             raise ModelError(f"{path}: {model.describe(op)} is not supported "
