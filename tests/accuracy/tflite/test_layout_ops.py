@@ -204,6 +204,37 @@ def test_strided_slice_int8(case, tmp_path):
     assert check(mb, tmp_path / "s.tflite", int8(np.random.default_rng(9 + case), 3, 5, 6, 4), outs)
 
 
+@needs_litert
+def test_strided_slice_random_specs(tmp_path):
+    """Random begins, ends (out of range too), strides of either sign, begin/end/shrink
+    masks on the non-batch axes: LiteRT, the interpreter and numpy's slicing agree."""
+    rng = np.random.default_rng(19)
+    shape = (1, 5, 4, 3)
+    x = int8(rng, 3, *shape[1:])
+    for trial in range(48):
+        begin, end, strides, masks, picks = [0], [1], [1], {"begin_mask": 0, "end_mask": 0, "shrink_axis_mask": 0}, []
+        for axis, size in enumerate(shape[1:], start=1):
+            step = int(rng.choice([-3, -2, -1, 1, 2, 3]))
+            b, e = (int(v) for v in rng.integers(-size - 2, size + 3, 2))
+            kind = rng.choice(["plain", "begin", "end", "shrink"])
+            if kind == "shrink":
+                b, e, step = int(rng.integers(-size, size)), 0, 1
+                picks.append(b)
+            else:
+                picks.append(slice(None if kind == "begin" else b, None if kind == "end" else e, step))
+            mask = {"plain": None, "begin": "begin_mask", "end": "end_mask", "shrink": "shrink_axis_mask"}[kind]
+            if mask:
+                masks[mask] |= 1 << axis
+            begin, end, strides = begin + [b], end + [e], strides + [step]
+        out = np.zeros(shape, np.int8)[(slice(None),) + tuple(picks)].shape
+        if 0 in out:
+            continue
+        mb, outs = one_op("STRIDED_SLICE", list(shape), [list(out)], [begin, end, strides], **masks)
+        assert check(mb, tmp_path / f"s{trial}.tflite", x, outs), (begin, end, strides, masks)
+        ours = interpreter.run(reader.load(tmp_path / f"s{trial}.tflite"), x)
+        assert np.array_equal(ours, x[(slice(None),) + tuple(picks)])
+
+
 # --- the constant shape path -----------------------------------------------------------------
 
 def flatten_model(rng):
