@@ -109,9 +109,9 @@ def _reshape(model, op, args, pad):
     """reshape.cc: the shape input when it is an int32 vector, else the options'
     ``new_shape`` (``[0]`` meaning a scalar); one -1 takes the remaining size."""
     x = args[0]
-    if len(op.inputs) == 2 and op.inputs[1] >= 0 and model.tensors[op.inputs[1]].dtype is np.int32 \
-            and np.ndim(args[1]) == 1:
-        shape = np.asarray(args[1]).astype(np.int64).tolist()
+    t = model.tensors[op.inputs[1]] if len(op.inputs) == 2 and op.inputs[1] >= 0 else None
+    if t is not None and t.dtype is np.int32 and len(t.shape if t.data is None else t.data.shape) == 1:
+        shape = constant_ints(model, op, 1, args, "shape").tolist()
     else:
         shape = op.options.get("new_shape")
         if not isinstance(shape, np.ndarray):
