@@ -37,9 +37,9 @@ import numpy as np
 
 from sim import golden
 
-from . import activations, arithmetic
+from . import activations, arithmetic, layout_ops
 from .quant import Narrowing, Unsupported as _Unsupported, activation_range, quantize_input, quantized
-from .quant import scalar_q as _scalar_q
+from .quant import constant_ints, scalar_q as _scalar_q
 from .reader import ModelError
 
 __all__ = ["KERNELS", "DEFAULT_NARROW", "NARROWABLE", "check_narrow", "run", "run_batched", "run_op", "calibrate",
@@ -243,12 +243,13 @@ def _rescale(acc, M, op, y, k, tflite_rounding):
     return golden.rescale(acc, m, s, zero_point=int(y.zero_point[0]), act_min=lo, act_max=hi, k=k.k)
 
 
-def _bias(model, op, c, w_sum, zx):
-    """``b_eff = bias - Zx * sum(w)``: the input zero point folded into the bias, so that
-    :func:`sim.golden.accumulate` sees raw int8 activations (padding holds ``Zx``)."""
+def _bias(model, op, c, w_sum, zx, *, index=2):
+    """``b_eff = bias - Zx * sum(w)``: the input zero point folded into the bias (input
+    ``index`` of ``op``), so that :func:`sim.golden.accumulate` sees raw int8 activations
+    (padding holds ``Zx``)."""
     bias = np.zeros(c, np.int64)
-    if len(op.inputs) > 2 and op.inputs[2] >= 0:
-        b = model.tensors[op.inputs[2]]
+    if len(op.inputs) > index and op.inputs[index] >= 0:
+        b = model.tensors[op.inputs[index]]
         if b.data is None or b.dtype is not np.int32:
             raise _Unsupported("the bias must be a constant int32 tensor")
         bias = b.data.astype(np.int64).reshape(c)
@@ -317,6 +318,82 @@ def _fc(model, op, args, k):
     return y.reshape(x.shape[:-1] + (c,)) if op.options.get("keep_num_dims") else y
 
 
+def _transpose_conv(model, op, args, k):
+    """transpose_conv.cc (inputs: output shape, OHWI weights, input, optional bias) with
+    reference_integer_ops::TransposeConv: every input element scatters ``(x - Zx) * w``
+    onto the output, padding from ``ComputePaddingHeightWidth`` on the output size;
+    per-channel ``MultiplyByQuantizedMultiplier`` and the fused activation.
+
+    Computed as the equivalent correlation: the input spread out by the strides (gaps
+    holding ``Zx``, which add nothing once the bias folds ``-Zx * sum(w)`` in), padded,
+    and the kernel flipped; so :func:`sim.golden.accumulate` sums it like CONV_2D."""
+    x, (sx, zx) = args[2], _scalar_q(_q(model, op, 2))
+    tw, ty = _weights(model, op), _q(model, op, 0, out=True)
+    w = tw.data
+    if w.ndim != 4 or x.ndim != 4 or x.shape[-1] != w.shape[3]:
+        raise _Unsupported(f"input {list(x.shape[1:])} and weights {list(w.shape)} (OHWI) do not fit")
+    cout, kh, kw, cin = w.shape
+    if tw.scale.size not in (1, cout):
+        raise _Unsupported(f"{tw.scale.size} weight scales for {cout} output channels")
+    shape = constant_ints(model, op, 0, args, "output shape")
+    if shape.shape != (4,) or shape[0] != 1 or shape[3] != cout:
+        raise _Unsupported(f"output shape {shape.tolist()} is not [1, H, W, {cout}]")
+    sh, sw = op.options.get("stride_h", 0), op.options.get("stride_w", 0)
+    if min(sh, sw) < 1:
+        raise _Unsupported(f"strides ({sh}, {sw}) must be positive")
+    out_h, out_w = int(shape[1]), int(shape[2])
+    pads = [_padding(size, kernel, stride, 1, op.options.get("padding", "same"))[1]
+            for size, kernel, stride in ((out_h, kh, sh), (out_w, kw, sw))]
+    n, h, wd = x.shape[:3]
+    grid = np.full((n, out_h + kh - 1, out_w + kw - 1, cin), zx, dtype=np.int8)
+    rows = np.arange(h) * sh + kh - 1 - pads[0]  # where input row i lands in the padded grid
+    cols = np.arange(wd) * sw + kw - 1 - pads[1]
+    keep_r, keep_c = (rows >= 0) & (rows < grid.shape[1]), (cols >= 0) & (cols < grid.shape[2])
+    grid[:, rows[keep_r][:, None], cols[keep_c][None, :]] = x[:, keep_r][:, :, keep_c]
+    windows = np.lib.stride_tricks.sliding_window_view(grid, (kh, kw), axis=(1, 2))  # (N, H, W, Cin, kh, kw)
+    patches = np.moveaxis(windows, 3, 5).reshape(n, out_h, out_w, kh * kw * cin)
+    w2 = w[:, ::-1, ::-1, :].reshape(cout, kh * kw * cin)
+    acc = golden.accumulate(patches, w2, _bias(model, op, cout, w2.astype(np.int64).sum(1), zx, index=3))
+    M = _multiplier(sx, tw, _scalar_q(ty)[0], per_tensor_float32=False)
+    return _rescale(acc, M, op, ty, k, "tflite_double")
+
+
+def _batch_matmul(model, op, args, k):
+    """batch_matmul.cc ``EvalInt8Int8`` with reference_ops::BatchMatMul: ``sum (lhs - Zl)
+    * (rhs - Zr)`` in int32 over broadcast batch dimensions (``adj_x`` / ``adj_y``
+    transpose the last two axes), one per-tensor multiplier (``Sl*Sr`` in float32), no
+    activation. Either operand may be a constant. Each sample is multiplied as the model
+    describes it (its first dimension 1), samples along a new leading axis."""
+    tl, tr, ty = _q(model, op, 0), _q(model, op, 1), _q(model, op, 0, out=True)
+    (sl, zl), (sr, zr) = _scalar_q(tl), _scalar_q(tr)
+    batched = [t.data is None for t in (tl, tr)]
+    if not any(batched):
+        raise _Unsupported("both operands are constants: the output is not computed per sample")
+    n = len(args[batched.index(True)])
+    shapes = [(1,) + a.shape[1:] if b else a.shape for a, b in zip(args, batched)]
+    if not all(2 <= len(s) <= 5 for s in shapes):
+        raise _Unsupported(f"operands {[list(s) for s in shapes]}: BATCH_MATMUL takes ranks 2 to 5")
+    rank = max(len(s) for s in shapes)  # broadcasting aligns the shapes on the right
+    lhs, rhs = (a.reshape((n if b else 1,) + (1,) * (rank - len(s)) + s).astype(np.int64) - z
+                for a, b, s, z in zip(args, batched, shapes, (zl, zr)))
+    if op.options.get("adj_x"):
+        lhs = np.swapaxes(lhs, -1, -2)
+    if op.options.get("adj_y"):
+        rhs = np.swapaxes(rhs, -1, -2)
+    try:
+        # exact: |products| <= 255^2, so float64 sums of fewer than 2^37 terms are integers
+        acc = np.matmul(lhs.astype(np.float64), rhs.astype(np.float64)).astype(np.int64)
+    except ValueError:
+        raise _Unsupported(f"operands {list(lhs.shape[1:])} and {list(rhs.shape[1:])} do not multiply") from None
+    if acc.shape[1] != 1:
+        raise _Unsupported(f"the output of one sample has shape {list(acc.shape[1:])}: its first dimension is not "
+                          f"a batch of 1, so samples cannot run together")
+    lo = np.iinfo(np.int32).min
+    acc = (acc.reshape((n,) + acc.shape[2:]) - lo) % (1 << 32) + lo  # the int32 accumulator wraps
+    M = _multiplier(sl, tr, _scalar_q(ty)[0], per_tensor_float32=True)
+    return _rescale(acc, M, op, ty, k, "tflite_double")
+
+
 # --- pooling and data movement ----------------------------------------------------------------
 
 def _same_quantization(model, op, t_in, t_out):
@@ -351,15 +428,11 @@ def _div_round_away(acc, count):
     return np.where(acc > 0, q, -q)
 
 
-def _reshape(model, op, args, k):
-    x, ty = args[0], model.tensors[op.outputs[0]]
-    _same_quantization(model, op, model.tensors[op.inputs[0]], ty)
-    return x.reshape((len(x),) + tuple(ty.shape[1:]))
-
-
 KERNELS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _dwconv, "FULLY_CONNECTED": _fc,
-           "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "RESHAPE": _reshape}
+           "TRANSPOSE_CONV": _transpose_conv, "BATCH_MATMUL": _batch_matmul,
+           "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool}
 KERNELS.update(activations.KERNELS)
 KERNELS.update(arithmetic.KERNELS)
+KERNELS.update(layout_ops.KERNELS)
 #: Every op whose rescales a ``k``-bit run can narrow (``run(narrow=...)``).
 NARROWABLE = DEFAULT_NARROW + activations.NARROWABLE + arithmetic.NARROWABLE

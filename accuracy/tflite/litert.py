@@ -43,5 +43,6 @@ def run_litert(path, xq):
             interp.set_tensor(d["index"], x[n][None])
         interp.invoke()
         for i in outs:
-            result[names[i]].append(interp.get_tensor(i)[0].copy())
+            t = interp.get_tensor(i)
+            result[names[i]].append(t[0].copy() if t.ndim else t.copy())  # scalars: shape arithmetic
     return {name: np.stack(v) for name, v in result.items()}

@@ -17,7 +17,8 @@ import numpy as np
 from sim import golden
 
 __all__ = ["Unsupported", "Narrowing", "MULTIPLIERS", "DTYPE_RANGE", "quantized", "scalar_q", "round_away",
-           "quantize_input", "activation_range", "tflite_multiplier", "multiply", "requantize"]
+           "quantize_input", "activation_range", "tflite_multiplier", "multiply", "requantize", "same_quantization",
+           "constant_ints"]
 
 #: ``--multiplier`` choices and the :func:`sim.golden.quantize_multiplier` method of each.
 MULTIPLIERS = {"truncate": "truncate", "round": "nearest"}
@@ -134,3 +135,27 @@ def requantize(acc, M, k, *, zero_point, lo, hi, dtype):
         m, s = k.quantize(M)
         y = golden.rounded_product(np.asarray(acc, np.int64), m, s, rounding="half_up", k=k.k)
     return np.clip(y + zero_point, lo, hi).astype(dtype)
+
+
+def same_quantization(model, op, t_in, t_out):
+    """Refuse two tensors whose scales (as float32) or zero points differ (TFLite's
+    ``TF_LITE_ENSURE_EQ`` on ``params.scale`` and ``params.zero_point``)."""
+    if t_in.scale is None and t_out.scale is None:
+        return
+    if (t_in.scale is None or t_out.scale is None or t_in.scale.size != 1 or t_out.scale.size != 1
+            or np.float32(t_in.scale[0]) != np.float32(t_out.scale[0]) or t_in.zero_point[0] != t_out.zero_point[0]):
+        raise Unsupported(f"input {t_in.name!r} and output {t_out.name!r} must share one scale and zero point")
+
+
+def constant_ints(model, op, j, args, what):
+    """Input ``j`` of ``op`` as int64 values: a constant integer tensor (axes, shapes,
+    paddings, indices), given in the file or folded when the model was loaded; ``what``
+    names it in errors."""
+    if j >= len(op.inputs) or op.inputs[j] < 0:
+        raise Unsupported(f"the {what} input is missing")
+    t = model.tensors[op.inputs[j]]
+    if t.dtype not in (np.int32, np.int64):
+        raise Unsupported(f"the {what} must be an int32 tensor")
+    if t.data is None:
+        raise Unsupported(f"the {what} ({t.name!r}) must be a constant (or computable when the model is loaded)")
+    return np.asarray(args[j]).astype(np.int64)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .layout_ops import OPTIONS as _LAYOUT_OPTIONS, fold_constants
 from .writer import ACTIVATION, PADDING
 
 __all__ = ["OPTIONS", "ModelError", "Tensor", "Op", "Model", "load"]
@@ -47,7 +48,11 @@ OPTIONS = {
     "MEAN": ("ReducerOptions", {"keep_dims": "KeepDims"}),
     "SOFTMAX": ("SoftmaxOptions", {"beta": "Beta"}),
     "LEAKY_RELU": ("LeakyReluOptions", {"alpha": "Alpha"}),
+    "TRANSPOSE_CONV": ("TransposeConvOptions", {"padding": "Padding", "stride_w": "StrideW", "stride_h": "StrideH",
+                                                "activation": "FusedActivationFunction"}),
+    "BATCH_MATMUL": ("BatchMatMulOptions", {"adj_x": "AdjX", "adj_y": "AdjY"}),
 }
+OPTIONS.update(_LAYOUT_OPTIONS)
 
 
 class ModelError(ValueError):
@@ -118,7 +123,7 @@ def load(path):
     except Exception as exc:  # the flatbuffer readers fail in many ways on bad offsets
         raise ModelError(f"{path}: truncated or corrupt .tflite file ({type(exc).__name__} "
                          f"while reading it)") from None
-    return model
+    return fold_constants(model)
 
 
 def _parse(tflite, raw, path):

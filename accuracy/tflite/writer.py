@@ -17,7 +17,7 @@ import numpy as np
 
 from toolkit.files import write_atomically
 
-__all__ = ["OPS", "TYPES", "PADDING", "ACTIVATION", "ModelBuilder"]
+__all__ = ["OPS", "TYPES", "PADDING", "ACTIVATION", "MIRROR_PAD_MODE", "ModelBuilder"]
 
 #: Builtin operator codes (schema.fbs ``BuiltinOperator``).
 OPS = {"ADD": 0, "AVERAGE_POOL_2D": 1, "CONCATENATION": 2, "CONV_2D": 3, "DEPTHWISE_CONV_2D": 4,
@@ -59,6 +59,38 @@ _OPTIONS = {
 _ENUMS = {"padding": PADDING, "activation": ACTIVATION}
 _PREPEND = {"i32": "PrependInt32Slot", "u32": "PrependUint32Slot", "u8": "PrependUint8Slot",
             "i8": "PrependInt8Slot", "bool": "PrependBoolSlot", "f32": "PrependFloat32Slot"}
+
+# --- layout and shape ops (accuracy.tflite.layout_ops), TRANSPOSE_CONV and BATCH_MATMUL ---
+#: ``MirrorPadMode`` enum.
+MIRROR_PAD_MODE = {"reflect": 0, "symmetric": 1}
+OPS.update({"TRANSPOSE": 39, "PAD": 34, "PADV2": 60, "MIRROR_PAD": 100, "SQUEEZE": 43, "EXPAND_DIMS": 70,
+            "TILE": 69, "RESIZE_BILINEAR": 23, "RESIZE_NEAREST_NEIGHBOR": 97, "SPLIT": 49, "SPLIT_V": 102,
+            "UNPACK": 88, "PACK": 83, "GATHER": 36, "SHAPE": 77, "STRIDED_SLICE": 45, "TRANSPOSE_CONV": 67,
+            "BATCH_MATMUL": 126})
+# Versions LiteRT 2.3.0's reference resolver registers for int8 (it has no TILE version 3).
+_OPTIONS.update({
+    "TRANSPOSE": (2, 26, {}),
+    "PAD": (2, 22, {}),
+    "PADV2": (2, 43, {}),
+    "MIRROR_PAD": (2, 77, {"mode": (0, "i8")}),
+    "SQUEEZE": (1, 30, {"squeeze_dims": (0, "vec_i32")}),
+    "EXPAND_DIMS": (1, 52, {}),
+    "TILE": (2, 51, {}),
+    "RESIZE_BILINEAR": (3, 15, {"align_corners": (2, "bool"), "half_pixel_centers": (3, "bool")}),
+    "RESIZE_NEAREST_NEIGHBOR": (3, 74, {"align_corners": (0, "bool"), "half_pixel_centers": (1, "bool")}),
+    "SPLIT": (2, 35, {"num_splits": (0, "i32")}),
+    "SPLIT_V": (2, 79, {"num_splits": (0, "i32")}),
+    "UNPACK": (2, 64, {"num": (0, "i32"), "axis": (1, "i32")}),
+    "PACK": (2, 59, {"values_count": (0, "i32"), "axis": (1, "i32")}),
+    "GATHER": (2, 23, {"axis": (0, "i32"), "batch_dims": (1, "i32")}),
+    "SHAPE": (1, 55, {"out_type": (0, "i8")}),
+    "STRIDED_SLICE": (2, 32, {"begin_mask": (0, "i32"), "end_mask": (1, "i32"), "ellipsis_mask": (2, "i32"),
+                              "new_axis_mask": (3, "i32"), "shrink_axis_mask": (4, "i32"), "offset": (5, "bool")}),
+    "TRANSPOSE_CONV": (3, 49, {"padding": (0, "i8"), "stride_w": (1, "i32"), "stride_h": (2, "i32"),
+                               "activation": (3, "i8")}),
+    "BATCH_MATMUL": (2, 101, {"adj_x": (0, "bool"), "adj_y": (1, "bool")}),
+})
+_ENUMS.update({"mode": MIRROR_PAD_MODE, "out_type": TYPES})
 
 
 class ModelBuilder:
