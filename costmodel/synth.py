@@ -1,7 +1,7 @@
 """``make synth``: one configuration from RTL to an area/delay report.
 
 Builds the datapath from a :class:`hw.config.DatapathConfig`, synthesizes it with
-:func:`eda.flows.synthesize` and returns the report (``config``, ``area``,
+:func:`eda.yosys.synthesize` and returns the report (``config``, ``area``,
 ``area_unit``, ``delay_ns`` or ``delay`` + ``delay_unit``, ``breakdown``,
 ``tools``, ``flow``, ``runtime_s``, ...; ``docs/reports.md``). All inputs are
 checked before any tool runs; each run works in its own scratch directory, and

@@ -25,8 +25,8 @@ from .liberty import cell_models
 __all__ = ["Netlist", "read_netlist", "Icarus", "find_icarus", "simulate", "read_outputs", "count_toggles",
            "TIME_LIMIT"]
 
-#: Each of Icarus' two steps (compile, run); the largest point of the energy sweep
-#: (k = 32, 16 MACs: about half a minute of simulation) is far below it.
+#: Each of Icarus' two steps (compile, run): several times what the largest point of
+#: the energy sweeps needs, so that it ends a hang, never a slow run.
 TIME_LIMIT = TimeLimit("ICARUS_TIMEOUT", 3600.0)
 
 

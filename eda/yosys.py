@@ -32,7 +32,7 @@ __all__ = ["ABC_SCRIPT", "TIME_LIMIT", "find_yosys", "synthesis_script", "suppor
 
 #: The light ABC script: structural hashing, rewriting, choice computation and mapping.
 ABC_SCRIPT = "strash; dc2; &get -n; &dch -f; &nf; &put\n"
-#: Each Yosys run; the largest sweep point (an array of 32-bit rescalers) takes minutes.
+#: Each Yosys run: several times what the largest sweep point (an array of engines) needs.
 TIME_LIMIT = TimeLimit("YOSYS_TIMEOUT", 3600.0)
 
 _LIB = "cells.lib"

