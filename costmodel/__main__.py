@@ -24,7 +24,7 @@ from sim.golden import K_MAX, K_MIN
 from eda.flows import FLOWS
 from toolkit import cli, files
 
-from . import analytic, energy_report, executors, sweep, synth
+from . import analytic, energy, executors, sweep, synth
 from .published import DEFAULT_K, DEFAULT_MACS
 
 PROG = "python -m costmodel"
@@ -94,7 +94,7 @@ def make_parser():
     sub.add_argument("--energy", action="store_true",
                      help="also measure energy per output (liberty cells): gate-level simulation of a "
                           "quantized 3x3 convolution layer (Icarus), OpenSTA power with that activity, "
-                          f"at --clock-ns or {energy_report.DEFAULT_CLOCK_NS:g} ns")
+                          f"at --clock-ns or {energy.DEFAULT_CLOCK_NS:g} ns")
     _add_out_arguments(sub, "DIR", "synth")
     sweep_parser = commands.add_parser(
         "sweep", help="synthesize a grid of k x MACS in parallel",
@@ -178,7 +178,7 @@ def make_parser():
     beats_parser.add_argument("--macs", type=cli.integer, default=8, metavar="N", help="MACs (default 8)")
     beats_parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
                               help=f"liberty file (default {synth.DEFAULT_LIBERTY})")
-    beats_parser.add_argument("--clock-ns", type=float, default=energy_report.DEFAULT_CLOCK_NS, metavar="NS")
+    beats_parser.add_argument("--clock-ns", type=float, default=energy.DEFAULT_CLOCK_NS, metavar="NS")
     beats_parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
     _add_out_arguments(beats_parser, "FILE", "energy_beats.json")
     return parser
@@ -379,29 +379,30 @@ def run_synth(args):
         print("(from the cache; --fresh re-synthesizes)")
     if args.energy:
         with cli.usage_errors():
-            report["energy"] = energy_report.measure_config(
-                config, liberty=request.liberty, clock_ns=args.clock_ns or energy_report.DEFAULT_CLOCK_NS,
+            report["energy"] = energy.measure_config(
+                config, liberty=request.liberty, clock_ns=args.clock_ns or energy.DEFAULT_CLOCK_NS,
                 yosys=yosys, sta=sta, fresh=args.fresh)
     out.mkdir(parents=True, exist_ok=True)
     files.write_atomically(path, synth.to_json(report))
     print(synth.format_table(report))
     if "energy" in report:
-        print("\n".join(energy_report.format_lines(report["energy"])))
+        print("\n".join(energy.format_lines(report["energy"])))
     print(f"report    {path}")
     return 0
 
 
 def run_energy_beats(args):
-    from hw.config import DatapathConfig
+    from eda.liberty import DEFAULT_LIBERTY, check_liberty
     from eda.sta import find_sta
     from eda.yosys import find_yosys
+    from hw.config import DatapathConfig
     with cli.usage_errors():
         ks, beats = sweep.parse_int_list(args.k, "k"), sweep.parse_int_list(args.beats, "beats")
         for k in ks:
             DatapathConfig(k=k, macs=args.macs)
         if any(b < 1 for b in beats):
             raise ValueError(f"beats must be positive integers, not {args.beats}")
-        liberty = synth.check_liberty(args.lib or synth.DEFAULT_LIBERTY)
+        liberty = check_liberty(args.lib or DEFAULT_LIBERTY)
         if not 0 < args.clock_ns < 1e6:
             raise ValueError(f"clock period must be a positive number of ns, not {args.clock_ns}")
     out = args.out or cli.reports_dir(args.publish) / "energy_beats.json"
@@ -409,8 +410,8 @@ def run_energy_beats(args):
     sta = find_sta()
     if sta is None:
         raise cli.UsageError("energy needs OpenSTA's power report: apt-get install opensta")
-    rows = energy_report.beats_sweep(ks, beats, macs=args.macs, liberty=liberty, clock_ns=args.clock_ns,
-                                     yosys=find_yosys(args.yosys), sta=sta, progress=sys.stdout)
+    rows = energy.beats_sweep(ks, beats, macs=args.macs, liberty=liberty, clock_ns=args.clock_ns,
+                              yosys=find_yosys(args.yosys), sta=sta, progress=sys.stdout)
     out.parent.mkdir(parents=True, exist_ok=True)
     files.write_atomically(out, json.dumps(rows, indent=2) + "\n")
     print(f"report    {out}")

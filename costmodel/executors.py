@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 
 from hw.export import datapath, to_rtlil
-from toolkit.files import write_atomically
+from toolkit.cache import ResultCache
 from toolkit.run import ToolError, watch_parent
 
 from . import synth
@@ -195,11 +195,10 @@ class SynthJob:
         report, _ = result
         rtlil = to_rtlil(datapath(config).component, name="top")
         key = synth.cache_key(config, rtlil, self.request, yosys=self.yosys, sta=self.sta)
-        path = Path(self.cache_dir) / f"{key}.json"
-        if synth.load_cached(path, config) is not None:
+        cache = ResultCache(self.cache_dir)
+        if synth.load_cached(cache.path(key), config) is not None:
             return
         if report.get("schema") != synth.SCHEMA_VERSION or report.get("config") != dataclasses.asdict(config):
             raise ToolError(f"a worker returned a report that is not for {config.name}: "
                             "are the client and the workers at the same commit?")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, synth.to_json(report))
+        cache.store(key, report)

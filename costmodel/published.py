@@ -26,6 +26,8 @@ import json
 import math
 from pathlib import Path
 
+from eda.liberty import DEFAULT_LIBERTY
+
 __all__ = ["SCHEMA_VERSION", "DEFAULT_LIBERTY", "default_flow", "DEFAULT_K", "DEFAULT_MACS", "BASE_K", "PAPER",
            "FPGA_COLUMNS", "FPGA_DSP_TILES", "is_fpga", "header", "ratio_table", "compare_to_paper",
            "nonnegative_number", "SWEEP_KEYS", "validate_sweep", "load_sweep", "load_point_report", "load_energy_beats",
@@ -33,8 +35,6 @@ __all__ = ["SCHEMA_VERSION", "DEFAULT_LIBERTY", "default_flow", "DEFAULT_K", "DE
 
 #: Version of the report layout; bump it when a field changes meaning.
 SCHEMA_VERSION = 1
-#: Open standard cells from Debian's ``qflow-tech-osu018`` (OSU 0.18 um): the study's library.
-DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
 #: The default grid of ``make sweep``.
 DEFAULT_K = (3, 4, 5, 6, 8, 12, 16, 24, 32)
 DEFAULT_MACS = (4, 8, 16)

@@ -1,11 +1,13 @@
 """``make synth``: one configuration from RTL to an area/delay report.
 
 Builds the datapath from a :class:`hw.config.DatapathConfig`, synthesizes it with
-:func:`eda.flows.synthesize` and returns the report (``config``, ``area``,
+:func:`eda.yosys.synthesize` and returns the report (``config``, ``area``,
 ``area_unit``, ``delay_ns`` or ``delay`` + ``delay_unit``, ``breakdown``,
 ``tools``, ``flow``, ``runtime_s``, ...; ``docs/reports.md``). All inputs are
 checked before any tool runs; each run works in its own scratch directory, and
-results are cached under a key of everything that can change them.
+results are cached (:class:`toolkit.cache.ResultCache`) under a key of
+everything that can change them: :data:`CACHE_MODULES`' source, the tool
+versions and the request (:func:`cache_key`).
 """
 
 import dataclasses
@@ -20,25 +22,32 @@ import time
 from pathlib import Path
 
 from eda import nextpnr, qflow
-from eda.flows import FLOWS, flow_digest, synthesize
+from eda.flows import FLOWS
+from eda.liberty import DEFAULT_LIBERTY, check_liberty
 from eda.sta import find_sta
-from eda.yosys import find_yosys
+from eda.yosys import find_yosys, synthesize
 from hw.export import datapath, to_rtlil
-from toolkit.files import write_atomically
+from toolkit.cache import ResultCache, result_key
 from toolkit.run import ToolError
 
-from .published import DEFAULT_LIBERTY, SCHEMA_VERSION, default_flow
+from . import layout
+from .published import SCHEMA_VERSION, default_flow
 
 __all__ = [
-    "DEFAULT_LIBERTY", "BUILD_DIR", "CACHE_DIR", "SCHEMA_VERSION", "SynthRequest",
-    "check_liberty", "resolve_flow", "find_tools", "report_name", "file_digest",
-    "run", "cache_key", "check_report", "load_cached", "synthesize_config", "to_json", "format_table",
+    "DEFAULT_LIBERTY", "BUILD_DIR", "CACHE_DIR", "CACHE_MODULES", "SCHEMA_VERSION", "SynthRequest",
+    "resolve_flow", "find_tools", "report_name", "file_digest", "run", "cache_key", "finite",
+    "check_report", "load_cached", "synthesize_config", "to_json", "format_table",
 ]
 
 #: Where each synthesis keeps its scripts, logs and netlist, in a directory of its own.
 BUILD_DIR = Path("build") / "synth"
 #: Cached reports, one JSON file per cache key.
 CACHE_DIR = Path("build") / "cache" / "synth"
+#: The modules whose source is part of every synthesis cache key: the flows, the
+#: scripts and parsers of every tool a flow runs, and the code that turns their
+#: results into a report.
+CACHE_MODULES = ("eda.flows", "eda.yosys", "eda.sta", "eda.nextpnr", "eda.qflow", "eda.liberty",
+                 "costmodel.synth", "costmodel.layout", "costmodel.published")
 #: Clock period given to static timing unless another is asked for.
 DEFAULT_CLOCK_NS = 100.0
 
@@ -71,24 +80,6 @@ class SynthRequest:
     def spec(self):
         """The :class:`~eda.flows.Flow` record of :attr:`flow`."""
         return FLOWS[self.flow]
-
-
-def check_liberty(path):
-    """Return ``path`` if it looks like a liberty file, else raise one clear error."""
-    path = Path(path)
-    if path.is_dir():
-        raise ToolError(f"liberty file {path} is a directory: give the .lib file in it")
-    if not path.is_file():
-        hint = (" (install Debian's qflow-tech-osu018, or give LIB=/path/to/cells.lib)"
-                if path == DEFAULT_LIBERTY else "")
-        raise ToolError(f"liberty file {path} does not exist{hint}")
-    try:
-        head = path.read_text(errors="replace")[:200_000]
-    except OSError as exc:
-        raise ToolError(f"liberty file {path} cannot be read: {exc.strerror}") from None
-    if not re.search(r"^\s*library\s*\(", head, re.M) or not re.search(r"\bcell\s*\(", head):
-        raise ToolError(f"{path} is not a liberty (.lib) file: no 'library' or 'cell' groups in it")
-    return path
 
 
 def resolve_flow(flow=None, liberty=None, clock_ns=None, *, device=None, seed=1):
@@ -193,7 +184,7 @@ def run(config, rtlil, request, *, yosys, sta, workdir, progress=None):
                       breakdown_note="own area of each module, synthesized with the hierarchy kept; "
                                      f"sums to {result['hierarchical_area']} vs {result['area']} flattened")
         if request.spec.kind == "layout":
-            result.update(qflow.layout_result(result, workdir=workdir, liberty=request.liberty,
+            result.update(layout.layout_result(result, workdir=workdir, liberty=request.liberty,
                                                utilization=request.spec.utilization,
                                                clock_ns=request.clock_ns, sta=sta, progress=progress))
     tools = {"yosys": {"name": yosys.name, "version": yosys.version}}
@@ -230,9 +221,9 @@ def run(config, rtlil, request, *, yosys, sta, workdir, progress=None):
 def cache_key(config, rtlil, request, *, yosys, sta):
     """Key over everything that can change a report.
 
-    The configuration, the flow, the clock, the SHA-256 of the liberty file, the
-    tool versions, the report schema, the SHA-256 of the flow scripts and parsers
-    and that of the generated RTLIL, so a change to the generators invalidates
+    The source of :data:`CACHE_MODULES`, the tool versions, the configuration,
+    the flow, the clock, the SHA-256 of the liberty file, the report schema and
+    the SHA-256 of the generated RTLIL, so a change to the generators invalidates
     exactly the designs it changes.
     """
     material = {
@@ -240,18 +231,16 @@ def cache_key(config, rtlil, request, *, yosys, sta):
         "flow": request.flow,
         "clock_ns": request.clock_ns,
         "library": None if request.liberty is None else file_digest(request.liberty),
-        "yosys": yosys.version,
-        "sta": None if sta is None else sta.version,
         "rtlil": hashlib.sha256(rtlil.encode()).hexdigest(),
         "schema": SCHEMA_VERSION,
-        "flows": flow_digest(),
     }
     if request.spec.kind == "fpga":
         material.update(device=request.device, seed=request.seed)
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+    tools = {"yosys": yosys.version, "sta": None if sta is None else sta.version}
+    return result_key(CACHE_MODULES, material, tools=tools)
 
 
-def _finite(value, *, positive=False):
+def finite(value, *, positive=False):
     """A real number (not a bool, not a numeric string), finite, and > 0 if ``positive``."""
     return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
             and (value > 0 if positive else value >= 0))
@@ -271,21 +260,21 @@ def check_report(report, config=None, request=None):
     checks = {
         "config": lambda v: isinstance(v, dict) and (config is None or v == dataclasses.asdict(config)),
         "flow": lambda v: v in FLOWS and (request is None or v == request.flow),
-        "area": lambda v: _finite(v, positive=True),
+        "area": lambda v: finite(v, positive=True),
         "area_unit": lambda v: isinstance(v, str) and v,
         "cells": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-        "delay": _finite,
+        "delay": finite,
         "delay_unit": lambda v: isinstance(v, str) and v,
         "delay_source": lambda v: isinstance(v, str),
         # None for the FPGA flows: nextpnr reports timing, not logic depth.
         "logic_levels": lambda v: (v is None and FLOWS[report.get("flow")].kind == "fpga") if v is None
         else isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-        "breakdown": lambda v: isinstance(v, dict) and all(isinstance(p, str) and _finite(a)
+        "breakdown": lambda v: isinstance(v, dict) and all(isinstance(p, str) and finite(a)
                                                            for p, a in v.items()),
         "tools": lambda v: isinstance(v, dict) and isinstance(v.get("yosys"), dict),
         "library": lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("sha256"), str)),
-        "clock_ns": lambda v: _finite(v, positive=True) and (request is None or v == request.clock_ns),
-        "runtime_s": _finite,
+        "clock_ns": lambda v: finite(v, positive=True) and (request is None or v == request.clock_ns),
+        "runtime_s": finite,
     }
     for field, check in checks.items():
         if field not in report:
@@ -304,10 +293,8 @@ def load_cached(path, config, request=None):
     A corrupt entry (truncated, edited, another schema, a missing field, a number
     that is not finite) is never trusted: the caller recomputes and overwrites it.
     """
-    try:
-        return check_report(json.loads(Path(path).read_text()), config, request)
-    except (OSError, ValueError):
-        return None
+    path = Path(path)
+    return ResultCache(path.parent).load(path.stem, lambda entry: check_report(entry, config, request))
 
 
 def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh=False, progress=None):
@@ -318,8 +305,9 @@ def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh
     ``progress`` goes to :func:`run`.
     """
     rtlil = to_rtlil(datapath(config).component, name="top")
-    path = Path(cache_dir) / f"{cache_key(config, rtlil, request, yosys=yosys, sta=sta)}.json"
-    report = None if fresh else load_cached(path, config, request)
+    cache = ResultCache(cache_dir)
+    key = cache_key(config, rtlil, request, yosys=yosys, sta=sta)
+    report = None if fresh else cache.load(key, lambda entry: check_report(entry, config, request))
     if report is not None:
         return report, True
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
@@ -331,8 +319,7 @@ def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh
         raise ToolError(f"the synthesis of {report_name(config, request)} gave no valid result ({exc}); "
                         f"scripts and logs are in {workdir}") from None
     shutil.rmtree(workdir, ignore_errors=True)  # kept, with its logs, only when the run failed
-    Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    write_atomically(str(path), to_json(report))
+    cache.store(key, report)
     return report, False
 
 
@@ -363,6 +350,6 @@ def format_table(report):
         lines.insert(3, f"fpga      LUT {f['luts']:,}  FF {f['ffs']:,}  DSP {f['dsps']}  BRAM {f['brams']}  "
                         f"IO {f['io']}  fmax {fmax}")
     if "layout" in report:
-        lines[2:2] = qflow.format_lines(report["layout"])
+        lines[2:2] = layout.format_lines(report["layout"])
     lines.append(f"runtime   {report['runtime_s']} s   (the whole {report['flow']} flow)")
     return "\n".join(lines)

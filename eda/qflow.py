@@ -1,4 +1,5 @@
-"""Place and route of a mapped netlist with qflow (graywolf, qrouter) and post-route timing.
+"""qflow (graywolf, qrouter, magic): a project that places and routes a mapped
+netlist, its steps, and the reading of what they leave (DEF, LEF, qrouter's RC trees).
 
 :func:`place_and_route` takes the flat netlist of the liberty flow (already
 mapped onto the qflow technology's cells, e.g. OSU 0.18 um), and:
@@ -11,31 +12,35 @@ mapped onto the qflow technology's cells, e.g. OSU 0.18 um), and:
 2. ``qflow place``: graywolf at a fixed utilization (qflow's
    ``initial_density``: fill cells pad the design to that density);
 3. ``qflow route``: qrouter; any net left unrouted is a :class:`ToolError`;
-4. post-route static timing: qrouter's RC trees (``<top>.rc``) are written as a
-   SPEF file by :func:`rc_to_spef` and OpenSTA reports the critical path of the
-   routed netlist (``<top>.rtlnopwr.v`` without its fill cells) with those
-   parasitics (qflow's own ``rc2dly`` SPEF does not load into OpenSTA 2.0);
-5. optionally ``qflow migrate`` and ``qflow drc`` (magic) for the DRC count.
+4. writes the routed netlist without its fill cells (``routed.v``) and
+   qrouter's RC trees (``<top>.rc``) as a SPEF file (:func:`rc_to_spef`;
+   qflow's own ``rc2dly`` SPEF does not load into OpenSTA 2.0), for timing
+   and power with parasitics (:mod:`eda.sta`).
 
+:func:`drc` runs ``qflow migrate`` and ``qflow drc`` (magic) for the DRC count.
 Areas come from the routed DEF (die, rows) and the LEF cell sizes (cell area
 without fill); wire length is the Manhattan length of the routed DEF's wires.
 """
 
+import dataclasses
 import re
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
-from toolkit.run import ToolError
+from toolkit.run import TimeLimit, Tool, ToolError, run_tool
 
-from .sta import STA_SETUP_TCL, clock_tcl, sta_argv
-
-__all__ = ["QflowTech", "find_tech", "write_project", "run_qflow", "lef_macros", "parse_def",
-           "def_wire_length", "rc_to_spef", "post_route_sta", "place_and_route"]
+__all__ = ["TECH_ROOT", "QFLOW_TOOLS", "TIME_LIMIT", "QflowTech", "find_tech", "check_tools", "write_project",
+           "run_qflow", "lef_macros", "parse_def", "def_wire_length", "rc_to_spef", "Routed", "place_and_route", "drc"]
 
 #: Where Debian's qflow keeps its technologies.
 TECH_ROOT = Path("/usr/share/qflow/tech")
+#: The programs the layout flow runs (Debian packages of the same names).
+QFLOW_TOOLS = ("qflow", "graywolf", "qrouter", "magic")
+_INSTALL_HINT = ("apt-get install qflow graywolf qrouter magic qflow-tech-osu018 "
+                 "(make synth FLOW=layout installs them when run as root)")
+#: Each qflow step: several times what placing the largest layout point needs.
+TIME_LIMIT = TimeLimit("QFLOW_TIMEOUT", 4 * 3600.0)
 
 _IMPORT_YS = """\
 # Import an already mapped netlist: no synthesis, only clean-up and BLIF.
@@ -57,15 +62,6 @@ set run_opensta = 0
 set run_vesta = 0
 {extra}
 """
-
-_STA_TCL = STA_SETUP_TCL + """\
-puts "=== ideal clock"
-report_checks -path_delay max -digits 4 -fields {{cap slew}}
-set_propagated_clock [all_clocks]
-puts "=== propagated clock"
-report_checks -path_delay max -digits 4
-"""
-
 
 class QflowTech:
     """The files of one qflow technology (``/usr/share/qflow/tech/<name>``).
@@ -104,6 +100,15 @@ def find_tech(liberty):
                     "netlist onto that technology's cells")
 
 
+def check_tools(liberty):
+    """Raise one :class:`ToolError` unless qflow's programs and a qflow technology for
+    ``liberty`` are installed; return that technology."""
+    missing = [tool for tool in QFLOW_TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise ToolError(f"the layout flow needs {', '.join(missing)}, not found: {_INSTALL_HINT}")
+    return find_tech(liberty)
+
+
 def write_project(netlist_path, *, tech, top, workdir, utilization, qflow_vars=""):
     """Create the qflow project in ``workdir``: ``source/`` with the netlist and the
     import script, and ``project_vars.sh`` (``initial_density = utilization``)."""
@@ -119,32 +124,31 @@ def write_project(netlist_path, *, tech, top, workdir, utilization, qflow_vars="
     (workdir / "project_vars.sh").write_text(_PROJECT_VARS.format(density=utilization, extra=qflow_vars))
 
 
-def run_qflow(step, *, tech, top, workdir, timeout=None):
+def run_qflow(step, *, tech, top, workdir):
     """Run ``qflow <step>`` in ``workdir``; return its output (also in ``q<step>.out``).
 
-    Raises :class:`ToolError` when qflow is missing, fails or reports an error. A
-    DRC step that finds violations is not a failure of the flow: its count is
-    reported (``qflow drc`` calls it "DRC failure").
+    Raises :class:`ToolError` when qflow is missing, fails or reports an error
+    (qflow may stop on an error with exit status 0), and
+    :class:`toolkit.run.ToolTimeout` past :data:`TIME_LIMIT`. A DRC step that
+    finds violations is not a failure of the flow: its count is reported
+    (``qflow drc`` calls it "DRC failure").
     """
     qflow = shutil.which("qflow")
     if qflow is None:
-        raise ToolError("qflow not found: apt-get install qflow graywolf qrouter magic qflow-tech-osu018")
-    try:
-        proc = subprocess.run([qflow, step, "-T", tech.name, top], cwd=workdir, capture_output=True,
-                              text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ToolError(f"qflow {step} did not finish within {timeout} s (workdir {workdir})") from None
-    out = proc.stdout + proc.stderr
+        raise ToolError(f"qflow not found: {_INSTALL_HINT}")
     log = Path(workdir) / f"q{step}.out"
-    log.write_text(out)
-    bad = re.search(r"^(?!DRC failure:).*(?:Premature exit|flow stopped (?:due to|on) error|failure).*$",
-                    out, re.M)
-    if step == "drc" and _drc_count(out) is not None:
-        return out  # magic counted the violations: reported, whatever qflow's exit status
-    if proc.returncode != 0 or bad:
-        detail = bad.group(0).strip() if bad else f"exit status {proc.returncode}"
-        raise ToolError(f"qflow {step} failed: {detail} (full log: {log})")
-    return out
+
+    def check(returncode, out):
+        if step == "drc" and _drc_count(out) is not None:
+            return  # magic counted the violations: reported, whatever qflow's exit status
+        bad = re.search(r"^(?!DRC failure:).*(?:Premature exit|flow stopped (?:due to|on) error|failure).*$",
+                        out, re.M)
+        if returncode != 0 or bad:
+            detail = bad.group(0).strip() if bad else f"exit status {returncode}"
+            raise ToolError(f"qflow {step} failed: {detail} (full log: {log})")
+
+    return run_tool(Tool("qflow", (qflow,), ""), [step, "-T", tech.name, top], cwd=workdir, log_name=log.name,
+                    timeout=TIME_LIMIT, check=check)
 
 
 def lef_macros(lef):
@@ -321,42 +325,6 @@ def rc_to_spef(rc_text, netlist_text, *, design="top"):
     return "\n".join(out) + "\n", written, skipped
 
 
-def post_route_sta(netlist_path, *, liberty, top, clock_ns, workdir, sta="sta", spef=None):
-    """Critical path of ``netlist_path`` (with ``spef`` parasitics if given) by OpenSTA.
-
-    Returns
-    -------
-    dict
-        ``delay_ns`` (period minus worst slack, ideal clock), ``slack_ns``,
-        ``delay_propagated_clock_ns`` (the same with the clock propagated through
-        the clock buffers qflow inserted: skew included), ``sta_warnings``,
-        ``report`` (file name).
-    """
-    workdir = Path(workdir)
-    tag = "post_route" if spef else "pre_route"
-    text = Path(netlist_path).read_text()
-    clock = clock_tcl(re.search(r"^\s*input\s+clk\s*;", text, re.M) is not None, clock_ns)
-    script = _STA_TCL.format(liberty=Path(liberty).resolve(), netlist=Path(netlist_path).resolve(),
-                             top=top, clock=clock,
-                             spef=f"read_spef {Path(spef).resolve()}" if spef else "")
-    (workdir / f"sta_{tag}.tcl").write_text(script)
-    proc = subprocess.run([*sta_argv(sta), f"sta_{tag}.tcl"], cwd=workdir, capture_output=True, text=True)
-    report = proc.stdout + proc.stderr
-    (workdir / f"sta_{tag}.log").write_text(report)
-    if proc.returncode != 0 or re.search(r"^Error", report, re.M):
-        first = next((l for l in report.splitlines() if l.startswith("Error")), f"exit {proc.returncode}")
-        raise ToolError(f"OpenSTA failed on the {tag.replace('_', '-')} netlist: {first} "
-                        f"(full log: {workdir / f'sta_{tag}.log'})")
-    slacks = [float(v) for v in re.findall(r"^\s*(-?\d+(?:\.\d+)?)\s+slack\s+\((?:MET|VIOLATED)\)",
-                                           report, re.M)]
-    if len(slacks) != 2:
-        raise ToolError(f"cannot find the slacks in OpenSTA's {tag} report ({workdir / f'sta_{tag}.log'})")
-    warnings = len(re.findall(r"^Warning", report, re.M))
-    return {"delay_ns": round(clock_ns - slacks[0], 4), "slack_ns": slacks[0],
-            "delay_propagated_clock_ns": round(clock_ns - slacks[1], 4),
-            "sta_warnings": warnings, "report": f"sta_{tag}.log"}
-
-
 # --- the flow ------------------------------------------------------------------------------
 
 def _route_status(text):
@@ -375,9 +343,35 @@ def _drc_count(text):
     return int(m[-1]) if m else None
 
 
-def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, top="top", sta="sta",
-                    drc=False, qflow_vars="", timeout=None, progress=None):
-    """Place and route a mapped netlist with qflow and time it with its parasitics.
+@dataclasses.dataclass(frozen=True)
+class Routed:
+    """What :func:`place_and_route` leaves.
+
+    Members
+    -------
+    fields : dict
+        ``technology``, ``die_um``, ``die_area_um2``, ``core_area_um2``,
+        ``cell_area_um2`` (no fill), ``utilization`` (cell over core area),
+        ``target_utilization``, ``cells`` (no fill), ``fill_cells``,
+        ``buffers_added`` (gates qflow's ``blifFanout`` inserted or resized),
+        ``wire_length_um``, ``wire_length_by_layer``, ``unrouted_nets`` (always 0:
+        otherwise an error), ``spef_nets``, ``spef_nets_skipped``, ``antenna``
+        (what qflow reports), ``wall_s`` per step.
+    tech : QflowTech
+    netlist : pathlib.Path
+        The routed netlist without fill cells (``routed.v``), for timing and power.
+    spef : pathlib.Path
+        Its parasitics.
+    """
+
+    fields: dict
+    tech: QflowTech
+    netlist: Path
+    spef: Path
+
+
+def place_and_route(netlist_path, *, liberty, utilization, workdir, top="top", qflow_vars="", progress=None):
+    """Place and route a mapped netlist with qflow and read what it leaves.
 
     Parameters
     ----------
@@ -388,39 +382,23 @@ def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, to
     utilization : float
         Target placement density in ``(0, 1)``: cell area over core area (qflow's
         ``initial_density``; fill cells take the rest).
-    clock_ns : float
-        Clock period for static timing.
     workdir : path-like
         Empty or new directory; the qflow project, logs, DEF and SPEF stay there.
     top : str
-    sta : str or Tool
-        OpenSTA.
-    drc : bool
-        Also run ``qflow migrate`` and ``qflow drc`` (magic) and report the DRC count.
     qflow_vars : str
         Extra ``set name = value`` lines for ``project_vars.sh`` (e.g. router options).
-    timeout : float, optional
-        Seconds allowed per qflow step.
     progress : callable, optional
         Called with a short line as each step starts: placement and routing take
         minutes to an hour, and a user should see which one is running.
 
     Returns
     -------
-    dict
-        ``die_um``, ``die_area_um2``, ``core_area_um2``, ``cell_area_um2`` (no fill),
-        ``utilization`` (cell over core area), ``target_utilization``, ``cells``
-        (no fill), ``fill_cells``, ``buffers_added`` (gates qflow's ``blifFanout``
-        inserted or resized), ``wire_length_um``,
-        ``wire_length_by_layer``, ``unrouted_nets`` (always 0: otherwise an error),
-        ``pre_route`` and ``post_route`` (:func:`post_route_sta` of the placed and
-        the routed netlist), ``spef_nets``, ``drc_errors`` (None unless ``drc``),
-        ``antenna`` (what qflow reports), ``wall_s`` per step.
+    Routed
 
     Raises
     ------
     ToolError
-        A missing tool, a failing step, unrouted nets, or parasitics that do not load.
+        A missing tool, a failing step, unrouted nets, or a routed design it cannot read.
     """
     if not 0 < float(utilization) < 1:
         raise ValueError(f"utilization must be in (0, 1), not {utilization!r}")
@@ -435,7 +413,7 @@ def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, to
         say({"synthesize": "qflow: importing the netlist, buffering high-fanout nets",
              "place": "qflow place: graywolf placement", "route": "qflow route: qrouter routing"}[step])
         t0 = time.monotonic()
-        out = run_qflow(step, tech=tech, top=top, workdir=workdir, timeout=timeout)
+        out = run_qflow(step, tech=tech, top=top, workdir=workdir)
         wall[step] = round(time.monotonic() - t0, 1)
     routed_log = (workdir / "log" / "route.log")
     route_text = out + (routed_log.read_text(errors="replace") if routed_log.is_file() else "")
@@ -443,8 +421,7 @@ def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, to
     if not ok:
         raise ToolError(f"qrouter left {failed if failed is not None else 'some'} nets unrouted at "
                         f"utilization {utilization}: lower the utilization (log: {workdir / 'qroute.out'})")
-    def_path = workdir / f"{top}.def"
-    def_text = def_path.read_text()
+    def_text = (workdir / f"{top}.def").read_text()
     info = parse_def(def_text)
     macros = lef_macros(tech.lef)
     fill = re.compile(tech.settings.get("fillcell", "FILL") or "FILL")
@@ -457,23 +434,16 @@ def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, to
     core = _core_area(def_text, info, macros)
     wire, by_layer = def_wire_length(def_text)
 
-    # Post-route timing: the routed netlist without fill cells, qrouter's RC as SPEF.
+    # The routed netlist without fill cells, qrouter's RC as SPEF.
     routed_v = (workdir / f"{top}.rtlnopwr.v").read_text()
     routed_v = re.sub(rf"^\s*(?:{fill.pattern})\s+\S+\s*\(\s*\)\s*;\s*$\n?", "", routed_v, flags=re.M)
     (workdir / "routed.v").write_text(routed_v)
-    say("OpenSTA: timing before and after routing, with the routed parasitics")
-    t0 = time.monotonic()
-    pre = post_route_sta(workdir / "routed.v", liberty=tech.liberty, top=top, clock_ns=clock_ns,
-                         workdir=workdir, sta=sta)
     rc_path = workdir / f"{top}.rc"
     if not rc_path.is_file():
         raise ToolError(f"qrouter wrote no RC file {rc_path}: no post-route parasitics")
     spef, written, skipped = rc_to_spef(rc_path.read_text(), routed_v, design=top)
     (workdir / f"{top}.spef").write_text(spef)
-    post = post_route_sta(workdir / "routed.v", liberty=tech.liberty, top=top, clock_ns=clock_ns,
-                          workdir=workdir, sta=sta, spef=workdir / f"{top}.spef")
-    wall["sta"] = round(time.monotonic() - t0, 1)
-    result = {
+    fields = {
         "technology": tech.name, "die_um": (round(x1 - x0, 2), round(y1 - y0, 2)),
         "die_area_um2": round((x1 - x0) * (y1 - y0), 1), "core_area_um2": round(core, 1),
         "cell_area_um2": round(cell_area, 1), "utilization": round(cell_area / core, 4),
@@ -481,20 +451,17 @@ def place_and_route(netlist_path, *, liberty, utilization, clock_ns, workdir, to
         "fill_cells": len(info["components"]) - len(cells),
         "buffers_added": _buffers_added(workdir),
         "wire_length_um": wire, "wire_length_by_layer": by_layer, "unrouted_nets": 0,
-        "pre_route": pre, "post_route": post, "spef_nets": written, "spef_nets_skipped": skipped,
-        "drc_errors": None, "antenna": _antenna(workdir, tech),
+        "spef_nets": written, "spef_nets_skipped": skipped, "antenna": _antenna(workdir, tech), "wall_s": wall,
     }
-    if drc:
-        say("qflow migrate and drc: magic counts the design-rule violations")
-        t0 = time.monotonic()
-        run_qflow("migrate", tech=tech, top=top, workdir=workdir, timeout=timeout)
-        drc_out = run_qflow("drc", tech=tech, top=top, workdir=workdir, timeout=timeout)
-        drc_log = workdir / "log" / "drc.log"
-        result["drc_errors"] = _drc_count(drc_out + (drc_log.read_text(errors="replace")
-                                                     if drc_log.is_file() else ""))
-        wall["migrate_drc"] = round(time.monotonic() - t0, 1)
-    result["wall_s"] = wall
-    return result
+    return Routed(fields=fields, tech=tech, netlist=workdir / "routed.v", spef=workdir / f"{top}.spef")
+
+
+def drc(*, tech, top, workdir):
+    """``qflow migrate`` and ``qflow drc`` (magic) on a routed project; the DRC count."""
+    run_qflow("migrate", tech=tech, top=top, workdir=workdir)
+    out = run_qflow("drc", tech=tech, top=top, workdir=workdir)
+    log = Path(workdir) / "log" / "drc.log"
+    return _drc_count(out + (log.read_text(errors="replace") if log.is_file() else ""))
 
 
 def _core_area(def_text, info, macros):
@@ -528,61 +495,3 @@ def _antenna(workdir, tech):
         return f"not checked: technology {tech.name} defines no antenna cell (qflow inserts none)"
     out = Path(workdir) / "antenna.out"
     return out.read_text().count("\n") if out.is_file() else "no antenna report"
-
-
-# --- the layout flow of costmodel.synth ----------------------------------------------------
-
-#: The programs the layout flow runs (Debian packages of the same names).
-QFLOW_TOOLS = ("qflow", "graywolf", "qrouter", "magic")
-INSTALL_HINT = ("apt-get install qflow graywolf qrouter magic qflow-tech-osu018 "
-                "(make synth FLOW=layout installs them when run as root)")
-
-
-def check_tools(liberty):
-    """Raise one :class:`ToolError` unless qflow's programs and a qflow technology for
-    ``liberty`` are installed; return that technology."""
-    missing = [tool for tool in QFLOW_TOOLS if shutil.which(tool) is None]
-    if missing:
-        raise ToolError(f"the layout flow needs {', '.join(missing)}, not found: {INSTALL_HINT}")
-    return find_tech(liberty)
-
-
-def layout_result(synthesized, *, workdir, liberty, utilization, clock_ns, sta, progress=None):
-    """Place and route the netlist a liberty synthesis left in ``workdir`` (its
-    ``netlist.v``) and return the report fields of the layout flow.
-
-    ``area`` becomes the core area and ``delay`` the post-route critical path with
-    qrouter's parasitics (ideal clock); the synthesized figures stay in ``layout``
-    (``synthesized_cell_area_um2``, ``synthesized_delay_ns``) next to the fields
-    of :func:`place_and_route`. DRC runs (magic) on every layout.
-    """
-    pnr = place_and_route(Path(workdir) / "netlist.v", liberty=liberty, utilization=utilization,
-                          clock_ns=clock_ns, workdir=Path(workdir) / "pnr", sta=sta, drc=True,
-                          progress=progress)
-    pnr.update(synthesized_cell_area_um2=synthesized["area"], synthesized_delay_ns=synthesized["delay"])
-    for timing in ("pre_route", "post_route"):
-        pnr[timing].pop("report", None)  # a file in the scratch directory, removed after the run
-    return {"area": pnr["core_area_um2"], "area_unit": "um^2",
-            "breakdown_note": synthesized["breakdown_note"] + "; the report's area is the routed core area",
-            "delay": pnr["post_route"]["delay_ns"], "delay_unit": "ns",
-            "delay_source": "opensta post-route: qrouter parasitics (SPEF), ideal clock",
-            "layout": pnr}
-
-
-def format_lines(pnr):
-    """Lines of the layout flow for :func:`costmodel.synth.format_table`."""
-    w, h = pnr["die_um"]
-    drc = "not run" if pnr["drc_errors"] is None else pnr["drc_errors"]
-    wall = ", ".join(f"{step} {s} s" for step, s in pnr["wall_s"].items())
-    return [
-        f"layout    core {pnr['core_area_um2']:,} um^2, die {w} x {h} um = {pnr['die_area_um2']:,} um^2, "
-        f"utilization {pnr['utilization']} (target {pnr['target_utilization']})",
-        f"cells     {pnr['cell_area_um2']:,} um^2 placed ({pnr['cells']:,} cells after qflow buffering, "
-        f"{pnr['fill_cells']:,} fill); synthesized {pnr['synthesized_cell_area_um2']:,} um^2",
-        f"routing   wire {pnr['wire_length_um']:,} um, unrouted nets {pnr['unrouted_nets']}, DRC {drc}, "
-        f"antenna {pnr['antenna']}",
-        f"timing    post-route {pnr['post_route']['delay_ns']} ns (propagated clock "
-        f"{pnr['post_route']['delay_propagated_clock_ns']} ns), pre-route {pnr['pre_route']['delay_ns']} ns, "
-        f"synthesized {pnr['synthesized_delay_ns']} ns",
-        f"wall      {wall}",
-    ]

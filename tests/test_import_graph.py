@@ -30,11 +30,10 @@ ALLOWED = {
 #: data-only description of the published documents, the analytic model it
 #: evaluates from published coefficients, and the datapath's configuration.
 REPORT_MAY_IMPORT = {"costmodel.published", "costmodel.analytic", "hw.config"}
-#: What "runs a tool" means: the runner and the tool finders, every tool adapter
-#: (``eda``), and the cost model's modules that synthesize, simulate, place and
-#: route. A module runs a tool if it is one of these or imports one.
-RUNNERS = {"toolkit.run"} | {f"costmodel.{name}" for name in (
-    "synth", "sweep", "energy", "energy_report", "executors", "explore", "variants", "proofs", "netlist_proofs")}
+#: What "runs a tool" means: reaching the one runner, ``toolkit.run``. Every tool
+#: adapter of ``eda`` that starts a program and every cost-model module that
+#: synthesizes, simulates, places or routes imports it, directly or not.
+RUNNER = "toolkit.run"
 #: Modules that cocotb imports by file name from ``verify/testbenches`` (test-time code).
 TESTBENCHES = REPO / "verify" / "testbenches"
 
@@ -127,9 +126,7 @@ def test_no_import_cycle():
 
 
 def _runs_a_tool(module):
-    def runner(name):
-        return name in RUNNERS or name.split(".")[0] == "eda"
-    return runner(module) or any(runner(target) for target in EDGES[module])
+    return module == RUNNER or RUNNER in _closure(module)
 
 
 def _closure(module):
@@ -163,11 +160,11 @@ def test_report_never_reaches_a_module_that_runs_a_tool(module):
 def test_the_tool_rule_sees_the_runners():
     """Sanity: the rule flags what runs tools and passes what only describes results."""
     assert REPORT_MODULES and "report.__main__" in REPORT_MODULES
-    for name in ("toolkit.run", "costmodel.sweep", "costmodel.synth", "costmodel.energy_report",
-                 "costmodel.netlist_proofs"):
+    for name in ("toolkit.run", "costmodel.sweep", "costmodel.synth", "costmodel.energy",
+                 "costmodel.netlist_proofs", "eda.yosys", "eda.sta"):
         assert _runs_a_tool(name), name
     for name in ("costmodel.published", "costmodel.analytic", "hw.config", "toolkit.cli", "toolkit.files",
-                 "toolkit.figures", "toolkit.markdown"):
+                 "toolkit.figures", "toolkit.markdown", "eda.liberty"):
         assert not _runs_a_tool(name), name
     assert "toolkit.run" in _closure("costmodel.sweep")
     assert "costmodel" in _closure("costmodel.published")  # the package's __init__ runs first

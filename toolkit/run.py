@@ -12,7 +12,8 @@ every run gets the same guarantees:
   and, through :func:`die_with_parent`, when the caller is killed outright;
 * a failure is one :class:`ToolError` whose message is meant for the user as is,
   and a run over its time limit one :class:`ToolTimeout` that names the tool, the
-  limit and the knob that raises it.
+  limit and the knob that raises it (a :class:`TimeLimit`: a default and the
+  environment variable that overrides it).
 """
 
 import os
@@ -25,7 +26,8 @@ from pathlib import Path
 
 from .cli import ToolError
 
-__all__ = ["ToolError", "ToolTimeout", "Tool", "tool_version", "checked_version", "run_tool", "die_with_parent", "watch_parent"]
+__all__ = ["ToolError", "ToolTimeout", "Tool", "TimeLimit", "tool_version", "checked_version", "run_tool",
+           "die_with_parent", "watch_parent"]
 
 
 class ToolTimeout(ToolError):
@@ -62,6 +64,38 @@ class Tool:
     name: str
     argv: tuple
     version: str
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """The wall-time limit of a tool's runs: ``default_s`` seconds unless the
+    environment variable ``knob`` gives another (``make synth ... STA_TIMEOUT=7200``:
+    make passes its command-line variables to the commands it runs).
+
+    Members
+    -------
+    knob : str
+        The environment variable, named in the message of a run that passed the limit.
+    default_s : float
+        Generous enough for the largest point of the project's sweeps: the limit
+        is there to end a hang, not to judge speed.
+    """
+
+    knob: str
+    default_s: float
+
+    def seconds(self):
+        """The limit in force; a :class:`ToolError` for a value that is not a positive number."""
+        text = os.environ.get(self.knob, "").strip()
+        if not text:
+            return self.default_s
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0 < value < float("inf"):
+            raise ToolError(f"{self.knob} must be a positive number of seconds, not {text!r}")
+        return value
 
 
 def die_with_parent():
@@ -172,16 +206,19 @@ def run_tool(tool, args, *, cwd, timeout=None, log_name=None, knob=None, env=Non
     cwd : path
         Working directory; the output (stdout and stderr merged, decoded with
         replacement) is written to ``cwd/log_name`` (default ``<tool name>.log``).
-    timeout : float or None
+    timeout : float, TimeLimit or None
         Wall-time limit in seconds; past it the tool and every process it started
         are killed and :class:`ToolTimeout` is raised.
     knob : str or None
-        How the user raises the limit (``"NETLIST_BUDGET="``), named in the timeout's message.
+        How the user raises the limit (``"NETLIST_BUDGET="``), named in the timeout's
+        message; a :class:`TimeLimit` names its own.
     env : dict or None
         The environment (default: the caller's).
-    check : bool
-        Raise :class:`ToolError` on a non-zero exit status, quoting the tool's first
-        error line and the log; with ``check=False`` the caller judges the output.
+    check : bool or callable
+        ``True``: raise :class:`ToolError` on a non-zero exit status, quoting the
+        tool's first error line and the log. A function ``check(returncode, output)``
+        judges the run itself (for tools that fail with exit status 0, or succeed
+        with another) and raises its own :class:`ToolError`; ``False``: no check.
 
     Returns
     -------
@@ -189,6 +226,8 @@ def run_tool(tool, args, *, cwd, timeout=None, log_name=None, knob=None, env=Non
         The tool's output.
     """
     log = Path(cwd) / (log_name or f"{tool.name}.log")
+    if isinstance(timeout, TimeLimit):
+        timeout, knob = timeout.seconds(), knob or f"{timeout.knob}=<seconds>"
     try:
         returncode, text = _spawn([*tool.argv, *map(str, args)], cwd=cwd, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as exc:
@@ -197,7 +236,9 @@ def run_tool(tool, args, *, cwd, timeout=None, log_name=None, knob=None, env=Non
         raise ToolTimeout(f"{tool.name} did not finish within the limit of {timeout:g} s{hint}; "
                           f"log: {log}", output=exc.output or "", limit_s=timeout) from None
     log.write_text(text)
-    if check and returncode != 0:
+    if callable(check):
+        check(returncode, text)
+    elif check and returncode != 0:
         errors = [line for line in text.splitlines() if _ERROR_LINE.search(line)]
         detail = errors[0].strip() if errors else f"exit status {returncode}"
         raise ToolError(f"{tool.name} failed: {detail} (full log: {log})")

@@ -1,12 +1,16 @@
 """The synthesis cache and the sweep runner, with the synthesis itself stubbed.
 
 A stub stands in for :func:`costmodel.synth.run` so these tests check the
-bookkeeping (hit, miss, corruption, resumption, ordering) in milliseconds; real
-synthesis is covered by ``test_synth_cli.py``.
+bookkeeping (hit, miss, corruption, resumption, ordering, the key's module list)
+in milliseconds; real synthesis is covered by ``test_synth_cli.py``.
 """
 
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +18,7 @@ from costmodel import sweep, synth
 from toolkit.run import Tool
 from hw.config import DatapathConfig
 
+REPO = Path(__file__).resolve().parents[2]
 YOSYS = Tool("yosys", ("yosys",), "Yosys 0.0 (stub)")
 
 
@@ -100,6 +105,38 @@ def test_key_changes_with_what_changes_the_result(tmp_path):
     keys = {synth.cache_key(CONFIG, rtlil, synth.SynthRequest("liberty", lib), yosys=YOSYS, sta=None)
             for lib in (lib_a, lib_b)}
     assert len(keys) == 2
+
+
+def test_key_covers_every_listed_module(source_copy):
+    """An edit to any module of the flows' scripts, parsers or report code changes the key."""
+    rtlil = "module top; end"
+    paths = source_copy(synth.CACHE_MODULES)
+    key = synth.cache_key(CONFIG, rtlil, REQUEST, yosys=YOSYS, sta=None)
+    for module, path in paths.items():
+        text = path.read_text()
+        path.write_text(text + "\n# edited\n")
+        assert synth.cache_key(CONFIG, rtlil, REQUEST, yosys=YOSYS, sta=None) != key, module
+        path.write_text(text)
+    assert synth.cache_key(CONFIG, rtlil, REQUEST, yosys=YOSYS, sta=None) == key
+
+
+def test_listed_modules_cover_every_adapter_synthesis_loads():
+    """Every tool adapter a synthesis can run is in the key (a fresh interpreter, so
+    that no other test's imports count)."""
+    loaded = subprocess.run([sys.executable, "-c", "import sys, costmodel.synth; "
+                             "print(' '.join(m for m in sys.modules if m.startswith('eda.')))"],
+                            capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}).stdout.split()
+    assert loaded and set(loaded) <= set(synth.CACHE_MODULES)
+    assert {"costmodel.synth", "costmodel.layout"} <= set(synth.CACHE_MODULES)
+
+
+def test_an_edited_module_serves_no_stale_report(tmp_path, fake_run, source_copy):
+    paths = source_copy(synth.CACHE_MODULES)
+    cached(CONFIG, tmp_path)
+    assert cached(CONFIG, tmp_path)[1]
+    paths["costmodel.synth"].write_text(paths["costmodel.synth"].read_text() + "\n# edited\n")
+    assert not cached(CONFIG, tmp_path)[1] and len(fake_run) == 2
 
 
 def test_sweep_resumes_and_keeps_grid_order(tmp_path, fake_run):

@@ -1,8 +1,9 @@
-"""Layout flow (eda.qflow, ``--flow layout``): qflow place and route, post-route timing.
+"""Layout flow (costmodel.layout, ``--flow layout``): qflow place and route, post-route timing.
 
-The parsers run everywhere. The place and route of the rescaler alone (``k = 4``,
-about 1,300 cells, a minute or two) is marked slow and skipped with the reason
-when qflow, its tools or OpenSTA are missing (``make test`` installs them when root).
+The place and route of the rescaler alone (``k = 4``, about 1,300 cells, a
+minute or two) is marked slow and skipped with the reason when qflow, its tools
+or OpenSTA are missing (``make test`` installs them when root). The readers of
+qflow's output are tested in ``tests/eda/test_qflow.py``.
 """
 
 import shutil
@@ -10,43 +11,14 @@ import shutil
 import pytest
 
 from costmodel import synth
-from eda import qflow
 from costmodel.__main__ import main
+from eda import qflow
+from eda.sta import find_sta
 from hw.config import DatapathConfig
 from hw.export import datapath, to_rtlil
 from toolkit.run import ToolError
-from eda.sta import find_sta
 
 LIB = synth.DEFAULT_LIBERTY
-
-
-def test_rc_to_spef_tree():
-    netlist = ("module top(a, y);\ninput a;\noutput y;\n"
-               "INVX1 INVX1_1 ( .A(a), .Y(n_1_) );\nINVX1 INVX1_2 ( .A(n_1_), .Y(y) );\n"
-               "INVX1 INVX1_3 ( .A(n_1_), .Y(z) );\nendmodule\n")
-    rc = "n[1$x] 1 INVX1_1/Y 2 ( 1.0 0.001 ( 2.0 0.002 INVX1_2/A ) , ( 3.0 0.003 INVX1_3/A ) )\n"
-    spef, written, skipped = qflow.rc_to_spef(rc, netlist)
-    assert (written, skipped) == (1, 0)
-    assert "*D_NET n_1_ 0.006" in spef
-    assert "*I INVX1_2:A I" in spef and "*I INVX1_1:Y O" in spef
-    assert "n_1_:1 n_1_:2 2" in spef and "n_1_:1 n_1_:3 3" in spef
-
-
-def test_def_wire_length():
-    text = ("UNITS DISTANCE MICRONS 100 ;\nNETS 1 ;\n- n\n ( A Y ) ( B A )\n"
-            "+ ROUTED metal1 ( 0 0 ) ( 100 * ) M2_M1\n  NEW metal2 ( 100 0 ) ( * 250 ) ;\nEND NETS\n")
-    assert qflow.def_wire_length(text) == (3.5, {"metal1": 1.0, "metal2": 2.5})
-
-
-def test_route_status():
-    assert qflow._route_status("Final: No failed routes!") == (True, 0)
-    assert qflow._route_status("Final: 200 nets failed to route") == (False, 200)
-    assert qflow._route_status("nothing") == (False, None)
-
-
-def test_bad_utilization_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="utilization must be in"):
-        qflow.place_and_route(tmp_path / "n.v", liberty=LIB, utilization=1.2, clock_ns=100, workdir=tmp_path)
 
 
 def test_missing_qflow_is_one_clear_error(monkeypatch, capsys):
@@ -57,19 +29,6 @@ def test_missing_qflow_is_one_clear_error(monkeypatch, capsys):
     assert main(["synth", "--k", "4", "--flow", "layout"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "qrouter" in err and len(err.strip().splitlines()) == 1
-
-
-needs_tech = pytest.mark.skipif(not (qflow.TECH_ROOT / "osu018").is_dir(), reason="needs qflow-tech-osu018")
-
-
-@needs_tech
-def test_unrouted_nets_are_one_error(monkeypatch, tmp_path):
-    (tmp_path / "n.v").write_text("module top(a, y);\ninput a;\noutput y;\nINVX1 u ( .A(a), .Y(y) );\nendmodule\n")
-    monkeypatch.setattr(qflow, "run_qflow",
-                        lambda step, **kw: "Final: 3 nets failed to route\n" if step == "route" else "")
-    with pytest.raises(ToolError, match="qrouter left 3 nets unrouted at utilization 0.9: lower the utilization"):
-        qflow.place_and_route(tmp_path / "n.v", liberty=LIB, utilization=0.9, clock_ns=100,
-                               workdir=tmp_path / "pnr")
 
 
 def _missing():
@@ -98,18 +57,5 @@ def test_layout_flow_of_the_rescaler(tmp_path):
     # Wires only slow the circuit down: the parasitics add delay to the same netlist.
     assert report["delay"] == pnr["post_route"]["delay_ns"] > pnr["pre_route"]["delay_ns"]
     assert report["delay_unit"] == "ns" and "post-route" in report["delay_source"]
+    assert list(pnr["wall_s"]) == ["synthesize", "place", "route", "sta", "migrate_drc"]
     assert "layout" in "\n".join(synth.format_table(report).splitlines()[:4])
-
-
-def test_drc_violations_are_counted_not_fatal(monkeypatch, tmp_path):
-    """qflow drc says "DRC failure" when magic finds violations: a count, not a flow error."""
-    out = "drc = 1\nDRC failure:  There are 1 DRC errors in the qflow.\n"
-    proc = qflow.subprocess.CompletedProcess([], 0, out, "")
-    monkeypatch.setattr(qflow.subprocess, "run", lambda *a, **k: proc)
-    monkeypatch.setattr(qflow.shutil, "which", lambda name: "/usr/bin/" + name)
-    tech = type("Tech", (), {"name": "osu018"})()
-    assert qflow._drc_count(qflow.run_qflow("drc", tech=tech, top="top", workdir=tmp_path)) == 1
-    failed = qflow.subprocess.CompletedProcess([], 0, "Premature exit: router failure\n", "")
-    monkeypatch.setattr(qflow.subprocess, "run", lambda *a, **k: failed)
-    with pytest.raises(ToolError, match="qflow route failed"):
-        qflow.run_qflow("route", tech=tech, top="top", workdir=tmp_path)

@@ -7,8 +7,6 @@ import pytest
 from amaranth.sim import Simulator
 
 from costmodel import sweep, synth, variants
-from eda import flows
-from toolkit.run import Tool, ToolError
 from hw.config import ARCH_FIELDS, DatapathConfig
 from hw.engine import Engine
 from hw.rescaler import Rescaler, rescale_operand_shapes
@@ -131,15 +129,6 @@ def test_parse_overrides():
         sweep.parse_overrides(["k=4"])
     with pytest.raises(ValueError, match="--set takes FIELD=VALUE"):
         sweep.parse_overrides(["nonsense"])
-
-
-def test_booth_needs_a_yosys_that_has_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(flows, "supports_booth", lambda yosys: False)
-    old = Tool("yosys", ("yosys",), "Yosys 0.23")
-    with pytest.raises(ToolError, match="has no 'synth -booth'"):
-        flows.synthesize("", flow=flows.FLOWS["generic"], workdir=tmp_path, yosys=old, booth=True)
-    assert "-booth" in flows.FLOWS["liberty"].yosys_script(booth=True)
-    assert "-booth" not in flows.FLOWS["liberty"].yosys_script()
 
 
 def _report(k, macs, area, delay, **config):
