@@ -22,7 +22,7 @@ ALLOWED = {
     "hw": {"sim", "toolkit"},
     "eda": {"toolkit"},
     "verify": {"eda", "hw", "sim", "toolkit"},
-    "costmodel": {"verify", "eda", "hw", "sim", "toolkit"},
+    "costmodel": {"eda", "hw", "sim", "toolkit"},
     "accuracy": {"sim", "toolkit"},
 }
 #: Modules that cocotb imports by file name from ``verify/testbenches`` (test-time code).
