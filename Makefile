@@ -71,9 +71,12 @@ help:
 	@echo "                                 every point of a design space (cached): table, Pareto front and"
 	@echo "                                 figure in build/explore/<space>/"
 	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep"
-	@echo "make formal [FORMAL_K=2..32]     prove every rescaler variant and pipeline depth equal to Eq. (1), and a netlist to its RTL"
+	@echo "make formal [FORMAL_K=2..32 FORMAL_NETLIST_BUDGET=120]"
+	@echo "                                 prove every rescaler variant and pipeline depth equal to Eq. (1), then"
+	@echo "                                 a netlist equal to its RTL within the budget (python -m verify formal)"
 	@echo "make formal-netlist [SWEEP_K= SWEEP_MACS= NETLIST_BUDGET=600 MUL_BUDGET=600 NETLIST_JOBS=1]"
-	@echo "                                 prove each sweep point's liberty netlist equal to its RTL;"
+	@echo "                                 prove each sweep point's liberty netlist equal to its RTL"
+	@echo "                                 (python -m verify formal-netlist);"
 	@echo "                                 table in build/reports/formal_netlist.json/.md (PUBLISH=1: reports/)"
 	@echo "make estimate K=6 MACS=8         instant area/delay from the analytic model"
 	@echo "make plots [FLOW=]               area/delay/ADP figures in build/reports/figures/<flow>/ (PUBLISH=1: reports/)"
@@ -202,10 +205,14 @@ SWEEP_MACS ?= 4,8,16
 sweep: $(STAMP) synth-tools fpga-tools
 	$(PY) -m costmodel sweep --k $(SWEEP_K) --macs $(SWEEP_MACS) -j $(JOBS) $(EXECUTOR_ARGS) $(SYNTH_ARGS) $(PUBLISH_ARG)
 
+# Every rescaler variant (hw/variants.py) at every k and pipeline depth = Eq. (1); then the
+# netlist step (liberty netlists of one variant at the smallest k = their RTL) within
+# FORMAL_NETLIST_BUDGET seconds, ending in "proved" or "not proved within budget".
 .PHONY: formal
 FORMAL_K ?= 2..32
+FORMAL_NETLIST_BUDGET ?= 120
 formal: $(STAMP) synth-tools
-	$(PY) -m costmodel formal --k $(FORMAL_K) -j $(JOBS)
+	$(PY) -m verify formal --k $(FORMAL_K) -j $(JOBS) --netlist-budget $(FORMAL_NETLIST_BUDGET) $(if $(LIB),--lib $(LIB))
 
 # Netlist = RTL for each (k, MACS) point of the liberty sweep: per-point wall-time budget
 # NETLIST_BUDGET and per multiplier lemma MUL_BUDGET (seconds); table in $(RUNS_DIR)/formal_netlist.*
@@ -214,8 +221,8 @@ NETLIST_BUDGET ?= 600
 MUL_BUDGET     ?= 600
 NETLIST_JOBS   ?= 1
 formal-netlist: $(STAMP) synth-tools
-	$(PY) -m costmodel formal-netlist --k $(SWEEP_K) --macs $(SWEEP_MACS) --budget $(NETLIST_BUDGET) \
-	  --mul-budget $(MUL_BUDGET) -j $(NETLIST_JOBS) $(PUBLISH_ARG)
+	$(PY) -m verify formal-netlist --k $(SWEEP_K) --macs $(SWEEP_MACS) --budget $(NETLIST_BUDGET) \
+	  --mul-budget $(MUL_BUDGET) -j $(NETLIST_JOBS) $(if $(LIB),--lib $(LIB)) $(PUBLISH_ARG)
 
 fit: $(STAMP)
 	$(PY) -m costmodel fit --flow $(or $(FLOW),liberty)

@@ -6,6 +6,8 @@
     python -m costmodel synth --k 4 --macs 8 --flow generic  # pip-only flow
     python -m costmodel synth --k 8 --lib my_cells.lib --clock-ns 5
 
+The formal proofs have their own command, ``python -m verify``.
+
 The datapath options are those of ``python -m hw`` (same names, same checks,
 :mod:`hw.options`). Every bad input or missing tool ends in one ``error:`` line
 and exit status 2, before any report is written (:func:`toolkit.cli.main`).
@@ -115,34 +117,6 @@ def make_parser():
                                    "--set rescaler_pipeline=2 (repeatable; adds to the file name)")
     _add_flow_arguments(sweep_parser)
     _add_out_arguments(sweep_parser, "DIR", "")
-    formal_parser = commands.add_parser(
-        "formal", help="prove the rescaler variants equal to Eq. (1) (Yosys SAT)",
-        description="Prove every rescaler architecture variant (combinational) equal to an "
-                    "independent reference of Eq. (1) for all legal operands, every pipeline depth "
-                    "a pure delay of it, and a synthesized netlist equal to its RTL.")
-    _lists(formal_parser, k=("2..32", "k values"),
-           pipelines=("1,2,3", "pipeline depths proved to only delay the result, 'none' for the "
-                               "combinational proofs only"))
-    formal_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N", help="proofs at once (default 2)")
-    formal_parser.add_argument("--variants", default="all-variants", metavar="LIST",
-                               help="comma-separated variant names (default: every one)")
-    formal_parser.add_argument("--no-netlist", action="store_true", help="skip the netlist-vs-RTL proof")
-    formal_parser.add_argument("--yosys", default=None, metavar="PATH",
-                               help="Yosys for the proofs (default /usr/bin/yosys if present)")
-    netlist_parser = commands.add_parser(
-        "formal-netlist", help="prove each sweep point's liberty netlist equal to its RTL (ABC)",
-        description="Synthesize each (k, MACS) engine with the liberty flow (the netlist the sweep "
-                    "reports) and prove it equal to its RTL in checks small enough for ABC: mapping, "
-                    "synthesis, adder merge, multiplier lemmas. Writes <DIR>/formal_netlist.json and .md "
-                    f"(default {cli.RUNS_DIR}; with --publish {cli.STUDY_DIR}).")
-    _lists(netlist_parser, k=(",".join(map(str, DEFAULT_K)), "k values"),
-           macs=(",".join(map(str, DEFAULT_MACS)), "MACS values"))
-    netlist_parser.add_argument("--budget", type=float, default=600.0, metavar="S",
-                                help="wall-time budget of each point's checks in seconds, synthesis not counted (default 600)")
-    netlist_parser.add_argument("--mul-budget", type=float, default=600.0, metavar="S",
-                                help="wall-time budget per multiplier lemma in seconds (default 600)")
-    netlist_parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="points at once (default 1)")
-    cli.add_publish_argument(netlist_parser)
     variants_parser = commands.add_parser(
         "variants", help="sweep every rescaler variant and pick the best per k and MACS",
         description="Synthesize the engine for every rescaler variant over a k x MACS grid "
@@ -314,41 +288,6 @@ def run_sweep(args):
     return 0
 
 
-def run_formal(args):
-    from verify import formal
-    from verify.formal import VARIANTS
-
-    from . import proofs
-    ks = _list(args.k, "k", K_MIN, K_MAX)
-    with cli.usage_errors():
-        pipelines = () if args.pipelines == "none" else sweep.parse_int_list(args.pipelines, "pipelines", 1, 3)
-        if not set(pipelines) <= set(formal.PIPELINES) or args.jobs < 1:
-            raise ValueError("--pipelines takes depths in 1..3 or 'none', and -j at least 1")
-        names = list(VARIANTS) if args.variants == "all-variants" else args.variants.split(",")
-        for name in names:
-            if name not in VARIANTS:
-                raise ValueError(f"unknown variant {name!r}: one of {', '.join(VARIANTS)}")
-    return proofs.run_all(ks, names, pipelines=pipelines, netlist=not args.no_netlist, yosys=args.yosys,
-                          jobs=args.jobs)
-
-
-def run_formal_netlist(args):
-    from . import netlist_proofs
-    ks, macs = _list(args.k, "k", K_MIN, K_MAX), _list(args.macs, "macs", 1, MACS_MAX)
-    with cli.usage_errors():
-        for name, value in (("--budget", args.budget), ("--mul-budget", args.mul_budget)):
-            if not 0 < value < 1e6:
-                raise ValueError(f"{name} must be a positive number of seconds, not {value:g}")
-        if args.jobs < 1:
-            raise ValueError(f"-j must be at least 1, not {args.jobs}")
-    out = cli.reports_dir(args.publish)
-    sweep_path = next((p for p in (out / "sweep_liberty.json", cli.STUDY_DIR / "sweep_liberty.json") if p.exists()),
-                      None)
-    document = netlist_proofs.run(ks, macs, budget_s=args.budget, mul_budget_s=args.mul_budget, jobs=args.jobs,
-                                  out_dir=out, sweep_path=sweep_path)
-    return 1 if any(row["status"] == "FAILED" for row in document["points"]) else 0
-
-
 def run_variants(args):
     from . import variants
     ks, macs = _list(args.k, "k", K_MIN, K_MAX), _list(args.macs, "macs", 1, MACS_MAX)
@@ -420,7 +359,7 @@ def run_energy_beats(args):
 
 _COMMANDS = {
     "synth": run_synth, "sweep": run_sweep, "fit": run_fit, "estimate": run_estimate,
-    "formal": run_formal, "formal-netlist": run_formal_netlist, "variants": run_variants,
+    "variants": run_variants,
     "explore": run_explore, "energy-beats": run_energy_beats,
 }
 

@@ -26,8 +26,15 @@ A front compares like with like: one per (flow, device, clock, MACS, engines),
 since an engine with more MACs does more work per cycle and is bound to be
 larger. Objectives: area and delay (smaller is better; ADP's minimum is then on
 the front), and accuracy (larger) when every point of the group has it.
-Energy needs an activity-based power flow, which the synthesis flows here do
-not run: it is reported as unavailable rather than guessed.
+Each point's latency is its configuration's :attr:`~hw.config.DatapathConfig.latency`.
+Energy per output is measured by ``make energy`` (``python -m costmodel synth
+--energy``: a gate-level simulation and OpenSTA's power report, minutes per
+point), which the explorer does not run: each point's ``energy`` is null, never
+guessed.
+
+The named variants of the preset spaces are those of :mod:`hw.variants` (and the
+paper's datapath with Booth multipliers, named as :func:`costmodel.variants.variant_name`
+names it); a space file may declare its own.
 """
 
 import csv
@@ -40,16 +47,27 @@ from pathlib import Path
 
 from eda.flows import FLOWS
 from hw.config import ARCH_FIELDS, DatapathConfig
+from hw.variants import PAPER_VARIANT, VARIANTS
 from toolkit.files import write_atomically
 
 from . import synth
 from .published import FPGA_COLUMNS
+from .variants import variant_name
 from .sweep import Sweep, run_sweep
 
 __all__ = ["SPACES", "PAPER_CONFIGS", "load_space", "points", "explore", "pareto_flags", "to_csv",
            "CountingExecutor"]
 
-_PAPER_DATAPATH = {"fast_clamp": False, "trim_shift": False, "hidden_bit": False, "booth": False}
+#: The paper's datapath: its RTL variant, without Booth multipliers.
+_PAPER_DATAPATH = {**VARIANTS[PAPER_VARIANT], "booth": False}
+
+
+def _variants(*names, booth=()):
+    """Named variants of a space: RTL variants of :mod:`hw.variants` by name, and
+    those of ``booth`` with Booth multipliers."""
+    return {**{name: VARIANTS[name] for name in names},
+            **{variant_name(name, booth=True): {**VARIANTS[name], "booth": True} for name in booth}}
+
 
 #: Named spaces. ``small`` (48 points, generic flow, pip-only) finishes in minutes on
 #: two cores from a cold cache; ``large`` is the study an architect would run on a
@@ -57,20 +75,16 @@ _PAPER_DATAPATH = {"fast_clamp": False, "trim_shift": False, "hidden_bit": False
 SPACES = {
     "small": {
         "flow": ["generic"], "k": [4, 8, 16, 32], "macs": [4, 8], "rescaler_pipeline": [1, 2],
-        "variants": {"paper": _PAPER_DATAPATH, "fast_clamp": {"fast_clamp": True},
-                     "trim_fast": {"trim_shift": True, "fast_clamp": True}},
+        "variants": _variants("paper", "fast_clamp", "trim_fast"),
     },
     "large": {
         "flow": ["liberty", "generic"], "k": [3, 4, 5, 6, 8, 12, 16, 24, 32], "macs": [4, 8, 16],
         "rescaler_pipeline": [1, 2, 3], "mac_pipeline": [1, 2],
-        "variants": {"paper": _PAPER_DATAPATH, "fast_clamp": {"fast_clamp": True},
-                     "trim_fast": {"trim_shift": True, "fast_clamp": True},
-                     "trim_fast_hidden": {"trim_shift": True, "fast_clamp": True, "hidden_bit": True},
-                     "booth": {**_PAPER_DATAPATH, "booth": True}},
+        "variants": _variants("paper", "fast_clamp", "trim_fast", "trim_fast_hidden", booth=("paper",)),
     },
     "fpga": {
         "flow": ["ecp5"], "k": [4, 6, 8, 12, 16, 32], "macs": [4, 8],
-        "variants": {"paper": _PAPER_DATAPATH, "fast_clamp": {"fast_clamp": True}},
+        "variants": _variants("paper", "fast_clamp"),
     },
 }
 #: The paper's configurations (arXiv 2510.11484, Section III.D): its datapath (no
@@ -176,7 +190,7 @@ def _accuracy_by_k(path):
 def _row(variant, request, config, report, accuracy):
     row = {"point": synth.report_name(config, request), "flow": request.flow, "device": request.device,
            "clock_ns": request.clock_ns, "variant": variant, **dataclasses.asdict(config),
-           "latency_cycles": (config.mac_pipeline + 1 if config.macs else 0) + config.rescaler_pipeline,
+           "latency_cycles": config.latency,
            "area": report["area"], "area_unit": report["area_unit"], "delay": report["delay"],
            "delay_unit": report["delay_unit"], "adp": round(report["area"] * report["delay"], 3)}
     fpga = report.get("fpga") or {}
@@ -267,7 +281,8 @@ def explore(name, space, *, executor, out, cache_dir=synth.CACHE_DIR, yosys=None
     out.mkdir(parents=True, exist_ok=True)
     document = {"space": name, "declared": space, "objectives": "area, delay (smaller), accuracy_pct "
                 "(larger) when every point of a group has it; one front per (flow, device, clock_ns, "
-                "macs, engines)", "energy": "not available: the synthesis flows run no power analysis",
+                "macs, engines)", "energy": "not measured by the explorer: 'make energy' (python -m costmodel synth "
+                "--energy) measures a point's energy per output",
                 "accuracy_source": str(accuracy) if acc else None, "points": rows}
     write_atomically(out / "explore.json", json.dumps(document, indent=1) + "\n")
     write_atomically(out / "explore.csv", to_csv(rows))

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from hw.config import DatapathConfig
+from toolkit.cli import MAX_VALUES, parse_int_list
 from toolkit.files import write_together
 from toolkit.run import ToolError
 
@@ -27,39 +28,6 @@ from .published import FPGA_COLUMNS, PAPER, SCHEMA_VERSION, compare_to_paper, he
 
 __all__ = ["MAX_VALUES", "parse_int_list", "parse_overrides", "Sweep", "stem", "cap_jobs", "run_sweep",
            "summary", "to_csv", "format_comparison", "write"]
-
-#: Most values one list option may expand to (checked before any range is expanded).
-MAX_VALUES = 1024
-
-
-def parse_int_list(text, name, lo=None, hi=None):
-    """``"3..6,8,12"`` -> ``[3, 4, 5, 6, 8, 12]``, with one clear error for anything else.
-
-    With ``lo``/``hi``, every value and range end must lie in ``lo..hi``; either
-    way at most :data:`MAX_VALUES` values, checked before a range is expanded, so
-    ``3..99999999999`` is an error and not a ``MemoryError``.
-    """
-    parts = []
-    for part in str(text).split(","):
-        part = part.strip()
-        try:
-            if ".." in part:
-                first, last = (int(x) for x in part.split(".."))
-                if first > last:
-                    raise ValueError
-            else:
-                first = last = int(part)
-        except ValueError:
-            raise ValueError(f"--{name} must be a comma-separated list of integers or ranges "
-                             f"like 3..32, not {text!r}") from None
-        for value in (first, last):
-            if (lo is not None and value < lo) or (hi is not None and value > hi):
-                raise ValueError(f"--{name} values must be in {lo}..{hi}, not {value} (in {text!r})")
-        parts.append((first, last))
-    if sum(last - first + 1 for first, last in parts) > MAX_VALUES:
-        raise ValueError(f"--{name} {text!r} has more than {MAX_VALUES} values")
-    return sorted({value for first, last in parts for value in range(first, last + 1)})
-
 
 def parse_overrides(items):
     """``["rescaler_pipeline=2", "fast_clamp=1"]`` -> ``{"rescaler_pipeline": 2, "fast_clamp": True}``:

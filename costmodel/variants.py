@@ -4,47 +4,64 @@
 :data:`VARIANTS` over a k x MACS grid (through the synthesis cache, in one run so
 every ratio compares points of the same flow and tools), and writes
 ``reports/variants_<flow>.json`` and ``reports/VARIANTS.md``: area, delay and ADP
-per point, the best variant per (k, MACS), and the check of issue #8: a k = 4
-engine with a critical path at least 50 % shorter than the k = 32 baseline engine
-(default configuration) and an area reduction at least the paper's, per MACS.
+per point, the best variant per (k, MACS), and the target check: a k = 4 engine
+with a critical path at least 50 % shorter than the k = 32 engine of the paper's
+datapath and an area reduction at least the paper's, per MACS.
+
+A synthesized variant is an RTL variant of :data:`hw.variants.VARIANTS` times a
+rescaler pipeline depth times the synthesis option ``booth``
+(:data:`COMPARED`); its name and options are derived from those three, and its
+proof is the RTL variant's (``make formal`` proves every RTL variant at every
+depth).
 """
 
 import json
 import time
 
+from hw.config import ARCH_FIELDS, DatapathConfig
+from hw.variants import PAPER_VARIANT, variant_of
+from hw.variants import VARIANTS as RTL_VARIANTS
 from toolkit.files import write_atomically
 from toolkit.markdown import table
 
 from . import sweep as sweep_mod
 from .published import PAPER, header
 
-__all__ = ["VARIANTS", "BASELINE", "run", "analyse", "to_markdown", "main"]
+__all__ = ["COMPARED", "VARIANTS", "BASELINE", "variant_name", "run", "analyse", "to_markdown", "main"]
 
-#: Variant name -> DatapathConfig overrides (everything else default; ``fast_clamp`` is
-#: always explicit since it is on by default). ``baseline`` is the paper's datapath.
-#: ``p2`` is ``rescaler_pipeline=2``: a register after the round-and-shift stage (one
-#: cycle more latency); ``p3`` adds one after the multiplier.
-VARIANTS = {
-    "baseline": {"fast_clamp": False},
-    "fast_clamp": {"fast_clamp": True},
-    "trim_fast": {"trim_shift": True, "fast_clamp": True},
-    "trim_fast_hidden": {"trim_shift": True, "fast_clamp": True, "hidden_bit": True},
-    "booth": {"booth": True, "fast_clamp": False},
-    "p2": {"rescaler_pipeline": 2, "fast_clamp": False},
-    "p2_fast_clamp": {"rescaler_pipeline": 2, "fast_clamp": True},
-    "p2_trim_fast": {"rescaler_pipeline": 2, "trim_shift": True, "fast_clamp": True},
-    "p2_trim_fast_hidden": {"rescaler_pipeline": 2, "trim_shift": True, "fast_clamp": True,
-                            "hidden_bit": True},
-    "p2_trim_fast_booth": {"rescaler_pipeline": 2, "trim_shift": True, "fast_clamp": True, "booth": True},
-    "p3_trim_fast": {"rescaler_pipeline": 3, "trim_shift": True, "fast_clamp": True},
-}
-#: The reference every ratio is taken against: the default engine at k = 32.
-BASELINE = "baseline"
-#: Which formal proof covers each variant's RTL (``costmodel.formal.VARIANTS``).
-PROOF = {"baseline": "plain", "fast_clamp": "fast_clamp", "trim_fast": "trim_fast",
-         "trim_fast_hidden": "all", "booth": "plain (+ booth netlist proof)", "p2": "plain",
-         "p2_fast_clamp": "fast_clamp", "p2_trim_fast": "trim_fast", "p2_trim_fast_hidden": "all",
-         "p2_trim_fast_booth": "trim_fast (+ booth netlist proof)", "p3_trim_fast": "trim_fast"}
+_DEFAULT_PIPELINE = DatapathConfig().rescaler_pipeline
+
+
+def variant_name(rtl, rescaler_pipeline=_DEFAULT_PIPELINE, booth=False):
+    """``[p<depth>_]<rtl>[_booth]``: the name of a synthesized variant (the depth
+    only when it is not the default)."""
+    depth = "" if rescaler_pipeline == _DEFAULT_PIPELINE else f"p{rescaler_pipeline}_"
+    return f"{depth}{rtl}{'_booth' * booth}"
+
+
+#: The synthesized variants: (RTL variant, rescaler_pipeline, booth). ``p2`` puts a
+#: register after the round-and-shift stage (one cycle more latency); ``p3`` adds
+#: one after the multiplier.
+COMPARED = (
+    ("paper", 1, False), ("fast_clamp", 1, False), ("trim_fast", 1, False), ("trim_fast_hidden", 1, False),
+    ("paper", 1, True),
+    ("paper", 2, False), ("fast_clamp", 2, False), ("trim_fast", 2, False), ("trim_fast_hidden", 2, False),
+    ("trim_fast", 2, True),
+    ("trim_fast", 3, False),
+)
+#: Variant name -> DatapathConfig fields (every RTL option, the depth and ``booth``).
+VARIANTS = {variant_name(rtl, depth, booth): {**RTL_VARIANTS[rtl], "rescaler_pipeline": depth, "booth": booth}
+            for rtl, depth, booth in COMPARED}
+#: The reference every ratio is taken against (at k = 32): the paper's datapath.
+BASELINE = variant_name(PAPER_VARIANT)
+
+
+def _options(fields):
+    """The options a variant turns on, e.g. ``trim_shift, fast_clamp, rescaler_pipeline=2``."""
+    on = [field for field in ARCH_FIELDS if fields.get(field)]
+    if fields.get("rescaler_pipeline", _DEFAULT_PIPELINE) != _DEFAULT_PIPELINE:
+        on.append(f"rescaler_pipeline={fields['rescaler_pipeline']}")
+    return ", ".join(on) or "none"
 
 
 def run(ks, macs, request, *, jobs=2, yosys=None, progress=None):
@@ -68,7 +85,7 @@ def analyse(results, request, runtime_s):
             c = r["config"]
             b = base.get(c["macs"])
             point = {"variant": name, "k": c["k"], "macs": c["macs"], "latency_cycles":
-                     c["mac_pipeline"] + 1 + c["rescaler_pipeline"], "area": r["area"],
+                     DatapathConfig(**c).latency, "area": r["area"],
                      "delay": r["delay"], "adp": round(r["area"] * r["delay"], 1),
                      "breakdown": r["breakdown"]}
             if b is not None:
@@ -98,9 +115,9 @@ def analyse(results, request, runtime_s):
     return {
         **header(request.flow, results[BASELINE][0]),
         "runtime_s": round(runtime_s, 1),
-        "variants": {name: {"overrides": VARIANTS[name], "proof": PROOF[name]} for name in results},
-        "baseline": "paper's datapath (mac_pipeline=1, rescaler_pipeline=1, fast_clamp=False, no "
-                    "other option; the default before issue #8) at k = 32, same run",
+        "variants": {name: {"overrides": VARIANTS[name], "proof": variant_of(VARIANTS[name])} for name in results},
+        "baseline": f"paper's datapath (variant {BASELINE}: no architecture option, mac_pipeline=1, "
+                    "rescaler_pipeline=1) at k = 32, same run",
         "points": points,
         "best": best,
         "must_show": {"criterion": "k = 4: critical path >= 50 % shorter than the k = 32 baseline engine "
@@ -118,7 +135,7 @@ def to_markdown(doc):
              f"{(doc['library'] or {}).get('path', 'no library')}), all points in one run "
              f"({doc['runtime_s']} s). Ratios are against the {doc['baseline']}.", ""]
     lines += table(("variant", "options", "latency (cycles, engine)", "formal proof"), (
-        (name, ", ".join(f"{k}={v2}" for k, v2 in v["overrides"].items()) or "defaults",
+        (name, _options(v["overrides"]),
          next(p["latency_cycles"] for p in doc["points"] if p["variant"] == name), v["proof"])
         for name, v in doc["variants"].items()), align="l")
     lines += ["", "## Must-show: k = 4 engine vs the k = 32 baseline", ""]

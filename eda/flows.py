@@ -10,10 +10,6 @@ or timing needs (``docs/extending.md``).
 
 import dataclasses
 
-# The synthesis of a flow moved to eda.yosys; these two names stay importable from
-# here for the callers that still use the old place.
-from .yosys import ABC_SCRIPT, synthesize  # noqa: F401
-
 __all__ = ["Flow", "FLOWS"]
 
 

@@ -13,24 +13,15 @@ from sim.golden import check_k
 __all__ = [
     "DatapathConfig", "ConfigProperties", "FORWARDED", "RESCALER_PIPELINE_MAX", "MACS_MAX", "ENGINES_MAX", "MACS_PRESETS", "PRESETS",
     "check_rescaler_pipeline", "check_macs", "check_engines", "mac_pipeline_max",
-    "check_mac_pipeline", "RESCALER_ARCH_FIELDS", "ARCH_FIELDS", "VARIANTS",
+    "check_mac_pipeline", "RESCALER_ARCH_FIELDS", "ARCH_FIELDS",
 ]
 
 #: Rescaler architecture options (RTL); see :class:`DatapathConfig`. Only ``fast_clamp``
-#: (exact for every operand) is on by default.
+#: (exact for every operand) is on by default. The named settings of them are
+#: :data:`hw.variants.VARIANTS`.
 RESCALER_ARCH_FIELDS = ("fast_clamp", "trim_shift", "hidden_bit")
 #: Every architecture option: the RTL ones and the synthesis-only ``booth``.
 ARCH_FIELDS = RESCALER_ARCH_FIELDS + ("booth",)
-#: The named rescaler variants that the proofs and regressions cover: name ->
-#: architecture options (the others at their defaults).
-VARIANTS = {
-    "plain": {"fast_clamp": False},
-    "fast_clamp": {"fast_clamp": True},
-    "trim_shift": {"trim_shift": True, "fast_clamp": False},
-    "hidden_bit": {"hidden_bit": True, "fast_clamp": False},
-    "trim_fast": {"trim_shift": True, "fast_clamp": True},
-    "all": {"trim_shift": True, "fast_clamp": True, "hidden_bit": True},
-}
 
 #: Deepest rescaler pipeline: multiply | round and shift | zero point and clamp.
 RESCALER_PIPELINE_MAX = 3

@@ -344,7 +344,7 @@ BAD_COMMANDS = [
     ("costmodel", "sweep", "-j", "-5"),
     ("costmodel", "sweep", "--engines", "1000"),
     ("costmodel", "sweep", "--set", "k=4"),
-    ("costmodel", "formal", "--k", "3..99999999999"),
+    ("verify", "formal", "--k", "3..99999999999"),
     ("costmodel", "variants", "--macs", "1..99999999999"),
     ("costmodel", "synth", "--k", "4", "--clock-ns", "nan"),
     ("costmodel", "synth", "--k", "4", "--clock-ns", "-1"),

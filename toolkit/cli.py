@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "ToolError", "Parser", "usage_errors", "integer",
-           "STUDY_DIR", "RUNS_DIR", "reports_dir", "add_publish_argument", "main"]
+           "STUDY_DIR", "RUNS_DIR", "reports_dir", "add_publish_argument", "MAX_VALUES", "parse_int_list", "main"]
 
 #: Exit statuses.
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -85,6 +85,39 @@ def integer(text):
         return int(text, 10)
     except ValueError:
         return text
+
+
+#: Most values one list option may expand to (checked before any range is expanded).
+MAX_VALUES = 1024
+
+
+def parse_int_list(text, name, lo=None, hi=None):
+    """``"3..6,8,12"`` -> ``[3, 4, 5, 6, 8, 12]``, with one clear error for anything else.
+
+    With ``lo``/``hi``, every value and range end must lie in ``lo..hi``; either
+    way at most :data:`MAX_VALUES` values, checked before a range is expanded, so
+    ``3..99999999999`` is an error and not a ``MemoryError``.
+    """
+    parts = []
+    for part in str(text).split(","):
+        part = part.strip()
+        try:
+            if ".." in part:
+                first, last = (int(x) for x in part.split(".."))
+                if first > last:
+                    raise ValueError
+            else:
+                first = last = int(part)
+        except ValueError:
+            raise ValueError(f"--{name} must be a comma-separated list of integers or ranges "
+                             f"like 3..32, not {text!r}") from None
+        for value in (first, last):
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                raise ValueError(f"--{name} values must be in {lo}..{hi}, not {value} (in {text!r})")
+        parts.append((first, last))
+    if sum(last - first + 1 for first, last in parts) > MAX_VALUES:
+        raise ValueError(f"--{name} {text!r} has more than {MAX_VALUES} values")
+    return sorted({value for first, last in parts for value in range(first, last + 1)})
 
 
 def main(parser, handlers, argv=None):

@@ -1,4 +1,4 @@
-"""Executors (``--executor local|dask``) and the explorer, against a real Dask
+"""Executors (``--executor local|dask``) and the explorer on them, against a real Dask
 ``distributed.LocalCluster`` with process workers.
 
 What is checked: one outcome per item, in any order, with failures reported for
@@ -130,34 +130,3 @@ def test_explore_local_and_dask_give_identical_bytes(cluster, tmp_path):
                             cache_dir=tmp_path / "cache_dask", draw=False)
     assert (again["synthesized"], again["cached"]) == (0, 8)  # Dask's results are in the client's cache
     assert (tmp_path / "again" / "explore.json").read_bytes() == (tmp_path / "local" / "explore.json").read_bytes()
-
-
-def test_pareto_flags():
-    def row(k, area, delay, acc=None, **kw):
-        return {"flow": "f", "device": None, "clock_ns": 1.0, "macs": 8, "engines": 1, "k": k, "area": area,
-                "delay": delay, "adp": area * delay, "accuracy_pct": acc, "point": f"p{k}_{area}",
-                "fast_clamp": False, "trim_shift": False, "hidden_bit": False, "booth": False,
-                "rescaler_pipeline": 1, "mac_pipeline": 1, **kw}
-    rows = explore.pareto_flags([row(4, 10, 5), row(4, 12, 6), row(32, 20, 3), row(32, 25, 4)])
-    assert [r["pareto"] for r in rows] == [True, False, True, False]
-    assert [r["best_for_k"] for r in rows] == [True, False, True, False]
-    assert [r["paper"] for r in rows] == ["paper (k=4)"] * 2 + ["paper baseline (k=32)"] * 2
-    # With accuracy on every point, a less accurate small point no longer dominates.
-    rows = explore.pareto_flags([row(4, 10, 5, 90.0), row(8, 12, 6, 96.0)])
-    assert [r["pareto"] for r in rows] == [True, True]
-
-
-def test_space_checks(tmp_path):
-    assert explore.load_space("small")[0] == "small"
-    assert 40 <= len(explore.points(explore.SPACES["small"])[0]) <= 60
-    for bad, match in (({"kk": [1]}, "unknown knob 'kk'"), ({"k": 4}, "non-empty list"),
-                       ({"flow": ["nope"]}, "flow must be one of"),
-                       ({"variants": {"a": {"k": 4}}}, "architecture options")):
-        path = tmp_path / "space.json"
-        path.write_text(json.dumps(bad))
-        with pytest.raises(ValueError, match=match):
-            explore.load_space(str(path))
-    with pytest.raises(ValueError, match="one of small, large, fpga or a JSON file"):
-        explore.load_space("missing")
-    points, skipped = explore.points({"k": [4], "macs": [4], "mac_pipeline": [1, 9]})
-    assert len(points) == 1 and skipped == 1

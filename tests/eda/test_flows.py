@@ -2,7 +2,6 @@
 
 import pytest
 
-from eda import flows, yosys
 from eda.flows import FLOWS
 
 
@@ -27,6 +26,3 @@ def test_the_first_asic_flows_need_a_library_then_none():
     asic = [flow for flow in FLOWS.values() if flow.kind == "asic"]
     assert asic[0].name == "liberty" and asic[0].liberty and not asic[-1].liberty
 
-
-def test_the_synthesis_names_stay_importable_from_their_old_place():
-    assert flows.synthesize is yosys.synthesize and flows.ABC_SCRIPT == yosys.ABC_SCRIPT

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from sim import golden
-from sim.golden import dot_product, accumulate, quantize_multiplier, rescale, s_max
+from sim.golden import dot_product, accumulate, legal_operands, quantize_multiplier, rescale, s_max
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 MODES = ("half_up", "tflite_double", "tflite_single", "half_away", "half_even", "floor")
@@ -923,6 +923,20 @@ def test_accumulate_wraps_like_int32():
     assert y.tolist() == [[min(max(v, -128), 127) for v in ref_layer(x, w, bias)[0]]]
 
 
+def test_accumulate_reaches_the_int32_edge_with_minus_128_activations():
+    """-128 is the one int8 activation of magnitude 128: the weight bound that decides
+    whether the 32-bit wrap can be skipped must count it. Each channel here can
+    leave int32 by exactly one, and only through x = -128."""
+    for w_row, bias, exact in (([-1], INT32_MAX - 127, INT32_MAX + 1),   # 128 - 127 above
+                               ([1], INT32_MIN + 127, INT32_MIN - 1),    # -128 + 127 below
+                               ([-1, 1], INT32_MAX - 255, None)):        # fits: 128 - 128
+        x = np.array([[-128] * len(w_row)])
+        expected = wrap32(exact) if exact is not None else bias
+        assert accumulate(x, [w_row], [bias]).tolist() == [[expected]] == ref_layer(x, [w_row], [bias])
+        assert golden.accumulate_depthwise(x[:, None, :], [w_row], [bias]).tolist() == [[expected]]
+    assert accumulate([[-128], [127]], [[-1]], [INT32_MAX - 127]).tolist() == [[INT32_MIN], [INT32_MAX - 254]]
+
+
 def test_accumulate_wrap_small_hand_case():
     # 2^31 - 1 + 1 wraps to -2^31; -2^31 - 16384 wraps to 2^31 - 16384
     assert accumulate([[1]], [[1]], [INT32_MAX]).tolist() == [[INT32_MIN]]
@@ -1075,3 +1089,38 @@ def test_rounded_product_is_rescale_without_clamp():
         assert np.array_equal(np.clip(raw, -128, 127), rescale(acc, m, s, rounding=mode))
     with pytest.raises(ValueError, match=r"^s = 57 is out of range"):
         golden.rounded_product(1, 1, 57, k=32)
+
+
+# --------------------------------------------------------------------------------------
+# operand contracts of the rescaler variants
+# --------------------------------------------------------------------------------------
+
+
+def test_legal_operands():
+    k = 4
+    assert legal_operands([0, 8, 3, 8, 15], [0, 3, s_max(k), 2, 3], k, trim_shift=True).tolist() == \
+        [True, True, True, False, True]
+    assert legal_operands([0, 7, 8], [3, 3, 3], k, hidden_bit=True).tolist() == [False, False, True]
+    assert legal_operands([16, 8], [3, s_max(k) + 1], k).tolist() == [False, False]
+
+
+def test_quantizers_give_legal_operands():
+    rng = np.random.default_rng(1)
+    M = np.concatenate([np.exp2(-rng.uniform(0, 40, 2000)), [0.0, 1.0]])
+    for k in (2, 4, 8, 32):
+        for method in ("truncate", "nearest"):
+            m, s = quantize_multiplier(M, k, method=method)
+            assert legal_operands(m, s, k, trim_shift=True).all()
+        M_ok = M[(M >= 2.0 ** (k - 1 - s_max(k)))]
+        m, s = quantize_multiplier(M_ok, k, method="hidden")
+        m_t, s_t = quantize_multiplier(M_ok, k)
+        assert np.array_equal(m, m_t) and np.array_equal(s, s_t)
+        assert legal_operands(m, s, k, trim_shift=True, hidden_bit=True).all()
+
+
+def test_hidden_quantizer_rejects_what_it_cannot_represent():
+    with pytest.raises(ValueError, match=r"M\[1\] = 0.0 is below 2\^-25: a hidden-bit multiplier"):
+        quantize_multiplier([0.5, 0.0], 4, method="hidden")
+    with pytest.raises(ValueError, match=r"below 2\^-25"):
+        quantize_multiplier(2.0 ** -26, 4, method="hidden")
+    assert quantize_multiplier(2.0 ** -25, 4, method="hidden") == (8, s_max(4))

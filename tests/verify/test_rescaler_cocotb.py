@@ -15,8 +15,9 @@ from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.config import VARIANTS, DatapathConfig
+from hw.config import DatapathConfig
 from hw.rescaler import Rescaler
+from hw.variants import VARIANTS
 from sim.golden import shift_bits
 from verify.harness import run_rescaler_regression
 from verify.runner import SimulationFailed, SimulatorMissing

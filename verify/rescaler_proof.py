@@ -1,4 +1,4 @@
-"""Formal equivalence of the rescaler variants with Eq. (1), split so that it scales to k = 32.
+"""The rescaler proved equal to Eq. (1), split so that it scales to k = 32.
 
 Each proof checks, for *all* operands allowed by a variant's contract
 (:func:`sim.golden.legal_operands`), that the combinational rescaler
@@ -13,7 +13,7 @@ A monolithic SAT proof of that miter contains a ``32 x k`` multiplier on each si
 and does not scale past small ``k``. :func:`prove` therefore splits it (the default
 ``method="split"``) into three steps, each free of multipliers:
 
-1. **Multiplier cut** (checked structurally, :func:`cut_multiplier`). The design
+1. **Multiplier cut** (checked structurally, :func:`verify.rtlil.cut_multiplier`). The design
    after ``proc`` has exactly one ``$mul`` cell in the implementation and one in the
    reference. Each is removed; its output becomes a free input (``u``: the
    implementation's unsigned product ``acc_u * m_port``; the reference's product
@@ -52,48 +52,40 @@ failing ``m`` and ``s`` fixed and reports real operands
 :func:`sim.golden.rescale` takes it, also for ``hidden_bit``), or marks the
 counterexample ``concrete = False``.
 
-:func:`prove_netlist_files` proves a gate netlist (read with its library's cell
-functions) equal to its RTL: ``miter -equiv``, then ABC's ``iprove`` on the miter.
+:mod:`verify.variant_proofs` runs these proofs for every named variant, ``k`` and
+depth (``make formal``).
 """
 
-import concurrent.futures
 import dataclasses
 import re
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from hw.config import RESCALER_ARCH_FIELDS, VARIANTS, DatapathConfig
+from eda.yosys import find_yosys
 from hw.export import to_rtlil
 from hw.rescaler import SAT_BITS, Rescaler
 from sim.golden import ACC_BITS, s_max, shift_bits
-from sim.ports import RESCALER_INPUTS
-from toolkit.run import Tool, ToolError, run_tool
-from eda.yosys import find_yosys
+from sim.ports import RESCALER_INPUTS, rescaler_inputs
+from toolkit.run import ToolError, run_tool
 
-__all__ = ["VARIANTS", "PIPELINES", "ProofResult", "MulCell", "reference_verilog", "check_verilog",
-           "lemma_round_verilog", "lemma_clamp_verilog", "pipeline_verilog", "cut_multiplier",
-           "evert_registers",
-           "product_bounds", "round_bounds", "prove", "prove_pipeline", "prove_all",
-           "prove_netlist_files", "find_abc", "default_yosys", "variant_config", "netlist_verdict"]
+from .rtlil import cut_multiplier, evert_registers, wire_width
+
+__all__ = ["PIPELINES", "ProofResult", "reference_verilog", "check_verilog", "lemma_round_verilog",
+           "lemma_clamp_verilog", "pipeline_verilog", "product_bounds", "round_bounds", "prove",
+           "prove_pipeline", "default_yosys"]
 
 #: Pipeline depths :func:`prove_pipeline` covers (0 is the combinational proof itself).
 PIPELINES = (1, 2, 3)
 
-_SIGNED = {"acc", "zero_point", "act_min", "act_max"}
+#: The rescaler's signed data inputs (their signedness does not depend on k or the variant).
+_SIGNED = {port.name for port in rescaler_inputs(2) if port.signed}
 #: The cut point between stage 2 and stage 3: the implementation's rounded value and
 #: the reference's ``r``.
 _IMPL_CUT, _REF_CUT = "rounded", "r"
 #: |rounded| bound of ``fast_clamp``: saturating floor(p / 2^(s-1)) to SAT_BITS bits
 #: and rounding gives [-2^(SAT_BITS-2), 2^(SAT_BITS-2)].
 _FAST_LIMIT = 1 << (SAT_BITS - 2)
-
-
-def variant_config(k, variant, *, pipeline=0):
-    """The rescaler config of a named variant (or an options dict), combinational by default."""
-    arch = VARIANTS[variant] if isinstance(variant, str) else dict(variant)
-    return DatapathConfig(k=k, rescaler_pipeline=pipeline, **arch)
 
 
 @dataclasses.dataclass
@@ -134,17 +126,6 @@ class ProofResult:
         outputs = (f": reference y={cex.get('y_ref')}, implementation y={cex.get('y_impl')}"
                    if "y_ref" in cex else "")
         return f"FAILED{where} in {self.runtime_s:.1f} s: counterexample {ops}{outputs}{spurious}"
-
-
-@dataclasses.dataclass(frozen=True)
-class MulCell:
-    """Parameters of a cut ``$mul`` cell (Yosys: ``Y = A * B mod 2^Y_WIDTH``)."""
-
-    a_signed: bool
-    a_width: int
-    b_signed: bool
-    b_width: int
-    y_width: int
 
 
 def reference_verilog(k, *, hidden_bit=False):
@@ -356,92 +337,6 @@ endmodule
 """
 
 
-_DFF_CELL = re.compile(r"^\s*cell \$dff (?P<name>\S+)\n(?P<body>.*?)^\s*end\n", re.M | re.S)
-
-
-def evert_registers(rtlil, module):
-    """Turn every ``$dff`` of ``module`` (RTLIL text after ``proc``) into ports: its
-    output becomes input ``q_<i>``, its input output ``d_<i>``; a module of one
-    clock cycle, to be chained into time frames.
-
-    Returns
-    -------
-    (str, list of int)
-        The new RTLIL text and the registers' widths, ``i`` in order.
-
-    Raises
-    ------
-    ToolError
-        For any other kind of flip-flop (the pipeline has plain ``$dff`` only).
-    """
-    span = _module_span(rtlil, module)
-    text = span.group(0)
-    other = re.findall(r"^\s*cell \$(\w*(?:dff|latch|ff)\w*) ", text, re.M)
-    if any(kind != "dff" for kind in other):
-        raise ToolError(f"module {module} has flip-flops other than $dff: {sorted(set(other))}")
-    widths, ports, links = [], [], []
-    for i, cell in enumerate(_DFF_CELL.finditer(text)):
-        body = cell.group("body")
-        conns = dict(re.findall(r"connect \\([DQ]) (.*)", body))
-        width = int(re.search(r"parameter \\WIDTH (\d+)", body).group(1))
-        widths.append(width)
-        ports.append(f"  wire width {width} input {200000 + 2 * i} \\q_{i}\n"
-                     f"  wire width {width} output {200001 + 2 * i} \\d_{i}\n")
-        links.append(f"  connect {conns['Q']} \\q_{i}\n  connect \\d_{i} {conns['D']}\n")
-    text = _DFF_CELL.sub("", text)
-    head, rest = text.split("\n", 1)
-    text = f"{head}\n{''.join(ports)}{rest[:-len('end' + chr(10))]}{''.join(links)}end\n"
-    return rtlil[:span.start()] + text + rtlil[span.end():], widths
-
-
-_MUL_CELL = re.compile(r"^\s*cell \$mul (?P<name>\S+)\n(?P<body>.*?)^\s*end\n", re.M | re.S)
-
-
-def _module_span(rtlil, module):
-    match = re.search(rf"^module \\{re.escape(module)}\n.*?^end\n", rtlil, re.M | re.S)
-    if match is None:
-        raise ToolError(f"module {module} not found in the normalized design")
-    return match
-
-
-def cut_multiplier(rtlil, module):
-    """Remove the one ``$mul`` cell of ``module`` from RTLIL text (after ``proc``).
-
-    Its output becomes the input port ``mul_y``, its operands the output ports
-    ``mul_a`` and ``mul_b``; nothing else changes.
-
-    Returns
-    -------
-    (str, MulCell)
-        The new RTLIL text and the removed cell's parameters.
-
-    Raises
-    ------
-    ToolError
-        When the module has no ``$mul`` cell or more than one (the split proof
-        then does not apply as is).
-    """
-    span = _module_span(rtlil, module)
-    text = span.group(0)
-    cells = list(_MUL_CELL.finditer(text))
-    if len(cells) != 1:
-        raise ToolError(f"module {module} has {len(cells)} $mul cells; the split proof needs exactly one")
-    body = cells[0].group("body")
-    params = {name: int(value) for name, value in re.findall(r"parameter \\(\w+) (\d+)", body)}
-    conns = dict(re.findall(r"connect \\([ABY]) (.*)", body))
-    cell = MulCell(bool(params["A_SIGNED"]), params["A_WIDTH"], bool(params["B_SIGNED"]),
-                   params["B_WIDTH"], params["Y_WIDTH"])
-    ports = (f"  wire width {cell.a_width} output 100001 \\mul_a\n"
-             f"  wire width {cell.b_width} output 100002 \\mul_b\n"
-             f"  wire width {cell.y_width} input 100003 \\mul_y\n")
-    links = (f"  connect \\mul_a {conns['A']}\n  connect \\mul_b {conns['B']}\n"
-             f"  connect {conns['Y']} \\mul_y\n")
-    text = text[:cells[0].start()] + text[cells[0].end():]
-    head, rest = text.split("\n", 1)
-    text = f"{head}\n{ports}{rest[:-len('end' + chr(10))]}{links}end\n"
-    return rtlil[:span.start()] + text + rtlil[span.end():], cell
-
-
 def _check_impl_mul(cell, config):
     """The implementation's multiplier must be ``acc_u * m_port``, unsigned and exact."""
     mw = _m_width(config)
@@ -457,24 +352,12 @@ def _check_ref_mul(cell, config):
         raise ToolError(f"the reference's $mul is not the signed {config.k + 33}-bit acc * m: {cell}")
 
 
-def _wire_width(rtlil, module, wire):
-    text = _module_span(rtlil, module).group(0)
-    match = re.search(rf"^\s*wire (?:width (\d+) )?(?:signed )?\\{re.escape(wire)}\n", text, re.M)
-    if match is None:
-        raise ToolError(f"module {module} has no wire {wire}: the split proof cuts there")
-    return int(match.group(1) or 1)
-
-
 def _workdir(workdir, name):
     if workdir is None:
         return Path(tempfile.mkdtemp(prefix=f"formal_{name}_"))
     path = Path(workdir)
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _config_name(config):
-    return "k{}_{}".format(config.k, "_".join(f for f in RESCALER_ARCH_FIELDS if getattr(config, f)) or "plain")
 
 
 def _normalize(yosys, work, modules):
@@ -485,26 +368,21 @@ def _normalize(yosys, work, modules):
     return (work / "norm.il").read_text()
 
 
-def _sat(yosys, work, name, prepare, top, *, seq=None, timeout_s=None, show=()):
+def _sat(yosys, work, name, prepare, top, *, timeout_s=None, show=()):
     """Run ``sat -prove-asserts`` on wrapper ``name.v`` (top ``top``) over ``cut.il``,
     after ``prepare`` (Yosys commands), and check that the assumptions have a model
     (a proof under unsatisfiable assumptions would be vacuous: a ToolError).
 
-    ``seq``: the number of cycles before the checked one (assertions are checked in
-    cycle ``seq + 1`` only, from an arbitrary initial state).
-
     Returns ``(proved, log text, seconds)``.
     """
     timeout = f" -timeout {int(timeout_s)}" if timeout_s else ""
-    cycles = f" -seq {seq + 1}" if seq else ""
-    skip = f" -prove-skip {seq}" if seq else ""
     shown = f" -show {','.join(show)}" if show else ""
     (work / f"{name}.ys").write_text(
         "read_rtlil cut.il\n" + "".join(f"{line}\n" for line in prepare) +
         f"read_verilog -formal {name}.v\nsetattr -mod -unset top\nhierarchy -top {top}\n"
         "proc\nflatten\nopt -fast\ndffunmap\n"
-        f"sat -prove-asserts -set-assumes -show-inputs{shown}{cycles}{skip}{timeout}\n"
-        f"sat -set-assumes{cycles}{timeout}\n")
+        f"sat -prove-asserts -set-assumes -show-inputs{shown}{timeout}\n"
+        f"sat -set-assumes{timeout}\n")
     start = time.monotonic()
     run_tool(yosys, ["-q", "-l", f"{name}.log", f"{name}.ys"], cwd=work, log_name=f"{name}.out")
     seconds = time.monotonic() - start
@@ -602,13 +480,13 @@ def prove(config, *, component=None, yosys=None, workdir=None, timeout_s=None, m
     config = _combinational(config)
     component = component if component is not None else Rescaler.from_config(config)
     yosys = yosys or default_yosys()
-    work = _workdir(workdir, _config_name(config))
+    work = _workdir(workdir, config.name)
     if method == "monolithic":
         return _prove_monolithic(config, component, yosys, work, timeout_s)
     if method != "split":
         raise ValueError(f"method must be 'split' or 'monolithic', not {method!r}")
     rtlil, cells = _prepare(config, component, yosys, work)
-    widths = {"r": _wire_width(rtlil, "ref_rescale", _REF_CUT), "rounded": _wire_width(rtlil, "impl", _IMPL_CUT)}
+    widths = {"r": wire_width(rtlil, "ref_rescale", _REF_CUT), "rounded": wire_width(rtlil, "impl", _IMPL_CUT)}
     args = (config, cells["impl"], cells["ref_rescale"], widths)
     (work / "round.v").write_text(lemma_round_verilog(*args))
     (work / "clamp.v").write_text(lemma_clamp_verilog(*args))
@@ -705,7 +583,7 @@ def prove_pipeline(config, *, component=None, yosys=None, workdir=None, timeout_
     if depth < 1:
         raise ValueError("prove_pipeline needs rescaler_pipeline >= 1; use prove() for 0")
     yosys = yosys or default_yosys()
-    work = _workdir(workdir, f"{_config_name(config)}_pipe{depth}")
+    work = _workdir(workdir, f"{config.name}_pipe{depth}")
     comb = _combinational(config)
     pipelined = component if component is not None else Rescaler.from_config(config)
     (work / "impl.il").write_text(to_rtlil(Rescaler.from_config(comb), name="impl"))
@@ -733,56 +611,14 @@ def _prove_miter(yosys, work, name, top, timeout_s):
     return _verdict((work / f"{name}.log").read_text(), work / f"{name}.log")
 
 
-def prove_all(ks, variants=None, *, pipelines=PIPELINES, yosys=None, workdir=None, jobs=1, timeout_s=None):
-    """Prove every variant for every ``k`` (and each pipeline depth); yield results as they finish.
-
-    Parameters
-    ----------
-    ks : iterable of int
-    variants : iterable of str, optional
-        Names from :data:`VARIANTS` (default: all).
-    pipelines : iterable of int
-        Depths for :func:`prove_pipeline` (empty: only the combinational proofs).
-    workdir : path, optional
-        Each proof gets a subdirectory ``k<k>_<variant>[_pipe<d>]``.
-    jobs : int
-        Proofs run at once (each is one Yosys process at a time).
-
-    Yields
-    ------
-    (variant, k, depth, ProofResult)
-        ``depth`` 0 for the combinational proof against Eq. (1).
-    """
-    yosys = yosys or default_yosys()
-    root = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="formal_all_"))
-    tasks = [(v, k, d) for k in ks for v in (variants or VARIANTS) for d in (0, *pipelines)]
-
-    def run(task):
-        variant, k, depth = task
-        config = variant_config(k, variant, pipeline=depth)
-        sub = root / (f"k{k}_{variant}" + (f"_pipe{depth}" if depth else ""))
-        if depth:
-            return task, prove_pipeline(config, yosys=yosys, workdir=sub, timeout_s=timeout_s)
-        return task, prove(config, yosys=yosys, workdir=sub, timeout_s=timeout_s)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for (variant, k, depth), result in pool.map(run, tasks):
-            yield variant, k, depth, result
-
-
 #: How each prover says "proved" and "counterexample": Yosys' sat, ABC's iprove.
-_VERDICTS = {"sat": (r"no model found: SUCCESS!", r"model found: FAIL!"),
-             "abc": (r"\bUNSATISFIABLE\b", r"\bSATISFIABLE\b")}
-
-
-def _verdict(log, path, prover="sat"):
-    """True when ``log`` says proved, False for a counterexample, else a ToolError."""
-    proved, failed = _VERDICTS[prover]
-    if re.search(proved, log):
+def _verdict(log, path):
+    """True when Yosys' ``sat`` log says proved, False for a counterexample, else a ToolError."""
+    if "no model found: SUCCESS!" in log:
         return True
-    if re.search(failed, log):
+    if "model found: FAIL!" in log:
         return False
-    raise ToolError(f"the {prover} prover gave no verdict (timeout?): see {path}")
+    raise ToolError(f"Yosys' sat gave no verdict (timeout?): see {path}")
 
 
 def default_yosys():
@@ -791,38 +627,3 @@ def default_yosys():
         return find_yosys("/usr/bin/yosys") if Path("/usr/bin/yosys").exists() else find_yosys()
     except ToolError:
         return find_yosys()
-
-
-def find_abc(yosys=None):
-    """ABC as shipped next to ``yosys`` (Debian: ``yosys-abc``), else on PATH, or a
-    ToolError: the netlist proofs' solver."""
-    exe = Path(yosys.argv[0]).with_name("yosys-abc") if yosys is not None else None
-    exe = str(exe) if exe is not None and exe.exists() else shutil.which("yosys-abc")
-    if exe is None:
-        raise ToolError("yosys-abc not found: the netlist proofs need Debian's yosys (apt-get install yosys)")
-    return Tool("yosys-abc", (exe,), "yosys-abc")
-
-
-def prove_netlist_files(work, *, yosys=None):
-    """The miter of ``work/rtl.il`` (module ``top``) and ``work/netlist.v`` (cells of
-    ``work/cells.lib``), proved by ABC; writes ``equiv.log`` and ``abc.log``."""
-    work = Path(work)
-    yosys = yosys or default_yosys()
-    (work / "equiv.ys").write_text(
-        "read_liberty -ignore_miss_func cells.lib\n"
-        "read_verilog netlist.v\nrename top gate\n"
-        "read_rtlil rtl.il\nrename top rtl\n"
-        "proc\n"
-        "miter -equiv -flatten rtl gate miter\n"
-        "hierarchy -top miter\n"
-        "flatten\ntechmap\nopt -fast\naigmap\nopt_clean\n"
-        "write_aiger -zinit miter.aig\n")
-    run_tool(yosys, ["-q", "equiv.ys"], cwd=work, log_name="equiv.log")
-    run_tool(find_abc(yosys), ["-c", "read_aiger miter.aig; print_stats; iprove"], cwd=work, log_name="abc.log")
-
-
-def netlist_verdict(work):
-    """True when ``work/abc.log`` (of :func:`prove_netlist_files`) says proved, False
-    for a counterexample, else a ToolError."""
-    work = Path(work)
-    return _verdict((work / "abc.log").read_text(), work / "abc.log", "abc")

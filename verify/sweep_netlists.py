@@ -2,10 +2,10 @@
 proved equal to its RTL.
 
 For every point this synthesizes the engine with the liberty flow's own script
-(:func:`eda.flows.synthesize`; one ``write_rtlil`` added before the cell
+(:func:`eda.yosys.synthesize`; one ``write_rtlil`` added before the cell
 mapping, which changes nothing else), so the netlist checked is the one whose
 area and delay the sweep reports; the table records both and whether they equal
-the sweep's. Then :mod:`verify.netlist`'s chain, with the RTL flattened once:
+the sweep's. Then :mod:`verify.netlist_chain`'s links, with the RTL flattened once:
 
 * ``mapping``: netlist = the pre-mapping design (``dfflibmap`` and ABC checked);
 * ``synthesis``: pre-mapping design = RTL after ``alumacc`` (Yosys' generic
@@ -13,7 +13,7 @@ the sweep's. Then :mod:`verify.netlist`'s chain, with the RTL flattened once:
 * ``adder merge``: RTL after ``alumacc`` = RTL (``alumacc`` folds the adder
   tree and the accumulator into one multi-operand adder: a reassociated sum,
   the hard case for SAT-based checking at 8 and 16 MACs);
-* the multiplier lemmas of :func:`verify.netlist.prove_multiplier`, once per
+* the multiplier lemmas of :func:`verify.netlist_chain.prove_multiplier`, once per
   multiplier shape of the run.
 
 A point is ``proven`` when every check and lemma is; ``FAILED`` when one finds a
@@ -28,80 +28,27 @@ sweep's, so a proof is only claimed for the netlist the report shows.
 import concurrent.futures
 import dataclasses
 import json
-import shutil
-import threading
 import time
 from pathlib import Path
 
-from hw.config import DatapathConfig
-from hw.export import datapath, to_rtlil
-from toolkit.files import write_atomically
-from toolkit.markdown import table
-from toolkit.run import Tool, ToolError
+from eda.abc import find_abc
 from eda.sta import find_sta
 from eda.yosys import find_yosys
-from verify import netlist as chain
-from verify.formal import find_abc
+from hw.config import DatapathConfig
+from toolkit.files import write_atomically
+from toolkit.markdown import table
 
-from eda.flows import FLOWS, synthesize
-from .synth import DEFAULT_LIBERTY
+from . import netlist_chain as chain
 
-__all__ = ["NETLIST_DIR", "MUL_OPEN", "POINT_STATUSES", "prove_point", "verdict", "run", "format_table", "to_markdown",
-           "MultiplierLemmas"]
+__all__ = ["NETLIST_DIR", "STEM", "BUDGET_KNOB", "MUL_BUDGET_KNOB", "prove_point", "run", "format_row",
+           "format_table", "to_markdown"]
 
 #: Where each point's scripts, netlists and logs are kept.
 NETLIST_DIR = Path("build") / "formal" / "netlist"
 #: Report stem under ``build/reports/`` (``reports/`` with ``--publish``).
 STEM = "formal_netlist"
-
-#: The liberty flow with the pre-mapping design saved (``premap.il``): the flat run
-#: writes it last, so the file holds what ``dfflibmap`` and ABC received.
-_FLOW = dataclasses.replace(FLOWS["liberty"], mapping=("write_rtlil premap.il", *FLOWS["liberty"].mapping))
-
-_FLATTEN = "read_rtlil design.il\nhierarchy -top top\nproc\nflatten\nopt_clean\nwrite_rtlil rtl.il\n"
-
-
-def _checks(work, yosys, abc, budget_s):
-    """Mapping, synthesis and adder-merge checks of a prepared point directory, each
-    with what is left of ``budget_s``; stops at the first failure."""
-    gate_netlist = ["read_liberty -ignore_miss_func cells.lib", "read_verilog netlist.v"]
-    plan = (("mapping", ["read_rtlil premap.il"], gate_netlist),
-            ("synthesis", ["read_rtlil rtl.il", "alumacc"], ["read_rtlil premap.il"]),
-            ("adder merge", ["read_rtlil rtl.il"], ["read_rtlil rtl.il", "alumacc"]))
-    deadline = time.monotonic() + budget_s
-    results = []
-    for name, gold, gate in plan:
-        left = deadline - time.monotonic()
-        if left <= 1:
-            results.append(chain.StepResult(name, "timeout", 0.0, "not run",
-                                            f"not run: the point's budget of {budget_s:g} s was spent", work))
-            continue
-        result = chain.prove_step(name, work=work, gold=gold, gate=gate, yosys=yosys, abc=abc, timeout_s=left)
-        results.append(result)
-        if result.status == "failed":
-            break
-    return results
-
-
-class MultiplierLemmas:
-    """The multiplier lemmas of a run, each proved once (thread-safe) under ``budget_s``."""
-
-    def __init__(self, root, yosys, abc, budget_s):
-        self.root, self.yosys, self.abc, self.budget_s = Path(root), yosys, abc, budget_s
-        self._results, self._locks, self._lock = {}, {}, threading.Lock()
-
-    def get(self, cell):
-        with self._lock:
-            lock = self._locks.setdefault(cell, threading.Lock())
-        with lock:
-            if cell not in self._results:
-                name = chain.shape_name(cell).replace("->", "_")
-                self._results[cell] = chain.prove_multiplier(cell, work=self.root / f"mul_{name}", yosys=self.yosys,
-                                                             abc=self.abc, timeout_s=self.budget_s)
-            return self._results[cell]
-
-    def all(self):
-        return dict(self._results)
+#: The settings that raise the budgets, named in a timeout's detail.
+BUDGET_KNOB, MUL_BUDGET_KNOB = "--budget (make: NETLIST_BUDGET=)", "--mul-budget (make: MUL_BUDGET=)"
 
 
 def _sweep_point(sweep, config):
@@ -112,7 +59,8 @@ def _sweep_point(sweep, config):
 
 
 def prove_point(config, *, liberty, yosys, sta, abc, budget_s, lemmas, workdir, sweep=None, mutate=None):
-    """Synthesize ``config`` with the liberty flow and prove its netlist equal to its RTL.
+    """Synthesize ``config`` with the liberty flow and prove its netlist equal to its RTL
+    (:func:`verify.netlist_chain.prove_design`).
 
     Parameters
     ----------
@@ -126,22 +74,10 @@ def prove_point(config, *, liberty, yosys, sta, abc, budget_s, lemmas, workdir, 
     dict
         One row of the table (see :func:`run`).
     """
-    work = Path(workdir)
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "synth").mkdir(parents=True)
-    rtlil = to_rtlil(datapath(config).component, name="top")
     start = time.monotonic()
-    synth = synthesize(rtlil, flow=_FLOW, workdir=work / "synth", yosys=yosys, liberty=liberty, sta=sta,
-                       booth=config.booth)
-    text = (work / "synth" / "netlist.v").read_text()
-    (work / "netlist.v").write_text(mutate(text) if mutate else text)
-    for name in ("premap.il", "design.il", "cells.lib"):
-        shutil.copyfile(work / "synth" / name, work / name)
-    (work / "flatten.ys").write_text(_FLATTEN)
-    chain._run([*yosys.argv, "-q", "flatten.ys"], work, "flatten.log", None)
-    cells = chain.mul_cells((work / "rtl.il").read_text())
-    steps = _checks(work, yosys, abc, budget_s)
-    muls = [lemmas.get(cell) for cell in cells] if all(s.status == "proven" for s in steps) else []
+    steps, muls, synth, cells = chain.prove_design(config, liberty=liberty, yosys=yosys, sta=sta, abc=abc,
+                                                   budget_s=budget_s, lemmas=lemmas, workdir=workdir,
+                                                   mutate=mutate, knob=BUDGET_KNOB)
     reported = _sweep_point(sweep, config)
     row = {
         "point": config.name, "k": config.k, "macs": config.macs,
@@ -154,50 +90,24 @@ def prove_point(config, *, liberty, yosys, sta, abc, budget_s, lemmas, workdir, 
         "multipliers": [chain.shape_name(c) for c in cells],
         "seconds": round(time.monotonic() - start, 1),
     }
-    row.update(verdict(row["steps"], [m.as_dict() for m in muls]))
+    row.update(chain.verdict(row["steps"], [m.as_dict() for m in muls]))
     return row
 
 
-#: A point whose chain is proven but one of whose multiplier lemmas ran out of time.
-MUL_OPEN = "proven except multiplier lemma"
-#: Every status a point can have, strongest first.
-POINT_STATUSES = ("proven", MUL_OPEN, "not proven", "FAILED")
-
-
-def verdict(steps, lemmas):
-    """``status`` and ``reason`` of a point from its checks (dicts of
-    :meth:`verify.netlist.StepResult.as_dict`) and the lemmas of its multipliers
-    (same form; empty when the checks did not all pass)."""
-    failed = [s for s in (*steps, *lemmas) if s["status"] == "failed"]
-    if failed:
-        return {"status": "FAILED", "reason": f"{failed[0]['name']} check: {failed[0]['detail']} "
-                                              f"({failed[0]['method']}; log {failed[0]['log']})"}
-    open_steps = [s for s in steps if s["status"] != "proven"]
-    if open_steps:
-        return {"status": "not proven", "reason": "; ".join(
-            f"{s['name']} check: {s['detail']} ({s['method']})" for s in open_steps)}
-    open_muls = [m for m in lemmas if m["status"] != "proven"]
-    if open_muls:
-        return {"status": MUL_OPEN, "reason": "; ".join(
-            f"{m['name']} lemma: {m['detail']} ({m['method']}): the netlist equals the RTL with this "
-            "$mul read as Yosys' multiplier generator (alumacc + maccmap)" for m in open_muls)}
-    return {"status": "proven", "reason": ""}
-
-
-def run(ks, macs, *, budget_s, mul_budget_s, jobs=1, out_dir, sweep_path=None, liberty=None, workdir=NETLIST_DIR,
-        mutate=None, echo=print):
+def run(ks, macs, *, liberty, budget_s, mul_budget_s, jobs=1, out_dir, sweep=None, sweep_path=None,
+        workdir=NETLIST_DIR, mutate=None, echo=print):
     """Prove every ``(k, MACS)`` point; write ``<out_dir>/formal_netlist.json`` and
     ``.md`` and print a line per point as it finishes. Returns the document.
 
-    The document holds ``points`` (one row per point: ``point``, ``k``, ``macs``,
-    ``area``, ``cells``, ``delay``, ``same_as_sweep``, ``status``, ``reason``,
-    ``steps`` (each check's status, seconds, method, detail), ``multipliers``,
-    ``seconds``), ``multipliers`` (each lemma's result), the budgets and tools.
+    ``sweep`` (read from ``sweep_path``) is the liberty sweep whose points the rows
+    are compared with. The document holds ``points`` (one row per point: ``point``,
+    ``k``, ``macs``, ``area``, ``cells``, ``delay``, ``same_as_sweep``, ``status``,
+    ``reason``, ``steps`` (each check's status, seconds, method, detail),
+    ``multipliers``, ``seconds``), ``multipliers`` (each lemma's result), the budgets
+    and tools.
     """
-    liberty = Path(liberty or DEFAULT_LIBERTY)
     yosys, sta, abc = find_yosys(), find_sta(), find_abc()
-    sweep = json.loads(Path(sweep_path).read_text()) if sweep_path and Path(sweep_path).exists() else None
-    lemmas = MultiplierLemmas(Path(workdir), yosys, abc, mul_budget_s)
+    lemmas = chain.MultiplierLemmas(Path(workdir), yosys, abc, mul_budget_s, knob=MUL_BUDGET_KNOB)
     configs = [DatapathConfig(k=k, macs=m) for m in macs for k in ks]
     echo(f"formal-netlist: {len(configs)} points (k in {{{', '.join(map(str, ks))}}} x MACS in "
          f"{{{', '.join(map(str, macs))}}}), liberty flow, budget {budget_s:g} s per point and "
@@ -249,7 +159,7 @@ def format_row(row):
 def format_table(document):
     """The short summary printed at the end."""
     rows = document["points"]
-    counts = ", ".join(f"{sum(r['status'] == status for r in rows)} {status}" for status in POINT_STATUSES[1:])
+    counts = ", ".join(f"{sum(r['status'] == status for r in rows)} {status}" for status in chain.DESIGN_STATUSES[1:])
     lines = [f"netlist = RTL: {sum(r['status'] == 'proven' for r in rows)} of {len(rows)} points proven; {counts}"]
     for lemma in document["multipliers"]:
         lines.append(f"  lemma {lemma['name']}: {lemma['status']} in {lemma['seconds']:.0f} s ({lemma['method']})")

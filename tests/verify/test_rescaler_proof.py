@@ -1,29 +1,22 @@
-"""Formal equivalence of the rescaler variants with Eq. (1) (:mod:`verify.formal`,
-:mod:`costmodel.proofs`).
+"""One rescaler configuration proved equal to Eq. (1) (:mod:`verify.rescaler_proof`).
 
-Here: every variant at k = 2, 3 and 32 with the split proof, the monolithic proof
-at k = 3, every pipeline depth at one k, and deliberately broken rescalers (the
-rounding increment dropped everywhere, or only for s > 40 at k = 24; a trimmed
-shifter without its contract; a pipeline one register short) must fail, with a
-counterexample that the golden model and a simulation of the broken RTL confirm.
-The gate netlist of a k = 4 rescaler is proved equal to its RTL, and the same
-netlist with one gate changed is caught. ``make formal`` proves every variant and
-pipeline depth for every k from 2 to 32.
+Here: every variant at every k from 2 to 32 with the split proof, and every pipeline
+depth of every variant at every k a pure delay of it (so that a fault in a single
+(variant, k, depth) fails ``make test``, not only ``make formal``); the monolithic
+proof at k = 3; and deliberately broken rescalers (the rounding increment dropped
+everywhere, or only for s > 40 at k = 24; a trimmed shifter without its contract; a
+pipeline one register short) must fail, with a counterexample that the golden model
+and a simulation of the broken RTL confirm.
 """
-
-import re
-import shutil
 
 import pytest
 from amaranth.hdl import Mux
 from amaranth.sim import Simulator
 
-from costmodel import proofs
-from costmodel.synth import DEFAULT_LIBERTY
-from hw.config import VARIANTS
 from hw.rescaler import Rescaler
-from sim.golden import rescale
-from verify import formal
+from hw.variants import VARIANTS, variant_config
+from sim.golden import K_MAX, K_MIN, rescale
+from verify import rescaler_proof
 
 
 class NoRounding(Rescaler):
@@ -63,34 +56,43 @@ def _golden(cex, k):
                        act_min=cex["act_min"], act_max=cex["act_max"], k=k))
 
 
-@pytest.mark.parametrize("k", [2, 3, 32])
+def _config(variant, k, depth=0):
+    return variant_config(variant, k=k, rescaler_pipeline=depth)
+
+
+@pytest.mark.parametrize("k", range(K_MIN, K_MAX + 1))
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_variant_proved(variant, k, tmp_path):
-    result = formal.prove(formal.variant_config(k, variant), workdir=tmp_path)
+    """Every variant at every k, each pipeline depth included: a wrong width
+    expression at one k, or a register misplaced at one depth, fails here."""
+    result = rescaler_proof.prove(_config(variant, k), workdir=tmp_path)
     assert result.proved, result.describe()
+    for depth in rescaler_proof.PIPELINES:
+        result = rescaler_proof.prove_pipeline(_config(variant, k, depth), workdir=tmp_path / f"pipe{depth}")
+        assert result.proved, f"depth {depth}: {result.describe()}"
 
 
 def test_monolithic_proof_agrees_at_small_k(tmp_path):
-    result = formal.prove(formal.variant_config(3, "plain"), workdir=tmp_path, method="monolithic")
+    result = rescaler_proof.prove(_config("paper", 3), workdir=tmp_path, method="monolithic")
     assert result.proved, result.describe()
 
 
-@pytest.mark.parametrize("depth", formal.PIPELINES)
+@pytest.mark.parametrize("depth", rescaler_proof.PIPELINES)
 def test_pipeline_only_delays(depth, tmp_path):
-    result = formal.prove_pipeline(formal.variant_config(8, "all", pipeline=depth), workdir=tmp_path)
+    result = rescaler_proof.prove_pipeline(_config("trim_fast_hidden", 8, depth), workdir=tmp_path)
     assert result.proved, result.describe()
 
 
 def test_pipeline_of_the_wrong_depth_fails(tmp_path):
     """A two-stage rescaler checked as a three-stage one: its outputs come a cycle early."""
-    config = formal.variant_config(6, "fast_clamp", pipeline=3)
-    result = formal.prove_pipeline(config, component=Rescaler(k=6, rescaler_pipeline=2), workdir=tmp_path)
+    config = _config("fast_clamp", 6, 3)
+    result = rescaler_proof.prove_pipeline(config, component=Rescaler(k=6, rescaler_pipeline=2), workdir=tmp_path)
     assert not result.proved
 
 
 def test_late_rounding_bug_at_k24_is_caught_with_operands(tmp_path):
     k = 24
-    result = formal.prove(formal.variant_config(k, "fast_clamp"), component=LateRoundingBug(k=k, rescaler_pipeline=0),
+    result = rescaler_proof.prove(_config("fast_clamp", k), component=LateRoundingBug(k=k, rescaler_pipeline=0),
                           workdir=tmp_path)
     assert not result.proved
     cex = result.counterexample
@@ -102,14 +104,14 @@ def test_late_rounding_bug_at_k24_is_caught_with_operands(tmp_path):
 
 
 def test_combined_variant_proved_k4(tmp_path):
-    result = formal.prove(formal.variant_config(4, "all"), workdir=tmp_path)
+    result = rescaler_proof.prove(_config("trim_fast_hidden", 4), workdir=tmp_path)
     assert result.proved, result.describe()
 
 
 def test_broken_rounding_fails_with_counterexample(tmp_path):
     k = 4
     broken = NoRounding(k=k, rescaler_pipeline=0)
-    result = formal.prove(formal.variant_config(k, "plain"), component=broken, workdir=tmp_path)
+    result = rescaler_proof.prove(_config("paper", k), component=broken, workdir=tmp_path)
     assert not result.proved
     cex = result.counterexample
     assert set(cex) >= {"acc", "m", "s", "zero_point", "act_min", "act_max", "y_ref", "y_impl"}
@@ -126,7 +128,7 @@ def test_trimmed_shifter_needs_its_contract(tmp_path):
     and the counterexample breaks exactly that contract."""
     k = 4
     trimmed = Rescaler(k=k, rescaler_pipeline=0, trim_shift=True)
-    result = formal.prove(formal.variant_config(k, "plain"), component=trimmed, workdir=tmp_path)
+    result = rescaler_proof.prove(_config("paper", k), component=trimmed, workdir=tmp_path)
     assert not result.proved
     cex = result.counterexample
     assert cex["m"] != 0 and cex["s"] < k - 1, cex
@@ -136,30 +138,6 @@ def test_trimmed_shifter_needs_its_contract(tmp_path):
 
 
 def test_reference_is_plain_verilog():
-    text = formal.reference_verilog(4)
+    text = rescaler_proof.reference_verilog(4)
     assert "module ref_rescale" in text and ">>> s" in text
-    assert "{1'b1, m}" in formal.reference_verilog(4, hidden_bit=True)
-
-
-@pytest.mark.skipif(not DEFAULT_LIBERTY.is_file() or shutil.which("yosys-abc") is None,
-                    reason="needs the OSU 0.18 um liberty file and Debian's yosys-abc "
-                           "(make test installs both when root)")
-def test_netlist_equals_rtl_and_a_changed_gate_is_caught(tmp_path):
-    result, synth = proofs.prove_netlist(formal.variant_config(4, "trim_fast"), liberty=DEFAULT_LIBERTY,
-                                         workdir=tmp_path)
-    assert result.proved, result.log.read_text()[-2000:]
-    assert synth["area"] > 0
-    netlist = (tmp_path / "netlist.v").read_text()
-    gate = re.search(r"^\s*NAND2X1\s", netlist, re.M)
-    (tmp_path / "netlist.v").write_text(netlist[:gate.start()] + netlist[gate.start():].replace("NAND2X1", "NOR2X1", 1))
-    formal.prove_netlist_files(tmp_path)
-    assert re.search(r"\bSATISFIABLE\b", (tmp_path / "abc.log").read_text())
-    assert "UNSATISFIABLE" not in (tmp_path / "abc.log").read_text()
-
-
-def test_run_all_reports_each_proof(capsys):
-    lines = []
-    status = proofs.run_all([3], ["trim_shift", "trim_fast"], netlist=False, out=lambda *a, **k: lines.append(a[0]))
-    assert status == 0
-    assert any("k=3  trim_fast" in line and "proved" in line for line in lines), lines
-    assert lines[-1] == "all proofs passed"
+    assert "{1'b1, m}" in rescaler_proof.reference_verilog(4, hidden_bit=True)
