@@ -64,6 +64,9 @@ help:
 	@echo "make energy-sweep [ENERGY_K= ENERGY_MACS=]   energy of each (k, MACS) of a grid"
 	@echo "make layout-sweep [LAYOUT_K= LAYOUT_MACS=]   place and route of each (k, MACS) of a grid (slow)"
 	@echo "make energy-beats [BEATS_K=4,32 BEATS=1,2,4,8,16]  rescaler vs MACs energy against beats per output"
+	@echo "make energy-model                energy per output = fixed + per_beat * beats per (k, MACS), fitted from the"
+	@echo "                                 published energy JSON (runs no tool); build/reports/energy_model.json"
+	@echo "                                 (PUBLISH=1: reports/energy_model.json, what 'advise' prices energy with)"
 	@echo "make sweep [SWEEP_K=3..32 SWEEP_MACS=4,8,16 FLOW= JOBS=2 EXECUTOR=local|dask SCHEDULER=]"
 	@echo "                                 synthesize the grid (cached), write build/reports/sweep_<flow>.json/.csv"
 	@echo "                                 (PUBLISH=1: reports/sweep_<flow>.json/.csv)"
@@ -169,7 +172,7 @@ synth: $(STAMP) synth-tools layout-tools fpga-tools
 	$(PY) -m costmodel synth $(DATAPATH_ARGS) $(SYNTH_ARGS) $(PUBLISH_ARG)
 
 # Energy per output: the liberty flow plus a gate-level simulation (Icarus) of a conv layer.
-.PHONY: energy energy-sweep layout-sweep energy-beats layout-tools
+.PHONY: energy energy-sweep layout-sweep energy-beats energy-model layout-tools
 energy: $(STAMP) synth-tools sim-tools
 	$(PY) -m costmodel synth --energy $(DATAPATH_ARGS) $(SYNTH_ARGS) $(PUBLISH_ARG)
 
@@ -193,6 +196,9 @@ BEATS_K ?= 4,32
 BEATS   ?= 1,2,4,8,16
 energy-beats: $(STAMP) synth-tools sim-tools
 	$(PY) -m costmodel energy-beats --k $(BEATS_K) --beats $(BEATS) $(if $(MACS),--macs $(MACS)) $(PUBLISH_ARG)
+
+energy-model: $(STAMP)
+	$(PY) -m costmodel energy-model $(PUBLISH_ARG)
 
 explore: $(STAMP) fpga-tools
 	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(if $(LIB),--lib $(LIB))
