@@ -11,6 +11,9 @@
                                     [--bias-compensation [--calibration C.npz]] [--save-outputs O.npz]
                                     [--labels] [--out R.json]
     python -m accuracy evaluate     MODEL.tflite --supported-ops
+    python -m accuracy advise       MODEL.tflite --data FILE.npz [--macs 4,8,16] [--flow liberty|ecp5] [--max-drop 0.5]
+                                    [--k 32,16,...,2] [--multiplier ...] [--bias-compensation [--calibration C.npz]]
+                                    [--limit N] [--out DIR]
     python -m accuracy mnist1d-train     [--models models/mnist1d]     (needs the train extra: torch)
     python -m accuracy mnist1d-accuracy  [--models ...] [--limit N] [-j 2] [--out DIR | --publish]
     python -m accuracy mnist1d-finetune  [--models ...] [--limit N] [-j 2] [--out DIR | --publish]
@@ -38,6 +41,14 @@ def _ks(text):
         return tuple(check_k(v) for v in values)
     except ValueError as exc:
         raise cli.UsageError(f"--k: {exc}") from None
+
+
+def _macs(text):
+    from hw.config import check_macs
+    try:
+        return tuple(check_macs(cli.integer(v)) for v in text.split(","))
+    except ValueError as exc:
+        raise cli.UsageError(f"--macs: {exc}") from None
 
 
 def _ops(text):
@@ -126,6 +137,7 @@ def _parser():
                     help="write every mode's raw outputs here (tflite_out<i>, k<K>_out<i>)")
     ev.add_argument("--labels", action="store_true", help="also print every sample's predicted label")
     ev.add_argument("--out", type=Path, default=None, help="write the report (JSON) here")
+    _add_advise_parser(sub)
     models = {"type": Path, "default": None, "help": "folder of the stored MNIST-1D models (default models/mnist1d)"}
     mt = sub.add_parser("mnist1d-train", help="train, quantize and RAT-fine-tune the MNIST-1D network (torch)")
     mt.add_argument("--models", **models)
@@ -139,6 +151,32 @@ def _parser():
         m.add_argument("--out", type=Path, default=None, help=f"report directory (default {cli.RUNS_DIR}/)")
         cli.add_publish_argument(m)
     return p
+
+
+def _add_advise_parser(sub):
+    from .advise import DEFAULT_KS, DEFAULT_MACS, FLOWS, MAX_DROP
+    ad = sub.add_parser("advise", help="which k for this model: accuracy, engine area/delay, energy per inference, "
+                                       "storage, Pareto front, one recommendation")
+    ad.add_argument("model", type=Path, metavar="MODEL.tflite")
+    ad.add_argument("--data", type=Path, required=True, metavar="FILE.npz",
+                    help="x (or x0, x1, ...): the input batch; y: optional labels (accuracy; without them, "
+                         "agreement and output changes against TFLite mode)")
+    ad.add_argument("--macs", type=_macs, default=DEFAULT_MACS,
+                    help=f"engine widths to price (default {','.join(map(str, DEFAULT_MACS))})")
+    ad.add_argument("--flow", choices=FLOWS, default="liberty", help="the cost model's flow (default liberty)")
+    ad.add_argument("--max-drop", type=_positive("--max-drop", float), default=MAX_DROP, metavar="POINTS",
+                    help=f"largest acceptable accuracy drop against k = 32, in points (default {MAX_DROP})")
+    ad.add_argument("--k", type=_ks, default=DEFAULT_KS,
+                    help=f"widths to show (default {','.join(map(str, DEFAULT_KS))}; 32 is always added)")
+    ad.add_argument("--multiplier", choices=("truncate", "round"), default="truncate",
+                    help="k-bit m from M: the paper's truncation (default, the RTL's) or round to nearest")
+    ad.add_argument("--bias-compensation", action="store_true",
+                    help="fold the expected multiplier error into the dot-product layers' biases")
+    ad.add_argument("--calibration", type=Path, default=None, metavar="C.npz",
+                    help="data for --bias-compensation's mean accumulators (default: --data itself)")
+    ad.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N samples")
+    ad.add_argument("--out", type=Path, default=None,
+                    help=f"report directory (default {cli.RUNS_DIR}/advise/<model stem>/)")
 
 
 def _expected(call):
@@ -257,6 +295,36 @@ def run_evaluate(args):
     return 0
 
 
+class _Progress:
+    """Progress lines on stderr for a long run: every tenth of the samples or 10 s, and at the end."""
+
+    def __init__(self, what):
+        self.what, self.last = what, (0, 0.0)
+
+    def __call__(self, done, total, seconds):
+        if done < total and done - self.last[0] < total / 10 and seconds - self.last[1] < 10:
+            return
+        self.last = (done, seconds)
+        left = seconds * (total - done) / done if done else 0.0
+        print(f"{self.what}: {done}/{total} samples, {seconds:.0f} s, ~{left:.0f} s left", file=sys.stderr, flush=True)
+
+
+def run_advise(args):
+    from . import advise
+    from .advise import write
+    if args.calibration is not None and not args.bias_compensation:
+        raise cli.UsageError("--calibration is only used with --bias-compensation")
+    out = args.out or advise.default_out(args.model)
+    files.check_output_dir(out)
+    result, paths = _expected(lambda: advise.advise(
+        args.model, args.data, ks=args.k, macs=args.macs, flow=args.flow, max_drop=args.max_drop,
+        multiplier=args.multiplier, bias_compensation=args.bias_compensation, calibration=args.calibration,
+        limit=args.limit, out_dir=out, progress=_Progress("advise")))
+    print(write.console(result))
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
 def _mnist1d_kw(args):
     """The report functions' keywords: models, limit, and the checked report directory."""
     rename = {"models": "model_dir", "limit": "limit", "jobs": "jobs"}
@@ -288,7 +356,7 @@ def run_mnist1d_finetune(args):
 HANDLERS = {
     "train": run_train, "accuracy": run_accuracy, "finetune": run_finetune, "pareto": run_pareto,
     "tflite-export": run_tflite_export, "tflite-parity": run_tflite_parity, "tflite-scales": run_tflite_scales,
-    "evaluate": run_evaluate, "mnist1d-train": run_mnist1d_train, "mnist1d-accuracy": run_mnist1d_accuracy,
+    "evaluate": run_evaluate, "advise": run_advise, "mnist1d-train": run_mnist1d_train, "mnist1d-accuracy": run_mnist1d_accuracy,
     "mnist1d-finetune": run_mnist1d_finetune,
 }
 
