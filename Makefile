@@ -93,7 +93,9 @@ help:
 	@echo "make pareto                      accuracy (mean, 95 % CI, paired difference to k = 32) against area"
 	@echo "                                 and ADP (pareto.*, pareto_mnist1d.*)"
 	@echo "make tflite-parity               the network in LiteRT against the golden model, op by op"
-	@echo "   PUBLISH=1 with synth, sweep, plots, accuracy, finetune, pareto, tflite-parity:"
+	@echo "make truncation-bias             truncated vs rounded m, with and without bias compensation: MNIST-1D"
+	@echo "                                 accuracy (paired CIs, McNemar) and a deep network's per-layer bias"
+	@echo "   PUBLISH=1 with synth, sweep, plots, accuracy, finetune, pareto, tflite-parity, truncation-bias:"
 	@echo "                                 write into the committed study (reports/) instead of build/reports/"
 	@echo "make train                       re-train, re-quantize and fine-tune the stored models (deterministic; torch)"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
@@ -308,7 +310,7 @@ bench-regression: $(STAMP) sim-tools verilator-tools
 
 # Accuracy side of the trade-off (accuracy/digits/): the stored int8 network is
 # models/digits_int8.npz (make train re-creates it; the others only read it).
-.PHONY: train accuracy finetune pareto tflite-parity
+.PHONY: train accuracy finetune pareto tflite-parity truncation-bias
 # The MNIST-1D workload (accuracy/mnist1d/) stores models/mnist1d/*.tflite; training needs
 # the train extra (CPU torch, large), the reports only mnist1d (the data extra).
 TRAIN_EXTRA = $(VENV)/.train-extra-stamp
@@ -331,6 +333,11 @@ accuracy: $(STAMP) $(DATA_EXTRA)
 finetune: $(STAMP) $(DATA_EXTRA)
 	$(PY) -m accuracy finetune $(PUBLISH_ARG)
 	$(PY) -m accuracy mnist1d-finetune -j $(JOBS) $(PUBLISH_ARG)
+
+# Truncated vs rounded multipliers, with and without bias compensation: MNIST-1D accuracy (every
+# seed) and a deep converter-made network's per-layer bias -> truncation_bias.{json,md,png}.
+truncation-bias: $(STAMP) $(DATA_EXTRA)
+	$(PY) -m accuracy truncation-bias -j $(JOBS) $(PUBLISH_ARG)
 
 # The sweep: yours in build/reports/ if you ran one, else the committed one.
 pareto: $(STAMP)

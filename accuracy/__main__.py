@@ -17,6 +17,8 @@
     python -m accuracy mnist1d-train     [--models models/mnist1d]     (needs the train extra: torch)
     python -m accuracy mnist1d-accuracy  [--models ...] [--limit N] [-j 2] [--out DIR | --publish]
     python -m accuracy mnist1d-finetune  [--models ...] [--limit N] [-j 2] [--out DIR | --publish]
+    python -m accuracy truncation-bias   [--models ...] [--deep-model F.tflite] [--limit N] [--deep-samples N]
+                                         [-j 2] [--out DIR | --publish]
 
 Reports go to ``build/reports/`` (ignored by git) unless ``--publish`` (the
 committed study, ``reports/``) or ``--out`` says otherwise. Bad arguments and bad
@@ -150,6 +152,18 @@ def _parser():
                        help="seeds evaluated at once, one process each (default 2)")
         m.add_argument("--out", type=Path, default=None, help=f"report directory (default {cli.RUNS_DIR}/)")
         cli.add_publish_argument(m)
+    tb = sub.add_parser("truncation-bias", help="truncate / round / bias-compensated multipliers: MNIST-1D "
+                                                "accuracy and a deep network's bias -> truncation_bias*")
+    tb.add_argument("--models", **models)
+    tb.add_argument("--deep-model", type=Path, default=None, metavar="F.tflite",
+                    help="the deep network (default models/converted/mobilenetv2_035_96_int8.tflite)")
+    tb.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N MNIST-1D test samples")
+    tb.add_argument("--deep-samples", type=_positive("--deep-samples", int), default=None,
+                    help="random inputs of the deep network (default 256)")
+    tb.add_argument("-j", "--jobs", type=_positive("--jobs", int), default=None,
+                    help="MNIST-1D seeds evaluated at once (default 2)")
+    tb.add_argument("--out", type=Path, default=None, help=f"report directory (default {cli.RUNS_DIR}/)")
+    cli.add_publish_argument(tb)
     return p
 
 
@@ -353,11 +367,24 @@ def run_mnist1d_finetune(args):
     return 0
 
 
+def run_truncation_bias(args):
+    from . import truncation_bias
+    kw = _mnist1d_kw(args)
+    kw.update({name: value for name, value in (("deep_model", args.deep_model), ("deep_samples", args.deep_samples))
+               if value is not None})
+    deep = kw.get("deep_model", truncation_bias.DEEP_MODEL)
+    inputs = cli.RUNS_DIR.parent / f"{Path(deep).stem}_random_int8.npz"
+    files.check_output(inputs, parents=True)
+    _expected(lambda: truncation_bias.report(**kw, inputs_out=inputs, progress=_Progress("deep network")))
+    print(f"the deep network's random inputs: {inputs} (python -m accuracy advise {deep} --data {inputs})")
+    return 0
+
+
 HANDLERS = {
     "train": run_train, "accuracy": run_accuracy, "finetune": run_finetune, "pareto": run_pareto,
     "tflite-export": run_tflite_export, "tflite-parity": run_tflite_parity, "tflite-scales": run_tflite_scales,
     "evaluate": run_evaluate, "advise": run_advise, "mnist1d-train": run_mnist1d_train, "mnist1d-accuracy": run_mnist1d_accuracy,
-    "mnist1d-finetune": run_mnist1d_finetune,
+    "mnist1d-finetune": run_mnist1d_finetune, "truncation-bias": run_truncation_bias,
 }
 
 
