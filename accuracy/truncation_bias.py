@@ -276,6 +276,7 @@ def report(*, out_dir, model_dir=experiments.MODELS, deep_model=DEEP_MODEL, ks=K
            deep_samples=DEEP["samples"], jobs=experiments.JOBS, inputs_out=None, log=print, progress=None):
     """Both studies; writes ``truncation_bias.{json,md,png}`` into ``out_dir``."""
     t0 = time.time()
+    reader.load(deep_model)  # a bad file is refused before the long run
     log(f"MNIST-1D: every seed at k = {', '.join(map(str, ks))} x {', '.join(METHODS)} ...")
     mnist = mnist1d_study(model_dir=model_dir, ks=ks, limit=limit, jobs=jobs, log=log)
     log(f"{Path(deep_model).name}: {deep_samples} random inputs, every layer isolated and propagated ...")

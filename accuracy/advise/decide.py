@@ -88,10 +88,10 @@ def cost_rows(costs, energies, ks, macs_list):
 def recommend(rows, max_drop):
     """``{"k", "status", "row", "unresolved"}``: the smallest ``k`` whose drop's upper
     bound is within ``max_drop`` (``status`` ``"narrower"``, or ``"keep"`` when only
-    ``k = 32`` is), and the narrower rows the data cannot resolve."""
+    ``k = 32`` is), and the narrower rows the data cannot resolve, widest first."""
     ranked = sorted((r for r in rows if r["k"] is not None), key=lambda r: r["k"])
     chosen = next(r for r in ranked if r["drop_upper"] <= max_drop or r["k"] == BASE_K)
-    unresolved = [r for r in ranked if r["k"] < chosen["k"] and r["drop"] <= max_drop < r["drop_upper"]]
+    unresolved = [r for r in reversed(ranked) if r["k"] < chosen["k"] and r["drop"] <= max_drop < r["drop_upper"]]
     return {"k": chosen["k"], "status": "narrower" if chosen["k"] < BASE_K else "keep", "row": chosen,
             "unresolved": unresolved}
 
