@@ -76,6 +76,16 @@ def _positive(name, kind):
     return parse
 
 
+def _add_multiplier_arguments(parser):
+    """How the k-bit operands are made: ``--multiplier``, ``--bias-compensation``, ``--calibration``."""
+    parser.add_argument("--multiplier", choices=("truncate", "round"), default="truncate",
+                        help="k-bit m from M: the paper's truncation (default, the RTL's) or round to nearest")
+    parser.add_argument("--bias-compensation", action="store_true",
+                        help="fold the expected multiplier error into the narrowed dot-product layers' biases")
+    parser.add_argument("--calibration", type=Path, default=None, metavar="C.npz",
+                        help="data for --bias-compensation's mean accumulators (default: --data itself)")
+
+
 def _parser():
     p = cli.Parser(prog=PROG, description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -129,12 +139,7 @@ def _parser():
     ev.add_argument("--narrow", type=_ops, default=None, metavar="OPS",
                     help="ops given k-bit multipliers besides the dot-product ones (CONV_2D, DEPTHWISE_CONV_2D, "
                          "FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL), e.g. ADD,MUL,MEAN")
-    ev.add_argument("--multiplier", choices=("truncate", "round"), default="truncate",
-                    help="k-bit m from M: the paper's truncation (default, the RTL's) or round to nearest")
-    ev.add_argument("--bias-compensation", action="store_true",
-                    help="fold the expected multiplier error into the narrowed dot-product layers' biases")
-    ev.add_argument("--calibration", type=Path, default=None, metavar="C.npz",
-                    help="data for --bias-compensation's mean accumulators (default: --data itself)")
+    _add_multiplier_arguments(ev)
     ev.add_argument("--save-outputs", type=Path, default=None, metavar="O.npz",
                     help="write every mode's raw outputs here (tflite_out<i>, k<K>_out<i>)")
     ev.add_argument("--labels", action="store_true", help="also print every sample's predicted label")
@@ -182,12 +187,7 @@ def _add_advise_parser(sub):
                     help=f"largest acceptable accuracy drop against k = 32, in points (default {MAX_DROP})")
     ad.add_argument("--k", type=_ks, default=DEFAULT_KS,
                     help=f"widths to show (default {','.join(map(str, DEFAULT_KS))}; 32 is always added)")
-    ad.add_argument("--multiplier", choices=("truncate", "round"), default="truncate",
-                    help="k-bit m from M: the paper's truncation (default, the RTL's) or round to nearest")
-    ad.add_argument("--bias-compensation", action="store_true",
-                    help="fold the expected multiplier error into the dot-product layers' biases")
-    ad.add_argument("--calibration", type=Path, default=None, metavar="C.npz",
-                    help="data for --bias-compensation's mean accumulators (default: --data itself)")
+    _add_multiplier_arguments(ad)
     ad.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N samples")
     ad.add_argument("--out", type=Path, default=None,
                     help=f"report directory (default {cli.RUNS_DIR}/advise/<model stem>/)")
