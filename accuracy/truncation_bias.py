@@ -103,9 +103,9 @@ def mnist1d_study(*, model_dir=experiments.MODELS, ks=KS, methods=tuple(METHODS)
     if limit:
         x, y = x[:limit], y[:limit]
     x_cal = data["train"][0][:CALIBRATION_SAMPLES]
-    per_seed = experiments.per_seed(_SeedStudy(model_dir, x, y, x_cal, ks, methods, log), meta["seeds"], jobs)
-    correct = {mode: [seed[0][mode] for seed in per_seed] for mode in per_seed[0][0]}
-    magnitude = {mode: np.concatenate([seed[1][mode] for seed in per_seed]) for mode in per_seed[0][1]}
+    seed_results = experiments.per_seed(_SeedStudy(model_dir, x, y, x_cal, ks, methods, log), meta["seeds"], jobs)
+    correct = {mode: [seed[0][mode] for seed in seed_results] for mode in seed_results[0][0]}
+    magnitude = {mode: np.concatenate([seed[1][mode] for seed in seed_results]) for mode in seed_results[0][1]}
     base = correct[(BASE_K, "truncate")]
     rows = []
     for mode, c in correct.items():

@@ -203,11 +203,11 @@ def accuracy_report(*, model_dir=MODELS, out_dir=REPORTS, ks=KS, limit=None, eva
     if evaluate_data:
         first = reader.load(model_path(model_dir, meta["seeds"][0], "ptq"))
         network.save_npz(evaluate_data, x=network.quantize_input(first, x), y=y)
-    per_seed = per_seed(_SeedAccuracy(model_dir, x, y, ks, log),
+    seed_results = per_seed(_SeedAccuracy(model_dir, x, y, ks, log),
                          meta["seeds"], jobs)
     correct = {"TFLite": []} | {k: [] for k in ks}
     margins, buildup = [], {k: [] for k in BUILDUP_KS}
-    for seed_correct, seed_margins, seed_buildup in per_seed:
+    for seed_correct, seed_margins, seed_buildup in seed_results:
         for mode, c in seed_correct.items():
             correct[mode].append(c)
         if seed_margins is not None:
@@ -376,10 +376,10 @@ def finetune_report(*, model_dir=MODELS, out_dir=REPORTS, ks=RAT_KS, limit=None,
     t0, log = time.time(), log or _quiet
     meta = load_meta(model_dir)
     x, y = _test_split(meta, limit)
-    per_seed = per_seed(_SeedFinetune(model_dir, x, y, ks, log), meta["seeds"], jobs)
+    seed_results = per_seed(_SeedFinetune(model_dir, x, y, ks, log), meta["seeds"], jobs)
     rows = []
     for k in ks:
-        r = {name: [seed[k][name] for seed in per_seed] for name in per_seed[0][k]}
+        r = {name: [seed[k][name] for seed in seed_results] for name in seed_results[0][k]}
         rows.append({"k": k, **{name: stats.summary(c) for name, c in r.items()},
                      "rat_vs_control": stats.paired(r["rat"], r["control"]),
                      "rat_vs_ptq": stats.paired(r["rat"], r["ptq"]),
