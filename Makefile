@@ -64,6 +64,9 @@ help:
 	@echo "make energy-sweep [ENERGY_K= ENERGY_MACS=]   energy of each (k, MACS) of a grid"
 	@echo "make layout-sweep [LAYOUT_K= LAYOUT_MACS=]   place and route of each (k, MACS) of a grid (slow)"
 	@echo "make energy-beats [BEATS_K=4,32 BEATS=1,2,4,8,16]  rescaler vs MACs energy against beats per output"
+	@echo "make energy-model                energy per output = fixed + per_beat * beats per (k, MACS), fitted from the"
+	@echo "                                 published energy JSON (runs no tool); build/reports/energy_model.json"
+	@echo "                                 (PUBLISH=1: reports/energy_model.json, what 'advise' prices energy with)"
 	@echo "make sweep [SWEEP_K=3..32 SWEEP_MACS=4,8,16 FLOW= JOBS=2 EXECUTOR=local|dask SCHEDULER=]"
 	@echo "                                 synthesize the grid (cached), write build/reports/sweep_<flow>.json/.csv"
 	@echo "                                 (PUBLISH=1: reports/sweep_<flow>.json/.csv)"
@@ -93,7 +96,9 @@ help:
 	@echo "make pareto                      accuracy (mean, 95 % CI, paired difference to k = 32) against area"
 	@echo "                                 and ADP (pareto.*, pareto_mnist1d.*)"
 	@echo "make tflite-parity               the network in LiteRT against the golden model, op by op"
-	@echo "   PUBLISH=1 with synth, sweep, plots, accuracy, finetune, pareto, tflite-parity:"
+	@echo "make truncation-bias             truncated vs rounded m, with and without bias compensation: MNIST-1D"
+	@echo "                                 accuracy (paired CIs, McNemar) and a deep network's per-layer bias"
+	@echo "   PUBLISH=1 with synth, sweep, plots, accuracy, finetune, pareto, tflite-parity, truncation-bias:"
 	@echo "                                 write into the committed study (reports/) instead of build/reports/"
 	@echo "make train                       re-train, re-quantize and fine-tune the stored models (deterministic; torch)"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
@@ -172,7 +177,7 @@ synth: $(STAMP) synth-tools layout-tools fpga-tools
 	$(PY) -m costmodel synth $(DATAPATH_ARGS) $(SYNTH_ARGS) $(PUBLISH_ARG)
 
 # Energy per output: the liberty flow plus a gate-level simulation (Icarus) of a conv layer.
-.PHONY: energy energy-sweep layout-sweep energy-beats layout-tools
+.PHONY: energy energy-sweep layout-sweep energy-beats energy-model layout-tools
 energy: $(STAMP) synth-tools sim-tools
 	$(PY) -m costmodel synth --energy $(DATAPATH_ARGS) $(SYNTH_ARGS) $(PUBLISH_ARG)
 
@@ -196,6 +201,9 @@ BEATS_K ?= 4,32
 BEATS   ?= 1,2,4,8,16
 energy-beats: $(STAMP) synth-tools sim-tools
 	$(PY) -m costmodel energy-beats --k $(BEATS_K) --beats $(BEATS) $(if $(MACS),--macs $(MACS)) $(PUBLISH_ARG)
+
+energy-model: $(STAMP)
+	$(PY) -m costmodel energy-model $(PUBLISH_ARG)
 
 explore: $(STAMP) fpga-tools
 	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(if $(LIB),--lib $(LIB))
@@ -309,7 +317,7 @@ bench-regression: $(STAMP) sim-tools verilator-tools
 
 # Accuracy side of the trade-off (accuracy/digits/): the stored int8 network is
 # models/digits_int8.npz (make train re-creates it; the others only read it).
-.PHONY: train accuracy finetune pareto tflite-parity
+.PHONY: train accuracy finetune pareto tflite-parity truncation-bias
 # The MNIST-1D workload (accuracy/mnist1d/) stores models/mnist1d/*.tflite; training needs
 # the train extra (CPU torch, large), the reports only mnist1d (the data extra).
 TRAIN_EXTRA = $(VENV)/.train-extra-stamp
@@ -332,6 +340,11 @@ accuracy: $(STAMP) $(DATA_EXTRA)
 finetune: $(STAMP) $(DATA_EXTRA)
 	$(PY) -m accuracy finetune $(PUBLISH_ARG)
 	$(PY) -m accuracy mnist1d-finetune -j $(JOBS) $(PUBLISH_ARG)
+
+# Truncated vs rounded multipliers, with and without bias compensation: MNIST-1D accuracy (every
+# seed) and a deep converter-made network's per-layer bias -> truncation_bias.{json,md,png}.
+truncation-bias: $(STAMP) $(DATA_EXTRA)
+	$(PY) -m accuracy truncation-bias -j $(JOBS) $(PUBLISH_ARG)
 
 # The sweep: yours in build/reports/ if you ran one, else the committed one.
 pareto: $(STAMP)

@@ -11,9 +11,14 @@
                                     [--bias-compensation [--calibration C.npz]] [--save-outputs O.npz]
                                     [--labels] [--out R.json]
     python -m accuracy evaluate     MODEL.tflite --supported-ops
+    python -m accuracy advise       MODEL.tflite --data FILE.npz [--macs 4,8,16] [--flow liberty|ecp5] [--max-drop 0.5]
+                                    [--k 32,16,...,2] [--multiplier ...] [--bias-compensation [--calibration C.npz]]
+                                    [--limit N] [--out DIR]
     python -m accuracy mnist1d-train     [--models models/mnist1d]     (needs the train extra: torch)
     python -m accuracy mnist1d-accuracy  [--models ...] [--limit N] [-j 2] [--out DIR | --publish]
     python -m accuracy mnist1d-finetune  [--models ...] [--limit N] [-j 2] [--out DIR | --publish]
+    python -m accuracy truncation-bias   [--models ...] [--deep-model F.tflite] [--limit N] [--deep-samples N]
+                                         [-j 2] [--out DIR | --publish]
 
 Reports go to ``build/reports/`` (ignored by git) unless ``--publish`` (the
 committed study, ``reports/``) or ``--out`` says otherwise. Bad arguments and bad
@@ -40,6 +45,14 @@ def _ks(text):
         raise cli.UsageError(f"--k: {exc}") from None
 
 
+def _macs(text):
+    from hw.config import check_macs
+    try:
+        return tuple(check_macs(cli.integer(v)) for v in text.split(","))
+    except ValueError as exc:
+        raise cli.UsageError(f"--macs: {exc}") from None
+
+
 def _ops(text):
     """``--narrow``: comma-separated op names, added to the dot-product ops."""
     from .tflite import interpreter
@@ -61,6 +74,16 @@ def _positive(name, kind):
             raise cli.UsageError(f"{name} must be a positive {kind.__name__}, not {text!r}")
         return value
     return parse
+
+
+def _add_multiplier_arguments(parser):
+    """How the k-bit operands are made: ``--multiplier``, ``--bias-compensation``, ``--calibration``."""
+    parser.add_argument("--multiplier", choices=("truncate", "round"), default="truncate",
+                        help="k-bit m from M: the paper's truncation (default, the RTL's) or round to nearest")
+    parser.add_argument("--bias-compensation", action="store_true",
+                        help="fold the expected multiplier error into the narrowed dot-product layers' biases")
+    parser.add_argument("--calibration", type=Path, default=None, metavar="C.npz",
+                        help="data for --bias-compensation's mean accumulators (default: --data itself)")
 
 
 def _parser():
@@ -116,16 +139,12 @@ def _parser():
     ev.add_argument("--narrow", type=_ops, default=None, metavar="OPS",
                     help="ops given k-bit multipliers besides the dot-product ones (CONV_2D, DEPTHWISE_CONV_2D, "
                          "FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL), e.g. ADD,MUL,MEAN")
-    ev.add_argument("--multiplier", choices=("truncate", "round"), default="truncate",
-                    help="k-bit m from M: the paper's truncation (default, the RTL's) or round to nearest")
-    ev.add_argument("--bias-compensation", action="store_true",
-                    help="fold the expected multiplier error into the narrowed dot-product layers' biases")
-    ev.add_argument("--calibration", type=Path, default=None, metavar="C.npz",
-                    help="data for --bias-compensation's mean accumulators (default: --data itself)")
+    _add_multiplier_arguments(ev)
     ev.add_argument("--save-outputs", type=Path, default=None, metavar="O.npz",
                     help="write every mode's raw outputs here (tflite_out<i>, k<K>_out<i>)")
     ev.add_argument("--labels", action="store_true", help="also print every sample's predicted label")
     ev.add_argument("--out", type=Path, default=None, help="write the report (JSON) here")
+    _add_advise_parser(sub)
     models = {"type": Path, "default": None, "help": "folder of the stored MNIST-1D models (default models/mnist1d)"}
     mt = sub.add_parser("mnist1d-train", help="train, quantize and RAT-fine-tune the MNIST-1D network (torch)")
     mt.add_argument("--models", **models)
@@ -138,7 +157,40 @@ def _parser():
                        help="seeds evaluated at once, one process each (default 2)")
         m.add_argument("--out", type=Path, default=None, help=f"report directory (default {cli.RUNS_DIR}/)")
         cli.add_publish_argument(m)
+    tb = sub.add_parser("truncation-bias", help="truncate / round / bias-compensated multipliers: MNIST-1D "
+                                                "accuracy and a deep network's bias -> truncation_bias*")
+    tb.add_argument("--models", **models)
+    tb.add_argument("--deep-model", type=Path, default=None, metavar="F.tflite",
+                    help="the deep network (default models/converted/mobilenetv2_035_96_int8.tflite)")
+    tb.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N MNIST-1D test samples")
+    tb.add_argument("--deep-samples", type=_positive("--deep-samples", int), default=None,
+                    help="random inputs of the deep network (default 256)")
+    tb.add_argument("-j", "--jobs", type=_positive("--jobs", int), default=None,
+                    help="MNIST-1D seeds evaluated at once (default 2)")
+    tb.add_argument("--out", type=Path, default=None, help=f"report directory (default {cli.RUNS_DIR}/)")
+    cli.add_publish_argument(tb)
     return p
+
+
+def _add_advise_parser(sub):
+    from .advise import DEFAULT_KS, DEFAULT_MACS, FLOWS, MAX_DROP
+    ad = sub.add_parser("advise", help="which k for this model: accuracy, engine area/delay, energy per inference, "
+                                       "storage, Pareto front, one recommendation")
+    ad.add_argument("model", type=Path, metavar="MODEL.tflite")
+    ad.add_argument("--data", type=Path, required=True, metavar="FILE.npz",
+                    help="x (or x0, x1, ...): the input batch; y: optional labels (accuracy; without them, "
+                         "agreement and output changes against TFLite mode)")
+    ad.add_argument("--macs", type=_macs, default=DEFAULT_MACS,
+                    help=f"engine widths to price (default {','.join(map(str, DEFAULT_MACS))})")
+    ad.add_argument("--flow", choices=FLOWS, default="liberty", help="the cost model's flow (default liberty)")
+    ad.add_argument("--max-drop", type=_positive("--max-drop", float), default=MAX_DROP, metavar="POINTS",
+                    help=f"largest acceptable accuracy drop against k = 32, in points (default {MAX_DROP})")
+    ad.add_argument("--k", type=_ks, default=DEFAULT_KS,
+                    help=f"widths to show (default {','.join(map(str, DEFAULT_KS))}; 32 is always added)")
+    _add_multiplier_arguments(ad)
+    ad.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N samples")
+    ad.add_argument("--out", type=Path, default=None,
+                    help=f"report directory (default {cli.RUNS_DIR}/advise/<model stem>/)")
 
 
 def _expected(call):
@@ -257,6 +309,36 @@ def run_evaluate(args):
     return 0
 
 
+class _Progress:
+    """Progress lines on stderr for a long run: every tenth of the samples or 10 s, and at the end."""
+
+    def __init__(self, what):
+        self.what, self.last = what, (0, 0.0)
+
+    def __call__(self, done, total, seconds):
+        if done < total and done - self.last[0] < total / 10 and seconds - self.last[1] < 10:
+            return
+        self.last = (done, seconds)
+        left = seconds * (total - done) / done if done else 0.0
+        print(f"{self.what}: {done}/{total} samples, {seconds:.0f} s, ~{left:.0f} s left", file=sys.stderr, flush=True)
+
+
+def run_advise(args):
+    from . import advise
+    from .advise import write
+    if args.calibration is not None and not args.bias_compensation:
+        raise cli.UsageError("--calibration is only used with --bias-compensation")
+    out = args.out or advise.default_out(args.model)
+    files.check_output_dir(out)
+    result, paths = _expected(lambda: advise.advise(
+        args.model, args.data, ks=args.k, macs=args.macs, flow=args.flow, max_drop=args.max_drop,
+        multiplier=args.multiplier, bias_compensation=args.bias_compensation, calibration=args.calibration,
+        limit=args.limit, out_dir=out, progress=_Progress("advise")))
+    print(write.console(result))
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
 def _mnist1d_kw(args):
     """The report functions' keywords: models, limit, and the checked report directory."""
     rename = {"models": "model_dir", "limit": "limit", "jobs": "jobs"}
@@ -285,11 +367,24 @@ def run_mnist1d_finetune(args):
     return 0
 
 
+def run_truncation_bias(args):
+    from . import truncation_bias
+    kw = _mnist1d_kw(args)
+    kw.update({name: value for name, value in (("deep_model", args.deep_model), ("deep_samples", args.deep_samples))
+               if value is not None})
+    deep = kw.get("deep_model", truncation_bias.DEEP_MODEL)
+    inputs = cli.RUNS_DIR.parent / f"{Path(deep).stem}_random_int8.npz"
+    files.check_output(inputs, parents=True)
+    _expected(lambda: truncation_bias.report(**kw, inputs_out=inputs, progress=_Progress("deep network")))
+    print(f"the deep network's random inputs: {inputs} (python -m accuracy advise {deep} --data {inputs})")
+    return 0
+
+
 HANDLERS = {
     "train": run_train, "accuracy": run_accuracy, "finetune": run_finetune, "pareto": run_pareto,
     "tflite-export": run_tflite_export, "tflite-parity": run_tflite_parity, "tflite-scales": run_tflite_scales,
-    "evaluate": run_evaluate, "mnist1d-train": run_mnist1d_train, "mnist1d-accuracy": run_mnist1d_accuracy,
-    "mnist1d-finetune": run_mnist1d_finetune,
+    "evaluate": run_evaluate, "advise": run_advise, "mnist1d-train": run_mnist1d_train, "mnist1d-accuracy": run_mnist1d_accuracy,
+    "mnist1d-finetune": run_mnist1d_finetune, "truncation-bias": run_truncation_bias,
 }
 
 

@@ -7,14 +7,19 @@ import numpy as np
 
 from toolkit.files import write_atomically
 
-__all__ = ["write_json", "write_report"]
+__all__ = ["to_json", "write_json", "write_report"]
+
+
+def to_json(data):
+    """``data`` as indented JSON text (numpy scalars and arrays as plain numbers and lists)."""
+    return json.dumps(data, indent=1, default=_jsonable) + "\n"
 
 
 def write_json(path, data):
     """Write ``data`` as indented JSON atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, json.dumps(data, indent=1, default=_jsonable) + "\n")
+    write_atomically(path, to_json(data))
 
 
 def write_report(out_dir, stem, result, markdown):

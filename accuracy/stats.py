@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-__all__ = ["wilson", "mcnemar", "bootstrap_mean", "paired_bootstrap", "summary", "paired"]
+__all__ = ["wilson", "mcnemar", "paired_score_interval", "bootstrap_mean", "bootstrap_ratio", "paired_bootstrap",
+           "summary", "paired"]
 
 _Z95 = 1.959963984540054
 
@@ -46,6 +47,32 @@ def mcnemar(a_correct, b_correct):
     return gained, lost, min(1.0, (2 * tail) / (1 << n))
 
 
+def paired_score_interval(a_correct, b_correct):
+    """Accuracy difference ``b - a`` (fraction) of paired correctness vectors with
+    Newcombe's hybrid score 95 % interval (1998, method 10): ``(diff, lo, hi)``.
+
+    Unlike a bootstrap, it stays honest when few or no pairs are discordant: two
+    identical vectors of ``n`` samples give an interval whose width shrinks with
+    ``n`` (the Wilson intervals of the two accuracies, tied by their correlation),
+    not ``[0, 0]``, so a small test set cannot prove a difference small.
+    """
+    a, b = np.asarray(a_correct, bool), np.asarray(b_correct, bool)
+    n = a.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    both, only_b, only_a = int((a & b).sum()), int((b & ~a).sum()), int((a & ~b).sum())
+    neither = n - both - only_b - only_a
+    p1, p2 = (both + only_b) / n, (both + only_a) / n
+    l1, u1 = wilson(both + only_b, n)
+    l2, u2 = wilson(both + only_a, n)
+    den = (both + only_b) * (only_a + neither) * (both + only_a) * (only_b + neither)
+    phi = (both * neither - only_b * only_a) / math.sqrt(den) if den else 0.0
+    lower = math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    upper = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    diff = p1 - p2
+    return diff, max(-1.0, diff - lower), min(1.0, diff + upper)
+
+
 def bootstrap_mean(values, *, reps=2000, seed=0):
     """Mean of ``values`` and its 95 % percentile-bootstrap interval ``(mean, lo, hi)``."""
     v = np.asarray(values, np.float64)
@@ -57,6 +84,22 @@ def bootstrap_mean(values, *, reps=2000, seed=0):
                             for i in range(0, reps, chunk)])
     lo, hi = np.percentile(means, [2.5, 97.5])
     return float(v.mean()), float(lo), float(hi)
+
+
+def bootstrap_ratio(numerator, denominator, *, reps=2000, seed=0):
+    """``sum(numerator) / sum(denominator)`` of per-sample values and its 95 %
+    percentile-bootstrap interval over samples ``(ratio, lo, hi)``."""
+    num, den = np.asarray(numerator, np.float64), np.asarray(denominator, np.float64)
+    if num.size == 0 or den.sum() == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // num.size)
+    ratios = []
+    for i in range(0, reps, chunk):
+        idx = rng.integers(0, num.size, (min(chunk, reps - i), num.size))
+        ratios.append(num[idx].sum(axis=1) / np.maximum(den[idx].sum(axis=1), np.finfo(float).tiny))
+    lo, hi = np.percentile(np.concatenate(ratios), [2.5, 97.5])
+    return float(num.sum() / den.sum()), float(lo), float(hi)
 
 
 def paired_bootstrap(a_correct, b_correct, *, reps=2000, seed=0):

@@ -155,6 +155,14 @@ def make_parser():
     beats_parser.add_argument("--clock-ns", type=float, default=energy.DEFAULT_CLOCK_NS, metavar="NS")
     beats_parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
     _add_out_arguments(beats_parser, "FILE", "energy_beats.json")
+    model_parser = commands.add_parser(
+        "energy-model", help="fit the energy-per-output model to the published energy measurements",
+        description="Fit energy per output = fixed + per_beat * beats per (k, MACS) from "
+                    "energy_beats.json (measured lines) and the point reports' energy objects "
+                    "(derived lines, each saying how); reads JSON only, runs no tool.")
+    model_parser.add_argument("--points", type=Path, default=cli.STUDY_DIR, metavar="DIR",
+                              help=f"folder of energy_beats.json and synth/ (default {cli.STUDY_DIR})")
+    _add_out_arguments(model_parser, "FILE", "energy_model.json")
     return parser
 
 
@@ -357,10 +365,27 @@ def run_energy_beats(args):
     return 0
 
 
+def run_energy_model(args):
+    from . import energy_model
+    out = args.out or cli.reports_dir(args.publish) / "energy_model.json"
+    files.check_output(out, parents=True)
+    with cli.usage_errors():
+        document = energy_model.fit_published(args.points)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files.write_atomically(out, json.dumps(document, indent=1) + "\n")
+    for line in document["lines"]:
+        worst = line.get("max_abs_residual_pct")
+        print(f"k={line['k']:2d} macs={line['macs']:2d} isolation={'on' if line['operand_isolation'] else 'off'}  "
+              f"{line['fixed_pj']:9.1f} + {line['per_beat_pj']:8.1f} * beats pJ  {line['kind']}"
+              + (f" (worst residual {worst:.1f} %)" if worst is not None else ""))
+    print(f"report    {out}")
+    return 0
+
+
 _COMMANDS = {
     "synth": run_synth, "sweep": run_sweep, "fit": run_fit, "estimate": run_estimate,
     "variants": run_variants,
-    "explore": run_explore, "energy-beats": run_energy_beats,
+    "explore": run_explore, "energy-beats": run_energy_beats, "energy-model": run_energy_model,
 }
 
 

@@ -15,7 +15,12 @@ loader                      document
 :func:`load_point_report`   ``synth/<name>.json`` (``make synth``, ``make energy``)
 :func:`load_energy_beats`   ``energy_beats.json`` (``make energy-beats``)
 :func:`load_netlist_proofs` ``formal_netlist.json`` (``make formal-netlist``)
+:func:`load_energy_model`   ``energy_model.json`` (``make energy-model``)
 ==========================  ==================================================
+
+and the arithmetic the energy model is for (:func:`energy_line`,
+:func:`energy_per_inference`), so that its readers (the accuracy side's
+``advise``) and its writer agree on what a line means.
 
 Each raises one ``ValueError`` that names the file, the field and the command
 that rewrites it. This module imports no tool runner (the import-graph test
@@ -31,7 +36,8 @@ from eda.liberty import DEFAULT_LIBERTY
 __all__ = ["SCHEMA_VERSION", "DEFAULT_LIBERTY", "default_flow", "DEFAULT_K", "DEFAULT_MACS", "BASE_K", "PAPER",
            "FPGA_COLUMNS", "FPGA_DSP_TILES", "is_fpga", "header", "ratio_table", "compare_to_paper",
            "nonnegative_number", "SWEEP_KEYS", "validate_sweep", "load_sweep", "load_point_report", "load_energy_beats",
-           "load_netlist_proofs"]
+           "load_netlist_proofs", "ENERGY_MODEL", "LINE_KINDS", "validate_energy_model", "load_energy_model",
+           "energy_line", "beats_per_output", "energy_per_inference"]
 
 #: Version of the report layout; bump it when a field changes meaning.
 SCHEMA_VERSION = 1
@@ -295,3 +301,110 @@ def load_netlist_proofs(path):
                 fail(f"point {i} needs {field}")
         rows[(row["k"], row["macs"])] = row
     return rows
+
+
+# --- the energy-per-output model -------------------------------------------------------------------
+
+#: What every line of ``energy_model.json`` means: the engine's energy per output of
+#: a dot product of ``beats`` beats (``ceil(length / macs)`` cycles of ``macs`` MACs).
+ENERGY_MODEL = "energy per output (pJ) = fixed_pj + per_beat_pj * beats_per_output"
+#: How a line was obtained: fitted to points measured at several beat counts, or
+#: derived from fewer measurements plus a stated assumption (the line's ``how``).
+LINE_KINDS = ("measured", "derived")
+_LINE_NUMBERS = ("fixed_pj", "per_beat_pj")
+_POINT_NUMBERS = ("beats", "energy_pj", "fitted_pj")
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validate_energy_model(document, source="the energy model"):
+    """Return ``document`` if it is an energy model (:data:`ENERGY_MODEL`), else raise
+    one ValueError naming ``source`` and the field."""
+    remedy = "make energy-model PUBLISH=1"
+
+    def fail(why):
+        raise ValueError(f"{source} {why}: re-run '{remedy}'")
+    if not isinstance(document, dict):
+        fail("is not an energy model (a JSON object)")
+    if document.get("schema") != SCHEMA_VERSION:
+        fail(f"has schema version {document.get('schema')!r}, this tool reads version {SCHEMA_VERSION}")
+    for key in ("model", "flow", "unit", "activity", "provenance"):
+        if key not in document:
+            fail(f"lacks {key}")
+    lines = document.get("lines")
+    if not isinstance(lines, list) or not lines:
+        fail("holds no lines")
+    seen = set()
+    for i, line in enumerate(lines):
+        ok = isinstance(line, dict) and all(isinstance(line.get(key), int) and not isinstance(line.get(key), bool)
+                                            for key in ("k", "macs")) \
+            and isinstance(line.get("operand_isolation"), bool) and line.get("kind") in LINE_KINDS \
+            and isinstance(line.get("how"), str) and all(_finite(line.get(key)) for key in _LINE_NUMBERS) \
+            and line["per_beat_pj"] > 0 and line["fixed_pj"] + line["per_beat_pj"] > 0
+        if not ok:
+            fail(f"line {i} needs integer k and macs, a boolean operand_isolation, kind ({' or '.join(LINE_KINDS)}), "
+                 f"how, a finite fixed_pj and a positive per_beat_pj")
+        points = line.get("points")
+        if not isinstance(points, list) or not points or not all(
+                isinstance(p, dict) and all(_finite(p.get(key)) for key in _POINT_NUMBERS) and p["beats"] >= 1
+                and isinstance(p.get("source"), str) for p in points):
+            fail(f"line {i} needs the points it was fitted from (beats >= 1, energy_pj, fitted_pj, source)")
+        key = (line["k"], line["macs"], line["operand_isolation"])
+        if key in seen:
+            fail(f"has two lines for k={key[0]} macs={key[1]} operand_isolation={key[2]}")
+        seen.add(key)
+    return document
+
+
+def load_energy_model(path):
+    """The validated energy model at ``path`` (None when the file is absent)."""
+    document = _read(path, "make energy-model PUBLISH=1")
+    return None if document is None else validate_energy_model(document, str(path))
+
+
+def energy_line(document, k, macs, *, operand_isolation=False):
+    """``(fixed_pj, per_beat_pj, basis)`` of ``(k, macs)`` from a validated energy model,
+    or None when it holds nothing for it.
+
+    ``basis`` says where the numbers come from: the line's own kind (``"measured"`` or
+    ``"derived"``), or ``"interpolated in k between k=a (kind) and k=b (kind)"`` for a
+    ``k`` between two lines of the same MACS and isolation (linear in ``k``, the way
+    the rescaler's multiplier grows). Never extrapolated.
+    """
+    lines = {line["k"]: line for line in document["lines"]
+             if line["macs"] == macs and line["operand_isolation"] == operand_isolation}
+    if k in lines:
+        line = lines[k]
+        return line["fixed_pj"], line["per_beat_pj"], line["kind"]
+    below = [j for j in lines if j < k]
+    above = [j for j in lines if j > k]
+    if not below or not above:
+        return None
+    a, b = lines[max(below)], lines[min(above)]
+    t = (k - a["k"]) / (b["k"] - a["k"])
+    fixed, per_beat = ((1 - t) * a[key] + t * b[key] for key in _LINE_NUMBERS)
+    return fixed, per_beat, f"interpolated in k between k={a['k']} ({a['kind']}) and k={b['k']} ({b['kind']})"
+
+
+def beats_per_output(length, macs):
+    """Cycles one output of a ``length``-term dot product takes on ``macs`` MACs."""
+    return -(-int(length) // int(macs))
+
+
+def energy_per_inference(document, layers, *, k, macs, operand_isolation=False):
+    """Energy of one inference on one engine, from a validated energy model.
+
+    ``layers`` is a sequence of ``(outputs, length)``: per dot-product layer, the
+    outputs one inference computes and the length of each output's dot product.
+    Returns ``{"total_pj", "layers_pj": [...], "basis"}`` (:func:`energy_line`), or
+    None when the model holds nothing for ``(k, macs)``. Only the engine's energy:
+    no memory traffic, no other op.
+    """
+    line = energy_line(document, k, macs, operand_isolation=operand_isolation)
+    if line is None:
+        return None
+    fixed, per_beat, basis = line
+    layers_pj = [outputs * (fixed + per_beat * beats_per_output(length, macs)) for outputs, length in layers]
+    return {"total_pj": float(sum(layers_pj)), "layers_pj": [float(v) for v in layers_pj], "basis": basis}

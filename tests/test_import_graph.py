@@ -4,7 +4,8 @@
 project packages it may import. The test reads every module's ``import``
 statements (top level and inside functions), resolves relative imports, and
 checks every edge against it; then it checks that no chain of module imports
-closes a cycle, and that the study's report reaches no module that runs a tool.
+closes a cycle, and that the study's report and the accuracy side reach no module
+that runs a tool.
 """
 
 import ast
@@ -24,12 +25,16 @@ ALLOWED = {
     "verify": {"eda", "hw", "sim", "toolkit"},
     "costmodel": {"eda", "hw", "sim", "toolkit"},
     "report": {"costmodel", "hw", "toolkit"},
-    "accuracy": {"sim", "toolkit"},
+    "accuracy": {"costmodel", "hw", "sim", "toolkit"},
 }
-#: The only modules of other packages that ``report`` may import by name: the
-#: data-only description of the published documents, the analytic model it
-#: evaluates from published coefficients, and the datapath's configuration.
-REPORT_MAY_IMPORT = {"costmodel.published", "costmodel.analytic", "hw.config"}
+#: The only modules of the cost side that the packages reading published results
+#: (``report``, and ``accuracy``'s ``advise``) may import by name: the data-only
+#: description of the published documents, the analytic model evaluated from
+#: published coefficients, and the datapath's configuration.
+DATA_ONLY = {"costmodel.published", "costmodel.analytic", "hw.config"}
+#: Package -> the packages it imports freely; anything else it imports must be in
+#: :data:`DATA_ONLY`, and nothing it reaches may run a tool.
+READERS = {"report": {"report", "toolkit"}, "accuracy": {"accuracy", "sim", "toolkit"}}
 #: What "runs a tool" means: reaching the one runner, ``toolkit.run``. Every tool
 #: adapter of ``eda`` that starts a program and every cost-model module that
 #: synthesizes, simulates, places or routes imports it, directly or not.
@@ -144,22 +149,24 @@ def _closure(module):
     return seen - {module}
 
 
-REPORT_MODULES = sorted(name for name in MODULES if name.split(".")[0] == "report")
+READER_MODULES = sorted(name for name in MODULES if name.split(".")[0] in READERS)
+REPORT_MODULES = [name for name in READER_MODULES if name.split(".")[0] == "report"]
 
 
-@pytest.mark.parametrize("module", REPORT_MODULES)
-def test_report_never_reaches_a_module_that_runs_a_tool(module):
-    """The study's report reads published JSON: nothing it imports, directly or not, runs a tool."""
-    allowed = REPORT_MAY_IMPORT | {name.split(".")[0] for name in REPORT_MAY_IMPORT}  # and their packages
-    outside = sorted(t for t in EDGES[module] if t.split(".")[0] not in ("report", "toolkit"))
-    assert set(outside) <= allowed, f"{module} imports {outside}: only {sorted(REPORT_MAY_IMPORT)}"
+@pytest.mark.parametrize("module", READER_MODULES)
+def test_readers_never_reach_a_module_that_runs_a_tool(module):
+    """The study's report and the accuracy side read published JSON: nothing they import,
+    directly or not, runs a tool."""
+    allowed = DATA_ONLY | {name.split(".")[0] for name in DATA_ONLY}  # and their packages
+    outside = sorted(t for t in EDGES[module] if t.split(".")[0] not in READERS[module.split(".")[0]])
+    assert set(outside) <= allowed, f"{module} imports {outside}: only {sorted(DATA_ONLY)}"
     reached = sorted(name for name in _closure(module) | {module} if _runs_a_tool(name))
     assert not reached, f"{module} reaches {reached}, which run tools"
 
 
 def test_the_tool_rule_sees_the_runners():
     """Sanity: the rule flags what runs tools and passes what only describes results."""
-    assert REPORT_MODULES and "report.__main__" in REPORT_MODULES
+    assert REPORT_MODULES and "report.__main__" in REPORT_MODULES and "accuracy.advise.costs" in READER_MODULES
     for name in ("toolkit.run", "costmodel.sweep", "costmodel.synth", "costmodel.energy",
                  "verify.sweep_netlists", "eda.yosys", "eda.sta"):
         assert _runs_a_tool(name), name

@@ -29,7 +29,8 @@ from ..results import write_json, write_report
 from ..tflite import interpreter, reader
 from . import network
 
-__all__ = ["SEEDS", "KS", "RAT_KS", "TRAIN", "RAT", "train", "accuracy_report", "finetune_report"]
+__all__ = ["SEEDS", "KS", "RAT_KS", "TRAIN", "RAT", "model_path", "per_seed", "load_meta", "train", "accuracy_report",
+           "finetune_report"]
 
 SEEDS = (0, 1, 2, 3, 4)
 KS = (32, 16, 8, 6, 5, 4, 3, 2)
@@ -55,7 +56,8 @@ def _quiet(*_):
     pass
 
 
-def _path(out_dir, seed, tag):
+def model_path(out_dir, seed, tag):
+    """The stored model ``tag`` (``ptq``, ``rat_k<K>``, ``control_k32``) of ``seed`` in ``out_dir``."""
     return Path(out_dir) / f"seed{seed}_{tag}.tflite"
 
 
@@ -64,7 +66,7 @@ def _acc(model, xq, y, k):
     return float((out.argmax(axis=1) == y).mean())
 
 
-def _per_seed(work, seeds, jobs):
+def per_seed(work, seeds, jobs):
     """``[work(seed) for seed in seeds]``, with up to ``jobs`` seeds at once in worker
     processes (each seed's result is computed the same way either way)."""
     jobs = max(1, min(int(jobs), len(seeds)))
@@ -94,7 +96,7 @@ def train(*, spec=network.SPEC, data_cfg=None, seeds=SEEDS, out_dir=MODELS, trai
         net = network.train_float(spec, data, seed=seed, epochs=train_cfg["epochs"], batch=train_cfg["batch"],
                                lr=train_cfg["lr"], log=log)
         params = network.quantize(net, data["train"][0][:train_cfg["calibration_samples"]])
-        network.save_tflite(spec, params, _path(out_dir, seed, "ptq"))
+        network.save_tflite(spec, params, model_path(out_dir, seed, "ptq"))
         model = network.to_model(spec, params)
         meta["val_accuracy"][f"seed{seed}_ptq"] = _acc(model, network.quantize_input(model, xv), yv, None)
         ptq[seed] = (params, model)
@@ -123,13 +125,14 @@ def train(*, spec=network.SPEC, data_cfg=None, seeds=SEEDS, out_dir=MODELS, trai
             log(f"  seed {seed}: fine-tuning at k={k} ({tag}) ...")
             tuned = finetune.finetune(spec, params, xtq, yt, k, epochs=rat_cfg["epochs"], lr=chosen[k],
                                  batch=rat_cfg["batch"], seed=seed)
-            network.save_tflite(spec, tuned, _path(out_dir, seed, tag))
+            network.save_tflite(spec, tuned, model_path(out_dir, seed, tag))
     write_json(Path(out_dir) / "meta.json", meta)  # no run time in it: make train reproduces it byte for byte
     log(f"wrote {len(seeds)} seeds of models to {out_dir} in {time.time() - t0:.1f} s")
     return meta
 
 
-def _load_meta(model_dir):
+def load_meta(model_dir):
+    """The stored models' ``meta.json`` (data set, seeds, training settings)."""
     path = Path(model_dir) / "meta.json"
     try:
         return json.loads(path.read_text())
@@ -173,7 +176,7 @@ class _SeedAccuracy:
         self.model_dir, self.x, self.y, self.ks, self.log = model_dir, x, y, ks, log
 
     def __call__(self, seed):
-        model = reader.load(_path(self.model_dir, seed, "ptq"))
+        model = reader.load(model_path(self.model_dir, seed, "ptq"))
         xq, y = network.quantize_input(model, self.x), self.y
         self.log(f"  seed {seed}: {len(xq)} test samples at TFLite mode and k = {', '.join(map(str, self.ks))} ...")
         correct = {"TFLite": interpreter.run_batched(model, xq).argmax(axis=1) == y}
@@ -195,16 +198,16 @@ def accuracy_report(*, model_dir=MODELS, out_dir=REPORTS, ks=KS, limit=None, eva
     and (unless ``evaluate_data`` is None) the quantized test split there. ``jobs``:
     seeds evaluated at once."""
     t0, log = time.time(), log or _quiet
-    meta = _load_meta(model_dir)
+    meta = load_meta(model_dir)
     x, y = _test_split(meta, limit)
     if evaluate_data:
-        first = reader.load(_path(model_dir, meta["seeds"][0], "ptq"))
+        first = reader.load(model_path(model_dir, meta["seeds"][0], "ptq"))
         network.save_npz(evaluate_data, x=network.quantize_input(first, x), y=y)
-    per_seed = _per_seed(_SeedAccuracy(model_dir, x, y, ks, log),
+    seed_results = per_seed(_SeedAccuracy(model_dir, x, y, ks, log),
                          meta["seeds"], jobs)
     correct = {"TFLite": []} | {k: [] for k in ks}
     margins, buildup = [], {k: [] for k in BUILDUP_KS}
-    for seed_correct, seed_margins, seed_buildup in per_seed:
+    for seed_correct, seed_margins, seed_buildup in seed_results:
         for mode, c in seed_correct.items():
             correct[mode].append(c)
         if seed_margins is not None:
@@ -352,7 +355,7 @@ class _SeedFinetune:
 
     def __call__(self, seed):
         ks, y = self.ks, self.y
-        models = {tag: reader.load(_path(self.model_dir, seed, tag))
+        models = {tag: reader.load(model_path(self.model_dir, seed, tag))
                   for tag in ["ptq", f"control_k{CONTROL_K}"] + [f"rat_k{k}" for k in ks]}
         xq = network.quantize_input(models["ptq"], self.x)
         self.log(f"  seed {seed}: PTQ, control and RAT models at k = {', '.join(map(str, ks))} ...")
@@ -371,12 +374,12 @@ def finetune_report(*, model_dir=MODELS, out_dir=REPORTS, ks=RAT_KS, limit=None,
     """Stored RAT models against their controls and PTQ, on the test split (the same
     samples as :func:`accuracy_report`); writes reports/mnist1d_finetune.{json,md}."""
     t0, log = time.time(), log or _quiet
-    meta = _load_meta(model_dir)
+    meta = load_meta(model_dir)
     x, y = _test_split(meta, limit)
-    per_seed = _per_seed(_SeedFinetune(model_dir, x, y, ks, log), meta["seeds"], jobs)
+    seed_results = per_seed(_SeedFinetune(model_dir, x, y, ks, log), meta["seeds"], jobs)
     rows = []
     for k in ks:
-        r = {name: [seed[k][name] for seed in per_seed] for name in per_seed[0][k]}
+        r = {name: [seed[k][name] for seed in seed_results] for name in seed_results[0][k]}
         rows.append({"k": k, **{name: stats.summary(c) for name, c in r.items()},
                      "rat_vs_control": stats.paired(r["rat"], r["control"]),
                      "rat_vs_ptq": stats.paired(r["rat"], r["ptq"]),

@@ -134,8 +134,9 @@ def run_batched(model, x, *, batch=BATCH, **kw):
 
 
 def calibrate(model, x, *, narrow=None, batch=BATCH):
-    """Mean accumulator per output channel of every narrowed dot-product layer, in
-    TFLite mode over the batch ``x``: ``{op index: float64 array}``, what
+    """Mean accumulator per output channel of every narrowed dot-product layer over
+    the outputs its activation clamp lets through, in TFLite mode over the batch
+    ``x``: ``{op index: float64 array}`` (0 for a channel always clamped), what
     ``run(..., bias_compensation=)`` folds into the biases (:func:`_rescale`)."""
     narrow = check_narrow(narrow)
     sums = {}
@@ -143,14 +144,24 @@ def calibrate(model, x, *, narrow=None, batch=BATCH):
     for i in range(0, len(xs[0]), batch):
         _execute(model, [v[i:i + batch] for v in xs] if len(xs) > 1 else xs[0][i:i + batch],
                  Narrowing(record=sums), narrow)
-    return {index: total / count for index, (total, count) in sums.items()}
+    return {index: np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+            for index, (total, count) in sums.items()}
 
 
-def run_op(model, op, values, *, k=None, narrow=None, multiplier="truncate"):
+def _record(record, index, acc, seen):
+    """Add the accumulators ``acc`` of the outputs ``seen`` (unclamped) to ``record[index]``,
+    per output channel (the last axis): ``(sum, count)``."""
+    acc, seen = acc.reshape(-1, acc.shape[-1]), seen.reshape(-1, acc.shape[-1])
+    total, count = record.get(index, (0.0, 0))
+    record[index] = (total + np.where(seen, acc, 0).sum(axis=0, dtype=np.float64), count + seen.sum(axis=0))
+
+
+def run_op(model, op, values, *, k=None, narrow=None, multiplier="truncate", bias_compensation=None):
     """Run the single ``op`` of ``model`` on the tensors in ``values`` (``{tensor index:
     array}``, e.g. from ``run(..., keep=True)``); returns its (first) output. Used to
-    feed one layer the inputs of another run (the isolated per-layer error of a ``k``)."""
-    narrowing = _narrowing(k, multiplier, None)
+    feed one layer the inputs of another run (the isolated per-layer error of a ``k``);
+    the keywords are :func:`run`'s."""
+    narrowing = _narrowing(k, multiplier, bias_compensation)
     narrowed = narrowing if narrowing is not None and op.name in check_narrow(narrow) else None
     return _call(model, op, _args(model, op, values), narrowed)[0]
 
@@ -214,27 +225,29 @@ def _rescale(acc, M, op, y, k, tflite_rounding):
     """The layer's rescale: TFLite's (m, s) and rounding, or the k-bit rescaler.
 
     Bias compensation (``k.mean_acc``, from :func:`calibrate`): the ``k``-bit
-    ``M_q = m 2^-s`` misses ``M`` by ``e = M - M_q`` (``e >= 0`` when truncating), so a
-    channel whose accumulator averages ``a`` comes out ``M_q a`` on average where
-    TFLite gives ``M a``: every output shrinks toward its zero point. The rescaler
-    computes ``floor(M_q (acc + d) + 1/2)``; its half-up rounding is unbiased (the
-    remainder of ``acc m`` below ``2^s`` is spread evenly) up to the last half LSB,
-    so its mean is ``M_q (a + d)``. ``d = round(a e / M_q)`` makes that ``M a`` to
-    within ``M_q / 2`` (saturation aside): ``d`` is an integer per output channel
-    added to ``b_eff``, which the hardware already holds per channel, so it costs
-    nothing; the accumulator wraps in 32 bits like any ``b_eff``.
+    ``M_q = m 2^-s`` misses ``M`` by ``e = M - M_q`` (``e >= 0`` when truncating), so an
+    output whose accumulator is ``acc`` comes out ``M_q acc`` where TFLite gives
+    ``M acc``: every output shrinks toward its zero point. The rescaler computes
+    ``floor(M_q (acc + d) + 1/2)``; its half-up rounding is unbiased (the remainder of
+    ``acc m`` below ``2^s`` is spread evenly) up to the last half LSB, so over the
+    outputs that the clamp lets through, whose accumulators average ``a``, its mean
+    error is ``M_q d - e a``. ``d = round(a e / M_q)`` makes that zero to within
+    ``M_q / 2``. ``a`` is the mean over the *unclamped* outputs only: a clamped output
+    shows no error, and behind a ReLU the mean over all accumulators (negative ones
+    included) would miss the error of the outputs that are seen. ``d`` is an integer
+    per output channel added to ``b_eff``, which the hardware already holds per
+    channel, so it costs nothing; the accumulator wraps in 32 bits like any ``b_eff``.
     """
     if np.any(M > 1) or np.any(M < 0):
         raise _Unsupported(f"rescale factor M = Sx*Sw/Sy = {float(M.max()):.4g} is outside [0, 1]")
     lo, hi = activation_range(op.options.get("activation"), y)
     if k is None or k.k is None:
-        if k is not None and k.record is not None:
-            total, count = k.record.get(op.index, (0.0, 0))
-            k.record[op.index] = (total + acc.reshape(-1, acc.shape[-1]).sum(axis=0, dtype=np.float64),
-                                  count + acc.size // acc.shape[-1])
         m, s = golden.quantize_multiplier(M, 31, method="tflite")
-        return golden.rescale(acc, m, s, zero_point=int(y.zero_point[0]), act_min=lo, act_max=hi,
-                              rounding=tflite_rounding, k=31)
+        out = golden.rescale(acc, m, s, zero_point=int(y.zero_point[0]), act_min=lo, act_max=hi,
+                             rounding=tflite_rounding, k=31)
+        if k is not None and k.record is not None:
+            _record(k.record, op.index, acc, (out > lo) & (out < hi))
+        return out
     m, s = k.quantize(M)
     if k.mean_acc is not None and op.index in k.mean_acc:
         Mq = np.ldexp(np.asarray(m, np.float64), -np.asarray(s))
