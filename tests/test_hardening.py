@@ -1,4 +1,4 @@
-"""Issue #13: every row of the hostile-user table, through the command line.
+"""Hostile and edge-case inputs of every command, through the command line.
 
 Each test runs ``python -m ...`` in a temporary working directory (so ``build/``
 and the result cache start empty) and checks what a user sees: a result, or one
