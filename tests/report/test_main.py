@@ -78,7 +78,10 @@ def test_missing_points_are_listed_with_the_command_that_makes_them(tmp_path, mo
 
 def test_make_report_and_plots_only_read():
     """The make targets run the report's command alone: no sweep step, no tool installed."""
-    dry = subprocess.run(["make", "-n", "-o", ".venv/.installed-stamp", "report", "plots", "FLOW=ecp5"],
+    # --no-print-directory: under `make test` this make is a sub-make, which would
+    # otherwise add "Entering directory" lines to its output.
+    dry = subprocess.run(["make", "-n", "--no-print-directory", "-o", ".venv/.installed-stamp",
+                          "report", "plots", "FLOW=ecp5"],
                          cwd=REPO, capture_output=True, text=True, check=True).stdout.splitlines()
     assert [line.split(" ", 1)[1] for line in dry] == ["-m report report --flow ecp5 --publish",
                                                        "-m report plot --flow ecp5 "]
