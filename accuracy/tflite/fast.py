@@ -1,0 +1,306 @@
+"""Fast batched inference, exact by construction: the same integers as
+:mod:`accuracy.tflite.interpreter`, in a fraction of its time.
+
+:class:`Plan` prepares a model once for one mode (TFLite mode or a ``k``-bit run, with
+the interpreter's ``narrow``, ``multiplier`` and ``bias_compensation``) and then runs
+batches through one step per op:
+
+* CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: im2col and BLAS in float32 (exact
+  integer sums, :class:`accuracy.tflite.exact.Gemm`), then the rescale in float64
+  (:func:`accuracy.tflite.exact.requantizer`), with the operands the interpreter
+  rescales with (:func:`accuracy.tflite.interpreter.rescale_operands`); a layer outside
+  the exactness bounds, whose accumulator could wrap, or in another configuration
+  (depth multiplier, ``tflite_single`` rounding) keeps the reference rescale or kernel.
+* element-wise ops of one int8/uint8 input (LOGISTIC, TANH, HARD_SWISH, the ReLUs,
+  LEAKY_RELU, QUANTIZE, DEQUANTIZE) and of two (ADD, SUB, MUL): a lookup table of
+  every possible input (256, or 65,536 pairs) filled by the interpreter's own kernel,
+  so each entry is what the kernel computes.
+* every other op: the interpreter's kernel.
+
+:func:`run` runs a batch in steps on ``jobs`` forked processes (each with one BLAS
+thread), the results concatenated in sample order; every value is exact, so the
+result does not depend on the split. The reference path stays
+:func:`accuracy.tflite.interpreter.run`, which the tests compare with this one.
+"""
+
+import os
+
+import numpy as np
+
+from sim import golden
+
+from . import interpreter as ref
+from .exact import Gemm, requantizer
+from .quant import DTYPE_RANGE, Unsupported
+from .quant import scalar_q
+from .reader import ModelError
+
+__all__ = ["Plan", "run", "BATCH", "JOBS"]
+
+#: Samples per step of :func:`run`: small, so that a layer's float temporaries stay in cache.
+BATCH = 8
+#: Worker processes of :func:`run` by default: one per core (at most 2).
+JOBS = min(2, os.cpu_count() or 1)
+_INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
+_UNARY = ("LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "QUANTIZE",
+          "DEQUANTIZE")
+_BINARY = ("ADD", "SUB", "MUL")
+
+
+class Plan:
+    """``model`` prepared for one mode; the keywords are
+    :func:`accuracy.tflite.interpreter.run`'s. :meth:`run` gives what ``ref.run`` gives."""
+
+    def __init__(self, model, *, k=None, narrow=None, multiplier="truncate", bias_compensation=None):
+        self.model = model
+        narrowing = ref._narrowing(k, multiplier, bias_compensation)
+        narrow = ref.check_narrow(narrow)
+        self.steps = []
+        for op in model.ops:
+            nk = narrowing if narrowing is not None and op.name in narrow else None
+            self.steps.append(_step(model, op, nk))
+
+    def run(self, x):
+        """The outputs for the batch ``x`` (as :func:`accuracy.tflite.interpreter.run`)."""
+        model = self.model
+        values = ref._inputs(model, x)
+        for op, step in zip(model.ops, self.steps):
+            values.update(zip(op.outputs, step(ref._args(model, op, values))))
+        outs = tuple(values[i] for i in model.outputs)
+        return outs[0] if len(outs) == 1 else outs
+
+
+def _step(model, op, k):
+    """The fastest exact way to run ``op``: ``f(args) -> tuple of outputs``."""
+    def reference(args):
+        return ref._call(model, op, args, k)
+    build = _BUILDERS.get(op.name)
+    if build is None:
+        return reference
+    try:
+        fast = build(model, op, k)
+    except (Unsupported, ModelError, ValueError, IndexError, TypeError):
+        fast = None  # the kernel refuses it: the reference step raises the same error at run time
+    return fast or reference
+
+
+# --- dot-product layers -----------------------------------------------------------------------
+
+def _layer(model, op, k, w2, tw, ty, rounding, *, per_tensor_float32=False):
+    """``(gemm, rescale)`` of a dot-product layer with ``(C, K)`` weights ``w2``:
+    ``rescale(acc)`` maps the exact accumulators without bias to the output; None when
+    the accumulator could wrap (the reference kernel runs)."""
+    gemm = Gemm(w2)
+    sx, zx = scalar_q(ref._q(model, op, 0))
+    b_eff = ref._bias(model, op, len(w2), w2.astype(np.int64).sum(1), zx)
+    M = ref._multiplier(sx, tw, scalar_q(ty)[0], per_tensor_float32=per_tensor_float32)
+    r = ref.rescale_operands(M, op, ty, k, rounding)
+    bias = b_eff if r["d"] is None else b_eff + r["d"]
+    for b in (b_eff, bias):  # the reference accumulator never wraps, nor after compensation
+        if np.any(b + gemm.reach > _INT32_MAX) or np.any(b - gemm.reach < _INT32_MIN):
+            return None
+    if r["rounding"] != "tflite_single":
+        fast = requantizer(gemm.reach, bias, r["m"], r["s"], zero_point=r["zero_point"], lo=r["lo"], hi=r["hi"],
+                           rounding=r["rounding"])
+        if fast is not None:
+            return gemm, fast
+
+    def exact(acc):  # golden's rescale of the same operands (the reference's, compensation folded in)
+        return golden.rescale(acc.astype(np.int64) + bias, r["m"], r["s"], zero_point=r["zero_point"],
+                              act_min=r["lo"], act_max=r["hi"], rounding=r["rounding"], k=r["k"])
+    return gemm, exact
+
+
+def _geometry(op, h, w, kh, kw):
+    """``(ho, wo, ph, pw, padded h, padded w, strides, dilations)`` as the
+    interpreter's ``_patches`` pads."""
+    o = op.options
+    sh, sw = o.get("stride_h", 1), o.get("stride_w", 1)
+    dh, dw = o.get("dilation_h", 1) or 1, o.get("dilation_w", 1) or 1
+    if min(sh, sw) < 1:
+        raise Unsupported("strides must be positive")
+    ho, ph = ref._padding(h, kh, sh, dh, o.get("padding", "same"))
+    wo, pw = ref._padding(w, kw, sw, dw, o.get("padding", "same"))
+    if ho < 1 or wo < 1:
+        raise Unsupported("the window does not fit")
+    need_h, need_w = (ho - 1) * sh + (kh - 1) * dh + 1, (wo - 1) * sw + (kw - 1) * dw + 1
+    return ho, wo, ph, pw, max(need_h, h + ph), max(need_w, w + pw), (sh, sw), (dh, dw)
+
+
+def _taps(x, kh, kw, geometry, fill):
+    """The ``kh * kw`` strided float32 views of ``x`` padded with ``fill``, one per
+    window tap, each ``(N, Ho, Wo, C)``."""
+    ho, wo, ph, pw, hp, wp, (sh, sw), (dh, dw) = geometry
+    n, h, w, c = x.shape
+    if (hp, wp) == (h, w) and ph == pw == 0:
+        padded = x.astype(np.float32)
+    else:
+        padded = np.full((n, hp, wp, c), fill, np.float32)
+        padded[:, ph:ph + h, pw:pw + w] = x
+    return [padded[:, i * dh:i * dh + (ho - 1) * sh + 1:sh, j * dw:j * dw + (wo - 1) * sw + 1:sw]
+            for i in range(kh) for j in range(kw)]
+
+
+def _conv(model, op, k):
+    zx = scalar_q(ref._q(model, op, 0))[1]
+    tw, ty = ref._weights(model, op), ref._q(model, op, 0, out=True)
+    cout, kh, kw, cin = tw.data.shape
+    layer = _layer(model, op, k, tw.data.reshape(cout, -1), tw, ty, "tflite_double")
+    if layer is None:
+        return None
+    gemm, rescale = layer
+    shape = model.tensors[op.inputs[0]].shape
+    if len(shape) != 4 or shape[-1] != cin:
+        return None
+    pointwise = (kh, kw) == (1, 1) and op.options.get("stride_h", 1) == op.options.get("stride_w", 1) == 1
+
+    def step(args):
+        x = args[0]
+        if x.ndim != 4 or x.shape[-1] != cin:
+            return ref._call(model, op, args, k)
+        n, h, w = x.shape[:3]
+        if pointwise:
+            patches = x.astype(np.float32)
+        else:
+            geometry = _geometry(op, h, w, kh, kw)
+            views = _taps(x, kh, kw, geometry, zx)
+            patches = np.empty((n, geometry[0], geometry[1], kh * kw * cin), np.float32)
+            for t, v in enumerate(views):
+                patches[..., t * cin:(t + 1) * cin] = v
+        return (rescale(gemm(patches)),)
+    return step
+
+
+def _dwconv(model, op, k):
+    zx = scalar_q(ref._q(model, op, 0))[1]
+    tw, ty = ref._weights(model, op), ref._q(model, op, 0, out=True)
+    _, kh, kw, cout = tw.data.shape
+    shape = model.tensors[op.inputs[0]].shape
+    if len(shape) != 4 or shape[-1] != cout:
+        return None  # a depth multiplier: the reference kernel
+    w2 = tw.data.reshape(kh * kw, cout).T
+    layer = _layer(model, op, k, w2, tw, ty, "tflite_double")
+    if layer is None or len(layer[0].chunks) > 1:
+        return None
+    rescale = layer[1]
+    taps = np.ascontiguousarray(w2.T, dtype=np.float32)  # (kh*kw, C); per-channel sums exact (Gemm's bound)
+
+    def step(args):
+        x = args[0]
+        if x.ndim != 4 or x.shape[-1] != cout:
+            return ref._call(model, op, args, k)
+        views = _taps(x, kh, kw, _geometry(op, x.shape[1], x.shape[2], kh, kw), zx)
+        acc = np.multiply(views[0], taps[0])
+        tmp = np.empty_like(acc)
+        for v, w in zip(views[1:], taps[1:]):
+            np.multiply(v, w, out=tmp)
+            acc += tmp
+        return (rescale(acc),)
+    return step
+
+
+def _fc(model, op, k):
+    tw, ty = ref._weights(model, op), ref._q(model, op, 0, out=True)
+    if op.options.get("weights_format", 0) != 0:
+        return None
+    c, length = tw.data.shape
+    layer = _layer(model, op, k, tw.data, tw, ty, "tflite_single", per_tensor_float32=True)
+    if layer is None:
+        return None
+    gemm, rescale = layer
+
+    def step(args):
+        x = args[0]
+        if x.size % (len(x) * length):
+            return ref._call(model, op, args, k)
+        y = rescale(gemm(x.reshape(-1, length).astype(np.float32)))
+        return (y.reshape(x.shape[:-1] + (c,)) if op.options.get("keep_num_dims") else y,)
+    return step
+
+
+# --- element-wise ops: lookup tables filled by the reference kernels --------------------------------
+
+def _every_value(dtype):
+    """Every value of an 8-bit type, ordered by its bit pattern (``x.view(np.uint8)``)."""
+    return np.arange(256, dtype=np.uint8).view(dtype)
+
+
+def _unary(model, op, k):
+    t = model.tensors[op.inputs[0]]
+    if t.data is not None or t.dtype not in DTYPE_RANGE or len(op.inputs) != 1 or len(op.outputs) != 1:
+        return None
+    table = np.asarray(ref._call(model, op, [_every_value(t.dtype)], k)[0])
+    if table.shape != (256,):
+        return None
+
+    def step(args):
+        return (table[np.asarray(args[0], t.dtype).view(np.uint8)],)
+    return step
+
+
+def _binary(model, op, k):
+    ta, tb = (model.tensors[i] for i in op.inputs[:2])
+    if len(op.inputs) != 2 or ta.dtype not in DTYPE_RANGE or tb.dtype not in DTYPE_RANGE:
+        return None
+    grid = np.arange(1 << 16, dtype=np.uint16)
+    a, b = (grid >> 8).astype(np.uint8).view(ta.dtype), (grid & 0xFF).astype(np.uint8).view(tb.dtype)
+    table = np.asarray(ref._call(model, op, [a, b], k)[0])
+    if table.shape != (1 << 16,):
+        return None
+
+    def step(args):
+        a, b = (np.asarray(v, t.dtype).view(np.uint8) for v, t in zip(args, (ta, tb)))
+        index = np.left_shift(a, 8, dtype=np.uint16)
+        index = index | b  # broadcasts as the kernel does
+        return (table[index],)
+    return step
+
+
+_BUILDERS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _dwconv, "FULLY_CONNECTED": _fc,
+             **{name: _unary for name in _UNARY}, **{name: _binary for name in _BINARY}}
+
+
+# --- batches on every core --------------------------------------------------------------------------
+
+_WORK = {}  # what forked workers inherit: the plan and the input batches
+
+
+def _chunk(bounds):
+    from threadpoolctl import threadpool_limits
+    plan, xs = _WORK["plan"], _WORK["xs"]
+    with threadpool_limits(1):
+        return _steps(plan, xs, *bounds)
+
+
+def _steps(plan, xs, start, stop, batch=None):
+    batch = batch or BATCH
+    outs = []
+    for i in range(start, stop, batch):
+        part = [v[i:min(i + batch, stop)] for v in xs]
+        out = plan.run(part if len(part) > 1 else part[0])
+        outs.append(out if isinstance(out, tuple) else (out,))
+    return tuple(np.concatenate([o[j] for o in outs]) for j in range(len(outs[0])))
+
+
+def run(model, x, *, jobs=None, batch=BATCH, **kw):
+    """:func:`accuracy.tflite.interpreter.run_batched`'s result, computed by a
+    :class:`Plan` in steps of ``batch`` samples on ``jobs`` processes (default
+    :data:`JOBS`); keywords as :func:`accuracy.tflite.interpreter.run`."""
+    plan = kw.pop("plan", None) or Plan(model, **kw)
+    xs = [np.asarray(v) for v in (x if isinstance(x, (list, tuple)) else [x])]
+    n = len(xs[0])
+    jobs = max(1, min(JOBS if jobs is None else jobs, -(-n // batch)))
+    if jobs == 1:
+        outs = _steps(plan, xs, 0, n, batch)
+    else:
+        import multiprocessing
+        per = -(-n // (4 * jobs))  # a few pieces per worker, so that an uneven core evens out
+        bounds = [(i, min(i + per, n), batch) for i in range(0, n, per)]
+        _WORK.update(plan=plan, xs=xs)
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                parts = pool.map(_chunk, bounds)
+        finally:
+            _WORK.clear()
+        outs = tuple(np.concatenate([p[j] for p in parts]) for j in range(len(parts[0])))
+    return outs[0] if len(outs) == 1 else outs
