@@ -5,73 +5,103 @@ floating point instead of int64, and gets the same integers as
 :func:`sim.golden.accumulate` and :func:`sim.golden.rescale` by construction: every
 value it forms is an integer (or a multiple of a power of two) small enough for the
 float type to hold exactly, so no operation ever rounds. The bounds are checked when
-a layer is prepared (:class:`Gemm`, :func:`requantizer`); a layer outside them is
-computed by the reference interpreter instead.
+a layer is prepared (:class:`Gemm`, :class:`Requantizer`); what falls outside them
+is computed by the reference code instead.
 
 **Dot products** (:class:`Gemm`). A float32 holds every integer of magnitude at most
 ``2^24`` exactly, so a sum of products of integers whose partial sums all stay within
 ``2^24`` is computed exactly, in any order and with or without fused multiply-adds:
 each addition's exact result is representable, so IEEE rounding leaves it unchanged.
-With int8 activations (``|x| <= 128``) every partial sum of output channel ``c`` is
-bounded by ``128 * sum_i |w[c, i]|``. The weights' columns are split into chunks
-whose bound is at most ``2^24`` (one chunk for nearly every layer) and each chunk's
-float32 product is summed in float64, exact below ``2^53``.
+With int8 activations (``|x| <= 128``) and the bias ``b`` as one more column of
+``x`` holding 1, every partial sum of output channel ``c`` is bounded by
+``|b[c]| + 128 * sum_i |w[c, i]|``. The columns are split into chunks whose bound is
+at most ``2^24`` (one chunk for nearly every layer), each chunk's float32 product
+summed in float64, exact below ``2^53``.
 
-**Rescales** (:func:`requantizer`). TFLite's double rounding of an accumulator
-``a`` (bias included) with ``(m, s)``, ``s = 31 + e``, is
+**Rescales** (:class:`Requantizer`), of the accumulator ``a`` (bias included).
+TFLite's double rounding with ``(m, s)``, ``s = 31 + e``, ``2^30 <= m < 2^31``, is
 ``y = RDBPOT(floor((a m + 2^30) / 2^31), e)``, ``RDBPOT`` rounding ``h / 2^e`` half
 away from zero, i.e. ``floor((h + 2^(e-1) - [h < 0]) / 2^e)`` for ``e >= 1`` and
 ``h`` for ``e = 0``. Since ``floor((floor(u) + n) / 2^e) = floor((u + n) / 2^e)`` for
 an integer ``n``, and ``floor(u) < 0`` exactly when ``u < 0``, this is
-``y = floor(t + o - 2^-e [t < 0])`` with ``t = (a m + 2^30) / 2^s`` and ``o = 1/2``
-(``o = 0`` and no correction for ``e = 0``). The paper's half-up rounding is
-``y = floor(t + 1/2)`` with ``t = a m / 2^s``. In float64, ``t`` is formed as
-``x * (m 2^-s) + c`` with ``x`` the accumulator without the bias and the per-channel
-constant ``c = (b m + 2^30) 2^-s + o`` (``b m 2^-s + 1/2`` for half-up): every term,
-partial result and correction is a multiple of ``2^-s``, and each is exact while its
-magnitude in units of ``2^-s`` stays below ``2^53``; that is
-``A m + 2^30 + 2^(s-1) + 2^31 < 2^53`` with ``A = |b| + 128 sum |w|`` the bound on
-``|a|``, checked per channel. Scaling by a power of two and ``floor`` are exact.
+``y = floor(T + 1/2 - 2D [T < 0])`` with ``T = (a m + 2^30) / 2^s`` and
+``D = 2^-(e+1)``, that is ``floor(a m 2^-s + copysign(D, a) + 2^(30-s) + 1/2 - D)``
+(``e = 0``: ``floor(T)``, ``D = 0``). The sign of ``a`` stands for that of ``T``:
+for ``m > 2^30``, ``T < 0`` exactly when the integer ``a <= -1``; where they differ
+(``m = 2^30`` and ``a = -1``, so ``T = 0``; or ``a = -0.0``, ``T = 2^(30-s)``) the
+correction subtracts ``2D <= 1/2`` from ``T + 1/2 < 1``: the floor is 0 either way.
+The paper's half-up rounding is ``y = floor(a m 2^-s + 1/2)`` (``a m`` for ``s = 0``).
+Both then add the zero point and clamp:
+``clamp(y + zp, lo, hi) = lo + trunc(clamp(v, 0, hi - lo))`` with ``v`` the argument
+of the floor plus ``zp - lo``, since ``floor`` commutes with a clamp to integers and
+equals ``trunc`` on ``v >= 0``.
+
+In float64 every term, partial result and correction is a multiple of ``2^-s``, exact
+while its magnitude in units of ``2^-s`` stays below ``2^53``:
+``A m + 2^30 + 2^s (1 + 256) < 2^53`` with ``A`` bounding ``|a|``. :class:`Requantizer`
+checks it per channel with ``A`` the :class:`Gemm` bound; where that worst case fails,
+it checks every block with ``A = max |a|`` of the block and hands a block that fails
+to :func:`sim.golden.rescale`. Scaling by a power of two, ``trunc`` and the clamp
+are exact; ``D`` is a power of two, exact in float32.
 """
 
 import numpy as np
 
-__all__ = ["F32_EXACT", "F64_EXACT", "Gemm", "requantizer"]
+from sim import golden
+
+__all__ = ["F32_EXACT", "F64_EXACT", "X_MAX", "Gemm", "Requantizer"]
 
 #: Largest magnitude up to which float32 (float64) holds every integer.
 F32_EXACT, F64_EXACT = 1 << 24, 1 << 53
-# Largest |int8| activation: bounds a partial sum by 128 * sum |w|.
-_X_MAX = 128
+#: Largest ``|x|`` of an int8 activation: bounds a partial sum by ``128 * sum |w|``.
+X_MAX = 128
+
+
+def chunks(bounds, limit=F32_EXACT):
+    """Consecutive column ranges ``[(start, stop)]`` of a ``(C, K)`` array of per-term
+    bounds whose per-row sums stay within ``limit``."""
+    out, start, reach = [], 0, np.zeros(len(bounds), np.int64)
+    for i in range(bounds.shape[1]):
+        if np.any(bounds[:, i] > limit):
+            raise ValueError("one term alone leaves the exact range")
+        reach += bounds[:, i]
+        if np.any(reach > limit):
+            out.append((start, i))
+            start, reach = i, bounds[:, i].copy()
+    out.append((start, bounds.shape[1]))
+    return out
 
 
 class Gemm:
-    """``x @ w.T`` of int8 rows ``x`` and an int8 ``(C, K)`` weight matrix, exact.
+    """``x @ w.T + bias`` of int8 rows ``x``, an int8 ``(C, K)`` weight matrix and an
+    integer bias, exact (module docstring).
 
-    The columns of ``w`` are cut into consecutive chunks whose partial sums stay within
-    :data:`F32_EXACT` for any int8 ``x`` (see the module docstring); :meth:`__call__`
-    multiplies each in float32 BLAS and sums the chunks in float64 (also exact: the
-    whole sum is below ``128 * K * 128 < 2^53``).
+    ``x`` is given as float32 rows of ``K + 1`` values, the last one 1 (the bias
+    column; :meth:`rows` makes such a buffer). :attr:`reach` bounds ``|x @ w.T + bias|``
+    per channel.
     """
 
-    def __init__(self, w):
-        w = np.asarray(w)
-        absw = np.abs(w.astype(np.int64))
-        if _X_MAX * absw.max(initial=0) > F32_EXACT:
-            raise ValueError("a weight beyond int8: no exact float32 product")
-        self.chunks, start, reach = [], 0, np.zeros(len(w), np.int64)
-        for i in range(w.shape[1]):
-            reach += _X_MAX * absw[:, i]
-            if np.any(reach > F32_EXACT):
-                self.chunks.append((start, i))
-                start, reach = i, _X_MAX * absw[:, i]
-        self.chunks.append((start, w.shape[1]))
-        self.weights = [np.ascontiguousarray(w[:, a:b].T, dtype=np.float32) for a, b in self.chunks]
-        self.reach = _X_MAX * absw.sum(axis=1)  # per channel: a bound on |x @ w.T|
-        assert all((_X_MAX * absw[:, a:b].sum(axis=1) <= F32_EXACT).all() for a, b in self.chunks)
+    def __init__(self, w, bias):
+        w, bias = np.asarray(w), np.asarray(bias, np.int64)
+        terms = np.concatenate([X_MAX * np.abs(w.astype(np.int64)), np.abs(bias)[:, None]], axis=1)
+        self.chunks = chunks(terms)
+        full = np.concatenate([w.astype(np.float64), bias[:, None].astype(np.float64)], axis=1)
+        self.weights = [np.ascontiguousarray(full[:, a:b].T, dtype=np.float32) for a, b in self.chunks]
+        self.reach = terms.sum(axis=1)
+        self.width = w.shape[1] + 1
+        assert all((terms[:, a:b].sum(axis=1) <= F32_EXACT).all() for a, b in self.chunks)
+        assert all(np.array_equal(f.astype(np.float64), full[:, a:b].T) for f, (a, b) in zip(self.weights, self.chunks))
+
+    @staticmethod
+    def rows(n, width):
+        """A float32 ``(n, width)`` buffer whose last column holds 1."""
+        buf = np.empty((n, width), np.float32)
+        buf[:, -1] = 1
+        return buf
 
     def __call__(self, x):
-        """``x`` (float32 rows of int8 values, ``(..., K)``) times ``w.T``: exact
-        integers, float32 for one chunk, else float64."""
+        """The accumulators of the rows ``x`` (module docstring): float32 for one chunk,
+        else float64, exact integers."""
         if len(self.chunks) == 1:
             return np.matmul(x, self.weights[0])
         total = np.matmul(x[..., self.chunks[0][0]:self.chunks[0][1]], self.weights[0]).astype(np.float64)
@@ -80,47 +110,62 @@ class Gemm:
         return total
 
 
-def requantizer(reach, bias, m, s, *, zero_point, lo, hi, rounding):
-    """The rescale of accumulators ``x + bias`` by ``(m, s)`` in float64, or None when a
-    channel's bound fails (the caller then uses :func:`sim.golden.rescale`).
+class Requantizer:
+    """The rescale of accumulators ``a`` (bias included) by per-channel ``(m, s)``,
+    exact in float64 (module docstring); ``rounding`` is ``"tflite_double"``
+    (TFLite's) or ``"half_up"`` (the paper's), ``reach`` bounds ``|a|`` per channel.
+    :meth:`__call__` gives what :func:`sim.golden.rescale` gives with these operands
+    (``k`` the width ``width``)."""
 
-    ``reach`` bounds ``|x|`` per channel (:attr:`Gemm.reach`), ``bias``, ``m``, ``s``
-    are per channel; ``rounding`` is ``"tflite_double"`` (TFLite's, ``s >= 31``) or
-    ``"half_up"`` (the paper's). Returns ``f(x) -> int8 array``, ``x`` the float
-    accumulators without the bias (channels on the last axis), which computes
-    ``clamp(y + zero_point, lo, hi)`` exactly as :func:`sim.golden.rescale` (module
-    docstring).
-    """
-    bias, m, s = (np.broadcast_to(np.asarray(v, np.int64), np.shape(reach)) for v in (bias, m, s))
-    if rounding == "tflite_double" and np.any(s < 31):
-        return None  # M = 1 (s = 30) or a flushed scale: golden's other branch
-    rows = []
-    for r, b, mc, sc in zip(reach.tolist(), bias.tolist(), m.tolist(), s.tolist()):
-        if (r + abs(b)) * mc + (1 << 30) + (1 << max(sc - 1, 0)) + (1 << 31) >= F64_EXACT:
-            return None
-        if rounding == "tflite_double":
-            e = sc - 31
-            half = 1 << (sc - 1) if e >= 1 else 0
-            rows.append((b * mc + (1 << 30) + half, 0.5 if e >= 1 else 0.0, 2.0**-e if e >= 1 else 0.0))
-        elif rounding == "half_up":
-            rows.append((b * mc + (1 << max(sc - 1, 0)) if sc else b * mc, None, 0.0))
-        else:
+    def __init__(self, reach, m, s, *, zero_point, lo, hi, rounding, width):
+        if rounding not in ("tflite_double", "half_up"):
             raise ValueError(f"rounding {rounding!r} has no float64 path")
-    scale = np.ldexp(m.astype(np.float64), -s)  # m 2^-s, exact
-    const = np.array([np.ldexp(float(c), -sc) for (c, _, _), sc in zip(rows, s.tolist())])  # exact: c < 2^53
-    thresh = np.array([o if o is not None else 0.0 for _, o, _ in rows])
-    step = np.array([d for _, _, d in rows])
-    correct = bool(np.any(step))
-    low, high = float(lo - zero_point), float(hi - zero_point)
+        shape = np.shape(reach)
+        self.m, self.s = (np.broadcast_to(np.asarray(v, np.int64), shape) for v in (m, s))
+        self.golden = {"zero_point": zero_point, "act_min": lo, "act_max": hi, "rounding": rounding, "k": width}
+        self.lo, self.span = lo, float(hi - lo)
+        tflite = rounding == "tflite_double"
+        # TFLite's s < 31 is M = 1 (golden's single rounding) or a flushed scale (m = 0)
+        self.float_ok = not (tflite and (np.any(self.s < 31) or np.any(self.m < 1 << 30)))
+        e = np.maximum(self.s - 31, 0) if tflite else np.zeros(shape, np.int64)
+        self.step = np.where(tflite & (e >= 1), np.ldexp(1.0, -e - 1), 0.0)  # D
+        self.scale = np.ldexp(self.m.astype(np.float64), -self.s)  # m 2^-s, exact
+        if tflite:
+            nudge = np.ldexp(1.0, 30 - self.s) + np.where(e >= 1, 0.5, 0.0) - self.step
+        else:
+            nudge = np.where(self.s > 0, 0.5, 0.0)
+        self.after = nudge + (zero_point - lo)  # exact: multiples of 2^-s, far below 2^53 units
+        self.correct = bool(np.any(self.step))
+        # per channel: the largest |a| for which every value stays below 2^53 units of 2^-s
+        slack = float(F64_EXACT) - (1 << 30) - 257 * np.ldexp(1.0, self.s)
+        self.a_max = np.where(self.m > 0, np.floor(slack / np.maximum(self.m, 1)), np.inf)
+        self.static = self.float_ok and bool(np.all(np.asarray(reach) < self.a_max))
+        self._tiled = {}
 
-    def apply(x):
-        t = np.multiply(x, scale, dtype=np.float64)
-        t += const
-        if correct:
-            np.subtract(t, step, out=t, where=t < thresh)
-        np.floor(t, out=t)
-        np.clip(t, low, high, out=t)
-        out = np.empty(t.shape, np.int8)
-        np.add(t, zero_point, out=out, casting="unsafe")
-        return out
-    return apply
+    def _constants(self, width):
+        """``(scale, step, after)`` repeated along rows of ``width`` elements (a
+        multiple of the channel count: ``width / C`` pixels of ``C`` channels)."""
+        if width not in self._tiled:
+            reps = width // len(self.scale)
+            self._tiled[width] = (np.tile(self.scale, reps), np.tile(self.step, reps).astype(np.float32),
+                                  np.tile(self.after, reps))
+        return self._tiled[width]
+
+    def __call__(self, a, out):
+        """Write the int8 outputs of the accumulators ``a`` (float, exact integers;
+        rows of ``r * C`` elements, ``r`` whole pixels) into ``out`` (``a``'s shape)."""
+        if not self.static:
+            peak = max(float(a.max(initial=0)), -float(a.min(initial=0)))
+            if not (self.float_ok and np.all(peak < self.a_max)):
+                channels = len(self.scale)
+                out.reshape(-1, channels)[...] = golden.rescale(a.reshape(-1, channels).astype(np.int64),
+                                                                self.m, self.s, **self.golden)
+                return
+        scale, step, after = self._constants(a.shape[-1])
+        t = np.multiply(a, scale, dtype=np.float64)
+        if self.correct:
+            t += np.copysign(step, a)
+        t += after
+        u = out.view(np.uint8)
+        np.clip(t, 0.0, self.span, out=u, casting="unsafe")  # trunc of values >= 0
+        u += np.uint8(self.lo & 0xFF)  # lo + value, modulo 256: the int8 result

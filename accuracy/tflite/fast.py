@@ -30,15 +30,19 @@ import numpy as np
 from sim import golden
 
 from . import interpreter as ref
-from .exact import Gemm, requantizer
+from .exact import X_MAX, Gemm, Requantizer
 from .quant import DTYPE_RANGE, Unsupported
 from .quant import scalar_q
 from .reader import ModelError
 
 __all__ = ["Plan", "run", "BATCH", "JOBS"]
 
-#: Samples per step of :func:`run`: small, so that a layer's float temporaries stay in cache.
+#: Samples per step of :func:`run`.
 BATCH = 8
+#: Elements of a layer's output rescaled at a time, so that the float64 temporaries stay in cache.
+BLOCK = 1 << 16
+# Shortest row a per-channel operation runs along (numpy's inner loops).
+_ROW = 512
 #: Worker processes of :func:`run` by default: one per core (at most 2).
 JOBS = min(2, os.cpu_count() or 1)
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -88,27 +92,44 @@ def _step(model, op, k):
 
 def _layer(model, op, k, w2, tw, ty, rounding, *, per_tensor_float32=False):
     """``(gemm, rescale)`` of a dot-product layer with ``(C, K)`` weights ``w2``:
-    ``rescale(acc)`` maps the exact accumulators without bias to the output; None when
-    the accumulator could wrap (the reference kernel runs)."""
-    gemm = Gemm(w2)
+    ``gemm`` a :class:`accuracy.tflite.exact.Gemm` holding the bias (the interpreter's
+    ``b_eff``, plus the bias compensation), ``rescale(acc, out)`` writing the outputs
+    of its exact accumulators into ``out``; None when the accumulator could wrap (the
+    reference kernel runs)."""
     sx, zx = scalar_q(ref._q(model, op, 0))
     b_eff = ref._bias(model, op, len(w2), w2.astype(np.int64).sum(1), zx)
     M = ref._multiplier(sx, tw, scalar_q(ty)[0], per_tensor_float32=per_tensor_float32)
     r = ref.rescale_operands(M, op, ty, k, rounding)
     bias = b_eff if r["d"] is None else b_eff + r["d"]
+    reach = X_MAX * np.abs(w2.astype(np.int64)).sum(axis=1)
     for b in (b_eff, bias):  # the reference accumulator never wraps, nor after compensation
-        if np.any(b + gemm.reach > _INT32_MAX) or np.any(b - gemm.reach < _INT32_MIN):
+        if np.any(b + reach > _INT32_MAX) or np.any(b - reach < _INT32_MIN):
             return None
+    gemm = Gemm(w2, bias)
     if r["rounding"] != "tflite_single":
-        fast = requantizer(gemm.reach, bias, r["m"], r["s"], zero_point=r["zero_point"], lo=r["lo"], hi=r["hi"],
-                           rounding=r["rounding"])
-        if fast is not None:
-            return gemm, fast
+        return gemm, Requantizer(gemm.reach, r["m"], r["s"], zero_point=r["zero_point"], lo=r["lo"], hi=r["hi"],
+                                 rounding=r["rounding"], width=r["k"])
 
-    def exact(acc):  # golden's rescale of the same operands (the reference's, compensation folded in)
-        return golden.rescale(acc.astype(np.int64) + bias, r["m"], r["s"], zero_point=r["zero_point"],
-                              act_min=r["lo"], act_max=r["hi"], rounding=r["rounding"], k=r["k"])
+    def exact(acc, out):  # golden's rescale of the same operands
+        out[...] = golden.rescale(acc.astype(np.int64), r["m"], r["s"], zero_point=r["zero_point"],
+                                  act_min=r["lo"], act_max=r["hi"], rounding=r["rounding"], k=r["k"])
     return gemm, exact
+
+
+def _rescale_rows(rescale, acc, out, channels):
+    """``rescale`` over ``acc`` (``(rows, channels)``, rows whole pixels) into ``out``
+    in blocks of about :data:`BLOCK` elements, each seen as rows of at least
+    :data:`_ROW` elements (several pixels: numpy's loops run long)."""
+    rows = len(acc)
+    group = max(1, -(-_ROW // channels))
+    step = max(group, BLOCK // channels // group * group)
+    for a in range(0, rows, step):
+        b = min(a + step, rows)
+        whole = a + (b - a) // group * group
+        if whole > a:
+            rescale(acc[a:whole].reshape(-1, group * channels), out[a:whole].reshape(-1, group * channels))
+        if b > whole:
+            rescale(acc[whole:b], out[whole:b])
 
 
 def _geometry(op, h, w, kh, kw):
@@ -127,18 +148,33 @@ def _geometry(op, h, w, kh, kw):
     return ho, wo, ph, pw, max(need_h, h + ph), max(need_w, w + pw), (sh, sw), (dh, dw)
 
 
-def _taps(x, kh, kw, geometry, fill):
-    """The ``kh * kw`` strided float32 views of ``x`` padded with ``fill``, one per
-    window tap, each ``(N, Ho, Wo, C)``."""
-    ho, wo, ph, pw, hp, wp, (sh, sw), (dh, dw) = geometry
+def _padded(x, geometry, fill):
+    """NHWC ``x`` as float32, padded with ``fill`` as the interpreter pads it."""
+    ho, wo, ph, pw, hp, wp = geometry[:6]
     n, h, w, c = x.shape
-    if (hp, wp) == (h, w) and ph == pw == 0:
-        padded = x.astype(np.float32)
-    else:
-        padded = np.full((n, hp, wp, c), fill, np.float32)
-        padded[:, ph:ph + h, pw:pw + w] = x
-    return [padded[:, i * dh:i * dh + (ho - 1) * sh + 1:sh, j * dw:j * dw + (wo - 1) * sw + 1:sw]
-            for i in range(kh) for j in range(kw)]
+    if (hp, wp) == (h, w):
+        return x.astype(np.float32)
+    padded = np.full((n, hp, wp, c), fill, np.float32)
+    padded[:, ph:ph + h, pw:pw + w] = x
+    return padded
+
+
+def _taps(padded, kh, kw, geometry):
+    """The window taps of ``padded``: per tap ``(i, j)`` an ``(N, Ho, Wo * C)`` view whose
+    rows are contiguous (a stride reads one of ``sh * sw`` phase planes, each made
+    contiguous once)."""
+    ho, wo = geometry[:2]
+    (sh, sw), (dh, dw) = geometry[6:]
+    n, c = len(padded), padded.shape[-1]
+    phases, views = {}, []
+    for i in range(kh):
+        for j in range(kw):
+            (oi, pi), (oj, pj) = divmod(i * dh, sh), divmod(j * dw, sw)
+            if (pi, pj) not in phases:
+                plane = padded[:, pi::sh, pj::sw]
+                phases[pi, pj] = plane if (sh, sw) == (1, 1) else np.ascontiguousarray(plane)
+            views.append(phases[pi, pj][:, oi:oi + ho, oj:oj + wo].reshape(n, ho, wo * c))
+    return views
 
 
 def _conv(model, op, k):
@@ -159,15 +195,29 @@ def _conv(model, op, k):
         if x.ndim != 4 or x.shape[-1] != cin:
             return ref._call(model, op, args, k)
         n, h, w = x.shape[:3]
+        rows = max(1, BLOCK // cout)
         if pointwise:
-            patches = x.astype(np.float32)
+            pixels, ho, wo = x.reshape(-1, cin), h, w
+            buf = Gemm.rows(min(rows, len(pixels)), cin + 1)
         else:
             geometry = _geometry(op, h, w, kh, kw)
-            views = _taps(x, kh, kw, geometry, zx)
-            patches = np.empty((n, geometry[0], geometry[1], kh * kw * cin), np.float32)
+            ho, wo = geometry[:2]
+            views = _taps(_padded(x, geometry, zx), kh, kw, geometry)
+            patches = Gemm.rows(n * ho * wo, gemm.width)
+            grid = patches.reshape(n, ho, wo, gemm.width)
             for t, v in enumerate(views):
-                patches[..., t * cin:(t + 1) * cin] = v
-        return (rescale(gemm(patches)),)
+                grid[..., t * cin:(t + 1) * cin] = v.reshape(n, ho, wo, cin)
+        out = np.empty((n, ho, wo, cout), np.int8)
+        flat = out.reshape(-1, cout)
+        for a in range(0, len(flat), rows):
+            b = min(a + rows, len(flat))
+            if pointwise:
+                buf[:b - a, :cin] = pixels[a:b]
+                block = buf[:b - a]
+            else:
+                block = patches[a:b]
+            _rescale_rows(rescale, gemm(block), flat[a:b], cout)
+        return (out,)
     return step
 
 
@@ -183,19 +233,28 @@ def _dwconv(model, op, k):
     if layer is None or len(layer[0].chunks) > 1:
         return None
     rescale = layer[1]
-    taps = np.ascontiguousarray(w2.T, dtype=np.float32)  # (kh*kw, C); per-channel sums exact (Gemm's bound)
+    taps = layer[0].weights[0]  # (kh*kw + 1, C): the taps' weights, then the bias; sums exact (Gemm's bound)
+    tiled = {}
 
     def step(args):
         x = args[0]
         if x.ndim != 4 or x.shape[-1] != cout:
             return ref._call(model, op, args, k)
-        views = _taps(x, kh, kw, _geometry(op, x.shape[1], x.shape[2], kh, kw), zx)
-        acc = np.multiply(views[0], taps[0])
-        tmp = np.empty_like(acc)
-        for v, w in zip(views[1:], taps[1:]):
-            np.multiply(v, w, out=tmp)
-            acc += tmp
-        return (rescale(acc),)
+        geometry = _geometry(op, x.shape[1], x.shape[2], kh, kw)
+        ho, wo = geometry[:2]
+        if wo not in tiled:
+            tiled[wo] = np.tile(taps, (1, wo))  # a tap's weights along a row of Wo pixels
+        out = np.empty((len(x), ho, wo, cout), np.int8)
+        for i in range(len(x)):  # one sample at a time: its float32 temporaries stay in cache
+            views = _taps(_padded(x[i:i + 1], geometry, zx), kh, kw, geometry)
+            acc = np.multiply(views[0], tiled[wo][0])
+            acc += tiled[wo][-1]
+            tmp = np.empty_like(acc)
+            for v, w in zip(views[1:], tiled[wo][1:-1]):
+                np.multiply(v, w, out=tmp)
+                acc += tmp
+            _rescale_rows(rescale, acc.reshape(-1, cout), out[i].reshape(-1, cout), cout)
+        return (out,)
     return step
 
 
@@ -213,7 +272,11 @@ def _fc(model, op, k):
         x = args[0]
         if x.size % (len(x) * length):
             return ref._call(model, op, args, k)
-        y = rescale(gemm(x.reshape(-1, length).astype(np.float32)))
+        rows = x.reshape(-1, length)
+        buf = Gemm.rows(len(rows), length + 1)
+        buf[:, :length] = rows
+        y = np.empty((len(rows), c), np.int8)
+        rescale(gemm(buf), y)
         return (y.reshape(x.shape[:-1] + (c,)) if op.options.get("keep_num_dims") else y,)
     return step
 
