@@ -177,6 +177,24 @@ def _taps(padded, kh, kw, geometry):
     return views
 
 
+def _im2col(padded, kh, kw, geometry, grid):
+    """Write the windows of ``padded`` into ``grid[..., :kh * kw * C]`` (``(N, Ho, Wo,
+    K + 1)``), ordered as the weights ``(kh, kw, C)``: one copy per kernel row, whose
+    ``kw * C`` values lie side by side in a padded row when the dilation is 1."""
+    ho, wo = geometry[:2]
+    (sh, sw), (dh, dw) = geometry[6:]
+    n, c = len(padded), padded.shape[-1]
+    if dw != 1:
+        for t, v in enumerate(_taps(padded, kh, kw, geometry)):
+            grid[..., t * c:(t + 1) * c] = v.reshape(n, ho, wo, c)
+        return
+    s0, s1, s2, s3 = padded.strides
+    for i in range(kh):
+        rows = np.lib.stride_tricks.as_strided(padded[:, i * dh:], (n, ho, wo, kw * c), (s0, sh * s1, sw * s2, s3),
+                                               writeable=False)
+        grid[..., i * kw * c:(i + 1) * kw * c] = rows
+
+
 def _conv(model, op, k):
     zx = scalar_q(ref._q(model, op, 0))[1]
     tw, ty = ref._weights(model, op), ref._q(model, op, 0, out=True)
@@ -202,11 +220,8 @@ def _conv(model, op, k):
         else:
             geometry = _geometry(op, h, w, kh, kw)
             ho, wo = geometry[:2]
-            views = _taps(_padded(x, geometry, zx), kh, kw, geometry)
             patches = Gemm.rows(n * ho * wo, gemm.width)
-            grid = patches.reshape(n, ho, wo, gemm.width)
-            for t, v in enumerate(views):
-                grid[..., t * cin:(t + 1) * cin] = v.reshape(n, ho, wo, cin)
+            _im2col(_padded(x, geometry, zx), kh, kw, geometry, patches.reshape(n, ho, wo, gemm.width))
         out = np.empty((n, ho, wo, cout), np.int8)
         flat = out.reshape(-1, cout)
         for a in range(0, len(flat), rows):
@@ -245,15 +260,16 @@ def _dwconv(model, op, k):
         if wo not in tiled:
             tiled[wo] = np.tile(taps, (1, wo))  # a tap's weights along a row of Wo pixels
         out = np.empty((len(x), ho, wo, cout), np.int8)
-        for i in range(len(x)):  # one sample at a time: its float32 temporaries stay in cache
-            views = _taps(_padded(x[i:i + 1], geometry, zx), kh, kw, geometry)
+        group = max(1, BLOCK // (ho * wo * cout))  # samples at a time: their float32 temporaries stay in cache
+        for i in range(0, len(x), group):
+            views = _taps(_padded(x[i:i + group], geometry, zx), kh, kw, geometry)
             acc = np.multiply(views[0], tiled[wo][0])
             acc += tiled[wo][-1]
             tmp = np.empty_like(acc)
             for v, w in zip(views[1:], tiled[wo][1:-1]):
                 np.multiply(v, w, out=tmp)
                 acc += tmp
-            _rescale_rows(rescale, acc.reshape(-1, cout), out[i].reshape(-1, cout), cout)
+            _rescale_rows(rescale, acc.reshape(-1, cout), out[i:i + group].reshape(-1, cout), cout)
         return (out,)
     return step
 
