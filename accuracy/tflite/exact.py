@@ -16,7 +16,8 @@ With int8 activations (``|x| <= 128``) and the bias ``b`` as one more column of
 ``x`` holding 1, every partial sum of output channel ``c`` is bounded by
 ``|b[c]| + 128 * sum_i |w[c, i]|``. The columns are split into chunks whose bound is
 at most ``2^24`` (one chunk for nearly every layer), each chunk's float32 product
-summed in float64, exact below ``2^53``.
+summed in float64, exact below ``2^53``; a bias beyond ``2^24`` is a float64 chunk of
+its own.
 
 **Rescales** (:class:`Requantizer`), of the accumulator ``a`` (bias included).
 TFLite's double rounding with ``(m, s)``, ``s = 31 + e``, ``2^30 <= m < 2^31``, is
@@ -51,6 +52,8 @@ from sim import golden
 
 __all__ = ["F32_EXACT", "F64_EXACT", "X_MAX", "Gemm", "Requantizer"]
 
+_clip = np._core.umath.clip  # the ufunc itself: np.clip's Python wrapper costs more than a small block
+
 #: Largest magnitude up to which float32 (float64) holds every integer.
 F32_EXACT, F64_EXACT = 1 << 24, 1 << 53
 #: Largest ``|x|`` of an int8 activation: bounds a partial sum by ``128 * sum |w|``.
@@ -59,16 +62,21 @@ X_MAX = 128
 
 def chunks(bounds, limit=F32_EXACT):
     """Consecutive column ranges ``[(start, stop)]`` of a ``(C, K)`` array of per-term
-    bounds whose per-row sums stay within ``limit``."""
+    bounds whose per-row sums stay within ``limit``; a column whose term alone exceeds
+    it is a range of its own."""
     out, start, reach = [], 0, np.zeros(len(bounds), np.int64)
     for i in range(bounds.shape[1]):
         if np.any(bounds[:, i] > limit):
-            raise ValueError("one term alone leaves the exact range")
+            out += [(start, i)] if i > start else []
+            out.append((i, i + 1))
+            start, reach = i + 1, np.zeros(len(bounds), np.int64)
+            continue
         reach += bounds[:, i]
         if np.any(reach > limit):
             out.append((start, i))
             start, reach = i, bounds[:, i].copy()
-    out.append((start, bounds.shape[1]))
+    if start < bounds.shape[1]:
+        out.append((start, bounds.shape[1]))
     return out
 
 
@@ -84,12 +92,19 @@ class Gemm:
     def __init__(self, w, bias):
         w, bias = np.asarray(w), np.asarray(bias, np.int64)
         terms = np.concatenate([X_MAX * np.abs(w.astype(np.int64)), np.abs(bias)[:, None]], axis=1)
+        if np.any(np.abs(bias) > 1 << 31):
+            raise ValueError("the bias leaves int32")
         self.chunks = chunks(terms)
         full = np.concatenate([w.astype(np.float64), bias[:, None].astype(np.float64)], axis=1)
-        self.weights = [np.ascontiguousarray(full[:, a:b].T, dtype=np.float32) for a, b in self.chunks]
+        # float32 where the chunk's sums stay within 2^24; float64 for a bias beyond it alone
+        # (|x * b| <= 2^31: one exact product)
+        self.weights = [np.ascontiguousarray(full[:, a:b].T, dtype=np.float32 if (terms[:, a:b].sum(axis=1)
+                                                                                  <= F32_EXACT).all() else np.float64)
+                        for a, b in self.chunks]
         self.reach = terms.sum(axis=1)
         self.width = w.shape[1] + 1
-        assert all((terms[:, a:b].sum(axis=1) <= F32_EXACT).all() for a, b in self.chunks)
+        assert all(f.dtype == np.float64 and b - a == 1 or (terms[:, a:b].sum(axis=1) <= F32_EXACT).all()
+                   for f, (a, b) in zip(self.weights, self.chunks))
         assert all(np.array_equal(f.astype(np.float64), full[:, a:b].T) for f, (a, b) in zip(self.weights, self.chunks))
 
     @staticmethod
@@ -140,7 +155,16 @@ class Requantizer:
         slack = float(F64_EXACT) - (1 << 30) - 257 * np.ldexp(1.0, self.s)
         self.a_max = np.where(self.m > 0, np.floor(slack / np.maximum(self.m, 1)), np.inf)
         self.static = self.float_ok and bool(np.all(np.asarray(reach) < self.a_max))
-        self._tiled = {}
+        self._tiled, self._scratch = {}, {}
+
+    def _buffers(self, shape, dtype):
+        """Scratch arrays ``(float64, dtype)`` of ``shape``, kept between calls (no
+        allocation, hence no page faults, per block)."""
+        key = (shape, np.dtype(dtype))
+        if key not in self._scratch:
+            self._scratch.clear()
+            self._scratch[key] = (np.empty(shape, np.float64), np.empty(shape, dtype))
+        return self._scratch[key]
 
     def _constants(self, width):
         """``(scale, step, after)`` repeated along rows of ``width`` elements (a
@@ -162,10 +186,11 @@ class Requantizer:
                                                                 self.m, self.s, **self.golden)
                 return
         scale, step, after = self._constants(a.shape[-1])
-        t = np.multiply(a, scale, dtype=np.float64)
+        t, c = self._buffers(a.shape, a.dtype)
+        np.multiply(a, scale, out=t)
         if self.correct:
-            t += np.copysign(step, a)
+            t += np.copysign(step, a, out=c)
         t += after
         u = out.view(np.uint8)
-        np.clip(t, 0.0, self.span, out=u, casting="unsafe")  # trunc of values >= 0
+        _clip(t, 0.0, self.span, out=u, casting="unsafe")  # trunc of values >= 0
         u += np.uint8(self.lo & 0xFF)  # lo + value, modulo 256: the int8 result

@@ -345,19 +345,19 @@ _WORK = {}  # what forked workers inherit: the plan and the input batches
 
 
 def _chunk(bounds):
+    return _steps(_WORK["plan"], _WORK["xs"], *bounds)
+
+
+def _steps(plan, xs, start, stop, batch):
+    """The outputs of samples ``start:stop`` in steps of ``batch``, with one BLAS thread
+    (the cores are used by processes: BLAS threads would only wait for each other)."""
     from threadpoolctl import threadpool_limits
-    plan, xs = _WORK["plan"], _WORK["xs"]
-    with threadpool_limits(1):
-        return _steps(plan, xs, *bounds)
-
-
-def _steps(plan, xs, start, stop, batch=None):
-    batch = batch or BATCH
     outs = []
-    for i in range(start, stop, batch):
-        part = [v[i:min(i + batch, stop)] for v in xs]
-        out = plan.run(part if len(part) > 1 else part[0])
-        outs.append(out if isinstance(out, tuple) else (out,))
+    with threadpool_limits(1):
+        for i in range(start, stop, batch):
+            part = [v[i:min(i + batch, stop)] for v in xs]
+            out = plan.run(part if len(part) > 1 else part[0])
+            outs.append(out if isinstance(out, tuple) else (out,))
     return tuple(np.concatenate([o[j] for o in outs]) for j in range(len(outs[0])))
 
 
@@ -369,6 +369,8 @@ def run(model, x, *, jobs=None, batch=BATCH, **kw):
     xs = [np.asarray(v) for v in (x if isinstance(x, (list, tuple)) else [x])]
     n = len(xs[0])
     jobs = max(1, min(JOBS if jobs is None else jobs, -(-n // batch)))
+    if n == 0:
+        return plan.run(xs if len(xs) > 1 else xs[0])
     if jobs == 1:
         outs = _steps(plan, xs, 0, n, batch)
     else:
