@@ -7,7 +7,7 @@ batches through one step per op:
 
 * CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: im2col and BLAS in float32 (exact
   integer sums, :class:`accuracy.tflite.exact.Gemm`), then the rescale in float64
-  (:func:`accuracy.tflite.exact.requantizer`), with the operands the interpreter
+  (:class:`accuracy.tflite.exact.Requantizer`), with the operands the interpreter
   rescales with (:func:`accuracy.tflite.interpreter.rescale_operands`); a layer outside
   the exactness bounds, whose accumulator could wrap, or in another configuration
   (depth multiplier, ``tflite_single`` rounding) keeps the reference rescale or kernel.
@@ -23,6 +23,7 @@ result does not depend on the split. The reference path stays
 :func:`accuracy.tflite.interpreter.run`, which the tests compare with this one.
 """
 
+import multiprocessing
 import os
 
 import numpy as np
@@ -361,20 +362,24 @@ def _steps(plan, xs, start, stop, batch):
     return tuple(np.concatenate([o[j] for o in outs]) for j in range(len(outs[0])))
 
 
-def run(model, x, *, jobs=None, batch=BATCH, **kw):
+def run(model, x, *, jobs=None, batch=BATCH, plan=None, **kw):
     """:func:`accuracy.tflite.interpreter.run_batched`'s result, computed by a
     :class:`Plan` in steps of ``batch`` samples on ``jobs`` processes (default
-    :data:`JOBS`); keywords as :func:`accuracy.tflite.interpreter.run`."""
-    plan = kw.pop("plan", None) or Plan(model, **kw)
+    :data:`JOBS`); the other keywords as :func:`accuracy.tflite.interpreter.run`, or
+    ``plan``, a :class:`Plan` of ``model`` made before (the keywords then unused)."""
+    if batch < 1 or (jobs is not None and jobs < 1):
+        raise ValueError(f"batch ({batch}) and jobs ({jobs}) must be at least 1")
+    plan = plan or Plan(model, **kw)
     xs = [np.asarray(v) for v in (x if isinstance(x, (list, tuple)) else [x])]
     n = len(xs[0])
     jobs = max(1, min(JOBS if jobs is None else jobs, -(-n // batch)))
+    if multiprocessing.current_process().daemon:
+        jobs = 1  # a pool's worker may not fork workers of its own
     if n == 0:
         return plan.run(xs if len(xs) > 1 else xs[0])
     if jobs == 1:
         outs = _steps(plan, xs, 0, n, batch)
     else:
-        import multiprocessing
         per = -(-n // (4 * jobs))  # a few pieces per worker, so that an uneven core evens out
         bounds = [(i, min(i + per, n), batch) for i in range(0, n, per)]
         _WORK.update(plan=plan, xs=xs)
