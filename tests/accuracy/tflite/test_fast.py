@@ -188,3 +188,66 @@ def test_lookup_tables_equal_the_kernels(tmp_path):
         ours, ref = fast.run(model, x, jobs=1, **kw), interpreter.run(model, x, **kw)
         assert ours.dtype == ref.dtype == np.float32
         assert np.array_equal(ours, ref)
+
+
+def conv_model(path, rng, *, kind, hw, cin, cout, kernel, stride, padding, dilation=1, per_channel=True,
+               activation="none"):
+    """One CONV_2D / DEPTHWISE_CONV_2D (or, ``kind="FULLY_CONNECTED"``, a flatten and
+    an FC) with random weights, scales and zero points."""
+    mb = ModelBuilder()
+    sx, zx = np.float32(rng.uniform(0.01, 0.1)), int(rng.integers(-20, 20))
+    x = mb.tensor("x", [1, hw, hw, cin], scale=sx, zero_point=zx)
+    nsc = cout if per_channel else 1
+    sw = np.exp(rng.uniform(np.log(1e-3), np.log(0.05), nsc)).astype(np.float32)
+    shape = {"CONV_2D": (cout, kernel, kernel, cin), "DEPTHWISE_CONV_2D": (1, kernel, kernel, cout),
+             "FULLY_CONNECTED": (cout, hw * hw * cin)}[kind]
+    w = rng.integers(-128, 128, shape).astype(np.int8)
+    wt = mb.tensor("w", shape, data=w, scale=sw, zero_point=np.zeros(nsc), axis=3 if kind[0] == "D" else 0)
+    bt = mb.tensor("b", [cout], "int32", data=rng.integers(-5000, 5000, cout),
+                   scale=(np.float64(sx) * sw).astype(np.float32), zero_point=np.zeros(nsc))
+    sy = np.float32(sx * sw.max() * np.sqrt(np.prod(shape[1:])) * 40)
+    if kind == "FULLY_CONNECTED":
+        y = mb.tensor("y", [1, cout], scale=sy, zero_point=int(rng.integers(-30, 30)))
+        mb.op(kind, [x, wt, bt], [y], activation=activation)
+        return mb.save(path)
+    out_hw = -(-hw // stride) if padding == "same" else (hw - (kernel - 1) * dilation - 1) // stride + 1
+    y = mb.tensor("y", [1, out_hw, out_hw, cout], scale=sy, zero_point=int(rng.integers(-30, 30)))
+    options = dict(padding=padding, stride_w=stride, stride_h=stride, activation=activation, dilation_w=dilation,
+                   dilation_h=dilation)
+    if kind == "DEPTHWISE_CONV_2D":
+        options["depth_multiplier"] = cout // cin
+    mb.op(kind, [x, wt, bt], [y], **options)
+    return mb.save(path)
+
+
+LAYERS = [
+    dict(hw=7, cin=3, cout=5, kernel=3, stride=1, padding="same"),
+    dict(hw=8, cin=4, cout=6, kernel=3, stride=2, padding="same", activation="relu6"),
+    dict(hw=9, cin=2, cout=4, kernel=2, stride=2, padding="valid", activation="relu"),
+    dict(hw=9, cin=3, cout=3, kernel=3, stride=1, padding="valid", dilation=2),
+    dict(hw=11, cin=5, cout=5, kernel=5, stride=3, padding="same", dilation=2),
+    dict(hw=6, cin=4, cout=4, kernel=1, stride=1, padding="same", per_channel=False),
+    dict(hw=7, cin=4, cout=4, kernel=1, stride=2, padding="valid"),
+    dict(hw=6, cin=2, cout=2, kernel=3, stride=1, padding="same", activation="relu_n1_to_1"),
+]
+
+
+@pytest.mark.parametrize("kind", ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"])
+@pytest.mark.parametrize("case", range(len(LAYERS)))
+def test_layer_shapes_equal_the_interpreter(kind, case, tmp_path):
+    """Strides, dilations, SAME/VALID padding, 1x1 kernels, per-tensor weights, fused
+    activations (and a depth multiplier, which keeps the reference kernel)."""
+    layer = dict(LAYERS[case])
+    if kind == "DEPTHWISE_CONV_2D" and layer["cout"] % layer["cin"]:
+        layer["cout"] = layer["cin"]
+    if kind == "FULLY_CONNECTED":
+        layer = {key: layer[key] for key in ("hw", "cin", "cout", "per_channel", "activation") if key in layer}
+        layer.update(kernel=1, stride=1, padding="same")
+    rng = np.random.default_rng(case)
+    model = reader.load(conv_model(tmp_path / "m.tflite", rng, kind=kind, **layer))
+    x = rng.integers(-128, 128, (9, layer["hw"], layer["hw"], layer["cin"])).astype(np.int8)
+    multiplier = kind == "DEPTHWISE_CONV_2D" and layer["cout"] != layer["cin"]
+    want = "_step" if multiplier else {"CONV_2D": "_conv", "DEPTHWISE_CONV_2D": "_dwconv"}.get(kind, "_fc")
+    assert fast.Plan(model).steps[0].__qualname__.split(".")[0] == want
+    for k in (None, 8, 3):
+        assert np.array_equal(fast.run(model, x, k=k, jobs=1, batch=4), interpreter.run(model, x, k=k)), k
