@@ -39,7 +39,7 @@ from .reader import ModelError
 __all__ = ["Plan", "run", "BATCH", "JOBS"]
 
 #: Samples per step of :func:`run`.
-BATCH = 8
+BATCH = 16
 #: Elements of a layer's output rescaled at a time, so that the float64 temporaries stay in cache.
 BLOCK = 1 << 16
 # Shortest row a per-channel operation runs along (numpy's inner loops).
