@@ -5,8 +5,10 @@
 the interpreter's ``narrow``, ``multiplier`` and ``bias_compensation``) and then runs
 batches through one step per op:
 
-* CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: im2col and BLAS in float32 (exact
-  integer sums, :class:`accuracy.tflite.exact.Gemm`), then the rescale in float64
+* CONV_2D and FULLY_CONNECTED: im2col and BLAS in float32 (exact integer sums,
+  :class:`accuracy.tflite.exact.Gemm`); DEPTHWISE_CONV_2D: tap by tap along contiguous
+  rows, products of two taps summed in int16 (``|x w| <= 128 * 127``, two fit) and
+  accumulated in float32 within the same bound as the GEMM; then the rescale in float64
   (:class:`accuracy.tflite.exact.Requantizer`), with the operands the interpreter
   rescales with (:func:`accuracy.tflite.interpreter.rescale_operands`); a layer outside
   the exactness bounds, whose accumulator could wrap, or in another configuration
@@ -149,13 +151,13 @@ def _geometry(op, h, w, kh, kw):
     return ho, wo, ph, pw, max(need_h, h + ph), max(need_w, w + pw), (sh, sw), (dh, dw)
 
 
-def _padded(x, geometry, fill):
-    """NHWC ``x`` as float32, padded with ``fill`` as the interpreter pads it."""
+def _padded(x, geometry, fill, dtype=np.float32):
+    """NHWC ``x`` as ``dtype``, padded with ``fill`` as the interpreter pads it."""
     ho, wo, ph, pw, hp, wp = geometry[:6]
     n, h, w, c = x.shape
     if (hp, wp) == (h, w):
-        return x.astype(np.float32)
-    padded = np.full((n, hp, wp, c), fill, np.float32)
+        return x.astype(dtype)
+    padded = np.full((n, hp, wp, c), fill, dtype)
     padded[:, ph:ph + h, pw:pw + w] = x
     return padded
 
@@ -249,7 +251,11 @@ def _dwconv(model, op, k):
     if layer is None or len(layer[0].chunks) > 1:
         return None
     rescale = layer[1]
-    taps = layer[0].weights[0]  # (kh*kw + 1, C): the taps' weights, then the bias; sums exact (Gemm's bound)
+    weights, bias = w2.T.astype(np.int16), layer[0].weights[0][-1]  # (kh*kw, C) taps; the bias (float32, exact)
+    # int16 products |x w| <= 128 * 127 and sums of two of them fit int16 (|w| <= 127);
+    # the float32 accumulator's partial sums stay within Gemm's exact bound
+    size = 2 if np.abs(w2.astype(np.int64)).max(initial=0) <= 127 else 1
+    groups = [range(0, 1)] + [range(t, min(t + size, kh * kw)) for t in range(1, kh * kw, size)]
     tiled = {}
 
     def step(args):
@@ -258,18 +264,24 @@ def _dwconv(model, op, k):
             return ref._call(model, op, args, k)
         geometry = _geometry(op, x.shape[1], x.shape[2], kh, kw)
         ho, wo = geometry[:2]
-        if wo not in tiled:
-            tiled[wo] = np.tile(taps, (1, wo))  # a tap's weights along a row of Wo pixels
+        if wo not in tiled:  # the weights along a row of Wo pixels
+            tiled[wo] = np.tile(weights, (1, wo)), np.tile(bias, wo)
+        taps, row_bias = tiled[wo]
         out = np.empty((len(x), ho, wo, cout), np.int8)
-        group = max(1, BLOCK // (ho * wo * cout))  # samples at a time: their float32 temporaries stay in cache
+        group = max(1, BLOCK // (ho * wo * cout))  # samples at a time: their temporaries stay in cache
         for i in range(0, len(x), group):
-            views = _taps(_padded(x[i:i + group], geometry, zx), kh, kw, geometry)
-            acc = np.multiply(views[0], tiled[wo][0])
-            acc += tiled[wo][-1]
-            tmp = np.empty_like(acc)
-            for v, w in zip(views[1:], tiled[wo][1:-1]):
-                np.multiply(v, w, out=tmp)
-                acc += tmp
+            views = _taps(_padded(x[i:i + group], geometry, zx, np.int16), kh, kw, geometry)
+            acc = np.empty(views[0].shape, np.float32)
+            part, more = np.empty(views[0].shape, np.int16), np.empty(views[0].shape, np.int16)
+            for g in groups:
+                np.multiply(views[g[0]], taps[g[0]], out=part)
+                for t in g[1:]:
+                    np.multiply(views[t], taps[t], out=more)
+                    part += more
+                if g[0] == 0:
+                    np.add(part, row_bias, out=acc)
+                else:
+                    acc += part
             _rescale_rows(rescale, acc.reshape(-1, cout), out[i:i + group].reshape(-1, cout), cout)
         return (out,)
     return step
