@@ -21,7 +21,7 @@ test: it asserts nothing about time.
 
 Usage::
 
-    python benchmarks/evaluate_speed.py [--n 256] [--n-ref 32] [--repeat 3] [--jobs 2]
+    python benchmarks/evaluate_speed.py [--n 512] [--n-ref 32] [--repeat 3] [--jobs 2]
 """
 
 import argparse
@@ -90,7 +90,7 @@ def measure(name, path, args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=256, help="samples for ours and LiteRT default")
+    ap.add_argument("--n", type=int, default=512, help="samples for ours and LiteRT default")
     ap.add_argument("--n-ref", type=int, default=32, help="samples for LiteRT's reference kernels")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=fast.JOBS)

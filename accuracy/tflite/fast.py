@@ -357,20 +357,24 @@ _BUILDERS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _dwconv, "FULLY_CONNECTED": 
 _WORK = {}  # what forked workers inherit: the plan and the input batches
 
 
+def _one_blas_thread():
+    """Worker initializer: one BLAS thread (the cores are used by processes; BLAS
+    threads would only wait for each other)."""
+    from threadpoolctl import threadpool_limits
+    _WORK["limits"] = threadpool_limits(1)
+
+
 def _chunk(bounds):
     return _steps(_WORK["plan"], _WORK["xs"], *bounds)
 
 
 def _steps(plan, xs, start, stop, batch):
-    """The outputs of samples ``start:stop`` in steps of ``batch``, with one BLAS thread
-    (the cores are used by processes: BLAS threads would only wait for each other)."""
-    from threadpoolctl import threadpool_limits
+    """The outputs of samples ``start:stop`` in steps of ``batch``."""
     outs = []
-    with threadpool_limits(1):
-        for i in range(start, stop, batch):
-            part = [v[i:min(i + batch, stop)] for v in xs]
-            out = plan.run(part if len(part) > 1 else part[0])
-            outs.append(out if isinstance(out, tuple) else (out,))
+    for i in range(start, stop, batch):
+        part = [v[i:min(i + batch, stop)] for v in xs]
+        out = plan.run(part if len(part) > 1 else part[0])
+        outs.append(out if isinstance(out, tuple) else (out,))
     return tuple(np.concatenate([o[j] for o in outs]) for j in range(len(outs[0])))
 
 
@@ -390,14 +394,16 @@ def run(model, x, *, jobs=None, batch=BATCH, plan=None, **kw):
     if n == 0:
         return plan.run(xs if len(xs) > 1 else xs[0])
     if jobs == 1:
-        outs = _steps(plan, xs, 0, n, batch)
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(1):
+            outs = _steps(plan, xs, 0, n, batch)
     else:
-        per = -(-n // (4 * jobs))  # a few pieces per worker, so that an uneven core evens out
+        per = -(-n // (2 * jobs))  # two pieces per worker, so that an uneven core evens out
         bounds = [(i, min(i + per, n), batch) for i in range(0, n, per)]
         _WORK.update(plan=plan, xs=xs)
         try:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                parts = pool.map(_chunk, bounds)
+            with multiprocessing.get_context("fork").Pool(jobs, initializer=_one_blas_thread) as pool:
+                parts = pool.map(_chunk, bounds, chunksize=1)
         finally:
             _WORK.clear()
         outs = tuple(np.concatenate([p[j] for p in parts]) for j in range(len(parts[0])))
