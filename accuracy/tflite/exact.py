@@ -52,7 +52,10 @@ from sim import golden
 
 __all__ = ["F32_EXACT", "F64_EXACT", "X_MAX", "Gemm", "Requantizer"]
 
-_clip = np._core.umath.clip  # the ufunc itself: np.clip's Python wrapper costs more than a small block
+try:  # the ufunc itself: np.clip's Python wrapper costs more than a small block
+    from numpy._core.umath import clip as _clip
+except ImportError:  # numpy 1.x
+    from numpy.core.umath import clip as _clip
 
 #: Largest magnitude up to which float32 (float64) holds every integer.
 F32_EXACT, F64_EXACT = 1 << 24, 1 << 53
