@@ -107,6 +107,7 @@ help:
 	@echo "                                 long rescaler regression: REGRESS_N random vectors per configuration"
 	@echo "make bench-regression            cocotb regression vectors/s against a plain Verilog testbench and Verilator"
 	@echo "make bench                       golden-model throughput and warm/cold synth benchmarks"
+	@echo "make bench-evaluate              evaluate's inference per sample against LiteRT's default and reference kernels"
 	@echo "make bench-concurrency [ROUNDS=5] two 'make synth' at once, same and different configs"
 	@echo "make clean                       remove build/ (keeps .venv)"
 
@@ -314,6 +315,11 @@ regress: $(STAMP) sim-tools $(if $(filter verilator,$(REGRESS_SIM)),verilator-to
 
 bench-regression: $(STAMP) sim-tools verilator-tools
 	$(PY) benchmarks/regression_speed.py
+
+# ms per sample of evaluate's fast integer inference against LiteRT on three CNNs.
+.PHONY: bench-evaluate
+bench-evaluate: $(STAMP)
+	$(PY) benchmarks/evaluate_speed.py
 
 # Accuracy side of the trade-off (accuracy/digits/): the stored int8 network is
 # models/digits_int8.npz (make train re-creates it; the others only read it).

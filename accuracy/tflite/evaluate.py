@@ -1,7 +1,7 @@
 """``python -m accuracy evaluate``: any int8 .tflite model on a data set, against ``k``.
 
-The model runs integer-only through :mod:`accuracy.tflite.interpreter`: once in TFLite
-mode (the arithmetic of LiteRT's reference kernels) and once per requested ``k`` with
+The model runs integer-only through :mod:`accuracy.tflite.fast` (the same integers as
+:mod:`accuracy.tflite.interpreter`, batched on both cores): once in TFLite mode (the arithmetic of LiteRT's reference kernels) and once per requested ``k`` with
 the paper's ``k``-bit rescaler in the narrowed ops (by default the dot-product
 engine's layers; ``narrow`` adds others), with the multiplier truncated or rounded
 and optionally bias-compensated. Each ``k`` is compared with TFLite mode on the same
@@ -23,7 +23,7 @@ import numpy as np
 from toolkit.files import write_atomically
 
 from .. import stats
-from . import interpreter, support
+from . import fast, interpreter, support
 from .quant import DTYPE_RANGE
 from .reader import ModelError
 
@@ -100,12 +100,11 @@ def evaluate(model_path, data_path, *, ks=(), narrow=None, multiplier="truncate"
     if bias_compensation and ks:
         cal_path = calibration or data_path
         means = interpreter.calibrate(model, load_data(cal_path, model)[0], narrow=narrow)
-    runs = {"tflite": _outputs(interpreter.run_batched(model, xs))}
+    runs = {"tflite": _outputs(fast.run(model, xs))}
     for k in ks:
         if log:
             log(f"  k = {k} ...")
-        runs[k] = _outputs(interpreter.run_batched(model, xs, k=k, narrow=narrow, multiplier=multiplier,
-                                                   bias_compensation=means))
+        runs[k] = _outputs(fast.run(model, xs, k=k, narrow=narrow, multiplier=multiplier, bias_compensation=means))
     n = len(xs[0])
     ref = runs["tflite"]
     ref_flat = np.concatenate([o.reshape(n, -1) for o in ref], axis=1).astype(np.float64)

@@ -27,7 +27,7 @@ Two modes:
   round-to-nearest with ``multiplier="round"``) and one half-up rounding; every
   other op keeps TFLite's arithmetic, so a change of ``k`` changes only what the
   narrowed ops compute. :func:`calibrate` and ``bias_compensation`` fold the
-  expected truncation error into the dot-product layers' biases (:func:`_rescale`).
+  expected truncation error into the dot-product layers' biases (:func:`rescale_operands`).
 
 Only QUANTIZE (float input) and DEQUANTIZE (float output) touch floats, at the
 model's edges (and LOGISTIC/TANH tables, as LiteRT builds them).
@@ -43,7 +43,7 @@ from .quant import constant_ints, scalar_q as _scalar_q
 from .reader import ModelError
 
 __all__ = ["KERNELS", "DEFAULT_NARROW", "NARROWABLE", "check_narrow", "run", "run_batched", "run_op", "calibrate",
-           "quantize_input", "activation_range"]
+           "quantize_input", "activation_range", "rescale_operands"]
 
 #: Samples per :func:`run_batched` step: small enough that a layer's int64
 #: temporaries stay in cache (larger batches run slower, not faster).
@@ -137,7 +137,7 @@ def calibrate(model, x, *, narrow=None, batch=BATCH):
     """Mean accumulator per output channel of every narrowed dot-product layer over
     the outputs its activation clamp lets through, in TFLite mode over the batch
     ``x``: ``{op index: float64 array}`` (0 for a channel always clamped), what
-    ``run(..., bias_compensation=)`` folds into the biases (:func:`_rescale`)."""
+    ``run(..., bias_compensation=)`` folds into the biases (:func:`rescale_operands`)."""
     narrow = check_narrow(narrow)
     sums = {}
     xs = x if isinstance(x, (list, tuple)) else [x]
@@ -222,7 +222,25 @@ def _multiplier(sx, t_w, sy, *, per_tensor_float32):
 
 
 def _rescale(acc, M, op, y, k, tflite_rounding):
-    """The layer's rescale: TFLite's (m, s) and rounding, or the k-bit rescaler.
+    """The layer's rescale: TFLite's (m, s) and rounding, or the k-bit rescaler
+    (the operands of :func:`rescale_operands`)."""
+    r = rescale_operands(M, op, y, k, tflite_rounding)
+    if r["d"] is not None:
+        acc = ((acc.astype(np.int64) + r["d"] + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+    out = golden.rescale(acc, r["m"], r["s"], zero_point=r["zero_point"], act_min=r["lo"], act_max=r["hi"],
+                         rounding=r["rounding"], k=r["k"])
+    if k is not None and k.record is not None:
+        _record(k.record, op.index, acc, (out > r["lo"]) & (out < r["hi"]))
+    return out
+
+
+def rescale_operands(M, op, y, k, tflite_rounding):
+    """What :func:`_rescale` gives :func:`sim.golden.rescale` for a dot-product layer
+    with per-channel factors ``M``, output tensor ``y`` and narrowing ``k``: a dict of
+    ``m``, ``s``, ``rounding``, ``k`` (the width), ``zero_point``, ``lo``, ``hi`` and
+    ``d``, the integer per-channel bias compensation added to the accumulator (wrapping
+    in 32 bits) first, or None. The fast path (:mod:`accuracy.tflite.fast`) rescales
+    with the same operands.
 
     Bias compensation (``k.mean_acc``, from :func:`calibrate`): the ``k``-bit
     ``M_q = m 2^-s`` misses ``M`` by ``e = M - M_q`` (``e >= 0`` when truncating), so an
@@ -241,19 +259,16 @@ def _rescale(acc, M, op, y, k, tflite_rounding):
     if np.any(M > 1) or np.any(M < 0):
         raise _Unsupported(f"rescale factor M = Sx*Sw/Sy = {float(M.max()):.4g} is outside [0, 1]")
     lo, hi = activation_range(op.options.get("activation"), y)
+    common = {"zero_point": int(y.zero_point[0]), "lo": lo, "hi": hi, "d": None}
     if k is None or k.k is None:
         m, s = golden.quantize_multiplier(M, 31, method="tflite")
-        out = golden.rescale(acc, m, s, zero_point=int(y.zero_point[0]), act_min=lo, act_max=hi,
-                             rounding=tflite_rounding, k=31)
-        if k is not None and k.record is not None:
-            _record(k.record, op.index, acc, (out > lo) & (out < hi))
-        return out
+        return {"m": m, "s": s, "rounding": tflite_rounding, "k": 31, **common}
     m, s = k.quantize(M)
     if k.mean_acc is not None and op.index in k.mean_acc:
         Mq = np.ldexp(np.asarray(m, np.float64), -np.asarray(s))
         d = np.where(Mq > 0, np.rint(k.mean_acc[op.index] * (M - Mq) / np.where(Mq > 0, Mq, 1)), 0)
-        acc = ((acc.astype(np.int64) + d.astype(np.int64) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
-    return golden.rescale(acc, m, s, zero_point=int(y.zero_point[0]), act_min=lo, act_max=hi, k=k.k)
+        common["d"] = d.astype(np.int64)
+    return {"m": m, "s": s, "rounding": "half_up", "k": k.k, **common}
 
 
 def _bias(model, op, c, w_sum, zx, *, index=2):

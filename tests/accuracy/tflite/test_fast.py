@@ -1,0 +1,253 @@
+"""accuracy.tflite.fast against the reference interpreter: 0 differences, by construction.
+
+The three networks of the speed benchmark (the converter-made MobileNetV2, the
+person_detect-shaped and residual CNNs of accuracy.tflite.synthetic) run both ways in
+TFLite mode and at k = 8 and 4, on two forked workers; the exact float arithmetic
+(accuracy.tflite.exact) is checked against sim.golden on adversarial accumulators
+(ties of both signs, the clamps, the float bounds' edges); the lookup-table ops and the
+narrowing options run in small models. Nothing here asserts on time."""
+
+import pathlib
+
+import numpy as np
+import pytest
+
+from accuracy.tflite import exact, fast, interpreter, reader, synthetic
+from accuracy.tflite.writer import ModelBuilder
+from sim import golden
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+MOBILENET = ROOT / "models" / "converted" / "mobilenetv2_035_96_int8.tflite"
+
+
+@pytest.fixture(scope="module")
+def networks(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("synthetic")
+    paths = {name: make(folder / f"{name}.tflite") for name, make in synthetic.MODELS.items()}
+    paths["mobilenetv2"] = MOBILENET
+    return {name: reader.load(path) for name, path in paths.items()}
+
+
+def inputs(model, n, seed=0):
+    t = model.tensors[model.inputs[0]]
+    return np.random.default_rng(seed).integers(-128, 128, (n,) + tuple(t.shape[1:])).astype(np.int8)
+
+
+@pytest.mark.parametrize("name", ["mobilenetv2", "person_detect", "residual_cnn"])
+def test_benchmark_networks_equal_the_interpreter(networks, name):
+    """TFLite mode, k = 8 and k = 4: every output of every sample equal, on 2 workers."""
+    model = networks[name]
+    x = inputs(model, 12)
+    for k in (None, 8, 4):
+        ours = fast.run(model, x, k=k, jobs=2, batch=4)
+        ref = interpreter.run(model, x, k=k)
+        assert ours.dtype == ref.dtype and ours.shape == ref.shape
+        assert int((ours != ref).sum()) == 0, f"k={k}"
+
+
+def test_every_layer_of_mobilenet_takes_the_fast_path(networks):
+    """The float paths are not silently skipped: every dot-product layer and ADD has a
+    fast step, and every rescale stays within the static float64 bound."""
+    model = networks["mobilenetv2"]
+    for k in (None, 8):
+        plan = fast.Plan(model, k=k)
+        kinds = {op.name: step.__qualname__.split(".")[0] for op, step in zip(model.ops, plan.steps)}
+        assert kinds == {"CONV_2D": "_conv", "DEPTHWISE_CONV_2D": "_dwconv", "FULLY_CONNECTED": "_fc",
+                         "ADD": "_binary", "MEAN": "_step"}
+
+
+def test_bias_compensation_round_and_narrow_equal_the_interpreter(networks):
+    model = networks["residual_cnn"]
+    x = inputs(model, 10, seed=3)
+    means = interpreter.calibrate(model, x)
+    for kw in ({"k": 6, "bias_compensation": means}, {"k": 5, "multiplier": "round"},
+               {"k": 4, "narrow": ["CONV_2D", "ADD", "MEAN"]}):
+        assert np.array_equal(fast.run(model, x, jobs=1, **kw), interpreter.run(model, x, **kw)), kw
+
+
+def test_several_workers_keep_the_sample_order(networks):
+    model = networks["person_detect"]
+    x = inputs(model, 21, seed=5)
+    one = fast.run(model, x, jobs=1, batch=5)
+    assert np.array_equal(fast.run(model, x, jobs=2, batch=2), one)
+
+
+def rescale_cases(rng, rounding):
+    """Per-channel (m, s) and accumulators with every tie and sign the rounding meets."""
+    c = 12
+    if rounding == "tflite_double":
+        m = rng.integers(1 << 30, 1 << 31, c)
+        m[:2] = 1 << 30
+        s = rng.integers(31, 44, c)
+        s[2] = 31
+        width = 31
+    else:
+        width = 8
+        m = rng.integers(1 << 7, 1 << 8, c)
+        s = rng.integers(7, golden.s_max(8) + 1, c)
+        m[0], s[0] = 0, 0
+    acc = rng.integers(-(1 << 22), 1 << 22, (400, c))
+    # accumulators on the ties: a * m / 2^s = (2j + 1) / 2 exactly or within one unit
+    for j in range(c):
+        top = min(300, ((1 << 21) * int(m[j])) >> int(s[j]))  # |a| stays below 2^22
+        if top:
+            target = (rng.integers(-top, top, 60) * 2 + 1) << max(int(s[j]) - 1, 0)
+            a = target // m[j]
+            acc[:180, j] = np.concatenate([a - 1, a, a + 1])
+    assert np.abs(acc).max() < 1 << 23
+    acc[180:190] = np.arange(-5, 5)[:, None]
+    return acc, m, s, width
+
+
+@pytest.mark.parametrize("rounding", ["tflite_double", "half_up"])
+@pytest.mark.parametrize("zero_point, lo, hi", [(0, -128, 127), (-128, -128, 127), (17, -3, 90)])
+def test_float_rescale_equals_golden(rounding, zero_point, lo, hi):
+    rng = np.random.default_rng(abs(zero_point) + abs(lo) + len(rounding))
+    acc, m, s, width = rescale_cases(rng, rounding)
+    reach = np.full(len(m), 1 << 22)
+    rq = exact.Requantizer(reach, m, s, zero_point=zero_point, lo=lo, hi=hi, rounding=rounding, width=width)
+    assert rq.static
+    want = golden.rescale(acc, m, s, zero_point=zero_point, act_min=lo, act_max=hi, rounding=rounding, k=width)
+    for a in (acc.astype(np.float32), acc.astype(np.float64)):
+        got = np.empty(acc.shape, np.int8)
+        rq(a, got)
+        assert np.array_equal(got, want)
+        wide = np.empty(acc.shape, np.int8)  # rows of several pixels, as the fast path passes them
+        rq(a.reshape(-1, 4 * len(m)), wide.reshape(-1, 4 * len(m)))
+        assert np.array_equal(wide, want)
+
+
+def test_float_rescale_beyond_its_bound_falls_back_per_block():
+    """A worst case beyond 2^53 units: blocks within the bound run in float64, a block
+    holding a huge accumulator goes to golden; both exact. M = 1 (s = 30) always golden."""
+    rng = np.random.default_rng(9)
+    m, s = np.array([(1 << 31) - 1, 1 << 30]), np.array([44, 40])
+    rq = exact.Requantizer(np.array([1 << 31, 1 << 31]), m, s, zero_point=3, lo=-128, hi=127,
+                           rounding="tflite_double", width=31)
+    assert not rq.static
+    for peak in (1 << 12, (1 << 31) - 1):
+        acc = rng.integers(-peak, peak, (50, 2))
+        got = np.empty(acc.shape, np.int8)
+        rq(acc.astype(np.float64), got)
+        assert np.array_equal(got, golden.rescale(acc, m, s, zero_point=3, rounding="tflite_double", k=31))
+    one = exact.Requantizer(np.array([1000]), [1 << 30], [30], zero_point=0, lo=-128, hi=127,
+                            rounding="tflite_double", width=31)
+    acc = np.arange(-300, 300)[:, None]
+    got = np.empty(acc.shape, np.int8)
+    one(acc.astype(np.float32), got)
+    assert np.array_equal(got, golden.rescale(acc, 1 << 30, 30, rounding="tflite_double", k=31))
+
+
+def test_gemm_splits_long_rows_and_stays_exact():
+    """128 * sum |w| beyond 2^24 (and a bias near int32's edge): several float32 chunks
+    summed in float64 give the int64 product exactly."""
+    rng = np.random.default_rng(2)
+    w = np.full((3, 3000), -127, np.int8)
+    w[1] = rng.integers(-128, 128, 3000)
+    bias = np.array([(1 << 30) + 5, -7, -(1 << 30)])
+    gemm = exact.Gemm(w, bias)
+    assert len(gemm.chunks) > 2
+    x = np.full((4, 3000), -128, np.int8)
+    x[1:] = rng.integers(-128, 128, (3, 3000))
+    rows = exact.Gemm.rows(4, gemm.width)
+    rows[:, :-1] = x
+    want = x.astype(np.int64) @ w.astype(np.int64).T + bias
+    assert np.array_equal(gemm(rows).astype(np.int64), want)
+    assert np.all(np.abs(want) <= gemm.reach)
+
+
+def elementwise_model(path):
+    """LOGISTIC, HARD_SWISH, LEAKY_RELU, MUL by a broadcast constant, SUB of two
+    activations, QUANTIZE (requantize) and DEQUANTIZE: the lookup-table steps."""
+    mb = ModelBuilder()
+    x = mb.tensor("x", [1, 5, 6], scale=0.05, zero_point=-7)
+    a = mb.tensor("a", [1, 5, 6], scale=1 / 256, zero_point=-128)
+    mb.op("LOGISTIC", [x], [a])
+    b = mb.tensor("b", [1, 5, 6], scale=0.03, zero_point=2)
+    mb.op("HARD_SWISH", [x], [b])
+    c = mb.tensor("c", [1, 5, 6], scale=0.04, zero_point=-1)
+    mb.op("LEAKY_RELU", [b], [c], alpha=0.3)
+    k = mb.tensor("k", [6], data=np.arange(-3, 3) * 20, scale=0.02, zero_point=1)
+    d = mb.tensor("d", [1, 5, 6], scale=0.02, zero_point=0)
+    mb.op("MUL", [c, k], [d], activation="relu6")
+    e = mb.tensor("e", [1, 5, 6], scale=0.06, zero_point=4)
+    mb.op("SUB", [d, a], [e], activation="none")
+    f = mb.tensor("f", [1, 5, 6], "uint8", scale=0.07, zero_point=130)
+    mb.op("QUANTIZE", [e], [f])
+    g = mb.tensor("g", [1, 5, 6], "float32")
+    mb.op("DEQUANTIZE", [f], [g])
+    return mb.save(path)
+
+
+def test_lookup_tables_equal_the_kernels(tmp_path):
+    model = reader.load(elementwise_model(tmp_path / "e.tflite"))
+    plan = fast.Plan(model, k=4, narrow=["CONV_2D", "MUL", "SUB", "LEAKY_RELU", "QUANTIZE"])
+    assert [step.__qualname__.split(".")[0] for step in plan.steps] == ["_unary"] * 3 + ["_binary"] * 2 + ["_unary"] * 2
+    x = np.random.default_rng(1).integers(-128, 128, (40, 5, 6)).astype(np.int8)
+    for kw in ({}, {"k": 4, "narrow": ["CONV_2D", "MUL", "SUB", "LEAKY_RELU", "QUANTIZE"]}):
+        ours, ref = fast.run(model, x, jobs=1, **kw), interpreter.run(model, x, **kw)
+        assert ours.dtype == ref.dtype == np.float32
+        assert np.array_equal(ours, ref)
+
+
+def conv_model(path, rng, *, kind, hw, cin, cout, kernel, stride, padding, dilation=1, per_channel=True,
+               activation="none"):
+    """One CONV_2D / DEPTHWISE_CONV_2D (or, ``kind="FULLY_CONNECTED"``, a flatten and
+    an FC) with random weights, scales and zero points."""
+    mb = ModelBuilder()
+    sx, zx = np.float32(rng.uniform(0.01, 0.1)), int(rng.integers(-20, 20))
+    x = mb.tensor("x", [1, hw, hw, cin], scale=sx, zero_point=zx)
+    nsc = cout if per_channel else 1
+    sw = np.exp(rng.uniform(np.log(1e-3), np.log(0.05), nsc)).astype(np.float32)
+    shape = {"CONV_2D": (cout, kernel, kernel, cin), "DEPTHWISE_CONV_2D": (1, kernel, kernel, cout),
+             "FULLY_CONNECTED": (cout, hw * hw * cin)}[kind]
+    w = rng.integers(-128, 128, shape).astype(np.int8)
+    wt = mb.tensor("w", shape, data=w, scale=sw, zero_point=np.zeros(nsc), axis=3 if kind[0] == "D" else 0)
+    bt = mb.tensor("b", [cout], "int32", data=rng.integers(-5000, 5000, cout),
+                   scale=(np.float64(sx) * sw).astype(np.float32), zero_point=np.zeros(nsc))
+    sy = np.float32(sx * sw.max() * np.sqrt(np.prod(shape[1:])) * 40)
+    if kind == "FULLY_CONNECTED":
+        y = mb.tensor("y", [1, cout], scale=sy, zero_point=int(rng.integers(-30, 30)))
+        mb.op(kind, [x, wt, bt], [y], activation=activation)
+        return mb.save(path)
+    out_hw = -(-hw // stride) if padding == "same" else (hw - (kernel - 1) * dilation - 1) // stride + 1
+    y = mb.tensor("y", [1, out_hw, out_hw, cout], scale=sy, zero_point=int(rng.integers(-30, 30)))
+    options = dict(padding=padding, stride_w=stride, stride_h=stride, activation=activation, dilation_w=dilation,
+                   dilation_h=dilation)
+    if kind == "DEPTHWISE_CONV_2D":
+        options["depth_multiplier"] = cout // cin
+    mb.op(kind, [x, wt, bt], [y], **options)
+    return mb.save(path)
+
+
+LAYERS = [
+    dict(hw=7, cin=3, cout=5, kernel=3, stride=1, padding="same"),
+    dict(hw=8, cin=4, cout=6, kernel=3, stride=2, padding="same", activation="relu6"),
+    dict(hw=9, cin=2, cout=4, kernel=2, stride=2, padding="valid", activation="relu"),
+    dict(hw=9, cin=3, cout=3, kernel=3, stride=1, padding="valid", dilation=2),
+    dict(hw=11, cin=5, cout=5, kernel=5, stride=3, padding="same", dilation=2),
+    dict(hw=6, cin=4, cout=4, kernel=1, stride=1, padding="same", per_channel=False),
+    dict(hw=7, cin=4, cout=4, kernel=1, stride=2, padding="valid"),
+    dict(hw=6, cin=2, cout=2, kernel=3, stride=1, padding="same", activation="relu_n1_to_1"),
+]
+
+
+@pytest.mark.parametrize("kind", ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"])
+@pytest.mark.parametrize("case", range(len(LAYERS)))
+def test_layer_shapes_equal_the_interpreter(kind, case, tmp_path):
+    """Strides, dilations, SAME/VALID padding, 1x1 kernels, per-tensor weights, fused
+    activations (and a depth multiplier, which keeps the reference kernel)."""
+    layer = dict(LAYERS[case])
+    if kind == "DEPTHWISE_CONV_2D" and layer["cout"] % layer["cin"]:
+        layer["cout"] = layer["cin"]
+    if kind == "FULLY_CONNECTED":
+        layer = {key: layer[key] for key in ("hw", "cin", "cout", "per_channel", "activation") if key in layer}
+        layer.update(kernel=1, stride=1, padding="same")
+    rng = np.random.default_rng(case)
+    model = reader.load(conv_model(tmp_path / "m.tflite", rng, kind=kind, **layer))
+    x = rng.integers(-128, 128, (9, layer["hw"], layer["hw"], layer["cin"])).astype(np.int8)
+    multiplier = kind == "DEPTHWISE_CONV_2D" and layer["cout"] != layer["cin"]
+    want = "_step" if multiplier else {"CONV_2D": "_conv", "DEPTHWISE_CONV_2D": "_dwconv"}.get(kind, "_fc")
+    assert fast.Plan(model).steps[0].__qualname__.split(".")[0] == want
+    for k in (None, 8, 3):
+        assert np.array_equal(fast.run(model, x, k=k, jobs=1, batch=4), interpreter.run(model, x, k=k)), k
