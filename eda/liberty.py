@@ -202,9 +202,12 @@ def as_library(liberty):
 
 
 def _groups(text):
-    """Parse liberty text into nested ``(kind, args, attrs, children)`` tuples (enough for cells)."""
+    """Parse liberty text into nested ``(kind, args, attrs, children)`` tuples (enough for cells).
+
+    A simple attribute ends at its ``;`` or, as some vendors write it (ASAP7's
+    ``area``), at the end of its line."""
     token = re.compile(r'\s*(?:(/\*.*?\*/)|(\\\n)|([A-Za-z_][\w.]*)\s*\(([^)]*)\)\s*(\{|;)'
-                       r'|([A-Za-z_][\w.]*)\s*:\s*("[^"]*"|[^;]*?)\s*;|(\}))', re.S)
+                       r'|([A-Za-z_][\w.]*)\s*:\s*("[^"]*"|[^;{}\n]*?)\s*(?:;|(?=\n))|(\}))', re.S)
     root = ("root", "", {}, [])
     stack, pos = [root], 0
     while pos < len(text):
