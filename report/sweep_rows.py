@@ -63,23 +63,27 @@ def area_ratios(document):
             for r in macs_rows if "area_vs_k32" in r}
 
 
-def node_label(document):
-    """The technology of a liberty sweep: the node its report names, else (a sweep
-    published before reports named one) OSU 0.18 um for the default library, else
-    the library's name."""
+def _node(document):
+    """The node a liberty sweep's report names; for a sweep published before reports
+    named one, OSU 0.18 um for the default library; else None."""
     library = document["library"]
-    name = Path(library.get("path", "?")).name
     if library.get("node"):
         return library["node"]
-    return "OSU 0.18 um" if name == DEFAULT_LIBERTY.name else f"cells of {name}"
+    return "OSU 0.18 um" if Path(library.get("path", "?")).name == DEFAULT_LIBERTY.name else None
+
+
+def node_label(document):
+    """The technology of a liberty sweep, for sentences: its node, else its library's name."""
+    return _node(document) or f"cells of {Path(document['library'].get('path', '?')).name}"
 
 
 def flow_label(document):
     """What the numbers were measured with, for titles: flow, library, units."""
     if is_liberty(document):
         name = Path(document["library"].get("path", "?")).name
+        node = _node(document)
         timing = "OpenSTA" if "sta" in document["tools"] else "logic levels"
-        return f"{document['flow']} flow, {node_label(document)} cells ({name}), Yosys + {timing}"
+        return f"{document['flow']} flow, {f'{node} cells' if node else f'cells of {name}'} ({name}), Yosys + {timing}"
     return (f"{document['flow']} flow (embedded Yosys, no liberty library): "
             f"area in {document['area_unit']}, delay in logic {document['delay_unit']}"
             if document["delay_unit"] == "levels" else
