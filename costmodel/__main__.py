@@ -316,7 +316,8 @@ def run_synth(args):
     request = _request(args)
     name = synth.report_name(config, request)
     if args.energy and not request.spec.liberty:
-        raise cli.UsageError(f"--energy needs a flow with liberty cells (liberty, layout), not {request.flow}")
+        cells = ", ".join(flow.name for flow in FLOWS.values() if flow.liberty)
+        raise cli.UsageError(f"--energy needs a flow with liberty cells ({cells}), not {request.flow}")
     if args.energy and config.engines not in (None, 1):
         raise cli.UsageError(f"--energy measures one engine or a rescaler, not engines = {config.engines}")
     out = args.out or cli.reports_dir(args.publish) / "synth"
