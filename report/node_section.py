@@ -65,7 +65,8 @@ class NodeSection:
         return cls(sweeps, energy, missing)
 
     def _nodes(self):
-        return [node_label(self.sweeps[flow]) for flow in NODE_FLOWS]
+        """Short names of the two nodes, for tables and sentences (``ASAP7 7 nm``)."""
+        return [node_label(self.sweeps[flow]).split(" (")[0] for flow in NODE_FLOWS]
 
     def _ratios(self, flow):
         """``{(macs, k): row}`` of a sweep, rows with the ratios to k = 32."""
@@ -77,21 +78,14 @@ class NodeSection:
         macs = sorted({m for m, _ in ratios[0]} & {m for m, _ in ratios[1]})
         cells = []
         for m in macs:
-            row = [m]
-            for what in ("area", "delay"):
-                for k in (4, 8):
-                    got = [r.get((m, k)) for r in ratios]
-                    row += ["-" if g is None else pct(100 * (1 - g[f"{what}_vs_k32"])) for g in got]
-                    paper = PAPER["area_reduction_k4_pct"].get(m) if what == "area" else \
-                        PAPER["delay_reduction_k4_pct"]
-                    row.append("-" if paper is None else (pct(paper) if k == 4 else f"~{paper / 2:.0f} %"))
-            cells.append(row)
-        a, b = self._nodes()
-        head = []
-        for what in ("area", "delay"):
-            for k in (4, 8):
-                head += [f"{what} -% 32->{k} {a}", f"{b}", "paper 16 nm"]
-        return table(["MACS", *head], cells)
+            for node, r in zip(self._nodes(), ratios):
+                cells.append([m, node, *("-" if (m, k) not in r else pct(100 * (1 - r[(m, k)][f"{what}_vs_k32"]))
+                                         for what in ("area", "delay") for k in (4, 8))])
+            paper = PAPER["area_reduction_k4_pct"].get(m)
+            cells.append([m, "paper, 16 nm", pct(paper), "-" if paper is None else f"~{paper / 2:.0f} %",
+                          f"~{PAPER['delay_reduction_k4_pct']:.0f} %", "-"])
+        return table(["MACS", "node", "area -% k=32->4", "k=32->8", "delay -% k=32->4", "k=32->8"], cells,
+                     align="rl" + "r" * 4)
 
     def _breakdown_table(self):
         rows = []
@@ -156,13 +150,14 @@ class NodeSection:
         have = [k for k in ENERGY_K if all(k in self.energy[flow] for flow in NODE_FLOWS)]
         if BASE_K not in have or len(have) < 2:
             return ["Energy at both nodes is not published yet (see the missing points below)."]
-        cells = [[k, *(num(self.energy[flow][k], 2) for flow in NODE_FLOWS),
-                  *(f"{self.energy[flow][k] / self.energy[flow][BASE_K]:.3f}" for flow in NODE_FLOWS)]
-                 for k in have]
+        cells = [[node, *(num(self.energy[flow][k], 2) for k in have),
+                  *(f"{self.energy[flow][k] / self.energy[flow][BASE_K]:.3f}" for k in have if k != BASE_K)]
+                 for flow, node in zip(NODE_FLOWS, (a, b))]
         ratio4 = [self.energy[flow][4] / self.energy[flow][BASE_K] for flow in NODE_FLOWS] if 4 in have else None
         lines = [f"Energy per output at {ENERGY_MACS} MACS, the same conv-layer stimulus at both nodes "
                  "(gate-level toggles, OpenSTA power):", ""]
-        lines += table(["k", f"pJ/output {a}", f"pJ/output {b}", f"vs k=32 {a}", f"vs k=32 {b}"], cells)
+        lines += table(["node", *(f"pJ/output k={k}" for k in have),
+                        *(f"k={k} vs k=32" for k in have if k != BASE_K)], cells, align="l" + "r" * (2 * len(have) - 1))
         if ratio4:
             lines += ["", f"The k=32 -> 4 energy saving is {100 * (1 - ratio4[0]):.1f} % at {a} and "
                           f"{100 * (1 - ratio4[1]):.1f} % at {b}; the energy per output falls "
@@ -174,7 +169,7 @@ class NodeSection:
         a, b = self._nodes()
         runtime = self.sweeps[NODE_FLOWS[1]].get("runtime_s")
         lines = [f"## Two nodes: {a} and {b}", "",
-                 f"The default sweep run again on {b} cells (`make sweep FLOW={NODE_FLOWS[1]}`, the "
+                 f"The default sweep run again on {node_label(self.sweeps[NODE_FLOWS[1]])} cells (`make sweep FLOW={NODE_FLOWS[1]}`, the "
                  f"vendored library in `techlib/asap7/`, units read from the files"
                  + (f"; {runtime:.0f} s wall time" if runtime else "") + "), beside the study's "
                  f"{a} sweep and the paper's {PAPER['technology'].replace(' (paper)', '')}. Savings "
