@@ -152,6 +152,14 @@ def _breakdown(modules):
     return parts
 
 
+def _layout_liberty(request):
+    """The one liberty file of a layout request: qflow places with one technology's file."""
+    if len(request.liberty.files) != 1:
+        raise ToolError(f"the {request.flow} flow places and routes with one qflow technology: give "
+                        f"one liberty file, not {len(request.liberty.files)}")
+    return request.liberty.files[0]
+
+
 def find_tools(request, yosys=None):
     """The Yosys and the timing tool a request needs: OpenSTA (liberty flow; None
     when missing), nextpnr (FPGA flows), else None. Raises ToolError if Yosys, or
@@ -159,7 +167,7 @@ def find_tools(request, yosys=None):
     if request.spec.kind == "fpga":
         return find_yosys(yosys), nextpnr.find_nextpnr(request.spec)
     if request.spec.kind == "layout":
-        qflow.check_tools(request.liberty)
+        qflow.check_tools(_layout_liberty(request))
         sta = find_sta()
         if sta is None:
             raise ToolError("the layout flow needs OpenSTA for post-route timing: apt-get install opensta")
@@ -190,7 +198,7 @@ def run(config, rtlil, request, *, yosys, sta, workdir, progress=None):
                       breakdown_note="own area of each module, synthesized with the hierarchy kept; "
                                      f"sums to {result['hierarchical_area']} vs {result['area']} flattened")
         if request.spec.kind == "layout":
-            result.update(layout.layout_result(result, workdir=workdir, liberty=request.liberty,
+            result.update(layout.layout_result(result, workdir=workdir, liberty=_layout_liberty(request),
                                                utilization=request.spec.utilization,
                                                clock_ns=request.clock_ns, sta=sta, progress=progress))
     tools = {"yosys": {"name": yosys.name, "version": yosys.version}}
