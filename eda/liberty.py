@@ -113,8 +113,8 @@ def _unit(text, attribute, base, path):
 
 
 def read_units(path):
-    """:class:`Units` of one liberty file, from its header; an attribute it does not
-    state keeps the liberty default (ns, pF, nW)."""
+    """:class:`Units` of one liberty file, from its header; a unit the file does not
+    state is taken as ns, pF or nW (those of the OSU library the project started with)."""
     head = _read_text(path, _HEAD_CHARS)
     head = head[:m.start()] if (m := re.search(r"^\s*cell\s*\(", head, re.M)) else head
     found = {field: _unit(head, attribute, base, path) for field, attribute, base in (
