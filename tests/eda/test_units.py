@@ -14,7 +14,7 @@ import pytest
 
 from eda import liberty, sta
 from eda.flows import ASAP7_LIBRARY, FLOWS
-from toolkit.run import ToolError
+from toolkit.run import ToolError, run_tool
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 ASAP7_NETLIST = DATA / "asap7" / "nand_dff.v"
@@ -91,7 +91,7 @@ def test_a_folder_is_its_liberty_files_and_a_gzipped_file_is_read(tmp_path):
     assert library.name == "asap7" and library.record()["files"][0].startswith("asap7sc7p5t_AO")
     copies = library.local_files(tmp_path)
     assert [p.name for p in copies] == [f"cells{i}.lib" for i in range(5)]
-    assert copies[3].read_text().lstrip().startswith("/*") or "library" in copies[3].read_text()[:5000]
+    assert re.search(r"^\s*library\s*\(asap7sc7p5t_SEQ", copies[3].read_text()[:20000], re.M)
     cells = liberty.read_cells(library)  # ASAP7 ends some attributes at the line, without ";"
     assert {"DFFHQNx1_ASAP7_75t_R", "INVx1_ASAP7_75t_R", "BUFx2_ASAP7_75t_R"} <= set(cells) and len(cells) == 202
 
@@ -165,7 +165,6 @@ def test_asap7_delay_agrees_with_a_hand_run_opensta(tmp_path):
     hand.mkdir()
     reads = "\n".join(f"read_liberty {p}" for p in sorted(tmp_path.glob("cells*.lib")))
     (hand / "hand.tcl").write_text(_HAND_TCL.format(reads=reads, netlist=ASAP7_NETLIST))
-    from toolkit.run import run_tool
     text = run_tool(tool, ["hand.tcl"], cwd=hand, log_name="hand.log", timeout=sta.TIME_LIMIT)
     slack_ps = float(re.search(r"(-?\d+\.\d+)\s+slack \(MET\)", text).group(1))
     assert delay == pytest.approx((2000 - slack_ps) / 1000, abs=1e-4)
