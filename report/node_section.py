@@ -18,7 +18,8 @@ from costmodel.published import BASE_K, PAPER, load_point_report, load_sweep
 from hw.config import DatapathConfig
 from toolkit.markdown import num, pct, table
 
-from .sweep_rows import PART_LABELS, node_label, ordered_parts, rows_by_macs
+from .asic_section import model_summary
+from .sweep_rows import PART_LABELS, load_model, node_label, ordered_parts, rows_by_macs
 
 __all__ = ["NODE_FLOWS", "ENERGY_K", "ENERGY_MACS", "NodeSection"]
 
@@ -38,12 +39,14 @@ def _energy_name(k, flow):
 
 @dataclass
 class NodeSection:
-    """The two sweeps (``sweeps[flow]``), their energy points (``energy[flow][k]``)
-    and the energy points not yet published (``missing``: ``(flow, k)``)."""
+    """The two sweeps (``sweeps[flow]``), their energy points (``energy[flow][k]``),
+    the energy points not yet published (``missing``: ``(flow, k)``) and the 7 nm
+    analytic model as :func:`report.sweep_rows.load_model` gives it (``model``)."""
 
     sweeps: dict
     energy: dict
     missing: list = field(default_factory=list)
+    model: tuple = (None, "no analytic model loaded")
     figures = ()
 
     @classmethod
@@ -62,7 +65,7 @@ class NodeSection:
                     missing.append((flow, k))
                 else:
                     energy[flow][k] = report["energy"]["energy_pj_per_output"]
-        return cls(sweeps, energy, missing)
+        return cls(sweeps, energy, missing, load_model(sweeps[NODE_FLOWS[1]]))
 
     def _nodes(self):
         """Short names of the two nodes, for tables and sentences (``ASAP7 7 nm``)."""
@@ -178,6 +181,7 @@ class NodeSection:
         lines += ["", f"Area breakdown at {BREAKDOWN_MACS} MACS (share of the engine, hierarchy kept):", ""]
         lines += self._breakdown_table()
         lines += [""] + [line for text in self._discussion() for line in (text, "")]
+        lines += [f"**Analytic model at {b}.** " + model_summary(self.sweeps[NODE_FLOWS[1]], *self.model)[0], ""]
         lines += self._energy_lines()
         if self.missing:
             points = ", ".join(f"k={k} ({flow})" for flow, k in self.missing)
