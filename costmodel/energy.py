@@ -50,7 +50,7 @@ from toolkit.cache import ResultCache, result_key
 from toolkit.run import ToolError
 
 from .stimulus import conv_layer, engine_stimulus, golden_check, stimulus_for
-from .synth import SCHEMA_VERSION, file_digest, finite
+from .synth import SCHEMA_VERSION, finite
 
 __all__ = ["COMPONENTS", "DEFAULT_CLOCK_NS", "VECTORLESS_ACTIVITY", "CACHE_DIR", "CACHE_MODULES",
            "combine_power", "measure_energy", "vectorless_energy", "check_energy", "cache_key",
@@ -257,7 +257,7 @@ def cache_key(config, rtlil, *, liberty, clock_ns, yosys, sta, icarus):
     configuration, the SHA-256 of its RTLIL and of the liberty file, the clock and
     the report schema."""
     material = {"config": dataclasses.asdict(config), "rtlil": hashlib.sha256(rtlil.encode()).hexdigest(),
-                "library": file_digest(liberty), "clock_ns": clock_ns, "schema": SCHEMA_VERSION}
+                "library": cell_library.as_library(liberty).digest(), "clock_ns": clock_ns, "schema": SCHEMA_VERSION}
     tools = {"yosys": yosys.version, "sta": sta.version, "iverilog": icarus.iverilog.version}
     return result_key(CACHE_MODULES, material, tools=tools)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from eda import nextpnr, qflow
 from eda.flows import FLOWS
-from eda.liberty import DEFAULT_LIBERTY, check_liberty
+from eda.liberty import DEFAULT_LIBERTY, Library, as_library, liberty_files
 from eda.sta import find_sta
 from eda.yosys import find_yosys, synthesize
 from hw.export import datapath, to_rtlil
@@ -35,7 +35,7 @@ from .published import SCHEMA_VERSION, default_flow
 
 __all__ = [
     "DEFAULT_LIBERTY", "BUILD_DIR", "CACHE_DIR", "CACHE_MODULES", "SCHEMA_VERSION", "SynthRequest",
-    "resolve_flow", "find_tools", "report_name", "file_digest", "run", "cache_key", "finite",
+    "resolve_flow", "find_tools", "report_name", "run", "cache_key", "finite",
     "check_report", "load_cached", "synthesize_config", "to_json", "format_table",
 ]
 
@@ -54,14 +54,15 @@ DEFAULT_CLOCK_NS = 100.0
 
 @dataclasses.dataclass(frozen=True)
 class SynthRequest:
-    """What to synthesize and how; validated by :func:`resolve_flow` and :func:`check_liberty`.
+    """What to synthesize and how; validated by :func:`resolve_flow`.
 
     Members
     -------
     flow : str
         A name of :data:`~eda.flows.FLOWS` (``"liberty"``, ``"generic"``, ``"ecp5"``, ...).
-    liberty : pathlib.Path or None
-        The liberty file (liberty flow only).
+    liberty : eda.liberty.Library or None
+        The cells (liberty flows only); a path or paths given here are opened as one
+        (:func:`eda.liberty.as_library`).
     clock_ns : float
         Clock period given to static timing (FPGA flows: nextpnr's target).
     device : str or None
@@ -71,10 +72,14 @@ class SynthRequest:
     """
 
     flow: str
-    liberty: Path | None
+    liberty: Library | None
     clock_ns: float = DEFAULT_CLOCK_NS
     device: str | None = None
     seed: int = 1
+
+    def __post_init__(self):
+        if self.liberty is not None:
+            object.__setattr__(self, "liberty", as_library(self.liberty))
 
     @property
     def spec(self):
@@ -87,7 +92,8 @@ def resolve_flow(flow=None, liberty=None, clock_ns=None, *, device=None, seed=1)
     :func:`costmodel.published.default_flow` (``liberty`` when a library is at
     hand, given or the default OSU one installed, else ``generic``).
     ``clock_ns=None`` is the flow's default period; ``device`` and ``seed`` apply
-    to the FPGA flows only."""
+    to the FPGA flows only. ``liberty`` (file(s) or folder(s), liberty flows
+    only) replaces the flow's own library."""
     if flow is not None and flow not in FLOWS:
         raise ValueError(f"flow must be one of {', '.join(FLOWS)}, not {flow!r}")
     if flow is None:
@@ -105,7 +111,7 @@ def resolve_flow(flow=None, liberty=None, clock_ns=None, *, device=None, seed=1)
         raise ValueError(f"a device applies to the FPGA flows ({fpga_flows}), not to the {flow} flow")
     else:
         seed = 1
-    lib = check_liberty(liberty or DEFAULT_LIBERTY) if spec.liberty else None
+    lib = as_library(liberty or spec.library) if spec.liberty else None
     return SynthRequest(flow=flow, liberty=lib, clock_ns=float(clock_ns), device=device, seed=seed)
 
 
@@ -116,8 +122,8 @@ def report_name(config, request):
     name = config.name
     if request.flow != next(iter(FLOWS)):
         name += f"_{request.flow}"
-    if request.liberty is not None and request.liberty.resolve() != DEFAULT_LIBERTY:
-        name += f"_{request.liberty.stem}_{file_digest(request.liberty)[:8]}"
+    if request.liberty is not None and request.liberty.files != _default_files(request.spec):
+        name += f"_{request.liberty.name}_{request.liberty.digest()[:8]}"
     if request.device is not None and request.device != request.spec.devices[0][0]:
         name += f"_{request.device}"
     if request.clock_ns != request.spec.clock_ns:
@@ -127,9 +133,9 @@ def report_name(config, request):
     return name
 
 
-def file_digest(path):
-    """SHA-256 of a file, recorded so a report names the exact library it used."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def _default_files(spec):
+    """The files of a liberty flow's own library, resolved, without checking them."""
+    return tuple(path.resolve() for path in liberty_files(spec.library))
 
 
 def _breakdown(modules):
@@ -146,6 +152,14 @@ def _breakdown(modules):
     return parts
 
 
+def _layout_liberty(request):
+    """The one liberty file of a layout request: qflow places with one technology's file."""
+    if len(request.liberty.files) != 1:
+        raise ToolError(f"the {request.flow} flow places and routes with one qflow technology: give "
+                        f"one liberty file, not {len(request.liberty.files)}")
+    return request.liberty.files[0]
+
+
 def find_tools(request, yosys=None):
     """The Yosys and the timing tool a request needs: OpenSTA (liberty flow; None
     when missing), nextpnr (FPGA flows), else None. Raises ToolError if Yosys, or
@@ -153,7 +167,7 @@ def find_tools(request, yosys=None):
     if request.spec.kind == "fpga":
         return find_yosys(yosys), nextpnr.find_nextpnr(request.spec)
     if request.spec.kind == "layout":
-        qflow.check_tools(request.liberty)
+        qflow.check_tools(_layout_liberty(request))
         sta = find_sta()
         if sta is None:
             raise ToolError("the layout flow needs OpenSTA for post-route timing: apt-get install opensta")
@@ -184,7 +198,7 @@ def run(config, rtlil, request, *, yosys, sta, workdir, progress=None):
                       breakdown_note="own area of each module, synthesized with the hierarchy kept; "
                                      f"sums to {result['hierarchical_area']} vs {result['area']} flattened")
         if request.spec.kind == "layout":
-            result.update(layout.layout_result(result, workdir=workdir, liberty=request.liberty,
+            result.update(layout.layout_result(result, workdir=workdir, liberty=_layout_liberty(request),
                                                utilization=request.spec.utilization,
                                                clock_ns=request.clock_ns, sta=sta, progress=progress))
     tools = {"yosys": {"name": yosys.name, "version": yosys.version}}
@@ -205,7 +219,7 @@ def run(config, rtlil, request, *, yosys, sta, workdir, progress=None):
         "breakdown_note": result["breakdown_note"],
         "tools": tools,
         "library": None if request.liberty is None else
-        {"path": str(request.liberty), "sha256": file_digest(request.liberty)},
+        {**request.liberty.record(), "node": _node(request)},
         "clock_ns": request.clock_ns,
         "runtime_s": round(time.monotonic() - start, 3),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -216,6 +230,13 @@ def run(config, rtlil, request, *, yosys, sta, workdir, progress=None):
         if extra in result:
             report[extra] = result[extra]
     return report
+
+
+def _node(request):
+    """The technology a report names: the flow's node for its own library, else the library's name."""
+    if request.liberty.files == _default_files(request.spec):
+        return request.spec.node
+    return f"cells of {request.liberty.name}"
 
 
 def cache_key(config, rtlil, request, *, yosys, sta):
@@ -230,7 +251,7 @@ def cache_key(config, rtlil, request, *, yosys, sta):
         "config": dataclasses.asdict(config),
         "flow": request.flow,
         "clock_ns": request.clock_ns,
-        "library": None if request.liberty is None else file_digest(request.liberty),
+        "library": None if request.liberty is None else request.liberty.digest(),
         "rtlil": hashlib.sha256(rtlil.encode()).hexdigest(),
         "schema": SCHEMA_VERSION,
     }
@@ -328,11 +349,20 @@ def to_json(report):
     return json.dumps(report, indent=2) + "\n"
 
 
+def _library_line(library):
+    """``ASAP7 7 nm ..., 5 liberty files in ps, fF, pW``: the node and the units read."""
+    files = library.get("files") or [Path(library["path"]).name]
+    what = files[0] if len(files) == 1 else f"{len(files)} liberty files in {Path(library['path']).name}/"
+    node = library.get("node")
+    units = library.get("units")
+    return ", ".join(part for part in (node, what, units and f"units {units}") if part)
+
+
 def format_table(report):
     """A short human-readable summary of a report."""
     unit = report["area_unit"]
     lines = [
-        f"flow      {report['flow']}" + (f"  ({Path(report['library']['path']).name})" if report["library"] else ""),
+        f"flow      {report['flow']}" + (f"  ({_library_line(report['library'])})" if report["library"] else ""),
         "config    " + ", ".join(f"{k}={v}" for k, v in report["config"].items()),
         f"area      {report['area']:,} {unit}   ({report['cells']:,} cells)",
         f"delay     {report['delay']} {report['delay_unit']}   ({report['delay_source']})",

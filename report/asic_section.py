@@ -20,7 +20,7 @@ from . import asic_figures
 from .figure_style import figure_link
 from .sweep_rows import flow_label, is_liberty, load_model, model_points, rows_by_macs, sweep_date, swept_ks
 
-__all__ = ["PAPER_TECHNOLOGY", "CAPTIONS", "proof_mark", "trend", "SweepSection", "SweepFiguresSection"]
+__all__ = ["PAPER_TECHNOLOGY", "CAPTIONS", "proof_mark", "trend", "model_summary", "SweepSection", "SweepFiguresSection"]
 
 #: The paper's technology, for sentences.
 PAPER_TECHNOLOGY = PAPER["technology"].replace(" (paper)", "")
@@ -206,7 +206,9 @@ def _discussion(document, rows, comparison):
     return out
 
 
-def _model_section(document, model, note):
+def model_summary(document, model, note):
+    """The sentence on how well ``model`` (or, when None, why there is none: ``note``)
+    predicts the points of the sweep ``document``."""
     if model is None:
         return [f"No analytic-model comparison: {note}."]
     pts = model_points(document, model)
@@ -294,7 +296,7 @@ class SweepSection:
             lines += ["", f"### {macs} MACS", ""] + _macs_table(macs_rows, document, proofs)
         lines += ["", "## Against the paper", ""] + _comparison_table(self.comparison, rows)
         lines += ["", "## Discussion", ""] + _discussion(document, rows, self.comparison)
-        lines += ["", "## Analytic model", ""] + _model_section(document, self.model, self.model_note)
+        lines += ["", "## Analytic model", ""] + model_summary(document, self.model, self.model_note)
         return lines
 
 

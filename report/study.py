@@ -15,6 +15,7 @@ from pathlib import Path
 from .asic_section import SweepFiguresSection, SweepSection
 from .fpga_rows import fpga_sweeps
 from .fpga_section import FpgaSection
+from .node_section import NODE_FLOWS, NodeSection
 from .silicon_section import SiliconSection
 from .sweep_rows import area_ratios
 
@@ -68,19 +69,26 @@ def asic_study(sweep_path, *, figures_dir, commands, silicon=None, missing=None)
     Its sections: the sweep (:class:`~report.asic_section.SweepSection`), one
     :class:`~report.fpga_section.FpgaSection` per FPGA sweep published next to it
     (figures in ``figures_dir``'s sibling ``<fpga flow>/``), the sweep's figures (in
-    ``figures_dir``) and, given ``silicon`` (the :class:`report.silicon_numbers.Points`
-    published for a liberty sweep), the energy and layout section.
+    ``figures_dir``), given ``silicon`` (the :class:`report.silicon_numbers.Points`
+    published for a liberty sweep) the energy and layout section, and for the
+    liberty sweep with an ASAP7 sweep beside it, the two nodes
+    (:class:`~report.node_section.NodeSection`).
     """
     figures_dir = Path(figures_dir)
     sweep = SweepSection.load(sweep_path)
     sections = [sweep]
+    sources = list(sweep.sources)
+    beside = Path(sweep_path).parent / f"sweep_{NODE_FLOWS[1]}.json"
+    if sweep.document["flow"] == NODE_FLOWS[0] and beside.exists():
+        sections.append(NodeSection.load(Path(sweep_path).parent))
+        sources.append(beside.as_posix())
     sections += [FpgaSection.load(path, figures_dir.parent / flow, asic_comparison=sweep.comparison)
                  for flow, path in fpga_sweeps(Path(sweep_path).parent)]
     sections.append(SweepFiguresSection(sweep, figures_dir))
     if silicon is not None:
         sections.append(SiliconSection(silicon, figures_dir, area_ratios=area_ratios(sweep.document)))
     return Study(f"Cost of a k-bit rescaler against the paper: {sweep.document['flow']} flow", list(commands),
-                 sections, tuple(sweep.sources), missing)
+                 sections, tuple(sources), missing)
 
 
 def fpga_study(sweep_path, *, figures_dir, commands, missing=None):

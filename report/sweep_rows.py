@@ -15,7 +15,7 @@ from costmodel.published import DEFAULT_LIBERTY, ratio_table
 from hw.config import DatapathConfig
 
 __all__ = ["PART_ORDER", "PART_LABELS", "is_liberty", "swept_ks", "missing_points", "rows_by_macs",
-           "area_ratios", "flow_label", "load_model", "model_points", "ordered_parts", "sweep_date"]
+           "area_ratios", "node_label", "flow_label", "load_model", "model_points", "ordered_parts", "sweep_date"]
 
 #: Preferred bottom-to-top order of the breakdown parts; parts not listed (say, a
 #: rescaler split into submodules later) keep a stable order: ``rescaler*`` parts
@@ -63,13 +63,27 @@ def area_ratios(document):
             for r in macs_rows if "area_vs_k32" in r}
 
 
+def _node(document):
+    """The node a liberty sweep's report names; for a sweep published before reports
+    named one, OSU 0.18 um for the default library; else None."""
+    library = document["library"]
+    if library.get("node"):
+        return library["node"]
+    return "OSU 0.18 um" if Path(library.get("path", "?")).name == DEFAULT_LIBERTY.name else None
+
+
+def node_label(document):
+    """The technology of a liberty sweep, for sentences: its node, else its library's name."""
+    return _node(document) or f"cells of {Path(document['library'].get('path', '?')).name}"
+
+
 def flow_label(document):
     """What the numbers were measured with, for titles: flow, library, units."""
     if is_liberty(document):
         name = Path(document["library"].get("path", "?")).name
-        cells = "OSU 0.18 um cells" if name == DEFAULT_LIBERTY.name else f"cells of {name}"
+        node = _node(document)
         timing = "OpenSTA" if "sta" in document["tools"] else "logic levels"
-        return f"liberty flow, {cells} ({name}), Yosys + {timing}"
+        return f"{document['flow']} flow, {f'{node} cells' if node else f'cells of {name}'} ({name}), Yosys + {timing}"
     return (f"{document['flow']} flow (embedded Yosys, no liberty library): "
             f"area in {document['area_unit']}, delay in logic {document['delay_unit']}"
             if document["delay_unit"] == "levels" else

@@ -58,6 +58,20 @@ def test_readme_headline_table_is_the_published_study():
         assert row in README, f"README.md should hold the published row {row!r}"
 
 
+def test_readme_7nm_line_is_the_published_study():
+    sys.path.insert(0, str(REPO))
+    from costmodel import published
+    document = published.load_sweep(REPO / "reports" / "sweep_asap7.json")
+    area = " / ".join(f"{row['area_reduction_k4_pct']:.1f}" for row in published.compare_to_paper(document["points"]))
+
+    def energy(k):
+        report = json.loads((REPO / "reports" / "synth" / f"k{k}_macs8_asap7.json").read_text())
+        return report["energy"]["energy_pj_per_output"]
+    line = " ".join(README.split())
+    assert f"savings k = 32 -> 4 are {area} % for 4 / 8 / 16 MACS" in line
+    assert f"energy per output at 8 MACS {100 * (1 - energy(4) / energy(32)):.1f} %" in line
+
+
 def test_readme_headline_accuracy_is_the_published_study():
     rows = json.loads((REPO / "reports" / "mnist1d_accuracy.json").read_text())["rows"]
     for row in rows:

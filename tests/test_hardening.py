@@ -148,9 +148,10 @@ def test_report_names_carry_every_knob(tmp_path):
     assert len({synth.report_name(c, requests[0]) for c in configs}) == len(configs)
 
 
-def test_lib_that_is_a_folder(tmp_path):
+def test_lib_that_is_a_folder_without_liberty_files(tmp_path):
+    """A folder stands for its liberty files; one without any is one error line."""
     proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "liberty", "--lib", tmp_path)
-    one_line_error(proc, 2, "is a directory")
+    one_line_error(proc, 2, "has no liberty files (*.lib, *.lib.gz)")
 
 
 # --- row 4 (and 13): outputs checked before any work, one line, no partial file -------------

@@ -104,7 +104,7 @@ def test_damaged_energy_entry_is_recomputed(tmp_path, stub_measure, damage):
 def test_energy_key_covers_every_listed_module(tmp_path, source_copy):
     """An edit to any module of the netlist script, the simulation, the cell models, the
     power script, the stimulus or the arithmetic changes the key."""
-    (tmp_path / "cells.lib").write_text("library (x) { }\n")
+    (tmp_path / "cells.lib").write_text("library (x) {\n  cell (X) { }\n}\n")  # the key opens the library
 
     def key(**changes):
         kw = dict(liberty=tmp_path / "cells.lib", clock_ns=20.0, yosys=YOSYS, sta=STA, icarus=ICARUS)

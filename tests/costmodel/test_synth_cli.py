@@ -6,6 +6,7 @@ what is tested is what ``make synth`` does.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,27 @@ def test_liberty_flow_rescaler_k4(tmp_path):
     assert report["library"]["sha256"]
     if report["delay_unit"] == "ns":
         assert report["delay_ns"] == report["delay"] < report["clock_ns"]
+
+
+@pytest.mark.skipif(shutil.which("sta") is None, reason="OpenSTA is not installed")
+def test_asap7_flow_rescaler_k4_in_ns_and_um2(tmp_path):
+    code, out, err, reports = synth(tmp_path, "--k", "4", "--flow", "asap7")
+    assert code == 0, err
+    assert [p.name for p in reports] == ["k4_asap7.json"]
+    report = _check_report(reports[0], "asap7", "um^2")
+    assert report["library"]["node"].startswith("ASAP7 7 nm") and len(report["library"]["files"]) == 5
+    assert report["library"]["units"] == "time 1ps, capacitance 1fF, leakage 1pW"
+    # ps read as ns would give a delay 1000 times too large (or a clock 1000 times too short).
+    assert report["delay_unit"] == "ns" and 0.1 < report["delay"] < 5.0 and report["clock_ns"] == 10.0
+    assert "ASAP7 7 nm" in out and "um^2" in out
+
+
+def test_liberty_files_in_different_units_are_one_error(tmp_path):
+    (tmp_path / "ns.lib").write_text('library (a) {\n  time_unit : "1ns";\n  cell (X) { }\n}\n')
+    (tmp_path / "ps.lib").write_text('library (b) {\n  time_unit : "1ps";\n  cell (Y) { }\n}\n')
+    code, out, err, reports = synth(tmp_path, "--k", "4", "--flow", "liberty", "--lib", "ns.lib", "--lib", "ps.lib")
+    assert code == 2 and reports == []
+    assert err.count("\n") == 1 and err.startswith("error: liberty files disagree on units: ns.lib has time 1ns")
 
 
 @pytest.mark.parametrize("args, message", [

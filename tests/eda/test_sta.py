@@ -49,7 +49,12 @@ def test_garbage_gives_one_clear_error():
         sta.parse_delay("Error: nothing", 10.0)
     with pytest.raises(ToolError, match="cannot find the total"):
         sta.parse_total_power("nothing")
-    assert sta.parse_delay("No paths found.", 10.0) == 0.0
+
+
+
+def test_no_paths_found_is_an_error_not_a_zero_delay():
+    with pytest.raises(ToolError, match=r"no timed path .*did not link.*not 0"):
+        sta.parse_delay("No paths found.", 10.0)
 
 
 def test_power_reports_are_read_per_instance_and_in_total():
@@ -63,6 +68,7 @@ def test_an_error_line_is_a_failure_though_opensta_exits_0(tmp_path):
     fake = tmp_path / "sta"
     fake.write_text("#!/bin/sh\necho 'Error: cannot read file cells.lib.'\necho '  1.0 slack (MET)'\n")
     fake.chmod(0o755)
+    (tmp_path / "cells.lib").write_text("library (x) {\n  cell (INV) { }\n}\n")
     with pytest.raises(ToolError) as error:
         sta.critical_path(NETLIST, liberty=tmp_path / "cells.lib", top="top", clock_ns=10.0, workdir=tmp_path,
                           sta=Tool("opensta", (str(fake),), "2.0.17"))
