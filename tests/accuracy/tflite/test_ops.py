@@ -243,12 +243,18 @@ def test_sum_float32_arithmetic(sx, sy, zx, row, expected, exact, tmp_path):
 def test_sum_reference_kernel_is_wrong_in_this_litert(tmp_path):
     """Why SUM is checked against the optimized kernel: with one quantization in and
     out, LiteRT's reference SUM of int8 wraps the sum around in 8 bits (12 x 12 = 144
-    -> -112) where the optimized kernel saturates. If this fails, LiteRT fixed its
-    reference kernel: check SUM against it and update docs/tflite.md."""
-    path = reduce_model("SUM", [1, 12], [1], False, s=(0.1, 0.1), z=(0, 0)).save(tmp_path / "s.tflite")
+    -> -112) where the optimized kernel, and TFLite mode, saturate. If this fails,
+    LiteRT fixed its reference kernel: check SUM against it and update docs/tflite.md."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    path = tmp_path / "s.tflite"
     x = np.full((1, 12), 12, np.int8)
-    assert litert.run_litert(path, x, kernels="optimized")["y"].tolist() == [127]
-    assert litert.run_litert(path, x)["y"].tolist() == [-112]
+    mb = reduce_model("SUM", [1, 12], [1], False, s=(0.1, 0.1), z=(0, 0))
+    assert check(mb, path, x, kernels="optimized")[0].tolist() == [127]
+    ref = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    ref.allocate_tensors()
+    ref.set_tensor(ref.get_input_details()[0]["index"], x)
+    ref.invoke()
+    assert ref.get_tensor(ref.get_output_details()[0]["index"]).tolist() == [-112]
 
 
 @needs_litert
