@@ -86,21 +86,34 @@ def _add_multiplier_arguments(parser):
                         help="data for --bias-compensation's mean accumulators (default: --data itself)")
 
 
+#: The ``--model`` option of the digits commands.
+_MODEL = {"type": Path, "default": network.DEFAULT_MODEL, "help": "model file (.npz, see models/README.md)"}
+#: The ``--models`` option of the MNIST-1D commands.
+_MODELS = {"type": Path, "default": None, "help": "folder of the stored MNIST-1D models (default models/mnist1d)"}
+
+
 def _parser():
     p = cli.Parser(prog=PROG, description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    model = {"type": Path, "default": network.DEFAULT_MODEL, "help": "model file (.npz, see models/README.md)"}
+    for add in (_digits_parsers, _tflite_parsers, _evaluate_parser, _advise_parser, _mnist1d_parsers,
+                _truncation_bias_parser):
+        add(sub)
+    return p
+
+
+def _digits_parsers(sub):
+    """train, accuracy, finetune and pareto: the digits network's study."""
     t = sub.add_parser("train", help="train, quantize and save the digits network")
-    t.add_argument("--model", **model)
+    t.add_argument("--model", **_MODEL)
     a = sub.add_parser("accuracy", help="accuracy vs k and the error model -> reports/accuracy*")
-    a.add_argument("--model", **model)
+    a.add_argument("--model", **_MODEL)
     a.add_argument("--k", type=_ks, default=None, help="widths, e.g. 32,8,4")
     a.add_argument("--rounding", choices=ROUNDINGS, default="half_up", help="rescaler rounding mode")
     a.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N test images")
     a.add_argument("--out", type=Path, default=None, help=f"report directory (default {cli.RUNS_DIR}/)")
     cli.add_publish_argument(a)
     f = sub.add_parser("finetune", help="rescale-aware fine-tuning -> reports/finetune*")
-    f.add_argument("--model", **model)
+    f.add_argument("--model", **_MODEL)
     f.add_argument("--k", type=_ks, default=(4, 3, 2))
     f.add_argument("--epochs", type=_positive("--epochs", int), default=3)
     f.add_argument("--lr", type=_positive("--lr", float), default=100.0)
@@ -118,16 +131,23 @@ def _parser():
     pa.add_argument("--workload", choices=("digits", "mnist1d"), default="digits",
                     help="which network's accuracy reports (mnist1d: mnist1d_*.json -> pareto_mnist1d.*)")
     cli.add_publish_argument(pa)
+
+
+def _tflite_parsers(sub):
+    """tflite-export, tflite-parity (the digits network and LiteRT) and tflite-scales."""
     e = sub.add_parser("tflite-export", help="write the network as an int8 .tflite flatbuffer")
-    e.add_argument("--model", **model)
+    e.add_argument("--model", **_MODEL)
     e.add_argument("-o", "--output", type=Path, required=True)
     r = sub.add_parser("tflite-parity", help="golden model (TFLite mode) vs LiteRT, bit for bit")
-    r.add_argument("--model", **model)
+    r.add_argument("--model", **_MODEL)
     r.add_argument("--limit", type=_positive("--limit", int), default=None)
     r.add_argument("--out", type=Path, default=None, help="write the parity report (JSON) here")
     s = sub.add_parser("tflite-scales", help="per-layer (m, s) at k and predicted output change of any int8 .tflite")
     s.add_argument("file", type=Path)
     s.add_argument("--k", type=_ks, default=(8,))
+
+
+def _evaluate_parser(sub):
     ev = sub.add_parser("evaluate", help="any int8 .tflite on an .npz data set: TFLite mode and k-bit rescalers")
     ev.add_argument("model", type=Path, metavar="MODEL.tflite")
     ev.add_argument("--data", type=Path, default=None, metavar="FILE.npz",
@@ -144,22 +164,27 @@ def _parser():
                     help="write every mode's raw outputs here (tflite_out<i>, k<K>_out<i>)")
     ev.add_argument("--labels", action="store_true", help="also print every sample's predicted label")
     ev.add_argument("--out", type=Path, default=None, help="write the report (JSON) here")
-    _add_advise_parser(sub)
-    models = {"type": Path, "default": None, "help": "folder of the stored MNIST-1D models (default models/mnist1d)"}
+
+
+def _mnist1d_parsers(sub):
+    """mnist1d-train, mnist1d-accuracy and mnist1d-finetune."""
     mt = sub.add_parser("mnist1d-train", help="train, quantize and RAT-fine-tune the MNIST-1D network (torch)")
-    mt.add_argument("--models", **models)
+    mt.add_argument("--models", **_MODELS)
     for name, what in (("mnist1d-accuracy", "accuracy vs k, CIs, McNemar, error build-up -> mnist1d_accuracy*"),
                        ("mnist1d-finetune", "RAT against its k=32 control -> mnist1d_finetune*")):
         m = sub.add_parser(name, help=what)
-        m.add_argument("--models", **models)
+        m.add_argument("--models", **_MODELS)
         m.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N test samples")
         m.add_argument("-j", "--jobs", type=_positive("--jobs", int), default=None,
                        help="seeds evaluated at once, one process each (default 2)")
         m.add_argument("--out", type=Path, default=None, help=f"report directory (default {cli.RUNS_DIR}/)")
         cli.add_publish_argument(m)
+
+
+def _truncation_bias_parser(sub):
     tb = sub.add_parser("truncation-bias", help="truncate / round / bias-compensated multipliers: MNIST-1D "
                                                 "accuracy and a deep network's bias -> truncation_bias*")
-    tb.add_argument("--models", **models)
+    tb.add_argument("--models", **_MODELS)
     tb.add_argument("--deep-model", type=Path, default=None, metavar="F.tflite",
                     help="the deep network (default models/converted/mobilenetv2_035_96_int8.tflite)")
     tb.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N MNIST-1D test samples")
@@ -169,10 +194,9 @@ def _parser():
                     help="MNIST-1D seeds evaluated at once (default 2)")
     tb.add_argument("--out", type=Path, default=None, help=f"report directory (default {cli.RUNS_DIR}/)")
     cli.add_publish_argument(tb)
-    return p
 
 
-def _add_advise_parser(sub):
+def _advise_parser(sub):
     from .advise import DEFAULT_KS, DEFAULT_MACS, FLOWS, MAX_DROP
     ad = sub.add_parser("advise", help="which k for this model: accuracy, engine area/delay, energy per inference, "
                                        "storage, Pareto front, one recommendation")

@@ -5,8 +5,10 @@ that watches every call to :func:`accuracy.tflite.litert.run_litert`, the one wa
 tests obtain LiteRT's answer. For each test that passes, every op in the model it ran
 (read from the file before constant folding, so folded shape ops count too) is credited
 with the test and with the number of model-output elements the test compared bit for
-bit. An op inside a larger model is thus checked through the outputs it feeds; a row
-says so by the number of models it appeared in. Prints a Markdown table; asserts nothing.
+bit, and with the LiteRT kernels it was compared with (``reference``; SUM's tests ask
+for ``optimized``). An op inside a larger model is thus checked through the outputs it
+feeds; a row says so by the number of models it appeared in. Prints a Markdown table;
+asserts nothing.
 
 Usage::
 
@@ -52,6 +54,7 @@ class Coverage:
         self.tests = collections.defaultdict(set)
         self.elements = collections.Counter()
         self.models = collections.Counter()
+        self.kernels = collections.defaultdict(set)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
@@ -60,7 +63,7 @@ class Coverage:
 
         def watched(path, xq, *args, **kwargs):
             result = original(path, xq, *args, **kwargs)
-            self.pending.append((model_ops(path), output_elements(path, result)))
+            self.pending.append((model_ops(path), output_elements(path, result), kwargs.get("kernels", "reference")))
             return result
 
         litert.run_litert = watched
@@ -70,18 +73,21 @@ class Coverage:
             litert.run_litert = original
         if outcome.excinfo is None:
             test = item.nodeid.split("::")[-1].split("[")[0]
-            for ops, n in self.pending:
+            for ops, n, kernels in self.pending:
                 for op in set(ops):
                     self.tests[op].add(test)
                     self.elements[op] += n
                     self.models[op] += 1
+                    self.kernels[op].add(kernels)
 
     def table(self):
-        lines = ["| op | models | output elements bit-exact | tests |", "|---|---:|---:|---|"]
+        lines = ["| op | models | output elements bit-exact | LiteRT kernels | tests |",
+                 "|---|---:|---:|---|---|"]
         for op in sorted(self.tests):
             tests = sorted(self.tests[op])
             shown = ", ".join(tests[:3]) + (f" and {len(tests) - 3} more" if len(tests) > 3 else "")
-            lines.append(f"| {op} | {self.models[op]:,} | {self.elements[op]:,} | {shown} |")
+            lines.append(f"| {op} | {self.models[op]:,} | {self.elements[op]:,} | {', '.join(sorted(self.kernels[op]))} "
+                         f"| {shown} |")
         return "\n".join(lines)
 
 

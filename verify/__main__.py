@@ -37,6 +37,12 @@ def make_parser():
     parser = cli.Parser(prog=PROG, description="Prove the generated hardware correct: the rescaler "
                                                "variants against Eq. (1), synthesized netlists against their RTL.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _formal_parser(commands)
+    _formal_netlist_parser(commands)
+    return parser
+
+
+def _formal_parser(commands):
     formal = commands.add_parser(
         "formal", help="prove every rescaler variant equal to Eq. (1) (Yosys SAT), and a netlist to its RTL",
         description="Prove every named rescaler variant (hw/variants.py, combinational) equal to an "
@@ -58,6 +64,9 @@ def make_parser():
     _add_lib_argument(formal)
     formal.add_argument("--yosys", default=None, metavar="PATH",
                         help="Yosys for the variant proofs (default /usr/bin/yosys if present)")
+
+
+def _formal_netlist_parser(commands):
     netlists = commands.add_parser(
         "formal-netlist", help="prove each sweep point's liberty netlist equal to its RTL (ABC)",
         description="Synthesize each (k, MACS) engine with the liberty flow (the netlist the sweep "
@@ -75,7 +84,6 @@ def make_parser():
                           help="points at once (default 1)")
     _add_lib_argument(netlists)
     cli.add_publish_argument(netlists)
-    return parser
 
 
 def _sweep(publish):

@@ -1,5 +1,6 @@
-"""Element-wise arithmetic, MEAN, concatenation and (de)quantization kernels,
-bit-exact with LiteRT's reference kernels (``BUILTIN_REF``).
+"""Element-wise arithmetic, MEAN, SUM, concatenation and (de)quantization kernels,
+bit-exact with LiteRT's reference kernels (``BUILTIN_REF``) -- SUM with its optimized
+kernel, the reference one being wrong for int8.
 
 Each kernel names the LiteRT source it follows (int8/uint8 paths of the reference
 kernel type). Binary ops broadcast as numpy does, which is TFLite's rule (trailing
@@ -59,11 +60,9 @@ def _mul(model, op, args, k):
     return requantize(acc, M, k, zero_point=zy, lo=lo, hi=hi, dtype=ty.dtype)
 
 
-def _reduce(model, op, args, k):
-    """MEAN (reduce.cc, ``reference_ops::QuantizedMeanOrSum``): the sum of ``x - Zx``
-    over the axes rescaled by ``Sx/Sy`` with ``MultiplyByQuantizedMultiplier``, the
-    division by the element count ``n`` folded into the multiplier (``m' = (m << j) // n``,
-    ``s' = s + j``, ``j = min(floor(log2 n), 32, 31 + shift)``)."""
+def _reduction(model, op, args):
+    """What MEAN and SUM share: the input as int64, the reduced axes (sorted, never the
+    batch axis), their element count ``n`` and both tensors' ``(scale, zero point)``."""
     x, tx, ty = np.asarray(args[0], np.int64), quantized(model, op, 0), quantized(model, op, 0, out=True)
     axes = model.tensors[op.inputs[1]].data
     if axes is None:
@@ -71,8 +70,20 @@ def _reduce(model, op, args, k):
     axes = tuple(sorted({int(a) % x.ndim for a in np.atleast_1d(axes)}))
     if 0 in axes:
         raise Unsupported("reducing over the batch axis is not supported")
-    (sx, zx), (sy, zy) = scalar_q(tx), scalar_q(ty)
     count = int(np.prod([x.shape[a] for a in axes]))
+    return x, axes, count, scalar_q(tx), scalar_q(ty), ty
+
+
+def _keep_dims(op, y, axes):
+    return np.expand_dims(y, axes) if op.options.get("keep_dims") else y
+
+
+def _mean(model, op, args, k):
+    """MEAN (reduce.cc, ``reference_ops::QuantizedMeanOrSum``): the sum of ``x - Zx``
+    over the axes rescaled by ``Sx/Sy`` with ``MultiplyByQuantizedMultiplier``, the
+    division by the element count ``n`` folded into the multiplier (``m' = (m << j) // n``,
+    ``s' = s + j``, ``j = min(floor(log2 n), 32, 31 + shift)``)."""
+    x, axes, count, (sx, zx), (sy, zy), ty = _reduction(model, op, args)
     acc = (x - zx).sum(axis=axes)
     lo, hi = DTYPE_RANGE[ty.dtype]
     if k is None or k.k is None:
@@ -81,7 +92,27 @@ def _reduce(model, op, args, k):
         y = np.clip(multiply(acc, (m << j) // count, s + j) + zy, lo, hi).astype(ty.dtype)
     else:
         y = requantize(acc, sx / sy / count, k, zero_point=zy, lo=lo, hi=hi, dtype=ty.dtype)
-    return np.expand_dims(y, axes) if op.options.get("keep_dims") else y
+    return _keep_dims(op, y, axes)
+
+
+def _sum(model, op, args, k):
+    """SUM (reduce.cc ``EvalSum``, ``optimized_ops::QuantizedMeanOrSum`` with
+    ``compute_sum``), in float32 as that kernel computes it: ``scale = Sx / Sy``,
+    ``bias = -Zx * scale * n``, ``clamp(round(float(sum of x) * scale + bias) + Zy)``,
+    ties away from zero, the same formula whatever the two quantizations. It follows
+    LiteRT's optimized kernel, not its reference one, whose int8 SUM gives wrong
+    results (docs/tflite.md). Narrowed, the sum of ``x - Zx`` gets the ``k``-bit
+    rescale by ``Sx / Sy``."""
+    x, axes, count, (sx, zx), (sy, zy), ty = _reduction(model, op, args)
+    lo, hi = DTYPE_RANGE[ty.dtype]
+    if k is None or k.k is None:
+        scale = np.float32(sx) / np.float32(sy)
+        bias = np.float32(-zx) * scale * np.float32(count)
+        v = round_away(x.sum(axis=axes).astype(np.float32) * scale + bias)
+        y = np.clip(v.astype(np.int64) + zy, lo, hi).astype(ty.dtype)
+    else:
+        y = requantize((x - zx).sum(axis=axes), sx / sy, k, zero_point=zy, lo=lo, hi=hi, dtype=ty.dtype)
+    return _keep_dims(op, y, axes)
 
 
 def _concat(model, op, args, k):
@@ -138,9 +169,7 @@ def _dequantize(model, op, args, k):
     return (sx * (np.asarray(args[0], np.int64) - zx)).astype(np.float32)
 
 
-# SUM has no kernel: LiteRT 2.3's reference SUM of int8 returns values that this
-# reduction does not reproduce (on some samples only), so it is refused by name.
-KERNELS = {"ADD": _add_sub(1), "SUB": _add_sub(-1), "MUL": _mul, "MEAN": _reduce,
+KERNELS = {"ADD": _add_sub(1), "SUB": _add_sub(-1), "MUL": _mul, "MEAN": _mean, "SUM": _sum,
            "CONCATENATION": _concat, "QUANTIZE": _quantize, "DEQUANTIZE": _dequantize}
 #: The ops here whose rescales ``--narrow`` can give a ``k``-bit multiplier.
-NARROWABLE = ("ADD", "SUB", "MUL", "MEAN", "CONCATENATION", "QUANTIZE")
+NARROWABLE = ("ADD", "SUB", "MUL", "MEAN", "SUM", "CONCATENATION", "QUANTIZE")

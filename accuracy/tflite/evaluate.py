@@ -144,8 +144,9 @@ def format_report(r, *, labels=False):
         ops[name] = ops.get(name, 0) + 1
     lines = [f"{r['model']}: {len(r['ops'])} ops ({', '.join(f'{n} x{c}' for n, c in ops.items())}); "
              f"{r['samples']} samples from {r['data']}",
-             "TFLite mode follows LiteRT's reference kernels (BUILTIN_REF) arithmetic; this run did not "
-             "compare with LiteRT."]
+             "TFLite mode follows LiteRT's reference kernels (BUILTIN_REF) arithmetic"
+             + (" (SUM: its optimized kernel, the reference SUM of int8 being wrong)" if "SUM" in ops else "")
+             + "; this run did not compare with LiteRT."]
     if any(row["k"] is not None for row in r["rows"]):
         comp = (f", bias-compensated from mean accumulators of {r['bias_compensation']}"
                 if r["bias_compensation"] else "")

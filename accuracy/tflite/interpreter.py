@@ -18,9 +18,10 @@ Two modes:
   a single rounding with ties away from zero (``tflite_single``) for
   FULLY_CONNECTED, round-half-away integer division for AVERAGE_POOL_2D; each other
   kernel names the LiteRT source it follows. LiteRT's default (XNNPACK) and
-  optimized kernels round differently; no claim is made about them. One documented
-  difference: ``M = 1`` with ``|acc| >= 2^30`` (LiteRT's int32 left shift overflows;
-  see :func:`sim.golden.rescale`).
+  optimized kernels round differently; no claim is made about them, except for SUM,
+  which follows the optimized kernel (LiteRT's reference SUM of int8 is wrong). One
+  documented difference: ``M = 1`` with ``|acc| >= 2^30`` (LiteRT's int32 left shift
+  overflows; see :func:`sim.golden.rescale`).
 * ``k`` an integer -- the **paper's rescaler** in the ops of ``narrow`` (by default
   :data:`DEFAULT_NARROW`, the dot-product engine's layers): their rescales use the
   ``k``-bit ``quantize_multiplier(M32, k)`` (float32 ``M``; truncation, or

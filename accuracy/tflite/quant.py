@@ -76,8 +76,12 @@ def scalar_q(t):
 
 
 def round_away(v):
-    """``std::round`` (half away from zero) of float values, in their own precision."""
-    return np.sign(v) * np.floor(np.abs(v) + v.dtype.type(0.5))
+    """``std::round`` (half away from zero) of float values, in their own precision,
+    exact for every value: ``floor(|v| + 0.5)`` is not (in float32, 0.49999997 + 0.5
+    rounds to 1), while taking the integer part and comparing the exact remainder with
+    one half is."""
+    t = np.trunc(v)
+    return t + np.where(np.abs(v - t) >= 0.5, np.sign(v), 0)
 
 
 def quantize_input(x, tensor):

@@ -32,6 +32,7 @@ _POOL = ("Pool2DOptions", {"padding": "Padding", "stride_w": "StrideW", "stride_
                            "filter_w": "FilterWidth", "filter_h": "FilterHeight",
                            "activation": "FusedActivationFunction"})
 _ACT_ONLY = {"activation": "FusedActivationFunction"}
+_REDUCER = ("ReducerOptions", {"keep_dims": "KeepDims"})
 #: Option getters of the tflite package, per op: (options class, {our name: getter}).
 OPTIONS = {
     "CONV_2D": ("Conv2DOptions", {"padding": "Padding", "stride_w": "StrideW", "stride_h": "StrideH",
@@ -45,7 +46,7 @@ OPTIONS = {
                                                   "keep_num_dims": "KeepNumDims", "weights_format": "WeightsFormat"}),
     "CONCATENATION": ("ConcatenationOptions", {"axis": "Axis", "activation": "FusedActivationFunction"}),
     "ADD": ("AddOptions", _ACT_ONLY), "SUB": ("SubOptions", _ACT_ONLY), "MUL": ("MulOptions", _ACT_ONLY),
-    "MEAN": ("ReducerOptions", {"keep_dims": "KeepDims"}),
+    "MEAN": _REDUCER, "SUM": _REDUCER,
     "SOFTMAX": ("SoftmaxOptions", {"beta": "Beta"}),
     "LEAKY_RELU": ("LeakyReluOptions", {"alpha": "Alpha"}),
     "TRANSPOSE_CONV": ("TransposeConvOptions", {"padding": "Padding", "stride_w": "StrideW", "stride_h": "StrideH",

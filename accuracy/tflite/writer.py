@@ -23,7 +23,7 @@ __all__ = ["OPS", "TYPES", "PADDING", "ACTIVATION", "MIRROR_PAD_MODE", "ModelBui
 OPS = {"ADD": 0, "AVERAGE_POOL_2D": 1, "CONCATENATION": 2, "CONV_2D": 3, "DEPTHWISE_CONV_2D": 4,
        "DEQUANTIZE": 6, "FLOOR": 8, "FULLY_CONNECTED": 9, "LOGISTIC": 14, "MAX_POOL_2D": 17, "MUL": 18,
        "RELU": 19, "RELU_N1_TO_1": 20, "RELU6": 21, "RESHAPE": 22, "SOFTMAX": 25, "TANH": 28, "MEAN": 40,
-       "SUB": 41, "EXP": 47, "PRELU": 54, "NEG": 59, "LEAKY_RELU": 98, "QUANTIZE": 114,
+       "SUB": 41, "EXP": 47, "PRELU": 54, "NEG": 59, "SUM": 74, "LEAKY_RELU": 98, "QUANTIZE": 114,
        "HARD_SWISH": 117}
 #: Tensor element types (``TensorType``).
 TYPES = {"float32": 0, "int32": 2, "uint8": 3, "int16": 7, "int8": 9}
@@ -46,7 +46,7 @@ _OPTIONS = {
     "CONCATENATION": (2, 10, {"axis": (0, "i32"), "activation": (1, "i8")}),
     "ADD": (2, 11, {"activation": (0, "i8")}),
     "RESHAPE": (1, 17, {"new_shape": (0, "vec_i32")}),
-    "MEAN": (2, 27, {"keep_dims": (0, "bool")}),
+    **{name: (2, 27, {"keep_dims": (0, "bool")}) for name in ("MEAN", "SUM")},
     "DEQUANTIZE": (2, 38, {}),
     "QUANTIZE": (1, 89, {}),
     "SUB": (1, 28, {"activation": (0, "i8")}),

@@ -5,11 +5,14 @@ and in exact-tie vectors (values exactly half-way between two outputs), through 
 (``BUILTIN_REF``) and through the integer interpreter: the outputs must be equal bit
 for bit. Bad files give one ModelError line."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
 from accuracy.digits import litert as digits_litert
 from accuracy.tflite import interpreter, litert, reader, support
+from accuracy.tflite.quant import round_away
 from accuracy.tflite.writer import ModelBuilder
 
 REASON = litert.litert_available()
@@ -405,3 +408,16 @@ def test_cli_evaluate(net, data, tmp_path, capsys):
         assert main(["evaluate", str(model), "--data", str(bad_data)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_round_away_is_std_round_also_next_to_halves(dtype):
+    """Ties away from zero, and the values one step either side of every tie rounded
+    as exact arithmetic does (``floor(|v| + 0.5)`` turns the float just below 0.5 into 1)."""
+    halves = (np.arange(-300, 300) + 0.5).astype(dtype)
+    v = np.concatenate([halves, np.nextafter(halves, dtype(np.inf)), np.nextafter(halves, dtype(-np.inf)),
+                        np.random.default_rng(0).uniform(-1e6, 1e6, 2000).astype(dtype), np.zeros(1, dtype)])
+    exact = [int(np.sign(x)) * int(abs(Fraction(float(x))) + Fraction(1, 2)) for x in v]
+    got = round_away(v)
+    assert got.dtype == dtype and got.tolist() == exact
+    assert round_away(np.nextafter(dtype(0.5), dtype(0))) == 0

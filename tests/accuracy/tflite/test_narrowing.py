@@ -123,3 +123,45 @@ def test_cli_options(tmp_path, capsys):
         assert main(["evaluate", str(path), "--data", str(npz), "--k", "4"] + argv) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+
+
+def sum_model(path):
+    """x (Sx = 0.02, Zx = -5) -> SUM over the last axis, keep_dims -> y (Sy = 0.07, Zy = 4)."""
+    mb = ModelBuilder()
+    x = mb.tensor("x", [1, 3, 4], scale=0.02, zero_point=-5)
+    axes = mb.tensor("axes", [1], "int32", data=[2])
+    y = mb.tensor("y", [1, 3, 1], scale=0.07, zero_point=4)
+    mb.op("SUM", [x, axes], [y], keep_dims=True)
+    return mb.save(path)
+
+
+@needs_tflite
+@pytest.mark.parametrize("multiplier, method", [("truncate", "truncate"), ("round", "nearest")])
+def test_narrow_sum_gives_it_the_k_bit_rescale(multiplier, method, tmp_path):
+    """SUM keeps LiteRT's float32 arithmetic unless named in ``narrow``; named, its sum
+    of ``x - Zx`` is sim.golden's k-bit rescale by ``Sx/Sy``."""
+    model = reader.load(sum_model(tmp_path / "s.tflite"))
+    xs = np.random.default_rng(5).integers(-128, 128, (300, 3, 4)).astype(np.int8)
+    ref = interpreter.run(model, xs)
+    assert np.array_equal(interpreter.run(model, xs, k=3, multiplier=multiplier), ref)  # not narrowed by default
+    acc = (xs.astype(np.int64) + 5).sum(axis=2, keepdims=True)
+    for k in (3, 5, 8):
+        M = np.float64(np.float32(0.02)) / np.float64(np.float32(0.07))
+        m, s = golden.quantize_multiplier(np.float32(M), k, method=method)
+        got = interpreter.run(model, xs, k=k, narrow=["SUM"], multiplier=multiplier)
+        assert np.array_equal(got, golden.rescale(acc, m, s, zero_point=4, k=k))
+    assert not np.array_equal(interpreter.run(model, xs, k=3, narrow=["SUM"]), ref)
+
+
+@needs_tflite
+def test_cli_narrows_sum_and_says_which_kernel_it_follows(tmp_path, capsys):
+    from accuracy.__main__ import main
+    path = sum_model(tmp_path / "s.tflite")
+    npz = tmp_path / "d.npz"
+    np.savez(npz, x=np.random.default_rng(6).integers(-128, 128, (40, 3, 4)).astype(np.int8))
+    assert main(["evaluate", str(path), "--supported-ops"]) == 0
+    assert "ops with a rescale --narrow can give k bits: SUM" in capsys.readouterr().out
+    assert main(["evaluate", str(path), "--data", str(npz), "--k", "3", "--narrow", "sum"]) == 0
+    text = capsys.readouterr().out
+    assert "SUM: its optimized kernel" in text and "k-bit multipliers (truncate) in: " in text
+    assert "SUM" in text.split("k-bit multipliers (truncate) in: ")[1].split(";")[0]

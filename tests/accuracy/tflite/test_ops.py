@@ -16,14 +16,14 @@ needs_litert = pytest.mark.skipif(REASON is not None, reason=f"LiteRT cannot be 
 RANGE = {"int8": (-128, 127), "uint8": (0, 255)}
 
 
-def check(mb, path, xs, *, inputs=None, outputs=None):
-    """Save ``mb``, run ``xs`` through LiteRT and the interpreter; every model output
-    must be equal bit for bit. Returns the interpreter's outputs (a list)."""
+def check(mb, path, xs, *, inputs=None, outputs=None, kernels="reference"):
+    """Save ``mb``, run ``xs`` through LiteRT's ``kernels`` and the interpreter; every
+    model output must be equal bit for bit. Returns the interpreter's outputs (a list)."""
     mb.save(path, inputs=inputs, outputs=outputs)
     model = support.load(path)
     ours = interpreter.run(model, xs)
     ours = list(ours) if isinstance(ours, tuple) else [ours]
-    lite = litert.run_litert(path, xs)
+    lite = litert.run_litert(path, xs, kernels=kernels)
     for out, index in zip(ours, model.outputs):
         ref = lite[model.tensors[index].name]
         assert out.shape == ref.shape and out.dtype == ref.dtype, (out.shape, ref.shape, out.dtype, ref.dtype)
@@ -174,21 +174,87 @@ def test_sub_and_mul_ties_and_saturation(tmp_path):
     check(mb, tmp_path / "m.tflite", [x, x[:, ::-1].copy()], inputs=inputs)
 
 
+def reduce_model(op, shape, axes, keep_dims, dtype="int8", *, s=(0.05, 0.5), z=(-7, 3)):
+    """x -> ``op`` over the constant ``axes`` -> y."""
+    mb = ModelBuilder()
+    x = mb.tensor("x", shape, dtype, scale=s[0], zero_point=z[0])
+    ax = mb.tensor("axes", [len(axes)], "int32", data=axes)
+    resolved = {a % len(shape) for a in axes}
+    out = [1 if d in resolved else n for d, n in enumerate(shape)] if keep_dims else \
+        [n for d, n in enumerate(shape) if d not in resolved]
+    y = mb.tensor("y", out, dtype, scale=s[1], zero_point=z[1])
+    mb.op(op, [x, ax], [y], keep_dims=keep_dims)
+    return mb
+
+
 @needs_litert
 @pytest.mark.parametrize("axes, keep_dims", [([1, 2], True), ([2], False), ([-1], True), ([1, 2, 3], False),
                                              ([3, 1], False)])
 def test_mean_any_axes(axes, keep_dims, tmp_path):
     rng = np.random.default_rng(len(axes) + keep_dims)
-    shape = [1, 3, 5, 4]
-    mb = ModelBuilder()
-    x = mb.tensor("x", shape, scale=0.05, zero_point=-7)
-    ax = mb.tensor("axes", [len(axes)], "int32", data=axes)
-    resolved = {a % 4 for a in axes}
-    out = [1 if d in resolved else n for d, n in enumerate(shape)] if keep_dims else \
-        [n for d, n in enumerate(shape) if d not in resolved]
-    y = mb.tensor("y", out, scale=0.04, zero_point=3)
-    mb.op("MEAN", [x, ax], [y], keep_dims=keep_dims)
-    check(mb, tmp_path / "r.tflite", rng.integers(-128, 128, [30] + shape[1:]).astype(np.int8))
+    mb = reduce_model("MEAN", [1, 3, 5, 4], axes, keep_dims, s=(0.05, 0.04))
+    check(mb, tmp_path / "r.tflite", rng.integers(-128, 128, [30, 3, 5, 4]).astype(np.int8))
+
+
+# SUM against LiteRT's optimized kernel: its reference SUM of int8 is wrong (see below).
+@needs_litert
+@pytest.mark.parametrize("axes, keep_dims", [([1, 2], True), ([2], False), ([-1], True), ([1, 2, 3], False),
+                                             ([3, 1], True)])
+@pytest.mark.parametrize("dtype, s, z", [
+    ("int8", (0.05, 0.5), (-7, 3)), ("int8", (0.02, 0.05), (10, -3)), ("int8", (0.01, 1.0), (-128, -5)),
+    ("int8", (0.05, 0.05), (-7, -7)), ("int8", (0.1, 0.1), (0, 0)), ("uint8", (0.05, 0.4), (128, 10))])
+def test_sum_any_axes(axes, keep_dims, dtype, s, z, tmp_path):
+    """Several axes, keep_dims both ways, negative zero points, equal and unequal
+    quantizations (saturating), uint8."""
+    rng = np.random.default_rng(len(axes) + keep_dims)
+    lo, hi = RANGE[dtype]
+    x = rng.integers(lo, hi + 1, [40, 3, 5, 4]).astype(dtype)
+    check(reduce_model("SUM", [1, 3, 5, 4], axes, keep_dims, dtype, s=s, z=z), tmp_path / "s.tflite", x,
+          kernels="optimized")
+
+
+@needs_litert
+def test_sum_exact_ties_and_saturation(tmp_path):
+    """``Sx/Sy = 0.5``: every odd sum is a tie, rounded away from zero; sums past the
+    type saturate."""
+    mb = reduce_model("SUM", [1, 6], [1], False, s=(0.05, 0.1), z=(0, 0))
+    x = np.array([[1, 0, 0, 0, 0, 0], [-1, 0, 0, 0, 0, 0], [3, 0, 0, 0, 0, 0], [-3, 0, 0, 0, 0, 0],
+                  [127, 127, 1, 0, 0, 0], [-128, -128, -1, 0, 0, 0]], np.int8)
+    ours = check(mb, tmp_path / "t.tflite", x, kernels="optimized")[0]
+    assert ours.reshape(-1).tolist() == [1, -1, 2, -2, 127, -128]
+
+
+@needs_litert
+@pytest.mark.parametrize("sx, sy, zx, row, expected, exact", [
+    (0.0957922, 0.31148756, 13, [127, 127, 89, 0, 0, 0, 0, 0], 74, 73),
+    (0.03618818, 0.17852837, -86, [-128, -128, -128, -128, -128, -85, 0, 0], -8, -7)])
+def test_sum_float32_arithmetic(sx, sy, zx, row, expected, exact, tmp_path):
+    """The scale, the zero-point bias and the scaled sum in float32, the bias added
+    apart: on these sums that gives another integer than exact rounding of
+    ``(sum - n Zx) Sx / Sy`` would, and LiteRT's."""
+    mb = reduce_model("SUM", [1, 8], [1], False, s=(sx, sy), z=(zx, 0))
+    x = np.array([row], np.int8)
+    real = (x.astype(np.int64).sum() - 8 * zx) * np.float64(np.float32(sx)) / np.float64(np.float32(sy))
+    assert round(real) == exact
+    assert check(mb, tmp_path / "f.tflite", x, kernels="optimized")[0].tolist() == [expected]
+
+
+@needs_litert
+def test_sum_reference_kernel_is_wrong_in_this_litert(tmp_path):
+    """Why SUM is checked against the optimized kernel: with one quantization in and
+    out, LiteRT's reference SUM of int8 wraps the sum around in 8 bits (12 x 12 = 144
+    -> -112) where the optimized kernel, and TFLite mode, saturate. If this fails,
+    LiteRT fixed its reference kernel: check SUM against it and update docs/tflite.md."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    path = tmp_path / "s.tflite"
+    x = np.full((1, 12), 12, np.int8)
+    mb = reduce_model("SUM", [1, 12], [1], False, s=(0.1, 0.1), z=(0, 0))
+    assert check(mb, path, x, kernels="optimized")[0].tolist() == [127]
+    ref = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    ref.allocate_tensors()
+    ref.set_tensor(ref.get_input_details()[0]["index"], x)
+    ref.invoke()
+    assert ref.get_tensor(ref.get_output_details()[0]["index"]).tolist() == [-112]
 
 
 @needs_litert
