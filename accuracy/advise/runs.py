@@ -1,7 +1,8 @@
 """One pass over the data: TFLite mode and every k, the outputs and every narrowed layer compared.
 
 For each batch the model runs once in TFLite mode and once per ``k`` (every tensor
-kept), and what ``advise`` reports is accumulated: the top-1 prediction of every
+kept), through the fast path's plans (:class:`accuracy.tflite.fast.Plan`: the
+interpreter's integers, by construction), and what ``advise`` reports is accumulated: the top-1 prediction of every
 mode, each sample's share of changed output elements and its mean ``|dy|`` against
 TFLite mode, and per narrowed layer the changed share, mean ``|dy|`` and mean signed
 ``dy`` of its outputs when the whole network runs at ``k`` (*propagated*: the error
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..tflite import interpreter
+from ..tflite import fast
 from .layers import dot_product_layers
 
 __all__ = ["BATCH", "Measurements", "measure"]
@@ -50,19 +51,21 @@ def measure(model, xs, ks, *, narrow, multiplier="truncate", bias_compensation=N
     preds = {mode: [] for mode in ("tflite",) + tuple(ks)}
     changed, mean_abs = {k: [] for k in ks}, {k: [] for k in ks}
     sums, layers = None, None
+    plans = {"tflite": fast.Plan(model)}
+    plans.update({k: fast.Plan(model, k=k, narrow=narrow, multiplier=multiplier,
+                               bias_compensation=bias_compensation) for k in ks})
     for start in range(0, n, batch):
         part = [x[start:start + batch] for x in xs]
         nb = len(part[0])
         arg = part if len(part) > 1 else part[0]
-        ref = interpreter.run(model, arg, keep=True)
+        ref = plans["tflite"].run(arg, keep=True)
         if layers is None:
             layers = dot_product_layers(model, ref, nb, narrow)
             sums = {k: np.zeros((len(layers), 4)) for k in ks}  # changed, |dy|, dy, count
         ref_flat = _flat(model, ref, nb)
         preds["tflite"].append(ref[model.outputs[0]].reshape(nb, -1).argmax(axis=1))
         for k in ks:
-            got = interpreter.run(model, arg, k=k, narrow=narrow, multiplier=multiplier,
-                                  bias_compensation=bias_compensation, keep=True)
+            got = plans[k].run(arg, keep=True)
             diff = _flat(model, got, nb) - ref_flat
             changed[k].append((diff != 0).mean(axis=1))
             mean_abs[k].append(np.abs(diff).mean(axis=1))

@@ -67,12 +67,15 @@ class Plan:
             nk = narrowing if narrowing is not None and op.name in narrow else None
             self.steps.append(_step(model, op, nk))
 
-    def run(self, x):
-        """The outputs for the batch ``x`` (as :func:`accuracy.tflite.interpreter.run`)."""
+    def run(self, x, *, keep=False):
+        """The outputs for the batch ``x``, or with ``keep`` ``{tensor index: array}`` for
+        every tensor computed (as :func:`accuracy.tflite.interpreter.run`)."""
         model = self.model
         values = ref._inputs(model, x)
         for op, step in zip(model.ops, self.steps):
             values.update(zip(op.outputs, step(ref._args(model, op, values))))
+        if keep:
+            return values
         outs = tuple(values[i] for i in model.outputs)
         return outs[0] if len(outs) == 1 else outs
 

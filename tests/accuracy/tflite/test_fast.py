@@ -45,6 +45,19 @@ def test_benchmark_networks_equal_the_interpreter(networks, name):
         assert int((ours != ref).sum()) == 0, f"k={k}"
 
 
+def test_kept_tensors_equal_the_interpreter(networks):
+    """``Plan.run(keep=True)``, which advise compares layer by layer, keeps every tensor
+    the interpreter keeps, with the same values."""
+    model = networks["residual_cnn"]
+    x = inputs(model, 6, seed=1)
+    for k in (None, 4):
+        ours = fast.Plan(model, k=k).run(x, keep=True)
+        ref = interpreter.run(model, x, k=k, keep=True)
+        assert ours.keys() == ref.keys()
+        for i in ref:
+            assert ours[i].dtype == ref[i].dtype and np.array_equal(ours[i], ref[i]), (k, model.tensors[i].name)
+
+
 def test_every_layer_of_mobilenet_takes_the_fast_path(networks):
     """The float paths are not silently skipped: every dot-product layer and ADD has a
     fast step, and every rescale stays within the static float64 bound."""
