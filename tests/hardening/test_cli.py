@@ -1,0 +1,69 @@
+"""Bad command lines of every package: one `error:` line, exit status 2, nothing written;
+`estimate` inside and outside its fit."""
+
+import importlib
+import subprocess
+
+import pytest
+
+
+BAD_COMMANDS = [
+    ("costmodel", "sweep", "--k", "3..99999999999"),
+    ("costmodel", "sweep", "--k", "1..4"),
+    ("costmodel", "sweep", "--k", "4..3"),
+    ("costmodel", "sweep", "--k", "a..b"),
+    ("costmodel", "sweep", "--macs", "0..99999999999"),
+    ("costmodel", "sweep", "--macs", "3"),
+    ("costmodel", "sweep", "-j", "0"),
+    ("costmodel", "sweep", "-j", "-5"),
+    ("costmodel", "sweep", "--engines", "1000"),
+    ("costmodel", "sweep", "--set", "k=4"),
+    ("verify", "formal", "--k", "3..99999999999"),
+    ("costmodel", "variants", "--macs", "1..99999999999"),
+    ("costmodel", "synth", "--k", "4", "--clock-ns", "nan"),
+    ("costmodel", "synth", "--k", "4", "--clock-ns", "-1"),
+    ("costmodel", "synth", "--k", "4", "--engines", "1000000"),
+    ("costmodel", "synth", "--k", "4", "--macs", "64", "--engines", "1000"),
+    ("costmodel", "synth", "--k", "4", "--lib", "/nonexistent.lib", "--flow", "liberty"),
+    ("hw", "verilog", "--k", "4", "--macs", "4", "--engines", "1000000"),
+    ("hw", "verilog", "--k", "4", "--macs", "4", "--engines", "0"),
+    ("hw", "verilog", "--k", "4", "--macs", "128"),
+    ("hw", "verilog", "--k", "99999999999"),
+    # row 11: estimate outside what the model was fitted to
+    ("costmodel", "estimate", "--k", "2", "--macs", "8"),
+    ("costmodel", "estimate", "--k", "6", "--macs", "1"),
+    ("costmodel", "estimate", "--k", "6", "--macs", "64"),
+    ("costmodel", "estimate", "--k", "6", "--macs", "8", "--engines", "1000"),
+    ("costmodel", "estimate", "--k", "6", "--macs", "8", "--engines", "4"),
+    ("costmodel", "estimate", "--k", "6", "--macs", "8", "--rescaler-pipeline", "3", "--trim-shift"),
+    ("costmodel", "estimate", "--k", "6", "--macs", "8", "--no-fast-clamp"),
+    ("costmodel", "estimate", "--k", "6"),
+    # row 14
+    ("accuracy", "finetune", "--lr", "nan"),
+    ("accuracy", "finetune", "--lr", "inf"),
+    ("accuracy", "finetune", "--epochs", "-1"),
+    ("accuracy", "finetune", "--epochs", "0"),
+    ("accuracy", "accuracy", "--limit", "-5"),
+    ("accuracy", "accuracy", "--limit", "x"),
+    ("accuracy", "tflite-parity", "--limit", "0"),
+]
+
+
+@pytest.mark.parametrize("command", BAD_COMMANDS, ids=" ".join)
+def test_bad_command_is_one_line(tmp_path, monkeypatch, capsys, command, one_line_error):
+    """In-process through each package's ``main`` (the same code as ``python -m``, without
+    the start-up cost): exit status 2, one ``error:`` line, nothing written."""
+    main = importlib.import_module({"hw": "hw.cli"}.get(command[0], f"{command[0]}.__main__")).main
+    monkeypatch.chdir(tmp_path)
+    status = main(list(command[1:]))
+    out, err = capsys.readouterr()
+    one_line_error(subprocess.CompletedProcess(command, status, out, err), 2)
+    assert not (tmp_path / "build").exists()  # nothing ran
+
+
+def test_estimate_inside_and_extrapolated(tmp_path, run):
+    proc = run(tmp_path, "costmodel", "estimate", "--k", "6", "--macs", "8")
+    assert proc.returncode == 0 and "fit error up to" in proc.stdout
+    proc = run(tmp_path, "costmodel", "estimate", "--k", "2", "--macs", "8", "--extrapolate")
+    assert proc.returncode == 0 and "fit error" not in proc.stdout and "no error bound" in proc.stdout
+    assert proc.stderr.startswith("warning: extrapolating")

@@ -1,0 +1,175 @@
+"""`python -m costmodel synth`: tools that are not what they claim, concurrent runs, report
+names, unwritable outputs, the result cache."""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from costmodel import synth
+from hw.config import DatapathConfig
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+# --- row 1: no stale results; a tool is accepted only if it looks like that tool -----------
+
+def test_echo_is_not_yosys(tmp_path, run, one_line_error):
+    proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--yosys", "/bin/echo")
+    one_line_error(proc, 2, "does not look like Yosys")
+
+
+def test_sta_that_is_not_opensta(tmp_path, run, one_line_error):
+    if not synth.DEFAULT_LIBERTY.is_file():
+        pytest.skip("the liberty flow needs qflow-tech-osu018")
+    proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "liberty", env={"STA": "/bin/echo"})
+    one_line_error(proc, 2, "does not look like OpenSTA")
+
+
+def test_a_silent_yosys_never_yields_the_previous_result(tmp_path, run, one_line_error, fake_tool):
+    """After a real synthesis, a 'Yosys' that writes nothing must fail, not report the old numbers."""
+    assert run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic").returncode == 0
+    silent = fake_tool(tmp_path, "silent-yosys", "exit 0")
+    for _ in range(2):  # and again: nothing of the failed run is reused either
+        proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic", "--fresh", "--yosys", silent)
+        one_line_error(proc, 2, "wrote no")
+    # a never-built configuration: the same line, no FileNotFoundError
+    proc = run(tmp_path, "costmodel", "synth", "--k", "5", "--flow", "generic", "--yosys", silent)
+    one_line_error(proc, 2, "wrote no")
+
+
+# --- row 2: concurrent runs never share scratch space ----------------------------------------
+
+@pytest.mark.parametrize("configs", [(("--k", "4", "--macs", "4"),) * 2,
+                                     (("--k", "4"), ("--k", "5"))], ids=["same", "different"])
+def test_concurrent_syntheses(tmp_path, configs, only_report):
+    for _ in range(1):  # rounds: make bench-concurrency runs 5 of each
+        procs = [subprocess.Popen([sys.executable, "-m", "costmodel", "synth", *args, "--flow", "generic",
+                                   "--fresh", "--out", f"out{i}"], cwd=tmp_path, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env={**os.environ, "PYTHONPATH": str(REPO)})
+                 for i, args in enumerate(configs)]
+        for proc, args in zip(procs, configs):
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err
+            report = synth.check_report(only_report(tmp_path / f"out{procs.index(proc)}"))
+            assert report["config"]["k"] == int(args[1])
+    assert not list((tmp_path / "build" / "synth").iterdir())  # every scratch folder removed
+
+
+# --- row 3: report names never collide ----------------------------------------------------------
+
+def test_report_names_carry_every_knob(tmp_path):
+    if not synth.DEFAULT_LIBERTY.is_file():
+        pytest.skip("needs a liberty file to copy")
+    text = synth.DEFAULT_LIBERTY.read_text()
+    libs = []
+    for where in ("a", "b"):
+        (tmp_path / where).mkdir()
+        lib = tmp_path / where / "cells.lib"
+        lib.write_text(text + f"\n/* {where} */\n")
+        libs.append(lib)
+    config = DatapathConfig(k=4)
+    requests = [synth.resolve_flow("liberty"), synth.resolve_flow("liberty", clock_ns=1),
+                synth.resolve_flow("generic"), *(synth.resolve_flow("liberty", lib) for lib in libs)]
+    names = {synth.report_name(config, r) for r in requests}
+    assert len(names) == len(requests), names
+    configs = [DatapathConfig(k=4), DatapathConfig(k=4, trim_shift=True), DatapathConfig(k=4, fast_clamp=False),
+               DatapathConfig(k=4, rescaler_pipeline=2), DatapathConfig(k=4, booth=True)]
+    assert len({synth.report_name(c, requests[0]) for c in configs}) == len(configs)
+
+
+def test_lib_that_is_a_folder(tmp_path, run, one_line_error):
+    proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "liberty", "--lib", tmp_path)
+    one_line_error(proc, 2, "is a directory")
+
+
+# --- row 4 (and 13): outputs checked before any work, one line, no partial file -------------
+
+def _unwritable_outputs(tmp_path, locked, leaf):
+    """(label, --out value) pairs a user might give: an immutable folder, a file in
+    place of the folder (a folder in place of the file ``leaf``), a path below a
+    file, ``/dev/full`` as a folder."""
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    return [("immutable", locked / leaf if leaf else locked),
+            ("file", a_file) if not leaf else ("folder", tmp_path),
+            ("below-a-file", a_file / "sub" / (leaf or "")), ("dev-full", Path("/dev/full") / (leaf or ""))]
+
+
+@pytest.mark.parametrize("command", [
+    ("costmodel", "synth", "--k", "4", "--flow", "generic"),
+    ("costmodel", "sweep", "--k", "4", "--macs", "4", "--flow", "generic"),
+    ("costmodel", "variants", "--k", "4", "--macs", "4", "--flow", "generic"),
+])
+def test_unwritable_out_folder_fails_before_any_synthesis(tmp_path, command, run, one_line_error, unwritable_outputs):
+    for label, out in unwritable_outputs(""):
+        if command[1] == "variants":  # it has no --out: its reports root is made unwritable instead
+            (tmp_path / "build").mkdir(exist_ok=True)
+            shutil.rmtree(tmp_path / "build" / "reports", ignore_errors=True)
+            (tmp_path / "build" / "reports").write_text("in the way")
+            proc = run(tmp_path, *command)
+        else:
+            proc = run(tmp_path, *command, "--out", out)
+        one_line_error(proc, 2, "cannot ")
+        assert not (tmp_path / "build" / "cache").exists(), label  # nothing was synthesized
+
+
+def test_user_runs_write_outside_the_study(tmp_path, run, small_sweep):
+    """Item 8: without --publish, synth and sweep write under build/reports/, never reports/."""
+    assert run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic").returncode == 0
+    proc = run(tmp_path, "report", "report", "--sweep", small_sweep)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "reports").exists()
+    written = {p.relative_to(tmp_path).as_posix() for p in (tmp_path / "build" / "reports").rglob("*.*")}
+    assert "build/reports/synth/k4_generic.json" in written and "build/reports/REPORT.md" in written
+    proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic", "--publish")
+    assert proc.returncode == 0 and (tmp_path / "reports" / "synth" / "k4_generic.json").is_file()
+
+
+# --- row 5: cache entries validated field by field ---------------------------------------------
+
+CORRUPTIONS = {
+    "area NaN string": lambda r: r.update(area="NaN"),
+    "area nan": lambda r: r.update(area=math.nan),
+    "area negative": lambda r: r.update(area=-1.0),
+    "area bool": lambda r: r.update(area=True),
+    "delay missing": lambda r: r.pop("delay"),
+    "delay infinite": lambda r: r.update(delay=math.inf),
+    "breakdown not a dict": lambda r: r.update(breakdown=[1, 2]),
+    "breakdown NaN": lambda r: r["breakdown"].update(rescaler="NaN"),
+    "cells float": lambda r: r.update(cells=1.5),
+    "tools missing": lambda r: r.pop("tools"),
+    "config of another design": lambda r: r["config"].update(k=5),
+    "flow unknown": lambda r: r.update(flow="magic"),
+    "clock of another run": lambda r: r.update(clock_ns=7.0),
+    "schema": lambda r: r.update(schema=0),
+    "not an object": lambda r: r.clear(),
+}
+
+
+def test_cache_entries_are_validated(tmp_path, run, only_report):
+    assert run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic").returncode == 0
+    [entry] = (tmp_path / "build" / "cache" / "synth").glob("*.json")
+    good = json.loads(entry.read_text())
+    config, request = DatapathConfig(**good["config"]), synth.resolve_flow("generic")
+    assert synth.load_cached(entry, config, request) == good
+    for name, damage in CORRUPTIONS.items():
+        bad = json.loads(json.dumps(good))
+        damage(bad)
+        entry.write_text(json.dumps(bad) if name != "not an object" else "[]")
+        assert synth.load_cached(entry, config, request) is None, name
+    # Through the command line: the damaged entry is recomputed and replaced, and the report is valid.
+    bad = dict(good, area="NaN")
+    entry.write_text(json.dumps(bad))
+    proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic")
+    assert proc.returncode == 0, proc.stderr
+    assert "from the cache" not in proc.stdout
+    assert synth.check_report(json.loads(entry.read_text()))["area"] == good["area"]
+    assert only_report(tmp_path / "build" / "reports" / "synth")["area"] == good["area"]
+
