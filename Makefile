@@ -134,8 +134,9 @@ verilog: $(STAMP)
 	$(PY) -m hw verilog $(DATAPATH_ARGS) -o build/verilog/$$($(PY) -m hw name $(DATAPATH_ARGS)).v
 
 # The liberty flow needs Debian's OSU 0.18 um cells and OpenSTA, and the formal
-# netlist proof Debian's yosys-abc: install them when root; otherwise say how, and
-# the synthesis falls back to the generic flow.
+# netlist proof Debian's yosys-abc: install them when root; otherwise say how: without
+# the cells the synthesis falls back to the generic flow, without OpenSTA to a delay in
+# logic levels.
 # $(call apt-install,PACKAGES,WHAT,WHAT HAPPENS WITHOUT THEM): a shell command that installs
 # Debian packages when root, else says how; never fails.
 apt-install = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -150,7 +151,7 @@ LIBERTY_PACKAGES := qflow-tech-osu018 opensta yosys
 synth-tools:
 	@if [ "$(FLOW)" != generic ] && [ -z "$(filter $(FLOW),$(FPGA_FLOWS))" ] && [ -z "$(LIB)" ] && \
 	    { [ ! -f $(OSU_LIB) ] || ! command -v sta >/dev/null || ! command -v yosys-abc >/dev/null; }; then \
-	  $(call apt-install,$(LIBERTY_PACKAGES),the liberty flow,the generic flow will be used); \
+	  $(call apt-install,$(LIBERTY_PACKAGES),the liberty flow,without the OSU cells the generic flow is used$(comma) without OpenSTA the liberty flow's delay is in logic levels (reports named *_levels)); \
 	fi
 
 # The layout flow (and the layout tests) need qflow, graywolf, qrouter and magic, the

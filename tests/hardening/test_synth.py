@@ -173,3 +173,36 @@ def test_cache_entries_are_validated(tmp_path, run, only_report):
     assert synth.check_report(json.loads(entry.read_text()))["area"] == good["area"]
     assert only_report(tmp_path / "build" / "reports" / "synth")["area"] == good["area"]
 
+
+# --- failed badly, class 1: no OpenSTA never means a delay of 0 ---------------------------------
+
+def test_no_opensta_gives_logic_levels_under_their_own_name(tmp_path, run):
+    """Without OpenSTA the liberty flow reports a real logic depth, in a report whose
+    name says so: it never replaces a report in ns, and a sweep of it works."""
+    if not synth.DEFAULT_LIBERTY.is_file():
+        pytest.skip("the liberty flow needs qflow-tech-osu018")
+    good = tmp_path / "out" / "k4_macs4.json"
+    good.parent.mkdir()
+    good.write_text("a report in ns")
+    no_sta = {"STA": str(tmp_path / "nonexistent")}
+    proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--macs", "4", "--flow", "liberty", "--out", "out",
+               env=no_sta)
+    assert proc.returncode == 0, proc.stderr
+    assert good.read_text() == "a report in ns"
+    report = synth.check_report(json.loads((tmp_path / "out" / "k4_macs4_levels.json").read_text()))
+    assert report["delay_unit"] == "levels" and report["delay"] == report["logic_levels"] > 1
+    assert "OpenSTA not installed" in report["delay_source"]
+    proc = run(tmp_path, "costmodel", "sweep", "--k", "4", "--macs", "4", "--flow", "liberty", "--out", "s",
+               env=no_sta)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "s" / "sweep_liberty_levels.json").is_file()
+    assert not (tmp_path / "s" / "sweep_liberty.json").exists()
+
+
+def test_a_liberty_flow_with_opensta_keeps_its_name(monkeypatch):
+    monkeypatch.setenv("STA", "/bin/true")  # found on PATH: timed by OpenSTA, no suffix
+    assert synth.report_name(DatapathConfig(k=4), synth.resolve_flow("liberty")) == "k4"
+    monkeypatch.setenv("STA", "/nonexistent/sta")
+    request = synth.resolve_flow("liberty")
+    assert request.levels and synth.report_name(DatapathConfig(k=4), request) == "k4_levels"
+    assert not synth.resolve_flow("generic").levels
