@@ -73,7 +73,8 @@ help:
 	@echo "make explore [SPACE=small|large|fpga|FILE.json EXECUTOR= SCHEDULER= JOBS=2]"
 	@echo "                                 every point of a design space (cached): table, Pareto front and"
 	@echo "                                 figure in build/explore/<space>/"
-	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep"
+	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep: build/costmodel/coefficients_<flow>.json"
+	@echo "                                 (PUBLISH=1: costmodel/coefficients_<flow>.json, what estimate reads)"
 	@echo "make formal [FORMAL_K=2..32 FORMAL_NETLIST_BUDGET=120]"
 	@echo "                                 prove every rescaler variant and pipeline depth equal to Eq. (1), then"
 	@echo "                                 a netlist equal to its RTL within the budget (python -m verify formal)"
@@ -234,7 +235,7 @@ formal-netlist: $(STAMP) synth-tools
 	  --mul-budget $(MUL_BUDGET) -j $(NETLIST_JOBS) $(if $(LIB),--lib $(LIB)) $(PUBLISH_ARG)
 
 fit: $(STAMP)
-	$(PY) -m costmodel fit --flow $(or $(FLOW),liberty)
+	$(PY) -m costmodel fit --flow $(or $(FLOW),liberty) $(PUBLISH_ARG)
 
 estimate: $(STAMP)
 	$(PY) -m costmodel estimate $(DATAPATH_ARGS) --flow $(or $(FLOW),liberty)

@@ -27,9 +27,11 @@ from eda.flows import FLOWS
 from toolkit import cli, files
 
 from . import analytic, energy, executors, sweep, synth
-from .published import DEFAULT_K, DEFAULT_MACS
+from .published import DEFAULT_K, DEFAULT_MACS, load_sweep
 
 PROG = "python -m costmodel"
+#: Where 'fit' writes unless --publish: ignored by git, so a user's fit never changes the package.
+FIT_DIR = Path("build") / "costmodel"
 
 
 def _add_flow_arguments(parser):
@@ -128,17 +130,23 @@ def make_parser():
     cli.add_publish_argument(variants_parser)
     fit_parser = commands.add_parser(
         "fit", help="fit the analytic model to a sweep",
-        description="Fit the analytic area/delay model to reports/sweep_<flow>.json and store "
-                    "the coefficients (and the fit's error at every point) in "
-                    "costmodel/coefficients_<flow>.json.")
+        description="Fit the analytic area/delay model to reports/sweep_<flow>.json and write "
+                    "the coefficients (and the fit's error at every point) to "
+                    f"{FIT_DIR}/coefficients_<flow>.json, or with --publish to the ones the "
+                    "package ships, costmodel/coefficients_<flow>.json (what estimate reads).")
     fit_parser.add_argument("--flow", choices=FLOWS, default="liberty")
     fit_parser.add_argument("--sweep", type=Path, default=None, metavar="FILE",
                             help="sweep JSON (default reports/sweep_<flow>.json)")
+    fit_parser.add_argument("--publish", action="store_true",
+                            help="replace the coefficients the package ships (costmodel/coefficients_<flow>.json)")
     estimate_parser = commands.add_parser(
         "estimate", help="instant area/delay estimate from the analytic model",
         description="Estimate area and delay of an engine from the fitted analytic model.")
     add_config_arguments(estimate_parser)
     estimate_parser.add_argument("--flow", choices=FLOWS, default="liberty")
+    estimate_parser.add_argument("--coefficients", type=Path, default=None, metavar="FILE",
+                                 help="a coefficient file of 'fit' (default: the published "
+                                      "costmodel/coefficients_<flow>.json)")
     estimate_parser.add_argument("--extrapolate", action="store_true",
                                  help="estimate even outside the fitted range (with a warning, "
                                       "and no error bound)")
@@ -214,13 +222,16 @@ def run_explore(args):
 
 def run_fit(args):
     path = args.sweep or Path("reports") / f"sweep_{args.flow}.json"
-    try:
-        document = analytic.fit(json.loads(path.read_text()))
-    except FileNotFoundError:
-        raise cli.UsageError(f"{path} does not exist: run 'make sweep FLOW={args.flow}' first") from None
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise cli.UsageError(f"cannot fit {path}: {exc}") from None
-    out = analytic.coefficients_path(document["flow"])
+    with cli.usage_errors():
+        sweep_document = load_sweep(path)
+        if sweep_document["flow"] != args.flow:
+            raise ValueError(f"{path} is a {sweep_document['flow']} sweep, not {args.flow} (give --flow "
+                             f"{sweep_document['flow']})")
+    out = analytic.coefficients_path(args.flow) if args.publish else FIT_DIR / f"coefficients_{args.flow}.json"
+    files.check_output(out, parents=True)
+    with cli.usage_errors():
+        document = analytic.validate_coefficients(analytic.fit(sweep_document), f"the fit of {path}", args.flow)
+    out.parent.mkdir(parents=True, exist_ok=True)
     files.write_atomically(out, json.dumps(document, indent=2) + "\n")
     print(f"fitted {document['source']['points']} points: max error area "
           f"{document['max_area_error_pct']} %, delay {document['max_delay_error_pct']} %")
@@ -231,7 +242,7 @@ def run_fit(args):
 def run_estimate(args):
     config = config_from_args(args)
     with cli.usage_errors():
-        model = analytic.Model.load(args.flow)
+        model = analytic.Model.load(args.flow, args.coefficients)
         area, delay = model.estimate(config)
     outside = model.outside(config)
     if outside and not args.extrapolate:
