@@ -37,7 +37,7 @@ from toolkit.validate import field_error, is_integer, is_number, read_json
 
 __all__ = ["SCHEMA_VERSION", "DEFAULT_LIBERTY", "default_flow", "DEFAULT_K", "DEFAULT_MACS", "BASE_K", "PAPER",
            "FPGA_COLUMNS", "FPGA_DSP_TILES", "is_fpga", "header", "ratio_table", "compare_to_paper",
-           "nonnegative_number", "SWEEP_KEYS", "MAX_SWEEP_POINTS", "validate_sweep", "load_sweep", "load_point_report", "load_energy_beats",
+           "PLAUSIBLE", "nonnegative_number", "SWEEP_KEYS", "MAX_SWEEP_POINTS", "validate_sweep", "load_sweep", "load_point_report", "load_energy_beats",
            "load_netlist_proofs", "ENERGY_MODEL", "LINE_KINDS", "validate_energy_model", "load_energy_model",
            "energy_line", "beats_per_output", "energy_per_inference"]
 
@@ -125,9 +125,15 @@ def compare_to_paper(reports):
 
 # --- loaders -------------------------------------------------------------------------------------
 
+#: Every measured number of the study (areas, delays, energies, counts, times) is 0
+#: or within these bounds; outside them a file is damaged, and would print as
+#: ``inf`` or hundreds of digits in a report.
+PLAUSIBLE = (1e-12, 1e15)
+
+
 def nonnegative_number(value):
-    """A finite, non-negative real number (not a bool)."""
-    return is_number(value, lo=0)
+    """A real number (not a bool) that is 0 or within :data:`PLAUSIBLE`."""
+    return is_number(value, lo=0, hi=PLAUSIBLE[1]) and (value == 0 or value >= PLAUSIBLE[0])
 
 
 def _read(path, remedy, *, absent=None):
@@ -206,8 +212,9 @@ def _check_point(point, where, source, remedy):
             raise field_error(source, f"{where}.config.{field}", f"an integer in {lo}..{hi}", config.get(field),
                               remedy)
     for field in ("area", "delay"):
-        if not is_number(point.get(field)) or not point[field] > 0:
-            raise field_error(source, f"{where}.{field}", "a positive finite number", point.get(field), remedy)
+        if not nonnegative_number(point.get(field)) or not point[field] > 0:
+            raise field_error(source, f"{where}.{field}", "a positive number of a plausible size",
+                              point.get(field), remedy)
     breakdown = point.get("breakdown")
     if not isinstance(breakdown, dict) or not breakdown or not all(
             isinstance(part, str) and nonnegative_number(area) for part, area in breakdown.items()):

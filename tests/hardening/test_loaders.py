@@ -3,10 +3,13 @@ the file and the field, never a traceback, a hang or a wrong number written."""
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from costmodel import analytic
+
+REPO = Path(__file__).resolve().parents[2]
 
 DAMAGED_SWEEPS = {
     "unknown flow": (lambda d: d.update(flow="magic"), "flow must be one of"),
@@ -103,3 +106,33 @@ def test_damaged_coefficients_are_one_line(tmp_path, monkeypatch, capsys, one_li
     monkeypatch.setattr(analytic, "coefficients_path", lambda flow: path)
     with pytest.raises(ValueError, match="must be|holds NaN"):
         analytic.Model.load("liberty")
+
+
+def _report_points(tmp_path, monkeypatch, capsys, small_sweep, points):
+    from report.__main__ import main
+    monkeypatch.chdir(tmp_path)
+    argv = ["report", "--sweep", str(small_sweep), "--points", str(points), "--out", "R.md", "--figures", "f"]
+    status = main(argv)
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(argv, status, out, err)
+
+
+def test_deeply_nested_energy_beats_is_one_line(tmp_path, monkeypatch, capsys, small_sweep, one_line_error):
+    """Failed badly, class 8: RecursionError under report --points."""
+    points = tmp_path / "points"
+    (points / "synth").mkdir(parents=True)
+    (points / "energy_beats.json").write_text("[" * 100_000 + "]" * 100_000)
+    line = one_line_error(_report_points(tmp_path, monkeypatch, capsys, small_sweep, points), 2, "nested deeper")
+    assert "energy_beats.json" in line and not (tmp_path / "R.md").exists()
+
+
+@pytest.mark.parametrize("value", ["1e308", "5e-324"])
+def test_absurd_energies_are_refused(tmp_path, monkeypatch, capsys, small_sweep, one_line_error, value):
+    """Handled poorly: 1e308 or 5e-324 printed as 'inf' or 300 digits in REPORT.md."""
+    rows = json.loads((REPO / "reports" / "energy_beats.json").read_text())
+    rows[0]["total_pj"] = "VALUE"
+    points = tmp_path / "points"
+    (points / "synth").mkdir(parents=True)
+    (points / "energy_beats.json").write_text(json.dumps(rows).replace('"VALUE"', value))
+    line = one_line_error(_report_points(tmp_path, monkeypatch, capsys, small_sweep, points), 2, "energy_beats.json")
+    assert "total_pj" in line and not (tmp_path / "R.md").exists()
