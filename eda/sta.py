@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.run import TimeLimit, Tool, ToolError, checked_version, run_tool, tool_version
+from toolkit.run import TimeLimit, Tool, ToolError, checked_version, read_output, run_tool, tool_version
 
 __all__ = ["SETUP_TCL", "TIME_LIMIT", "sta_path", "find_sta", "clock_tcl", "critical_path", "clock_paths",
            "instance_power", "parse_delay", "parse_instance_power", "parse_total_power"]
@@ -76,7 +76,7 @@ def _run(sta, commands, *, netlist, liberty, top, clock_ns, workdir, name, what,
     """Write ``<name>.tcl`` (the set-up, then ``commands``), run it in ``workdir`` and
     return OpenSTA's output (also in ``<name>.log``)."""
     workdir = Path(workdir)
-    has_clock = re.search(r"^\s*input\s+clk\s*;", Path(netlist).read_text(), re.M) is not None
+    has_clock = re.search(r"^\s*input\s+clk\s*;", read_output(netlist), re.M) is not None
     script = SETUP_TCL.format(liberty=Path(liberty).resolve(), netlist=Path(netlist).resolve(), top=top,
                               spef=f"read_spef {Path(spef).resolve()}" if spef else "",
                               clock=clock_tcl(has_clock, clock_ns))
@@ -155,8 +155,8 @@ def instance_power(netlist, *, liberty, top, clock_ns, workdir, sta, activities,
     _run(sta, "".join(_ACTIVITY_TCL.format(activity=a, tag=i) for i, a in enumerate(activities)) + "\n",
          netlist=netlist, liberty=liberty, top=top, clock_ns=clock_ns, workdir=workdir, name="power",
          what="the power report", spef=spef)
-    return {activity: {"instances": parse_instance_power((workdir / f"instances_{i}.txt").read_text()),
-                       "total": parse_total_power((workdir / f"total_{i}.txt").read_text())}
+    return {activity: {"instances": parse_instance_power(read_output(workdir / f"instances_{i}.txt")),
+                       "total": parse_total_power(read_output(workdir / f"total_{i}.txt"))}
             for i, activity in enumerate(activities)}
 
 

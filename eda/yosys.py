@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from toolkit.run import TimeLimit, Tool, ToolError, checked_version, run_tool, tool_version
+from toolkit.run import TimeLimit, Tool, ToolError, checked_version, read_output, run_tool, tool_version
 
 from . import sta as opensta
 
@@ -145,7 +145,7 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
     def output(name):
         # Read only what this run wrote: the scratch directory starts empty.
         try:
-            return (workdir / name).read_text()
+            return read_output(workdir / name)
         except FileNotFoundError:
             raise ToolError(f"{yosys.name} ({yosys.argv[0]}) ran but wrote no {name} "
                             f"(log: {workdir / 'yosys.log'})") from None
@@ -316,7 +316,7 @@ def named_netlist(rtlil, *, liberty, workdir, yosys, top="top", abc_script=None)
     shutil.copyfile(liberty, workdir / "cells.lib")
     (workdir / "named.ys").write_text(_NAMED_SCRIPT.format(top=top))
     run_tool(yosys, ["-q", "named.ys"], cwd=workdir, log_name="named.log", timeout=TIME_LIMIT)
-    raw = (workdir / "raw.v").read_text()
+    raw = read_output(workdir / "raw.v")
     names = {}
 
     def rename(m):

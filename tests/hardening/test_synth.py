@@ -206,3 +206,18 @@ def test_a_liberty_flow_with_opensta_keeps_its_name(monkeypatch):
     request = synth.resolve_flow("liberty")
     assert request.levels and synth.report_name(DatapathConfig(k=4), request) == "k4_levels"
     assert not synth.resolve_flow("generic").levels
+
+
+# --- failed badly, class 3: output of a tool that is not UTF-8 ---------------------------------
+
+def test_a_latin1_byte_in_a_liberty_cell_name(tmp_path, run):
+    """Yosys copies the name into its stat output and netlist: read with replacement,
+    the synthesis ends in a report, not a UnicodeDecodeError."""
+    if not synth.DEFAULT_LIBERTY.is_file():
+        pytest.skip("needs a liberty file to copy")
+    lib = tmp_path / "latin.lib"
+    lib.write_bytes(synth.DEFAULT_LIBERTY.read_bytes().replace(b"cell (INVX1)", b'cell ("INVX1\xe9")', 1))
+    proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "liberty", "--lib", lib, "--out", "o")
+    assert proc.returncode == 0, proc.stderr
+    report = synth.check_report(json.loads(next((tmp_path / "o").glob("k4_latin_*.json")).read_text()))
+    assert report["delay_unit"] == "ns" and report["delay"] > 0
