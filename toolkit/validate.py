@@ -48,8 +48,10 @@ def _depth(document):
     return deepest
 
 
-def read_json(path, *, remedy, absent=None, max_bytes=MAX_BYTES):
-    """The JSON document at ``path``, every number in it finite.
+def read_json(path, *, remedy, absent=None, max_bytes=MAX_BYTES, nan=False):
+    """The JSON document at ``path``, every number in it finite (``nan``: or ``NaN``,
+    for documents that mark an empty statistic so; their reader checks the
+    fields it uses).
 
     When the file is absent, a ValueError saying ``absent`` (what to run), or None
     without one. Anything else wrong (unreadable, too large, not UTF-8, not JSON,
@@ -75,7 +77,8 @@ def read_json(path, *, remedy, absent=None, max_bytes=MAX_BYTES):
     deep = ValueError(f"{path} is nested deeper than {MAX_DEPTH} levels: not a file this tool writes "
                       f"(re-run '{remedy}')")
     try:
-        document = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        document = json.loads(text, parse_float=_finite_float, parse_constant=lambda name: (
+            math.nan if nan and name == "NaN" else _refuse_constant(name)))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} is not valid JSON ({exc}): re-run '{remedy}'") from None
     except RecursionError:

@@ -1,6 +1,8 @@
-"""`python -m accuracy`: damaged .tflite files, unwritable exports."""
+"""`python -m accuracy`: damaged .tflite files, unwritable exports, damaged accuracy reports."""
 
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,46 @@ def test_tflite_export_to_unwritable_places(tmp_path, locked_dir, run, one_line_
         one_line_error(run(tmp_path, "accuracy", "tflite-export", "-o", out), status)
     assert existing.read_bytes() == b"old"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+# --- failed badly, class 5: pareto --accuracy inputs ----------------------------------------------
+
+BAD_ACCURACY = {
+    "empty list": ([], "not an accuracy report"),
+    "empty object": ({}, "rows must be a non-empty list"),
+    "row not an object": ({"test_images": 10, "rows": [3]}, "rows[0] must be an object"),
+    "row without k": ({"test_images": 10, "rows": [{"truncate": {}}]}, "rows[0].k must be an integer"),
+    "k a string": ({"test_images": 10, "rows": [{"k": "8", "truncate": {}}]}, "rows[0].k must be"),
+    "no test images": ({"rows": [{"k": 8, "truncate": {}}]}, "test_images must be a positive integer"),
+    "accuracy a string": ({"test_images": 10, "rows": [{"k": 32, "truncate": {
+        "summary": {"accuracy": "90", "ci95": [89, 91]}}}]}, "accuracy must be a percentage"),
+    "ci95 too short": ({"test_images": 10, "rows": [{"k": 32, "truncate": {
+        "summary": {"accuracy": 90, "ci95": [89]}}}]}, "accuracy must be a percentage"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_ACCURACY)
+def test_bad_pareto_accuracy_is_one_line(tmp_path, monkeypatch, capsys, small_sweep, one_line_error, name):
+    from accuracy.__main__ import main
+    document, message = BAD_ACCURACY[name]
+    (tmp_path / "acc.json").write_text(json.dumps(document))
+    monkeypatch.chdir(tmp_path)
+    argv = ["pareto", "--accuracy", "acc.json", "--sweep", str(small_sweep), "--out", "out"]
+    status = main(argv)
+    out, err = capsys.readouterr()
+    line = one_line_error(subprocess.CompletedProcess(argv, status, out, err), 2, message)
+    assert "acc.json" in line and not list((tmp_path / "out").glob("pareto*"))
+
+
+def test_pareto_sweep_of_an_unknown_flow_is_refused(tmp_path, monkeypatch, capsys, small_sweep, one_line_error):
+    """Handled poorly: pareto --sweep with an unknown flow gave exit 0."""
+    from accuracy.__main__ import main
+    document = json.loads(small_sweep.read_text())
+    document["flow"] = "magic"
+    (tmp_path / "sweep.json").write_text(json.dumps(document))
+    monkeypatch.chdir(tmp_path)
+    accuracy = Path(__file__).resolve().parents[2] / "reports" / "accuracy.json"
+    argv = ["pareto", "--accuracy", str(accuracy), "--sweep", "sweep.json", "--out", "out"]
+    status = main(argv)
+    out, err = capsys.readouterr()
+    one_line_error(subprocess.CompletedProcess(argv, status, out, err), 2, "flow must be one of")
