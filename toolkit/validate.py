@@ -1,4 +1,4 @@
-"""Reading a user's or a command's JSON file without trusting it.
+"""Reading a user's or a command's file (JSON, ``.npz``) without trusting it.
 
 Every loader of a file kind (a sweep, a point report, coefficients, an accuracy
 table, ...) reads through :func:`read_json` and checks its fields with the
@@ -9,7 +9,9 @@ the file and the field, never a traceback, a hang or a wrong number:
 * ``NaN``, ``Infinity`` and numbers beyond a float (``1e400``) are refused as
   they are parsed, so a loaded number is always finite;
 * nesting is bounded (:data:`MAX_DEPTH`), before Python's recursion limit turns
-  a deeply nested array into a ``RecursionError``.
+  a deeply nested array into a ``RecursionError``;
+* an ``.npz`` (:func:`read_npz`) holds plain arrays only, their declared sizes
+  bounded (:data:`MAX_NPZ_BYTES`) before any is read.
 
 The per-kind schemas live next to their loaders; only what they share is here.
 """
@@ -18,7 +20,8 @@ import json
 import math
 from pathlib import Path
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "read_json", "is_number", "is_integer", "field_error"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "read_json", "is_number", "is_integer", "field_error", "MAX_NPZ_BYTES",
+           "read_npz"]
 
 #: Largest JSON file any loader reads (the study's largest document is a few 100 kB).
 MAX_BYTES = 64 * 2**20
@@ -119,3 +122,49 @@ def _jsonable(value):
     except (TypeError, ValueError):
         return False
     return True
+
+
+#: Most bytes the arrays of one ``.npz`` file may declare, checked before any is read.
+MAX_NPZ_BYTES = 2 * 2**30
+
+
+def read_npz(path, *, max_bytes=MAX_NPZ_BYTES):
+    """The arrays of the ``.npz`` at ``path`` as ``{name: numpy array}``.
+
+    Every member's ``.npy`` header is read first and the file refused unless every
+    member is a plain array (no pickled objects) and all of them together declare
+    at most ``max_bytes``, so that a header claiming a huge shape is an error, not a
+    ``MemoryError``; a truncated or damaged archive (``BadZipFile``), a member that
+    is not an array, or an unreadable file is one ValueError naming ``path``."""
+    import zipfile
+
+    import numpy as np
+    from numpy.lib import format as npy
+
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not an .npz file")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = 0
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise ValueError(f"member {info.filename!r} is not an array")
+                with archive.open(info) as member:
+                    version = npy.read_magic(member)
+                    shape, _, dtype = (npy.read_array_header_1_0 if version == (1, 0)
+                                       else npy.read_array_header_2_0)(member)
+                if dtype.hasobject:
+                    raise ValueError(f"array {info.filename[:-4]!r} holds Python objects (refused: no pickles)")
+                declared += math.prod(shape) * dtype.itemsize
+                if declared > max_bytes:
+                    raise ValueError(f"its arrays declare more than {max_bytes // 2**30} GiB "
+                                     f"({info.filename[:-4]!r} has shape {list(shape)})")
+        with np.load(path, allow_pickle=False) as z:
+            return {name: z[name] for name in z.files}
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable .npz file (damaged or truncated: {exc})") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable .npz file ({getattr(exc, 'strerror', None) or exc})") from None

@@ -113,3 +113,93 @@ def test_pareto_sweep_of_an_unknown_flow_is_refused(tmp_path, monkeypatch, capsy
     status = main(argv)
     out, err = capsys.readouterr()
     one_line_error(subprocess.CompletedProcess(argv, status, out, err), 2, "flow must be one of")
+
+
+# --- failed badly, class 4: damaged .npz models and data ------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _huge_member(path, name):
+    """An .npz whose member ``name`` declares a 10^6 x 10^6 float64 array and holds no data."""
+    import io
+    import zipfile
+
+    import numpy as np
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (10**6, 10**6)})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{name}.npy", header.getvalue())
+    return path
+
+
+def _model_with(tmp_path, change):
+    import numpy as np
+    with np.load(REPO / "models" / "digits_int8.npz") as z:
+        arrays = {name: z[name] for name in z.files}
+    change(arrays)
+    path = tmp_path / "model.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+DAMAGED_MODELS = {
+    "version an array": (lambda a: a.update(version=__import__("numpy").array([1, 2])), "'version' must be one int"),
+    "float_w without float_b": (lambda a: (a.update(l0_float_w=a["l0_w"].astype("float32")), a.pop("l0_float_b", None)),
+                                "only one of float_w and float_b"),
+    "0-d layer_names": (lambda a: a.update(layer_names=__import__("numpy").array("conv1")), "'layer_names' must be"),
+    "array in a scalar": (lambda a: a.update(l0_x_zero_point=__import__("numpy").array([1, 2])),
+                          "'l0_x_zero_point' must be one int"),
+    "string in a scalar": (lambda a: a.update(l0_x_scale=__import__("numpy").array("x")), "'l0_x_scale' must be"),
+    "pickled object": (lambda a: a.update(meta_json=__import__("numpy").array([{}], dtype=object)), "no pickles"),
+}
+
+
+@pytest.mark.parametrize("name", [*DAMAGED_MODELS, "huge declared shape", "truncated"])
+def test_damaged_model_npz_is_one_line(tmp_path, monkeypatch, capsys, one_line_error, name):
+    if name == "huge declared shape":
+        path, message = _huge_member(tmp_path / "model.npz", "l0_w"), "declare more than"
+    elif name == "truncated":
+        path, message = tmp_path / "model.npz", "damaged or truncated"
+        path.write_bytes((REPO / "models" / "digits_int8.npz").read_bytes()[:300])
+    else:
+        change, message = DAMAGED_MODELS[name]
+        path = _model_with(tmp_path, change)
+    monkeypatch.chdir(tmp_path)
+    argv = ["accuracy", "--model", str(path), "--limit", "5", "--out", "out"]
+    status = main_accuracy(argv)
+    out, err = capsys.readouterr()
+    line = one_line_error(subprocess.CompletedProcess(argv, status, out, err), 2, message)
+    assert str(path) in line
+
+
+def main_accuracy(argv):
+    from accuracy.__main__ import main
+    return main(argv)
+
+
+@pytest.mark.parametrize("name", ["huge declared shape", "truncated", "labels outside the classes"])
+def test_damaged_data_npz_is_one_line(tmp_path, monkeypatch, capsys, one_line_error, name):
+    import numpy as np
+
+    from accuracy.tflite import reader
+    model = REPO / "models" / "mnist1d" / "seed0_ptq.tflite"
+    path = tmp_path / "data.npz"
+    if name == "huge declared shape":
+        _huge_member(path, "x")
+        message = "declare more than"
+    elif name == "truncated":
+        np.savez(path, x=np.zeros((4, 40), np.float32))
+        path.write_bytes(path.read_bytes()[:100])
+        message = "damaged or truncated"
+    else:
+        t_in = reader.load(model).tensors[reader.load(model).inputs[0]]
+        np.savez(path, x=np.zeros((4, *t_in.shape[1:]), np.int8), y=np.array([0, 1, 2, 99]))
+        message = "the model's output has classes 0..9"
+    monkeypatch.chdir(tmp_path)
+    argv = ["evaluate", str(model), "--data", str(path)]
+    status = main_accuracy(argv)
+    out, err = capsys.readouterr()
+    line = one_line_error(subprocess.CompletedProcess(argv, status, out, err), 2, message)
+    assert str(path) in line
