@@ -2,6 +2,7 @@
 `estimate` inside and outside its fit."""
 
 import importlib
+import json
 import subprocess
 
 import pytest
@@ -67,3 +68,27 @@ def test_estimate_inside_and_extrapolated(tmp_path, run):
     proc = run(tmp_path, "costmodel", "estimate", "--k", "2", "--macs", "8", "--extrapolate")
     assert proc.returncode == 0 and "fit error" not in proc.stdout and "no error bound" in proc.stdout
     assert proc.stderr.startswith("warning: extrapolating")
+
+
+# --- failed badly, class 7: explore spaces bounded and typed --------------------------------------
+
+@pytest.mark.parametrize("space, message", [
+    ({"k": list(range(2, 33)) * 60, "macs": [4] * 2000}, "at most 1024 values"),
+    ({"k": list(range(2, 33)), "macs": list(range(1, 65)), "engines": list(range(1, 65))}, "combinations"),
+    ({"flow": [["generic"]]}, "flow must be one of"),
+    ({"k": ["4"]}, "k must be an integer"),
+    ({"k": [True]}, "k must be an integer"),
+    ({"fast_clamp": [1]}, "fast_clamp must be true or false"),
+    ({"clock_ns": [-1]}, "clock_ns must be a positive number"),
+    ({"variants": {"a": {"booth": "yes"}}}, "architecture options"),
+], ids=["2000 values", "too many combinations", "nested flow", "string k", "bool k", "int option",
+        "negative clock", "string option"])
+def test_explore_spaces_are_bounded_and_typed(tmp_path, monkeypatch, capsys, one_line_error, space, message):
+    """It hung on 8e9 combinations or raised a TypeError; now one line, before any synthesis."""
+    from costmodel.__main__ import main
+    (tmp_path / "space.json").write_text(json.dumps(space))
+    monkeypatch.chdir(tmp_path)
+    status = main(["explore", "--space", "space.json"])
+    out, err = capsys.readouterr()
+    one_line_error(subprocess.CompletedProcess("explore", status, out, err), 2, message)
+    assert not (tmp_path / "build").exists()
