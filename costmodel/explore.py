@@ -292,7 +292,8 @@ def explore(name, space, *, executor, out, cache_dir=synth.CACHE_DIR, yosys=None
     acc = _accuracy_by_k(accuracy)
     rows, failed = [], []
     for (flow, device, clock_ns), members in by_request.items():
-        request = synth.resolve_flow(flow, liberty, clock_ns, device=device)
+        request = synth.resolve_flow(flow, liberty if FLOWS[flow or synth.default_flow(liberty)].liberty else None,
+                                     clock_ns, device=device)
         configs = tuple(config for _, config in members)
         sweep = Sweep(configs, request, *synth.find_tools(request, yosys))
         print(f"explore {name}: {len(configs)} points, {request.flow} flow"

@@ -87,29 +87,38 @@ class SynthRequest:
         return FLOWS[self.flow]
 
 
-def resolve_flow(flow=None, liberty=None, clock_ns=None, *, device=None, seed=1):
+#: Longest clock period static timing is given: far above any critical path here,
+#: and OpenSTA's single-precision slack keeps 4 decimals of the delay below it.
+MAX_CLOCK_NS = 1000.0
+
+
+def resolve_flow(flow=None, liberty=None, clock_ns=None, *, device=None, seed=None):
     """Choose and validate the flow: by default
     :func:`costmodel.published.default_flow` (``liberty`` when a library is at
     hand, given or the default OSU one installed, else ``generic``).
     ``clock_ns=None`` is the flow's default period; ``device`` and ``seed`` apply
-    to the FPGA flows only."""
+    to the FPGA flows only and ``liberty`` to the flows with liberty cells: given
+    to another flow, each is refused, never silently ignored."""
     if flow is not None and flow not in FLOWS:
         raise ValueError(f"flow must be one of {', '.join(FLOWS)}, not {flow!r}")
     if flow is None:
         flow = default_flow(liberty)
     spec = FLOWS[flow]
     clock_ns = spec.clock_ns if clock_ns is None else clock_ns
-    if isinstance(clock_ns, bool) or not isinstance(clock_ns, (int, float)) or not 0 < clock_ns < 1e6:
-        raise ValueError(f"clock period must be a positive number of ns, not {clock_ns!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+    if isinstance(clock_ns, bool) or not isinstance(clock_ns, (int, float)) or not 0 < clock_ns <= MAX_CLOCK_NS:
+        raise ValueError(f"clock period must be a positive number of ns up to {MAX_CLOCK_NS:g}, not {clock_ns!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31):
         raise ValueError(f"seed must be an integer in 0..2^31-1, not {seed!r}")
+    fpga_flows = ", ".join(f.name for f in FLOWS.values() if f.kind == "fpga")
+    for option, value in (("a device", device), ("a seed", seed)):
+        if spec.kind != "fpga" and value is not None:
+            raise ValueError(f"{option} applies to the FPGA flows ({fpga_flows}), not to the {flow} flow")
+    if liberty is not None and not spec.liberty:
+        raise ValueError(f"a liberty file applies to the flows with liberty cells "
+                         f"({', '.join(f.name for f in FLOWS.values() if f.liberty)}), not to the {flow} flow")
     if spec.kind == "fpga":
         device = nextpnr.device_package(spec, device)[0]
-    elif device is not None:
-        fpga_flows = ", ".join(f.name for f in FLOWS.values() if f.kind == "fpga")
-        raise ValueError(f"a device applies to the FPGA flows ({fpga_flows}), not to the {flow} flow")
-    else:
-        seed = 1
+    seed = 1 if seed is None else seed
     lib = check_liberty(liberty or DEFAULT_LIBERTY) if spec.liberty else None
     levels = spec.kind == "asic" and spec.timing == "opensta" and sta_path() is None
     return SynthRequest(flow=flow, liberty=lib, clock_ns=float(clock_ns), device=device, seed=seed, levels=levels)
@@ -127,7 +136,7 @@ def report_name(config, request):
     if request.device is not None and request.device != request.spec.devices[0][0]:
         name += f"_{request.device}"
     if request.clock_ns != request.spec.clock_ns:
-        name += f"_clock{request.clock_ns:g}ns"
+        name += f"_clock{repr(request.clock_ns).removesuffix('.0')}ns"  # every digit: 10 and 10.0000001 differ
     if request.seed != 1:
         name += f"_seed{request.seed}"
     if request.levels:

@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "ToolError", "Parser", "usage_errors", "integer",
-           "STUDY_DIR", "RUNS_DIR", "reports_dir", "add_publish_argument", "MAX_VALUES", "parse_int_list", "main"]
+           "STUDY_DIR", "RUNS_DIR", "reports_dir", "add_publish_argument", "MAX_VALUES", "parse_int_list", "one_line",
+           "main"]
 
 #: Exit statuses.
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -61,10 +62,17 @@ class ToolError(RuntimeError):
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one ``error:`` line, not usage plus message."""
+    """An ArgumentParser whose errors are one ``error:`` line, not usage plus message,
+    and whose ``type=Path`` options refuse an empty value (``Path('')`` is ``.``: an
+    ``--out ''`` would write into the current folder)."""
 
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def _get_value(self, action, arg_string):
+        if action.type is Path and not arg_string:
+            raise argparse.ArgumentError(action, "a path must not be empty")
+        return super()._get_value(action, arg_string)
 
 
 @contextlib.contextmanager
@@ -120,6 +128,13 @@ def parse_int_list(text, name, lo=None, hi=None):
     return sorted({value for first, last in parts for value in range(first, last + 1)})
 
 
+def one_line(message):
+    """``message`` on one line: a newline or carriage return (in a user's path, in a
+    tool's output) written as ``\\n`` / ``\\r``, so it can never pose as a line of
+    its own, another ``error:`` included."""
+    return str(message).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(parser, handlers, argv=None):
     """Parse ``argv`` with ``parser``, run ``handlers[args.command](args)`` and return
     its exit status, every expected failure reported as one ``error:`` line."""
@@ -127,7 +142,7 @@ def main(parser, handlers, argv=None):
         args = parser.parse_args(argv)
         return handlers[args.command](args)
     except (UsageError, ToolError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # `python -m hw verilog --k 4 | head`: stop quietly, like other Unix tools.
@@ -136,7 +151,7 @@ def main(parser, handlers, argv=None):
         return EXIT_FAILURE
     except OSError as exc:  # a full disk, a read-only folder, a closed stdout...
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {one_line(f'{where}{exc.strerror or exc}')}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -92,3 +92,41 @@ def test_explore_spaces_are_bounded_and_typed(tmp_path, monkeypatch, capsys, one
     out, err = capsys.readouterr()
     one_line_error(subprocess.CompletedProcess("explore", status, out, err), 2, message)
     assert not (tmp_path / "build").exists()
+
+
+# --- handled poorly: options that do not apply, empty paths, messages on one line -----------------
+
+@pytest.mark.parametrize("command, message", [
+    (("costmodel", "synth", "--k", "4", "--flow", "generic", "--seed", "3"), "a seed applies to the FPGA flows"),
+    (("costmodel", "synth", "--k", "4", "--flow", "generic", "--lib", "x.lib"), "a liberty file applies to"),
+    (("costmodel", "synth", "--k", "4", "--flow", "generic", "--device", "85k"), "a device applies to"),
+    (("costmodel", "synth", "--k", "4", "--flow", "generic", "--clock-ns", "999999"), "up to 1000"),
+    (("costmodel", "synth", "--k", "4", "--flow", "generic", "--out", ""), "must not be empty"),
+    (("costmodel", "sweep", "--k", "4", "--flow", "generic", "--out", ""), "must not be empty"),
+    (("report", "report", "--out", ""), "must not be empty"),
+    (("accuracy", "accuracy", "--out", ""), "must not be empty"),
+], ids=lambda v: " ".join(v) if isinstance(v, tuple) else None)
+def test_options_that_do_not_apply_are_refused(tmp_path, monkeypatch, capsys, one_line_error, command, message):
+    main = importlib.import_module(f"{command[0]}.__main__").main
+    monkeypatch.chdir(tmp_path)
+    status = main(list(command[1:]))
+    out, err = capsys.readouterr()
+    one_line_error(subprocess.CompletedProcess(command, status, out, err), 2, message)
+    assert not list(tmp_path.iterdir())  # nothing written, not even k4.json in the current folder
+
+
+def test_a_newline_in_a_path_stays_on_one_line(tmp_path, monkeypatch, capsys, one_line_error):
+    from costmodel.__main__ import main
+    monkeypatch.chdir(tmp_path)
+    status = main(["synth", "--k", "4", "--flow", "liberty", "--lib", "x\nerror: forged.lib"])
+    out, err = capsys.readouterr()
+    line = one_line_error(subprocess.CompletedProcess("synth", status, out, err), 2)
+    assert "x\\nerror: forged.lib" in line
+
+
+def test_close_clocks_have_different_report_names():
+    from costmodel import synth
+    from hw.config import DatapathConfig
+    config = DatapathConfig(k=4)
+    names = {synth.report_name(config, synth.resolve_flow("generic", clock_ns=c)) for c in (10, 10.0000001, 100)}
+    assert names == {"k4_generic_clock10ns", "k4_generic_clock10.0000001ns", "k4_generic"}
