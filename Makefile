@@ -40,7 +40,7 @@ OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 DATAPATH_ARGS = --k $(K) $(if $(RESCALER_PIPELINE),--rescaler-pipeline $(RESCALER_PIPELINE)) \
                 $(if $(MACS),--macs $(MACS)) $(if $(ENGINES),--engines $(ENGINES)) \
                 $(if $(MAC_PIPELINE),--mac-pipeline $(MAC_PIPELINE)) $(OPTS)
-SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(if $(LIB),--lib $(LIB)) \
+SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(if $(LIB),--lib '$(LIB)') \
                 $(if $(CLOCK_NS),--clock-ns $(CLOCK_NS)) $(if $(YOSYS),--yosys $(YOSYS)) \
                 $(if $(DEVICE),--device $(DEVICE)) $(if $(SEED),--seed $(SEED))
 EXECUTOR_ARGS = --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
@@ -132,7 +132,9 @@ venv: $(STAMP)
 
 verilog: $(STAMP)
 	@mkdir -p build/verilog
-	$(PY) -m hw verilog $(DATAPATH_ARGS) -o build/verilog/$$($(PY) -m hw name $(DATAPATH_ARGS)).v
+	@name=$$($(PY) -m hw name $(DATAPATH_ARGS)) || exit 2; \
+	  echo "$(PY) -m hw verilog $(DATAPATH_ARGS) -o build/verilog/$$name.v"; \
+	  $(PY) -m hw verilog $(DATAPATH_ARGS) -o build/verilog/$$name.v
 
 # The liberty flow needs Debian's OSU 0.18 um cells and OpenSTA, and the formal
 # netlist proof Debian's yosys-abc: install them when root; otherwise say how: without
@@ -208,7 +210,7 @@ energy-model: $(STAMP)
 	$(PY) -m costmodel energy-model $(PUBLISH_ARG)
 
 explore: $(STAMP) fpga-tools
-	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(if $(LIB),--lib $(LIB))
+	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(if $(LIB),--lib '$(LIB)')
 
 SWEEP_K    ?= 3,4,5,6,8,12,16,24,32
 SWEEP_MACS ?= 4,8,16
@@ -222,7 +224,7 @@ sweep: $(STAMP) synth-tools fpga-tools
 FORMAL_K ?= 2..32
 FORMAL_NETLIST_BUDGET ?= 120
 formal: $(STAMP) synth-tools
-	$(PY) -m verify formal --k $(FORMAL_K) -j $(JOBS) --netlist-budget $(FORMAL_NETLIST_BUDGET) $(if $(LIB),--lib $(LIB))
+	$(PY) -m verify formal --k $(FORMAL_K) -j $(JOBS) --netlist-budget $(FORMAL_NETLIST_BUDGET) $(if $(LIB),--lib '$(LIB)')
 
 # Netlist = RTL for each (k, MACS) point of the liberty sweep: per-point wall-time budget
 # NETLIST_BUDGET and per multiplier lemma MUL_BUDGET (seconds); table in $(RUNS_DIR)/formal_netlist.*
@@ -232,7 +234,7 @@ MUL_BUDGET     ?= 600
 NETLIST_JOBS   ?= 1
 formal-netlist: $(STAMP) synth-tools
 	$(PY) -m verify formal-netlist --k $(SWEEP_K) --macs $(SWEEP_MACS) --budget $(NETLIST_BUDGET) \
-	  --mul-budget $(MUL_BUDGET) -j $(NETLIST_JOBS) $(if $(LIB),--lib $(LIB)) $(PUBLISH_ARG)
+	  --mul-budget $(MUL_BUDGET) -j $(NETLIST_JOBS) $(if $(LIB),--lib '$(LIB)') $(PUBLISH_ARG)
 
 fit: $(STAMP)
 	$(PY) -m costmodel fit --flow $(or $(FLOW),liberty) $(PUBLISH_ARG)

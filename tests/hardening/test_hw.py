@@ -15,3 +15,17 @@ def test_verilog_to_dev_full_and_closed_stdout(tmp_path, run, one_line_error):
     proc = subprocess.run(f"{sys.executable} -m hw verilog --k 4 >&-", shell=True, cwd=tmp_path,
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     one_line_error(proc, 2, "standard output is closed")
+
+
+def test_make_verilog_with_a_bad_k_says_so_once(one_line_error):
+    """Handled poorly: 'make verilog K=33' printed its error twice (the name, then the Verilog)."""
+    proc = subprocess.run(["make", "-s", "-o", ".venv/.installed-stamp", "verilog", "K=33"], cwd=REPO,
+                          capture_output=True, text=True)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert proc.returncode != 0 and errors == ["error: k must be an integer in 2..32, not 33"], proc.stderr
+
+
+def test_make_passes_a_library_path_with_a_space_whole():
+    dry = subprocess.run(["make", "-n", "-o", ".venv/.installed-stamp", "synth", "K=4", "LIB=/tmp/my lib.lib"],
+                         cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert "--lib '/tmp/my lib.lib'" in dry
