@@ -5,7 +5,7 @@
 ends in an unwritable file; :func:`write_atomically` replaces a file through a
 uniquely named temporary file, so that it is either untouched or complete, even with
 several writers at once; :func:`write_together` writes a set of files that belong
-together.
+together as one unit.
 """
 
 import os
@@ -83,19 +83,11 @@ def check_output_dir(path):
     _probe(ancestor, path)
 
 
-def write_atomically(path, data):
-    """Write ``data`` (str or bytes) to ``path`` through a uniquely named temporary
-    file in the same directory and :func:`os.replace`, so that ``path`` is either
-    untouched or complete, even with several writers at once.
-
-    A new file gets the permissions ``open()`` would give it, an existing file
-    keeps its own; special files (``/dev/stdout``, FIFOs) are written in place."""
-    path = os.fspath(path)
+def _stage(path, data):
+    """Write ``data`` to a uniquely named temporary file next to ``path`` (through a
+    symlink, next to its target), flushed to disk with the permissions ``path`` will
+    have; returns ``(temporary, final path)``. Removed again if anything fails."""
     binary = isinstance(data, bytes)
-    if _is_special(path):
-        with open(path, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as file:
-            file.write(data)
-        return
     path = os.path.realpath(path)  # through a symlink, replace its target
     directory = os.path.dirname(path)
     try:
@@ -111,19 +103,47 @@ def write_atomically(path, data):
             file.flush()
             os.fsync(file.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _remove(tmp)
+        raise
+    return tmp, path
+
+
+def _remove(tmp):
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def write_atomically(path, data):
+    """Write ``data`` (str or bytes) to ``path`` through a uniquely named temporary
+    file in the same directory and :func:`os.replace`, so that ``path`` is either
+    untouched or complete, even with several writers at once.
+
+    A new file gets the permissions ``open()`` would give it, an existing file
+    keeps its own; special files (``/dev/stdout``, FIFOs) are written in place."""
+    path = os.fspath(path)
+    if _is_special(path):
+        binary = isinstance(data, bytes)
+        with open(path, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as file:
+            file.write(data)
+        return
+    tmp, final = _stage(path, data)
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        _remove(tmp)
         raise
 
 
 def write_together(files):
-    """Write several files (``{path: data}``) that belong together, each atomically,
-    the last one named being the one readers trust (e.g. a sweep's CSV, then its
-    JSON, which records the CSV's digest).
+    """Write several files (``{path: data}``) that belong together as one unit: every
+    file is first written in full to a temporary next to it (where a full disk or
+    any other failure stops the set, the old files untouched), and only then are
+    all renamed into place, renames needing no space; the last one named is the
+    one readers trust (e.g. a sweep's CSV, then its JSON, which records the CSV's
+    digest).
 
     Writers of the same directory are serialized by a lock on the directory
     itself, so two runs at once never leave one's JSON next to the other's CSV.
@@ -132,11 +152,17 @@ def write_together(files):
 
     directories = sorted({os.path.dirname(os.path.realpath(os.fspath(p))) for p in files})
     fds = [os.open(d, os.O_RDONLY) for d in directories]
+    staged = []
     try:
         for fd in fds:
             fcntl.flock(fd, fcntl.LOCK_EX)
         for path, data in files.items():
-            write_atomically(path, data)
+            staged.append(_stage(os.fspath(path), data))
+        for tmp, final in staged:
+            os.replace(tmp, final)
     finally:
+        for tmp, _ in staged:
+            if os.path.exists(tmp):
+                _remove(tmp)
         for fd in fds:
             os.close(fd)  # closing releases the lock

@@ -99,3 +99,26 @@ def test_ranges_are_bounded_before_expansion():
     with pytest.raises(ValueError, match="more than"):
         parse_int_list("0..99999999999", "x")
     assert parse_int_list("3..5,8", "k", 2, 32) == [3, 4, 5, 8]
+
+
+def test_a_disk_full_between_csv_and_json_leaves_the_old_set(tmp_path, monkeypatch):
+    """Handled poorly: a disk that filled between a sweep's CSV and its JSON left a new
+    CSV beside the old JSON; the set is now written as one unit."""
+    import errno
+
+    from toolkit import files
+    csv, document = tmp_path / "sweep.csv", tmp_path / "sweep.json"
+    csv.write_text("old csv")
+    document.write_text("old json")
+    stage, calls = files._stage, []
+
+    def full_on_the_second(path, data):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return stage(path, data)
+    monkeypatch.setattr(files, "_stage", full_on_the_second)
+    with pytest.raises(OSError, match="No space"):
+        files.write_together({csv: "new csv", document: "new json"})
+    assert (csv.read_text(), document.read_text()) == ("old csv", "old json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.csv", "sweep.json"]  # no temporary left
