@@ -15,15 +15,20 @@ from .cli import UsageError
 
 __all__ = ["check_output", "check_output_dir", "write_atomically", "write_together"]
 
+#: Longest file name (one path component, in bytes) of the usual Linux file systems.
+_NAME_MAX = 255
+
 
 def _is_special(path):
     """``path`` exists and is neither a regular file nor a directory (``/dev/stdout``, a FIFO)."""
     return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
 
 
-def check_output(path, *, parents=False):
+def check_output(path, *, parents=False, inputs=()):
     """Raise :class:`UsageError` if ``path`` cannot be written; ``"-"`` is stdout.
-    With ``parents``, a missing directory is fine if it can be created.
+    With ``parents``, a missing directory is fine if it can be created; a file of
+    ``inputs`` (what the command reads) is refused as the output, which would
+    overwrite it; so is a file name longer than the file system allows.
 
     Called before any work starts, so that a long run never ends in an unwritable file.
     """
@@ -32,6 +37,10 @@ def check_output(path, *, parents=False):
         return
     if not path:
         raise UsageError("the output file name is empty (use '-' for stdout)")
+    for source in inputs:
+        if os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
+            raise UsageError(f"cannot write {path}: it is the input {source}; name another output")
+    _check_names(path)
     if os.path.isdir(path):
         raise UsageError(f"cannot write {path}: it is a directory")
     if _is_special(path):
@@ -51,6 +60,13 @@ def check_output(path, *, parents=False):
     if not os.access(directory, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write {path}: directory {shown} is not writable")
     _probe(directory, shown)
+
+
+def _check_names(path):
+    """Raise :class:`UsageError` if a component of ``path`` is longer than the file system allows."""
+    for part in path.split(os.sep):
+        if len(part.encode()) > _NAME_MAX:
+            raise UsageError(f"cannot write {path[:60]}...: a name in it is longer than {_NAME_MAX} bytes")
 
 
 def _probe(directory, shown):
@@ -74,6 +90,7 @@ def check_output_dir(path):
     path = os.fspath(path)
     if not path:
         raise UsageError("the output directory name is empty")
+    _check_names(path)
     ancestor = path
     while ancestor and not os.path.lexists(ancestor):
         ancestor = os.path.dirname(ancestor.rstrip(os.sep))

@@ -221,3 +221,10 @@ def test_a_latin1_byte_in_a_liberty_cell_name(tmp_path, run):
     assert proc.returncode == 0, proc.stderr
     report = synth.check_report(json.loads(next((tmp_path / "o").glob("k4_latin_*.json")).read_text()))
     assert report["delay_unit"] == "ns" and report["delay"] > 0
+
+
+def test_a_300_character_out_fails_before_any_synthesis(tmp_path, run, one_line_error):
+    """Handled poorly: it failed only after the synthesis."""
+    proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic", "--out", "o" * 300)
+    one_line_error(proc, 2, "longer than 255 bytes")
+    assert not (tmp_path / "build").exists()
