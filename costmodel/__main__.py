@@ -207,6 +207,7 @@ def run_explore(args):
     executor = _executor(args, _jobs(args.jobs, max(1, n_points)))
     out = args.out or Path("build") / "explore" / name
     files.check_output_dir(out)
+    _check_caches()
     with cli.usage_errors():
         summary = explore.explore(name, space, executor=executor, out=out, yosys=args.yosys, liberty=args.lib,
                                   progress=sys.stdout)
@@ -260,6 +261,13 @@ def run_estimate(args):
     return 0
 
 
+def _check_caches(*caches):
+    """The result caches a command will write, checked before any synthesis starts
+    (an immutable folder, a file in its place): one line, not a lost run."""
+    for cache in caches or (synth.CACHE_DIR,):
+        files.check_output_dir(cache)
+
+
 def _request(args):
     with cli.usage_errors():
         return synth.resolve_flow(args.flow, args.lib, args.clock_ns, device=args.device, seed=args.seed)
@@ -292,6 +300,7 @@ def run_sweep(args):
     executor = _executor(args, _jobs(args.jobs, len(grid.configs)))
     out = args.out or cli.reports_dir(args.publish)
     files.check_output_dir(out)
+    _check_caches()
     stem = out / sweep.stem(grid.request, overrides)
     for suffix in (".json", ".csv"):
         files.check_output(f"{stem}{suffix}", parents=True)
@@ -313,6 +322,7 @@ def run_variants(args):
     request = _request(args)
     out = cli.reports_dir(args.publish)
     files.check_output_dir(out)
+    _check_caches()
     jobs = _jobs(args.jobs, len(ks) * len(macs))
     return variants.main(ks, macs, request, jobs=jobs, yosys=args.yosys, out_dir=out)
 
@@ -328,6 +338,7 @@ def run_synth(args):
     out = args.out or cli.reports_dir(args.publish) / "synth"
     path = out / f"{name}.json"
     files.check_output(path, parents=True)
+    _check_caches(synth.CACHE_DIR, *([energy.CACHE_DIR] if args.energy else []))
     yosys, sta = synth.find_tools(request, args.yosys)
     print(f"synthesizing {top_name(config)} ({name}, {request.flow} flow) ...", flush=True)
     report, cached = synth.synthesize_config(

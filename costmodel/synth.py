@@ -28,6 +28,8 @@ from eda.sta import find_sta, sta_path
 from eda.yosys import find_yosys, synthesize
 from hw.export import datapath, to_rtlil
 from toolkit.cache import ResultCache, result_key
+from toolkit.cli import UsageError
+from toolkit.files import check_output
 from toolkit.run import ToolError
 
 from . import layout
@@ -332,6 +334,10 @@ def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh
     report = None if fresh else cache.load(key, lambda entry: check_report(entry, config, request))
     if report is not None:
         return report, True
+    try:  # before the synthesis, not after it: a folder in place of the entry, an immutable cache
+        check_output(cache.path(key), parents=True)
+    except UsageError as exc:
+        raise ToolError(f"the synthesis cache: {exc}") from None
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(dir=BUILD_DIR, prefix=f"{report_name(config, request)}."))
     report = run(config, rtlil, request, yosys=yosys, sta=sta, workdir=workdir, progress=progress)

@@ -228,3 +228,37 @@ def test_a_300_character_out_fails_before_any_synthesis(tmp_path, run, one_line_
     proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic", "--out", "o" * 300)
     one_line_error(proc, 2, "longer than 255 bytes")
     assert not (tmp_path / "build").exists()
+
+
+# --- handled poorly: the cache checked before the synthesis, not after it -------------------------
+
+def test_an_unwritable_cache_fails_before_any_synthesis(tmp_path, run, one_line_error, locked_dir, fake_tool):
+    """It let the full synthesis run, then failed naming a temporary file. The 'Yosys'
+    here only records that it ran."""
+    ran = tmp_path / "ran"
+    yosys = fake_tool(tmp_path, "yosys", f"touch {ran}; exit 1")
+    (tmp_path / "build").mkdir()
+    for label, setup in (("a file in its place", lambda cache: cache.write_text("x")),
+                         ("immutable", lambda cache: cache.symlink_to(locked_dir))):
+        cache = tmp_path / "build" / "cache"
+        setup(cache)
+        for command in (("synth", "--k", "4"), ("sweep", "--k", "4", "--macs", "4")):
+            proc = run(tmp_path, "costmodel", *command, "--flow", "generic", "--yosys", yosys, "--out", "o")
+            one_line_error(proc, 2, "cannot write")
+            assert not ran.exists(), (label, command)
+        cache.unlink()
+
+
+def test_a_folder_in_place_of_the_cache_entry(tmp_path, monkeypatch, fake_tool):
+    from toolkit.run import ToolError
+
+    from hw.export import datapath, to_rtlil
+    ran = tmp_path / "ran"
+    yosys = synth.find_yosys(str(fake_tool(tmp_path, "yosys", f"touch {ran}; exit 1")))
+    monkeypatch.chdir(tmp_path)
+    config, request = DatapathConfig(k=4), synth.resolve_flow("generic")
+    key = synth.cache_key(config, to_rtlil(datapath(config).component, name="top"), request, yosys=yosys, sta=None)
+    (tmp_path / "cache" / f"{key}.json").mkdir(parents=True)
+    with pytest.raises(ToolError, match="is a directory"):
+        synth.synthesize_config(config, request, yosys=yosys, sta=None, cache_dir=tmp_path / "cache")
+    assert not ran.exists()
