@@ -16,8 +16,6 @@ import hashlib
 import json
 import math
 import re
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +27,7 @@ from eda.yosys import find_yosys, synthesize
 from hw.export import datapath, to_rtlil
 from toolkit.cache import ResultCache, result_key
 from toolkit.cli import UsageError
-from toolkit.files import check_output
+from toolkit.files import check_output, scratch
 from toolkit.run import ToolError
 
 from . import layout
@@ -338,15 +336,14 @@ def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh
         check_output(cache.path(key), parents=True)
     except UsageError as exc:
         raise ToolError(f"the synthesis cache: {exc}") from None
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(dir=BUILD_DIR, prefix=f"{report_name(config, request)}."))
-    report = run(config, rtlil, request, yosys=yosys, sta=sta, workdir=workdir, progress=progress)
-    try:
-        check_report(report, config, request)
-    except ValueError as exc:
-        raise ToolError(f"the synthesis of {report_name(config, request)} gave no valid result ({exc}); "
-                        f"scripts and logs are in {workdir}") from None
-    shutil.rmtree(workdir, ignore_errors=True)  # kept, with its logs, only when the run failed
+    with scratch(BUILD_DIR, report_name(config, request), keep_on=ToolError) as workdir:
+        # kept, with its logs, only when a tool failed; swept by a later run
+        report = run(config, rtlil, request, yosys=yosys, sta=sta, workdir=workdir, progress=progress)
+        try:
+            check_report(report, config, request)
+        except ValueError as exc:
+            raise ToolError(f"the synthesis of {report_name(config, request)} gave no valid result ({exc}); "
+                            f"scripts and logs are in {workdir}") from None
     cache.store(key, report)
     return report, False
 

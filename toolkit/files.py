@@ -5,15 +5,23 @@
 ends in an unwritable file; :func:`write_atomically` replaces a file through a
 uniquely named temporary file, so that it is either untouched or complete, even with
 several writers at once; :func:`write_together` writes a set of files that belong
-together as one unit.
+together as one unit; :func:`scratch` gives a run a folder of its own for a tool's
+scripts and logs, removed on every way out but a tool's failure (whose message
+names the logs), and removes those of runs killed before.
 """
 
+import contextlib
 import os
+import re
+import shutil
+import socket
 import tempfile
+from pathlib import Path
 
 from .cli import UsageError
 
-__all__ = ["check_output", "check_output_dir", "write_atomically", "write_together"]
+__all__ = ["check_output", "check_output_dir", "write_atomically", "write_together", "scratch",
+           "sweep_scratch"]
 
 #: Longest file name (one path component, in bytes) of the usual Linux file systems.
 _NAME_MAX = 255
@@ -183,3 +191,52 @@ def write_together(files):
                 _remove(tmp)
         for fd in fds:
             os.close(fd)  # closing releases the lock
+
+
+def _owner():
+    """``<host>-<pid>``: which process a scratch folder belongs to."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_scratch(parent):
+    """Remove the scratch folders in ``parent`` (:func:`scratch`) of this host's
+    processes that are gone: runs killed (``kill -9``, a power cut) before their own
+    clean-up. Folders of other hosts (a shared disk) and of live processes stay."""
+    owner = re.compile(rf"\.{re.escape(socket.gethostname())}-(\d+)\.[^.]+$")
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        match = owner.search(entry.name)
+        if match and entry.is_dir(follow_symlinks=False) and not _alive(int(match.group(1))):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scratch(parent, name, *, keep_on=()):
+    """A new folder ``parent/<name>.<host>-<pid>.<random>`` for one run, after
+    :func:`sweep_scratch`; removed when the block ends, however it ends (an error,
+    ``Ctrl-C``, SIGTERM turned into an exception), except by one of the exceptions
+    ``keep_on`` (a tool's failure, whose message names the logs kept there)."""
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    sweep_scratch(parent)
+    workdir = Path(tempfile.mkdtemp(dir=parent, prefix=f"{name}.{_owner()}."))
+    try:
+        yield workdir
+    except keep_on:
+        raise
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    shutil.rmtree(workdir, ignore_errors=True)

@@ -262,3 +262,46 @@ def test_a_folder_in_place_of_the_cache_entry(tmp_path, monkeypatch, fake_tool):
     with pytest.raises(ToolError, match="is a directory"):
         synth.synthesize_config(config, request, yosys=yosys, sta=None, cache_dir=tmp_path / "cache")
     assert not ran.exists()
+
+
+# --- handled poorly: scratch folders removed on every exit path, stale ones swept -------------------
+
+def test_scratch_folders_are_removed_and_swept(tmp_path):
+    import socket
+
+    from toolkit import files
+    from toolkit.run import ToolError
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"k4.{socket.gethostname()}-{dead.pid}.abc123"
+    other_host = tmp_path / f"k4.elsewhere-{dead.pid}.abc123"
+    live = tmp_path / f"k4.{socket.gethostname()}-{os.getpid()}.abc123"
+    for folder in (stale, other_host, live):
+        folder.mkdir()
+    for error, kept in ((KeyboardInterrupt, False), (RuntimeError, False), (ToolError, True)):
+        with pytest.raises(error):
+            with files.scratch(tmp_path, "k8", keep_on=ToolError) as workdir:
+                raise error("stop")
+        assert workdir.exists() == kept, error
+    with files.scratch(tmp_path, "k8") as done:
+        pass
+    assert not done.exists() and not stale.exists() and other_host.exists() and live.exists()
+
+
+def test_an_interrupted_synthesis_leaves_no_scratch_folder(tmp_path, fake_tool):
+    """SIGINT while Yosys runs: no build/synth/<name>.XXXX left behind."""
+    import signal
+    import time
+    started = tmp_path / "started"
+    slow = fake_tool(tmp_path, "slow-yosys", f"touch {started}\nexec sleep 60")
+    proc = subprocess.Popen([sys.executable, "-m", "costmodel", "synth", "--k", "4", "--flow", "generic",
+                             "--yosys", str(slow)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert not list((tmp_path / "build" / "synth").iterdir())
