@@ -36,7 +36,9 @@ def check_output(path, *, parents=False, inputs=()):
     """Raise :class:`UsageError` if ``path`` cannot be written; ``"-"`` is stdout.
     With ``parents``, a missing directory is fine if it can be created; a file of
     ``inputs`` (what the command reads) is refused as the output, which would
-    overwrite it; so is a file name longer than the file system allows.
+    overwrite it; so is a file name longer than the file system allows, and a
+    symbolic link (writing would replace the file it links to, perhaps one of the
+    committed study). A folder reached through a link is stated on stdout.
 
     Called before any work starts, so that a long run never ends in an unwritable file.
     """
@@ -55,9 +57,14 @@ def check_output(path, *, parents=False, inputs=()):
         if not os.access(path, os.W_OK):
             raise UsageError(f"cannot write {path}: permission denied")
         return
+    if os.path.islink(path):
+        raise UsageError(f"cannot write {path}: it is a symbolic link (to {os.readlink(path)}), and writing "
+                         "would replace what it links to; remove the link, or name that file itself")
     real = os.path.realpath(path)
     directory = os.path.dirname(real)
-    shown = directory if os.path.islink(path) else (os.path.dirname(path) or ".")
+    shown = os.path.dirname(path) or "."
+    if os.path.exists(directory) and os.path.realpath(shown) != os.path.abspath(shown):
+        print(f"note: {shown} is reached through a symbolic link: writing into {directory}", flush=True)
     if not os.path.exists(directory):
         if parents:
             check_output_dir(directory)

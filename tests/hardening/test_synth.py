@@ -305,3 +305,23 @@ def test_an_interrupted_synthesis_leaves_no_scratch_folder(tmp_path, fake_tool):
     proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert not list((tmp_path / "build" / "synth").iterdir())
+
+
+def test_links_out_of_the_output_folder_are_refused_or_stated(tmp_path, run, one_line_error):
+    """Handled poorly: an entry linking into reports/synth replaced the committed report
+    without a word. An entry that is a link is refused; a folder reached through a
+    link is named on stdout."""
+    study = tmp_path / "study"
+    study.mkdir()
+    committed = study / "k4_generic.json"
+    committed.write_text("committed, with its energy section")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "k4_generic.json").symlink_to(committed)
+    proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic", "--out", "out")
+    one_line_error(proc, 2, "symbolic link")
+    assert committed.read_text() == "committed, with its energy section" and not (tmp_path / "build").exists()
+    (tmp_path / "linked").symlink_to(study / "sub", target_is_directory=True)
+    (study / "sub").mkdir()
+    proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic", "--out", "linked")
+    assert proc.returncode == 0, proc.stderr
+    assert f"note: linked is reached through a symbolic link: writing into {study / 'sub'}" in proc.stdout
