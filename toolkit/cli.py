@@ -9,7 +9,8 @@ table of handlers, and turns every failure a user can cause into one line
   :class:`ToolError` (a missing or failing external tool, raised by :mod:`toolkit.run`
   and re-exported there): exit 2;
 * any other ``OSError`` (a full disk, a read-only folder): exit 1;
-* ``KeyboardInterrupt``: exit 130; a closed stdout (``... | head``): exit 1, quietly.
+* ``KeyboardInterrupt``: exit 130; SIGTERM: exit 143, after the same clean-up; a
+  closed stdout (``... | head``): exit 1, quietly.
 
 Anything else is a bug and keeps its traceback.
 """
@@ -17,7 +18,9 @@ Anything else is a bug and keeps its traceback.
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "ToolError", "Parser", "usage_errors", "integer",
@@ -135,9 +138,19 @@ def one_line(message):
     return str(message).replace("\r", "\\r").replace("\n", "\\n")
 
 
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(parser, handlers, argv=None):
     """Parse ``argv`` with ``parser``, run ``handlers[args.command](args)`` and return
-    its exit status, every expected failure reported as one ``error:`` line."""
+    its exit status, every expected failure reported as one ``error:`` line.
+
+    SIGTERM is turned into an exception (``SystemExit``, status 143) while the
+    command runs, so that it ends as ``Ctrl-C`` does: tools' process groups killed,
+    scratch folders removed."""
+    previous = signal.signal(signal.SIGTERM, _terminated) \
+        if threading.current_thread() is threading.main_thread() else None
     try:
         args = parser.parse_args(argv)
         return handlers[args.command](args)
@@ -156,3 +169,6 @@ def main(parser, handlers, argv=None):
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
