@@ -37,7 +37,8 @@ from toolkit.validate import field_error, is_integer, is_number, read_json
 
 __all__ = ["SCHEMA_VERSION", "DEFAULT_LIBERTY", "default_flow", "DEFAULT_K", "DEFAULT_MACS", "BASE_K", "PAPER",
            "FPGA_COLUMNS", "FPGA_DSP_TILES", "is_fpga", "header", "ratio_table", "compare_to_paper",
-           "PLAUSIBLE", "nonnegative_number", "SWEEP_KEYS", "MAX_SWEEP_POINTS", "validate_sweep", "load_sweep", "load_point_report", "load_energy_beats",
+           "PLAUSIBLE", "nonnegative_number", "SWEEP_KEYS", "MAX_SWEEP_POINTS", "validate_sweep", "load_sweep",
+           "load_point_report", "load_energy_beats",
            "load_netlist_proofs", "ENERGY_MODEL", "LINE_KINDS", "validate_energy_model", "load_energy_model",
            "energy_line", "beats_per_output", "energy_per_inference"]
 
@@ -167,8 +168,8 @@ def validate_sweep(document, source="the sweep"):
         raise field_error(source, "flow", f"one of {', '.join(FLOWS)}", flow, remedy)
     remedy = f"re-run 'make sweep FLOW={flow}'"
     if document["schema"] != SCHEMA_VERSION:
-        raise ValueError(f"{source} has schema version {json.dumps(document['schema'])[:20]}, this tool reads version "
-                         f"{SCHEMA_VERSION}: {remedy}")
+        raise ValueError(f"{source} has schema version {json.dumps(document['schema'])[:20]}, this tool reads "
+                         f"version {SCHEMA_VERSION}: {remedy}")
     for key in ("area_unit", "delay_unit"):
         if not isinstance(document[key], str) or not document[key]:
             raise field_error(source, key, "a unit name (a string)", document[key], remedy)
