@@ -5,6 +5,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -125,7 +126,6 @@ def _huge_member(path, name):
     import io
     import zipfile
 
-    import numpy as np
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
                                                   "shape": (10**6, 10**6)})
@@ -134,8 +134,12 @@ def _huge_member(path, name):
     return path
 
 
+def _accuracy_main(argv):
+    from accuracy.__main__ import main
+    return main(argv)
+
+
 def _model_with(tmp_path, change):
-    import numpy as np
     with np.load(REPO / "models" / "digits_int8.npz") as z:
         arrays = {name: z[name] for name in z.files}
     change(arrays)
@@ -145,14 +149,14 @@ def _model_with(tmp_path, change):
 
 
 DAMAGED_MODELS = {
-    "version an array": (lambda a: a.update(version=__import__("numpy").array([1, 2])), "'version' must be one int"),
+    "version an array": (lambda a: a.update(version=np.array([1, 2])), "'version' must be one int"),
     "float_w without float_b": (lambda a: (a.update(l0_float_w=a["l0_w"].astype("float32")), a.pop("l0_float_b", None)),
                                 "only one of float_w and float_b"),
-    "0-d layer_names": (lambda a: a.update(layer_names=__import__("numpy").array("conv1")), "'layer_names' must be"),
-    "array in a scalar": (lambda a: a.update(l0_x_zero_point=__import__("numpy").array([1, 2])),
+    "0-d layer_names": (lambda a: a.update(layer_names=np.array("conv1")), "'layer_names' must be"),
+    "array in a scalar": (lambda a: a.update(l0_x_zero_point=np.array([1, 2])),
                           "'l0_x_zero_point' must be one int"),
-    "string in a scalar": (lambda a: a.update(l0_x_scale=__import__("numpy").array("x")), "'l0_x_scale' must be"),
-    "pickled object": (lambda a: a.update(meta_json=__import__("numpy").array([{}], dtype=object)), "no pickles"),
+    "string in a scalar": (lambda a: a.update(l0_x_scale=np.array("x")), "'l0_x_scale' must be"),
+    "pickled object": (lambda a: a.update(meta_json=np.array([{}], dtype=object)), "no pickles"),
 }
 
 
@@ -168,21 +172,15 @@ def test_damaged_model_npz_is_one_line(tmp_path, monkeypatch, capsys, one_line_e
         path = _model_with(tmp_path, change)
     monkeypatch.chdir(tmp_path)
     argv = ["accuracy", "--model", str(path), "--limit", "5", "--out", "out"]
-    status = main_accuracy(argv)
+    status = _accuracy_main(argv)
     out, err = capsys.readouterr()
     line = one_line_error(subprocess.CompletedProcess(argv, status, out, err), 2, message)
     assert str(path) in line
 
 
-def main_accuracy(argv):
-    from accuracy.__main__ import main
-    return main(argv)
-
 
 @pytest.mark.parametrize("name", ["huge declared shape", "truncated", "labels outside the classes"])
 def test_damaged_data_npz_is_one_line(tmp_path, monkeypatch, capsys, one_line_error, name):
-    import numpy as np
-
     from accuracy.tflite import reader
     model = REPO / "models" / "mnist1d" / "seed0_ptq.tflite"
     path = tmp_path / "data.npz"
@@ -199,7 +197,7 @@ def test_damaged_data_npz_is_one_line(tmp_path, monkeypatch, capsys, one_line_er
         message = "the model's output has classes 0..9"
     monkeypatch.chdir(tmp_path)
     argv = ["evaluate", str(model), "--data", str(path)]
-    status = main_accuracy(argv)
+    status = _accuracy_main(argv)
     out, err = capsys.readouterr()
     line = one_line_error(subprocess.CompletedProcess(argv, status, out, err), 2, message)
     assert str(path) in line
