@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def check_output(path, *, parents=False, inputs=()):
     ``inputs`` (what the command reads) is refused as the output, which would
     overwrite it; so is a file name longer than the file system allows, and a
     symbolic link (writing would replace the file it links to, perhaps one of the
-    committed study). A folder reached through a link is stated on stdout.
+    committed study). A folder reached through a link is stated on stderr, once it
+    passed every check.
 
     Called before any work starts, so that a long run never ends in an unwritable file.
     """
@@ -63,8 +65,6 @@ def check_output(path, *, parents=False, inputs=()):
     real = os.path.realpath(path)
     directory = os.path.dirname(real)
     shown = os.path.dirname(path) or "."
-    if os.path.exists(directory) and os.path.realpath(shown) != os.path.abspath(shown):
-        print(f"note: {shown} is reached through a symbolic link: writing into {directory}", flush=True)
     if not os.path.exists(directory):
         if parents:
             check_output_dir(directory)
@@ -75,6 +75,9 @@ def check_output(path, *, parents=False, inputs=()):
     if not os.access(directory, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write {path}: directory {shown} is not writable")
     _probe(directory, shown)
+    if os.path.realpath(shown) != os.path.abspath(shown):  # on stderr: stdout may be the command's data
+        print(f"note: {shown} is reached through a symbolic link: writing into {directory}", file=sys.stderr,
+              flush=True)
 
 
 def _check_names(path):

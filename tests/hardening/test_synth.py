@@ -317,7 +317,7 @@ def test_an_interrupted_synthesis_leaves_no_scratch_folder(tmp_path, fake_tool, 
 def test_links_out_of_the_output_folder_are_refused_or_stated(tmp_path, run, one_line_error):
     """Handled poorly: an entry linking into reports/synth replaced the committed report
     without a word. An entry that is a link is refused; a folder reached through a
-    link is named on stdout."""
+    link is named on stderr."""
     study = tmp_path / "study"
     study.mkdir()
     committed = study / "k4_generic.json"
@@ -331,7 +331,7 @@ def test_links_out_of_the_output_folder_are_refused_or_stated(tmp_path, run, one
     (study / "sub").mkdir()
     proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic", "--out", "linked")
     assert proc.returncode == 0, proc.stderr
-    assert f"note: linked is reached through a symbolic link: writing into {study / 'sub'}" in proc.stdout
+    assert f"note: linked is reached through a symbolic link: writing into {study / 'sub'}" in proc.stderr
 
 
 def test_a_full_disk_during_yosys_is_named(tmp_path, monkeypatch, fake_tool):
