@@ -41,7 +41,11 @@ OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 DATAPATH_ARGS = --k $(K) $(if $(RESCALER_PIPELINE),--rescaler-pipeline $(RESCALER_PIPELINE)) \
                 $(if $(MACS),--macs $(MACS)) $(if $(ENGINES),--engines $(ENGINES)) \
                 $(if $(MAC_PIPELINE),--mac-pipeline $(MAC_PIPELINE)) $(OPTS)
-SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(foreach lib,$(LIB),--lib $(lib)) \
+# LIB as --lib options: one path if LIB names an existing file or folder as a whole
+# (a path with spaces), else one option per word (several files).
+space    := $(subst ,, )
+LIB_ARGS  = $(if $(LIB),$(if $(wildcard $(subst $(space),\$(space),$(LIB))),--lib '$(LIB)',$(foreach lib,$(LIB),--lib '$(lib)')))
+SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(LIB_ARGS) \
                 $(if $(CLOCK_NS),--clock-ns $(CLOCK_NS)) $(if $(YOSYS),--yosys $(YOSYS)) \
                 $(if $(DEVICE),--device $(DEVICE)) $(if $(SEED),--seed $(SEED))
 EXECUTOR_ARGS = --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
@@ -74,7 +78,8 @@ help:
 	@echo "make explore [SPACE=small|large|fpga|FILE.json EXECUTOR= SCHEDULER= JOBS=2]"
 	@echo "                                 every point of a design space (cached): table, Pareto front and"
 	@echo "                                 figure in build/explore/<space>/"
-	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep"
+	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep: build/costmodel/coefficients_<flow>.json"
+	@echo "                                 (PUBLISH=1: costmodel/coefficients_<flow>.json, what estimate reads)"
 	@echo "make formal [FORMAL_K=2..32 FORMAL_NETLIST_BUDGET=120]"
 	@echo "                                 prove every rescaler variant and pipeline depth equal to Eq. (1), then"
 	@echo "                                 a netlist equal to its RTL within the budget (python -m verify formal)"
@@ -133,11 +138,14 @@ venv: $(STAMP)
 
 verilog: $(STAMP)
 	@mkdir -p build/verilog
-	$(PY) -m hw verilog $(DATAPATH_ARGS) -o build/verilog/$$($(PY) -m hw name $(DATAPATH_ARGS)).v
+	@name=$$($(PY) -m hw name $(DATAPATH_ARGS)) || exit 2; \
+	  echo "$(PY) -m hw verilog $(DATAPATH_ARGS) -o build/verilog/$$name.v"; \
+	  $(PY) -m hw verilog $(DATAPATH_ARGS) -o build/verilog/$$name.v
 
 # The liberty flow needs Debian's OSU 0.18 um cells and OpenSTA, and the formal
-# netlist proof Debian's yosys-abc: install them when root; otherwise say how, and
-# the synthesis falls back to the generic flow.
+# netlist proof Debian's yosys-abc: install them when root; otherwise say how: without
+# the cells the synthesis falls back to the generic flow, without OpenSTA to a delay in
+# logic levels.
 # $(call apt-install,PACKAGES,WHAT,WHAT HAPPENS WITHOUT THEM): a shell command that installs
 # Debian packages when root, else says how; never fails.
 apt-install = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -151,10 +159,10 @@ apt-install = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 LIBERTY_PACKAGES := qflow-tech-osu018 opensta yosys
 synth-tools:
 	@if [ "$(FLOW)" = asap7 ] && ! command -v sta >/dev/null; then \
-	  $(call apt-install,opensta,the asap7 flow's timing,the delay falls back to logic levels); \
+	  $(call apt-install,opensta,the asap7 flow's timing,without OpenSTA the delay is in logic levels (reports named *_levels)); \
 	elif [ "$(FLOW)" != generic ] && [ "$(FLOW)" != asap7 ] && [ -z "$(filter $(FLOW),$(FPGA_FLOWS))" ] && \
 	    [ -z "$(LIB)" ] && { [ ! -f $(OSU_LIB) ] || ! command -v sta >/dev/null || ! command -v yosys-abc >/dev/null; }; then \
-	  $(call apt-install,$(LIBERTY_PACKAGES),the liberty flow,the generic flow will be used); \
+	  $(call apt-install,$(LIBERTY_PACKAGES),the liberty flow,without the OSU cells the generic flow is used$(comma) without OpenSTA the liberty flow's delay is in logic levels (reports named *_levels)); \
 	fi
 
 # The layout flow (and the layout tests) need qflow, graywolf, qrouter and magic, the
@@ -210,7 +218,7 @@ energy-model: $(STAMP)
 	$(PY) -m costmodel energy-model $(PUBLISH_ARG)
 
 explore: $(STAMP) fpga-tools
-	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(foreach lib,$(LIB),--lib $(lib))
+	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(LIB_ARGS)
 
 SWEEP_K    ?= 3,4,5,6,8,12,16,24,32
 SWEEP_MACS ?= 4,8,16
@@ -224,7 +232,7 @@ sweep: $(STAMP) synth-tools fpga-tools
 FORMAL_K ?= 2..32
 FORMAL_NETLIST_BUDGET ?= 120
 formal: $(STAMP) synth-tools
-	$(PY) -m verify formal --k $(FORMAL_K) -j $(JOBS) --netlist-budget $(FORMAL_NETLIST_BUDGET) $(if $(LIB),--lib $(LIB))
+	$(PY) -m verify formal --k $(FORMAL_K) -j $(JOBS) --netlist-budget $(FORMAL_NETLIST_BUDGET) $(LIB_ARGS)
 
 # Netlist = RTL for each (k, MACS) point of the liberty sweep: per-point wall-time budget
 # NETLIST_BUDGET and per multiplier lemma MUL_BUDGET (seconds); table in $(RUNS_DIR)/formal_netlist.*
@@ -234,10 +242,10 @@ MUL_BUDGET     ?= 600
 NETLIST_JOBS   ?= 1
 formal-netlist: $(STAMP) synth-tools
 	$(PY) -m verify formal-netlist --k $(SWEEP_K) --macs $(SWEEP_MACS) --budget $(NETLIST_BUDGET) \
-	  --mul-budget $(MUL_BUDGET) -j $(NETLIST_JOBS) $(if $(LIB),--lib $(LIB)) $(PUBLISH_ARG)
+	  --mul-budget $(MUL_BUDGET) -j $(NETLIST_JOBS) $(LIB_ARGS) $(PUBLISH_ARG)
 
 fit: $(STAMP)
-	$(PY) -m costmodel fit --flow $(or $(FLOW),liberty)
+	$(PY) -m costmodel fit --flow $(or $(FLOW),liberty) $(PUBLISH_ARG)
 
 estimate: $(STAMP)
 	$(PY) -m costmodel estimate $(DATAPATH_ARGS) --flow $(or $(FLOW),liberty)

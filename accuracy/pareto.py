@@ -22,7 +22,10 @@ which is checked.
 import json
 from pathlib import Path
 
+from costmodel.published import load_sweep
+from sim.golden import K_MAX, K_MIN
 from toolkit.files import write_atomically
+from toolkit.validate import field_error, is_integer, is_number, read_json
 from toolkit.figures import pyplot, save
 
 __all__ = ["WORKLOADS", "load_points", "pareto_front", "pareto_report"]
@@ -31,40 +34,73 @@ REPORTS = Path(__file__).resolve().parent.parent / "reports"
 
 
 def _read(path, what):
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: run {what} first")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    """The JSON at ``path`` (:func:`toolkit.validate.read_json`: bounded; ``NaN`` marks
+    the per-channel statistics of an empty channel, and the fields read here are
+    checked finite)."""
+    return read_json(path, remedy=what, absent=f"run {what} first", nan=True)
+
+
+def _rows(document, name, field, *, k_optional=False):
+    """``document[field]``, checked to be a non-empty list of objects, each with a
+    width ``k`` in range (or None where ``k_optional``: a float reference row)."""
+    if not isinstance(document, dict):
+        raise ValueError(f"{name} is not an accuracy report (a JSON object with {field}): regenerate it")
+    rows = document.get(field)
+    if not isinstance(rows, list) or not rows:
+        raise field_error(name, field, "a non-empty list of rows", rows, "regenerate it")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise field_error(name, f"{field}[{i}]", "an object", row, "regenerate it")
+        k = row.get("k")
+        if not (is_integer(k, lo=K_MIN, hi=K_MAX) or (k_optional and k is None)):
+            raise field_error(name, f"{field}[{i}].k", f"an integer in {K_MIN}..{K_MAX}", k, "regenerate it")
+    return rows
+
+
+def _count(document, name, field):
+    """Check that ``document[field]`` (an accuracy report's sample count) is a positive integer."""
+    if not isinstance(document, dict) or not is_integer(document.get(field), lo=1):
+        raise field_error(name, field, "a positive integer",
+                          document.get(field) if isinstance(document, dict) else document, "regenerate it")
 
 
 def _stats(summary, vs_k32, where):
     """One point's statistics from a report's ``summary`` (accuracy, ci95) and
-    ``vs_k32`` (None for k = 32 itself: the reference)."""
-    try:
-        point = {"accuracy": float(summary["accuracy"]), "ci95": [float(v) for v in summary["ci95"]]}
-        if vs_k32 is None:
-            return {**point, "diff_points": 0.0, "diff_ci95": [0.0, 0.0], "mcnemar_p": 1.0}
-        return {**point, "diff_points": float(vs_k32["diff_points"]),
-                "diff_ci95": [float(v) for v in vs_k32["diff_ci95"]], "mcnemar_p": float(vs_k32["mcnemar_p"])}
-    except (KeyError, TypeError, IndexError):
+    ``vs_k32`` (None for k = 32 itself: the reference); percentages in 0..100 (the
+    difference in -100..100), a p-value in 0..1."""
+    def interval(value, lo):
+        return isinstance(value, list) and len(value) == 2 and all(is_number(v, lo=lo, hi=100) for v in value)
+    if not isinstance(summary, dict) or not (isinstance(vs_k32, dict) or vs_k32 is None):
         raise ValueError(f"{where}: no confidence intervals (a report from an older version): "
-                         "regenerate it (make accuracy, make finetune)") from None
+                         "regenerate it (make accuracy, make finetune)")
+    if not is_number(summary.get("accuracy"), lo=0, hi=100) or not interval(summary.get("ci95"), 0):
+        raise ValueError(f"{where}: accuracy must be a percentage with its ci95 [low, high]: regenerate it "
+                         "(make accuracy, make finetune)")
+    point = {"accuracy": float(summary["accuracy"]), "ci95": [float(v) for v in summary["ci95"]]}
+    if vs_k32 is None:
+        return {**point, "diff_points": 0.0, "diff_ci95": [0.0, 0.0], "mcnemar_p": 1.0}
+    if not is_number(vs_k32.get("diff_points"), lo=-100, hi=100) or not interval(vs_k32.get("diff_ci95"), -100) \
+            or not is_number(vs_k32.get("mcnemar_p"), lo=0, hi=1):
+        raise ValueError(f"{where}: the difference to k = 32 needs diff_points, diff_ci95 and mcnemar_p: "
+                         "regenerate it (make accuracy, make finetune)")
+    return {**point, "diff_points": float(vs_k32["diff_points"]),
+            "diff_ci95": [float(v) for v in vs_k32["diff_ci95"]], "mcnemar_p": float(vs_k32["mcnemar_p"])}
 
 
 def _digits(accuracy, finetune, names):
     """Per-k statistics of the digits reports: ``(plain, rat, evaluation)``."""
-    plain = {row["k"]: _stats(row["truncate"].get("summary"), row["truncate"].get("vs_k32"),
-                              f"{names[0]} k={row['k']}") for row in accuracy["rows"]}
+    rows = _rows(accuracy, names[0], "rows")
+    _count(accuracy, names[0], "test_images")
+    plain = {row["k"]: _stats(*(row["truncate"].get(key) if isinstance(row.get("truncate"), dict) else None
+                                for key in ("summary", "vs_k32")), f"{names[0]} k={row['k']}")
+             for row in rows}
     rat = {}
     if finetune:
         if finetune.get("test_images") != accuracy.get("test_images"):
             raise ValueError(f"{names[1]} evaluates {finetune.get('test_images')} test images, {names[0]} "
                              f"{accuracy.get('test_images')}: regenerate both")
         rat = {run["k"]: _stats(run.get("retrained_summary"), run.get("retrained_vs_k32"),
-                                f"{names[1]} k={run['k']}") for run in finetune["runs"]}
+                                f"{names[1]} k={run['k']}") for run in _rows(finetune, names[1], "runs")}
     evaluation = (f"{accuracy['test_images']} test digits, one trained model (no seeds); 95 % CIs by bootstrap over "
                   "the test images")
     return plain, rat, evaluation
@@ -72,8 +108,11 @@ def _digits(accuracy, finetune, names):
 
 def _mnist1d(accuracy, finetune, names):
     """Per-k statistics of the MNIST-1D reports: ``(plain, rat, evaluation)``."""
+    _count(accuracy, names[0], "test_samples")
+    if not isinstance(accuracy.get("seeds"), list) or not accuracy["seeds"]:
+        raise field_error(names[0], "seeds", "a non-empty list", accuracy.get("seeds"), "regenerate it")
     plain = {row["k"]: _stats(row, row.get("vs_k32"), f"{names[0]} {row.get('mode')}")
-             for row in accuracy["rows"] if row["k"] is not None}
+             for row in _rows(accuracy, names[0], "rows", k_optional=True) if row["k"] is not None}
     rat = {}
     if finetune:
         for key in ("test_samples", "seeds"):
@@ -81,7 +120,7 @@ def _mnist1d(accuracy, finetune, names):
                 raise ValueError(f"{names[1]} and {names[0]} were evaluated on different test sets "
                                  f"({key}: {finetune.get(key)} vs {accuracy.get(key)}): regenerate both")
         rat = {row["k"]: _stats(row.get("rat"), row.get("rat_vs_ptq_k32"), f"{names[1]} k={row['k']}")
-               for row in finetune["rows"]}
+               for row in _rows(finetune, names[1], "rows")}
     evaluation = (f"{accuracy['test_samples']} generated test samples per seed, {len(accuracy['seeds'])} seeds, "
                   "the same samples for every point; accuracy is the mean over seeds, its 95 % CI by bootstrap "
                   "over test samples")
@@ -147,7 +186,7 @@ def pareto_report(accuracy=None, sweep=REPORTS / "sweep_liberty.json", finetune=
     accuracy = REPORTS / acc_name if accuracy is None else accuracy
     finetune = REPORTS / ft_name if finetune is None else finetune
     acc = _read(accuracy, "make accuracy")
-    sw = _read(sweep, "make sweep")
+    sw = load_sweep(sweep)
     ft = _read(finetune, "make finetune") if Path(finetune).is_file() else None
     plain, rat, evaluation = reader(acc, ft, (Path(accuracy).name, Path(finetune).name))
     points = load_points(plain, sw, rat)

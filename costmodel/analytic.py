@@ -28,16 +28,16 @@ every swept point, so the model never claims more accuracy than it showed.
 """
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
 from hw.config import DatapathConfig
+from toolkit.validate import field_error, is_integer, is_number, read_json
 
 __all__ = ["AREA_TERMS", "DELAY_TERMS", "area_features", "delay_features", "fit", "Model",
-           "coefficients_path"]
+           "coefficients_path", "validate_coefficients", "load_coefficients"]
 
 AREA_TERMS = ("fixed", "k", "shifter", "macs", "macs_log_macs")
 DELAY_TERMS = ("fixed", "k", "log2_k", "log2_macs")
@@ -58,6 +58,53 @@ def delay_features(config):
 def coefficients_path(flow):
     """Where the fitted coefficients of ``flow`` are stored in the repository."""
     return Path(__file__).with_name(f"coefficients_{flow}.json")
+
+
+def validate_coefficients(document, source, flow=None):
+    """Return ``document`` if it is a coefficient file (of ``flow`` when given), else
+    raise one ValueError naming ``source`` and the field: finite terms, unit names,
+    fit errors of integer configurations with finite percentages."""
+    remedy = f"re-run 'python -m costmodel fit --flow {flow or 'FLOW'}'"
+    if not isinstance(document, dict):
+        raise ValueError(f"{source} is not an analytic-model coefficient file (a JSON object): {remedy}")
+    if flow is not None and document.get("flow") != flow:
+        raise field_error(source, "flow", repr(flow), document.get("flow"), remedy)
+    for key in ("area_unit", "delay_unit"):
+        if not isinstance(document.get(key), str) or not document[key]:
+            raise field_error(source, key, "a unit name (a string)", document.get(key), remedy)
+    for model, terms in (("area", AREA_TERMS), ("delay", DELAY_TERMS)):
+        values = document.get(model)
+        for term in terms:
+            value = values.get(term) if isinstance(values, dict) else None
+            if not is_number(value):
+                raise field_error(source, f"{model}.{term}", "a finite number", value, remedy)
+    errors = document.get("errors", [])
+    if not isinstance(errors, list):
+        raise field_error(source, "errors", "a list of the fitted points", errors, remedy)
+    for i, error in enumerate(errors):
+        if not isinstance(error, dict):
+            raise field_error(source, f"errors[{i}]", "an object", error, remedy)
+        for key in ("k", "macs", "engines"):
+            if not is_integer(error.get(key), lo=1):
+                raise field_error(source, f"errors[{i}].{key}", "a positive integer", error.get(key), remedy)
+        for key in ("area_error_pct", "delay_error_pct"):
+            if not is_number(error.get(key)):
+                raise field_error(source, f"errors[{i}].{key}", "a finite number", error.get(key), remedy)
+    for key in ("max_area_error_pct", "max_delay_error_pct"):
+        if key in document and not is_number(document[key], lo=0):
+            raise field_error(source, key, "a non-negative finite number", document[key], remedy)
+    fixed = document.get("fixed_config", {})
+    if not isinstance(fixed, dict) or set(fixed) - {f.name for f in dataclasses.fields(DatapathConfig)}:
+        raise field_error(source, "fixed_config", "an object of DatapathConfig fields", fixed, remedy)
+    return document
+
+
+def load_coefficients(path, flow=None):
+    """The validated coefficient document at ``path`` (:func:`validate_coefficients`);
+    a ValueError saying what to run when it is absent."""
+    document = read_json(path, remedy=f"python -m costmodel fit --flow {flow or 'FLOW'}",
+                         absent=f"run 'make sweep FLOW={flow}' then 'python -m costmodel fit --flow {flow}'")
+    return validate_coefficients(document, str(path), flow)
 
 
 def _config(point):
@@ -128,16 +175,10 @@ class Model:
         self.document = dict(document)
 
     @classmethod
-    def load(cls, flow):
-        """The stored model of ``flow``; a clear error when none has been fitted."""
-        path = coefficients_path(flow)
-        try:
-            return cls(json.loads(path.read_text()))
-        except FileNotFoundError:
-            raise ValueError(f"no analytic model for the {flow} flow yet: run 'make sweep FLOW={flow}' "
-                             f"then 'python -m costmodel fit --flow {flow}'") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path} is not valid JSON ({exc}): re-run 'python -m costmodel fit'") from None
+    def load(cls, flow, path=None):
+        """The model of ``flow`` stored at ``path`` (default: the published one,
+        :func:`coefficients_path`), validated; a clear error when none has been fitted."""
+        return cls(load_coefficients(path or coefficients_path(flow), flow))
 
     @property
     def area_unit(self):

@@ -37,7 +37,6 @@ of an engine as the beats per output grow (``make energy-beats``).
 import dataclasses
 import functools
 import hashlib
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -47,6 +46,7 @@ from eda.yosys import instance_group, named_netlist
 from hw.config import DatapathConfig
 from hw.export import datapath, to_rtlil
 from toolkit.cache import ResultCache, result_key
+from toolkit.files import scratch
 from toolkit.run import ToolError
 
 from .stimulus import conv_layer, engine_stimulus, golden_check, stimulus_for
@@ -295,16 +295,14 @@ def measure_config(config, *, liberty, clock_ns=DEFAULT_CLOCK_NS, yosys, sta, fr
     cached = None if fresh else cache.load(key, functools.partial(check_energy, clock_ns=clock_ns))
     if cached is not None:
         return {**cached, "cached": True}
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(dir=BUILD_DIR, prefix=f"{config.name}."))
-    result, netlist = _measure(config, rtlil, stimulus, schedule, liberty=liberty, clock_ns=clock_ns,
-                               yosys=yosys, sta=sta, icarus=icarus, workdir=workdir)
-    vectorless = vectorless_energy(netlist, liberty=liberty, top="top", clock_ns=clock_ns,
-                                   cycles_per_output=stimulus.cycles_per_output,
-                                   workdir=workdir / "vectorless", sta=sta, activity=VECTORLESS_ACTIVITY)
+    with scratch(BUILD_DIR, config.name, keep_on=ToolError) as workdir:
+        result, netlist = _measure(config, rtlil, stimulus, schedule, liberty=liberty, clock_ns=clock_ns,
+                                   yosys=yosys, sta=sta, icarus=icarus, workdir=workdir)
+        vectorless = vectorless_energy(netlist, liberty=liberty, top="top", clock_ns=clock_ns,
+                                       cycles_per_output=stimulus.cycles_per_output,
+                                       workdir=workdir / "vectorless", sta=sta, activity=VECTORLESS_ACTIVITY)
     result["netlist"] = "each module mapped on its own (no cross-module optimization), then flattened"
     result["vectorless"] = vectorless
-    shutil.rmtree(workdir, ignore_errors=True)
     cache.store(key, result)
     return {**result, "cached": False}
 

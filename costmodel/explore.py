@@ -48,14 +48,16 @@ from pathlib import Path
 from eda.flows import FLOWS
 from hw.config import ARCH_FIELDS, DatapathConfig
 from hw.variants import PAPER_VARIANT, VARIANTS
+from toolkit.cli import MAX_VALUES
 from toolkit.files import write_atomically
+from toolkit.validate import is_integer, is_number, read_json
 
 from . import synth
 from .published import FPGA_COLUMNS
 from .variants import variant_name
 from .sweep import Sweep, run_sweep
 
-__all__ = ["SPACES", "PAPER_CONFIGS", "load_space", "points", "explore", "pareto_flags", "to_csv",
+__all__ = ["SPACES", "PAPER_CONFIGS", "MAX_COMBINATIONS", "load_space", "points", "explore", "pareto_flags", "to_csv",
            "CountingExecutor"]
 
 #: The paper's datapath: its RTL variant, without Booth multipliers.
@@ -95,8 +97,36 @@ _CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(DatapathConfig))
 _REQUEST_KEYS = ("flow", "device", "clock_ns")
 
 
+#: Most combinations a space may declare (the product of its list lengths and
+#: variants, counted before anything is expanded): ``large`` declares 1,620.
+MAX_COMBINATIONS = 10_000
+
+
+def _check_values(key, values):
+    """One knob's list: non-empty, at most :data:`toolkit.cli.MAX_VALUES` values, each of
+    the knob's type (a flow name, a device name, a positive clock, a boolean
+    architecture option, else an integer)."""
+    if not isinstance(values, list) or not values or len(values) > MAX_VALUES:
+        raise ValueError(f"knob {key!r} must be a non-empty list of at most {MAX_VALUES} values, "
+                         f"not {json.dumps(values)[:40]}")
+    if key == "flow":
+        ok, what = (lambda v: isinstance(v, str) and v in FLOWS), f"one of {', '.join(FLOWS)}"
+    elif key == "device":
+        ok, what = (lambda v: isinstance(v, str)), "a device name"
+    elif key == "clock_ns":
+        ok, what = (lambda v: is_number(v) and v > 0), "a positive number of ns"
+    elif key in ARCH_FIELDS:
+        ok, what = (lambda v: isinstance(v, bool)), "true or false"
+    else:
+        ok, what = is_integer, "an integer"
+    for value in values:
+        if not ok(value):
+            raise ValueError(f"{key} must be {what}, not {json.dumps(value)[:40]} (in the space's {key!r} list)")
+
+
 def load_space(spec):
-    """A space from a preset name (:data:`SPACES`) or a JSON file; validated.
+    """A space from a preset name (:data:`SPACES`) or a JSON file; validated: known
+    knobs, typed values, at most :data:`MAX_COMBINATIONS` combinations.
 
     Returns ``(name, space)`` where ``space`` maps each knob to a list of values
     and ``variants`` to ``{name: {field: value}}``.
@@ -105,29 +135,29 @@ def load_space(spec):
         name, space = spec, SPACES[spec]
     else:
         path = Path(spec)
-        try:
-            space = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ValueError(f"space must be one of {', '.join(SPACES)} or a JSON file, not {spec!r}") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"cannot read the space {path}: {exc}") from None
+        if not path.is_file() and not path.is_dir():
+            raise ValueError(f"space must be one of {', '.join(SPACES)} or a JSON file, not {spec!r}")
+        space = read_json(path, remedy="fix the space file")
         name = path.stem
     if not isinstance(space, dict):
         raise ValueError(f"a space is a JSON object of knob -> list of values, not {type(space).__name__}")
     allowed = set(_CONFIG_FIELDS) | set(_REQUEST_KEYS) | {"variants"}
+    combinations = 1
     for key, values in space.items():
         if key not in allowed:
             raise ValueError(f"unknown knob {key!r} in the space: one of {', '.join(sorted(allowed))}")
         if key == "variants":
-            if not isinstance(values, dict) or not values or not all(
-                    isinstance(v, dict) and set(v) <= set(ARCH_FIELDS) for v in values.values()):
+            if not isinstance(values, dict) or not values or len(values) > MAX_VALUES or not all(
+                    isinstance(v, dict) and set(v) <= set(ARCH_FIELDS) and all(isinstance(b, bool) for b in v.values())
+                    for v in values.values()):
                 raise ValueError("variants must map names to objects of architecture options "
-                                 f"({', '.join(ARCH_FIELDS)})")
-        elif not isinstance(values, list) or not values:
-            raise ValueError(f"knob {key!r} must be a non-empty list of values, not {values!r}")
-    for flow in space.get("flow", ()):
-        if flow not in FLOWS:
-            raise ValueError(f"flow must be one of {', '.join(FLOWS)}, not {flow!r}")
+                                 f"({', '.join(ARCH_FIELDS)}: true or false)")
+        else:
+            _check_values(key, values)
+        combinations *= len(values)
+    if combinations > MAX_COMBINATIONS:
+        raise ValueError(f"the space declares {combinations:,} combinations, more than {MAX_COMBINATIONS:,}: "
+                         "split it, or shorten its lists")
     return name, space
 
 
@@ -262,7 +292,8 @@ def explore(name, space, *, executor, out, cache_dir=synth.CACHE_DIR, yosys=None
     acc = _accuracy_by_k(accuracy)
     rows, failed = [], []
     for (flow, device, clock_ns), members in by_request.items():
-        request = synth.resolve_flow(flow, liberty, clock_ns, device=device)
+        request = synth.resolve_flow(flow, liberty if FLOWS[flow or synth.default_flow(liberty)].liberty else None,
+                                     clock_ns, device=device)
         configs = tuple(config for _, config in members)
         sweep = Sweep(configs, request, *synth.find_tools(request, yosys))
         print(f"explore {name}: {len(configs)} points, {request.flow} flow"

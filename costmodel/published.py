@@ -28,14 +28,17 @@ checks it), so reading the study never needs Yosys, OpenSTA or nextpnr.
 """
 
 import json
-import math
-from pathlib import Path
 
+from eda.flows import FLOWS
 from eda.liberty import DEFAULT_LIBERTY
+from hw.config import ENGINES_MAX, MACS_MAX
+from sim.golden import K_MAX, K_MIN
+from toolkit.validate import field_error, is_integer, is_number, read_json
 
 __all__ = ["SCHEMA_VERSION", "DEFAULT_LIBERTY", "default_flow", "DEFAULT_K", "DEFAULT_MACS", "BASE_K", "PAPER",
            "FPGA_COLUMNS", "FPGA_DSP_TILES", "is_fpga", "header", "ratio_table", "compare_to_paper",
-           "nonnegative_number", "SWEEP_KEYS", "validate_sweep", "load_sweep", "load_point_report", "load_energy_beats",
+           "PLAUSIBLE", "nonnegative_number", "SWEEP_KEYS", "MAX_SWEEP_POINTS", "validate_sweep", "load_sweep",
+           "load_point_report", "load_energy_beats",
            "load_netlist_proofs", "ENERGY_MODEL", "LINE_KINDS", "validate_energy_model", "load_energy_model",
            "energy_line", "beats_per_output", "energy_per_inference"]
 
@@ -123,68 +126,101 @@ def compare_to_paper(reports):
 
 # --- loaders -------------------------------------------------------------------------------------
 
+#: Every measured number of the study (areas, delays, energies, counts, times) is 0
+#: or within these bounds; outside them a file is damaged, and would print as
+#: ``inf`` or hundreds of digits in a report.
+PLAUSIBLE = (1e-12, 1e15)
+
+
 def nonnegative_number(value):
-    """A finite, non-negative real number (not a bool)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
-        and value >= 0
+    """A real number (not a bool) that is 0 or within :data:`PLAUSIBLE`."""
+    return is_number(value, lo=0, hi=PLAUSIBLE[1]) and (value == 0 or value >= PLAUSIBLE[0])
 
 
 def _read(path, remedy, *, absent=None):
-    """The JSON at ``path``; when the file is absent, ``absent`` (a message) is raised,
-    or None is returned without one. A damaged file is one ValueError."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        if absent is None:
-            return None
-        raise ValueError(f"{path} does not exist: {absent}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}): re-run '{remedy}'") from None
+    """The JSON at ``path`` (:func:`toolkit.validate.read_json`: bounded, every number
+    finite); when the file is absent, ``absent`` (a message) is raised, or None is
+    returned without one. A damaged file is one ValueError."""
+    return read_json(path, remedy=remedy, absent=absent)
 
 
 #: Keys a sweep document must hold to be plotted or reported.
 SWEEP_KEYS = ("schema", "flow", "area_unit", "delay_unit", "tools", "library", "points")
+#: Most points a sweep may hold (the default grid has 27; a full k x MACS grid 2,000).
+MAX_SWEEP_POINTS = 10_000
 
 
 def validate_sweep(document, source="the sweep"):
-    """Return ``document`` if it is a plottable sweep, else raise one clear ValueError."""
+    """Return ``document`` if it is a plottable sweep, else raise one ValueError naming
+    ``source`` and the field: typed header fields, a known flow, at most
+    :data:`MAX_SWEEP_POINTS` points, each with a configuration in range, positive
+    finite area and delay, a non-empty breakdown of finite areas, no two for one
+    configuration."""
     if not isinstance(document, dict):
         raise ValueError(f"{source} is not a sweep document (a JSON object from 'python -m costmodel sweep')")
     missing = [key for key in SWEEP_KEYS if key not in document]
     if missing:
         raise ValueError(f"{source} is not a sweep document: it lacks {', '.join(missing)} "
                          "(write one with 'make sweep')")
+    remedy = "re-run 'make sweep'"
+    flow = document["flow"]
+    if not isinstance(flow, str) or flow not in FLOWS:
+        raise field_error(source, "flow", f"one of {', '.join(FLOWS)}", flow, remedy)
+    remedy = f"re-run 'make sweep FLOW={flow}'"
     if document["schema"] != SCHEMA_VERSION:
-        raise ValueError(f"{source} has schema version {document['schema']!r}, this tool reads version "
-                         f"{SCHEMA_VERSION}: re-run 'make sweep FLOW={document['flow']}'")
+        raise ValueError(f"{source} has schema version {json.dumps(document['schema'])[:20]}, this tool reads "
+                         f"version {SCHEMA_VERSION}: {remedy}")
+    for key in ("area_unit", "delay_unit"):
+        if not isinstance(document[key], str) or not document[key]:
+            raise field_error(source, key, "a unit name (a string)", document[key], remedy)
+    if not isinstance(document["tools"], dict):
+        raise field_error(source, "tools", "an object of tool versions", document["tools"], remedy)
+    if not (document["library"] is None or isinstance(document["library"], dict)):
+        raise field_error(source, "library", "an object (path, sha256) or null", document["library"], remedy)
     points = document["points"]
     if not isinstance(points, list) or not points:
-        raise ValueError(f"{source} holds no points: run 'make sweep FLOW={document['flow']}'")
+        raise ValueError(f"{source} holds no points: run 'make sweep FLOW={flow}'")
+    if len(points) > MAX_SWEEP_POINTS:
+        raise ValueError(f"{source} holds {len(points)} points, more than {MAX_SWEEP_POINTS}: {remedy}")
+    seen = set()
     for i, point in enumerate(points):
-        try:
-            k, macs = point["config"]["k"], point["config"]["macs"]
-            ok = (isinstance(k, int) and isinstance(macs, int) and all(
-                isinstance(point[key], (int, float)) and point[key] > 0 for key in ("area", "delay"))
-                and isinstance(point["breakdown"], dict))
-        except (KeyError, TypeError):
-            ok = False
-        if not ok:
-            raise ValueError(f"{source}: point {i} needs config.k, config.macs (engines), positive "
-                             "area and delay, and a breakdown")
+        _check_point(point, f"points[{i}]", source, remedy)
+        config = point["config"]
+        key = (config["k"], config["macs"], config.get("engines", 1))
+        if key in seen:
+            raise ValueError(f"{source}: points[{i}] repeats k={key[0]} macs={key[1]} engines={key[2]}: {remedy}")
+        seen.add(key)
         if is_fpga(document):
             record = point.get("fpga")
             counts = FPGA_COLUMNS[:-1]
             if not isinstance(record, dict) or not all(nonnegative_number(record.get(key)) for key in counts) \
                     or not (record.get("fmax_mhz") is None or nonnegative_number(record["fmax_mhz"])):
                 raise ValueError(f"{source}: point {i} of an FPGA sweep needs an fpga record with "
-                                 f"non-negative {', '.join(counts)} and fmax_mhz (a number or null): "
-                                 f"re-run 'make sweep FLOW={document['flow']}'")
+                                 f"non-negative {', '.join(counts)} and fmax_mhz (a number or null): {remedy}")
     return document
+
+
+def _check_point(point, where, source, remedy):
+    """One point of a sweep: its configuration in range, positive area and delay, a breakdown."""
+    if not isinstance(point, dict) or not isinstance(point.get("config"), dict):
+        raise field_error(source, f"{where}.config", "an object", point.get("config") if isinstance(point, dict)
+                          else point, remedy)
+    config = point["config"]
+    for field, lo, hi in (("k", K_MIN, K_MAX), ("macs", 1, MACS_MAX), ("engines", 1, ENGINES_MAX)):
+        if field == "engines" and field not in config:
+            continue
+        if not is_integer(config.get(field), lo=lo, hi=hi):
+            raise field_error(source, f"{where}.config.{field}", f"an integer in {lo}..{hi}", config.get(field),
+                              remedy)
+    for field in ("area", "delay"):
+        if not nonnegative_number(point.get(field)) or not point[field] > 0:
+            raise field_error(source, f"{where}.{field}", "a positive number of a plausible size",
+                              point.get(field), remedy)
+    breakdown = point.get("breakdown")
+    if not isinstance(breakdown, dict) or not breakdown or not all(
+            isinstance(part, str) and nonnegative_number(area) for part, area in breakdown.items()):
+        raise field_error(source, f"{where}.breakdown", "a non-empty object of non-negative areas", breakdown,
+                          remedy)
 
 
 def load_sweep(path):
@@ -315,10 +351,6 @@ _LINE_NUMBERS = ("fixed_pj", "per_beat_pj")
 _POINT_NUMBERS = ("beats", "energy_pj", "fitted_pj")
 
 
-def _finite(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def validate_energy_model(document, source="the energy model"):
     """Return ``document`` if it is an energy model (:data:`ENERGY_MODEL`), else raise
     one ValueError naming ``source`` and the field."""
@@ -341,14 +373,14 @@ def validate_energy_model(document, source="the energy model"):
         ok = isinstance(line, dict) and all(isinstance(line.get(key), int) and not isinstance(line.get(key), bool)
                                             for key in ("k", "macs")) \
             and isinstance(line.get("operand_isolation"), bool) and line.get("kind") in LINE_KINDS \
-            and isinstance(line.get("how"), str) and all(_finite(line.get(key)) for key in _LINE_NUMBERS) \
+            and isinstance(line.get("how"), str) and all(is_number(line.get(key)) for key in _LINE_NUMBERS) \
             and line["per_beat_pj"] > 0 and line["fixed_pj"] + line["per_beat_pj"] > 0
         if not ok:
             fail(f"line {i} needs integer k and macs, a boolean operand_isolation, kind ({' or '.join(LINE_KINDS)}), "
                  f"how, a finite fixed_pj and a positive per_beat_pj")
         points = line.get("points")
         if not isinstance(points, list) or not points or not all(
-                isinstance(p, dict) and all(_finite(p.get(key)) for key in _POINT_NUMBERS) and p["beats"] >= 1
+                isinstance(p, dict) and all(is_number(p.get(key)) for key in _POINT_NUMBERS) and p["beats"] >= 1
                 and isinstance(p.get("source"), str) for p in points):
             fail(f"line {i} needs the points it was fitted from (beats >= 1, energy_pj, fitted_pj, source)")
         key = (line["k"], line["macs"], line["operand_isolation"])

@@ -83,8 +83,9 @@ def stem(request, overrides=None):
     """File stem of a sweep's JSON and CSV: ``sweep_<flow>``, then for the FPGA flows
     every knob that differs from its default (device, clock, seed: they change the
     result), named as in :func:`costmodel.synth.report_name`, then the overridden
-    configuration fields (``sweep_ecp5_seed2``, ``sweep_liberty_fast_clamp1``)."""
-    knobs = ""
+    configuration fields (``sweep_ecp5_seed2``, ``sweep_liberty_fast_clamp1``); a delay
+    in logic levels where the flow's is in ns (no OpenSTA) adds ``_levels``."""
+    knobs = "_levels" if request.levels else ""
     if request.spec.kind == "fpga":
         probe = DatapathConfig(k=8)
         knobs = synth.report_name(probe, request)[len(probe.name):].removeprefix(f"_{request.flow}")

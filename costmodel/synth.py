@@ -16,18 +16,18 @@ import hashlib
 import json
 import math
 import re
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from eda import nextpnr, qflow
 from eda.flows import FLOWS
 from eda.liberty import DEFAULT_LIBERTY, Library, as_library, liberty_files
-from eda.sta import find_sta
+from eda.sta import find_sta, sta_path
 from eda.yosys import find_yosys, synthesize
 from hw.export import datapath, to_rtlil
 from toolkit.cache import ResultCache, result_key
+from toolkit.cli import UsageError
+from toolkit.files import check_output, scratch
 from toolkit.run import ToolError
 
 from . import layout
@@ -69,6 +69,10 @@ class SynthRequest:
         FPGA flows: the device (one of the flow's ``devices``); None elsewhere.
     seed : int
         FPGA flows: nextpnr's placer seed.
+    levels : bool
+        A flow timed by OpenSTA, without OpenSTA: the delay is the logic depth in
+        levels, and the report name says so (``_levels``), so that it never takes
+        the place of a report in ns.
     """
 
     flow: str
@@ -76,6 +80,7 @@ class SynthRequest:
     clock_ns: float = DEFAULT_CLOCK_NS
     device: str | None = None
     seed: int = 1
+    levels: bool = False
 
     def __post_init__(self):
         if self.liberty is not None:
@@ -87,32 +92,42 @@ class SynthRequest:
         return FLOWS[self.flow]
 
 
-def resolve_flow(flow=None, liberty=None, clock_ns=None, *, device=None, seed=1):
+#: Longest clock period static timing is given: far above any critical path here,
+#: and OpenSTA's single-precision slack keeps 4 decimals of the delay below it.
+MAX_CLOCK_NS = 1000.0
+
+
+def resolve_flow(flow=None, liberty=None, clock_ns=None, *, device=None, seed=None):
     """Choose and validate the flow: by default
     :func:`costmodel.published.default_flow` (``liberty`` when a library is at
     hand, given or the default OSU one installed, else ``generic``).
     ``clock_ns=None`` is the flow's default period; ``device`` and ``seed`` apply
-    to the FPGA flows only. ``liberty`` (file(s) or folder(s), liberty flows
-    only) replaces the flow's own library."""
+    to the FPGA flows only and ``liberty`` (file(s) or folder(s), replacing the
+    flow's own library) to the flows with liberty cells: given to another flow,
+    each is refused, never silently ignored."""
     if flow is not None and flow not in FLOWS:
         raise ValueError(f"flow must be one of {', '.join(FLOWS)}, not {flow!r}")
     if flow is None:
         flow = default_flow(liberty)
     spec = FLOWS[flow]
     clock_ns = spec.clock_ns if clock_ns is None else clock_ns
-    if isinstance(clock_ns, bool) or not isinstance(clock_ns, (int, float)) or not 0 < clock_ns < 1e6:
-        raise ValueError(f"clock period must be a positive number of ns, not {clock_ns!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+    if isinstance(clock_ns, bool) or not isinstance(clock_ns, (int, float)) or not 0 < clock_ns <= MAX_CLOCK_NS:
+        raise ValueError(f"clock period must be a positive number of ns up to {MAX_CLOCK_NS:g}, not {clock_ns!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31):
         raise ValueError(f"seed must be an integer in 0..2^31-1, not {seed!r}")
+    fpga_flows = ", ".join(f.name for f in FLOWS.values() if f.kind == "fpga")
+    for option, value in (("a device", device), ("a seed", seed)):
+        if spec.kind != "fpga" and value is not None:
+            raise ValueError(f"{option} applies to the FPGA flows ({fpga_flows}), not to the {flow} flow")
+    if liberty is not None and not spec.liberty:
+        raise ValueError(f"a liberty file applies to the flows with liberty cells "
+                         f"({', '.join(f.name for f in FLOWS.values() if f.liberty)}), not to the {flow} flow")
     if spec.kind == "fpga":
         device = nextpnr.device_package(spec, device)[0]
-    elif device is not None:
-        fpga_flows = ", ".join(f.name for f in FLOWS.values() if f.kind == "fpga")
-        raise ValueError(f"a device applies to the FPGA flows ({fpga_flows}), not to the {flow} flow")
-    else:
-        seed = 1
+    seed = 1 if seed is None else seed
     lib = as_library(liberty or spec.library) if spec.liberty else None
-    return SynthRequest(flow=flow, liberty=lib, clock_ns=float(clock_ns), device=device, seed=seed)
+    levels = spec.kind == "asic" and spec.timing == "opensta" and sta_path() is None
+    return SynthRequest(flow=flow, liberty=lib, clock_ns=float(clock_ns), device=device, seed=seed, levels=levels)
 
 
 def report_name(config, request):
@@ -127,9 +142,11 @@ def report_name(config, request):
     if request.device is not None and request.device != request.spec.devices[0][0]:
         name += f"_{request.device}"
     if request.clock_ns != request.spec.clock_ns:
-        name += f"_clock{request.clock_ns:g}ns"
+        name += f"_clock{repr(request.clock_ns).removesuffix('.0')}ns"  # every digit: 10 and 10.0000001 differ
     if request.seed != 1:
         name += f"_seed{request.seed}"
+    if request.levels:
+        name += "_levels"
     return name
 
 
@@ -172,7 +189,12 @@ def find_tools(request, yosys=None):
         if sta is None:
             raise ToolError("the layout flow needs OpenSTA for post-route timing: apt-get install opensta")
         return find_yosys(yosys), sta
-    return find_yosys(yosys), (find_sta() if request.spec.timing == "opensta" else None)
+    if request.spec.timing != "opensta" or request.levels:
+        return find_yosys(yosys), None
+    sta = find_sta()
+    if sta is None:
+        raise ToolError("OpenSTA disappeared after the flow was chosen: run again")
+    return find_yosys(yosys), sta
 
 
 def run(config, rtlil, request, *, yosys, sta, workdir, progress=None):
@@ -284,7 +306,7 @@ def check_report(report, config=None, request=None):
         "area": lambda v: finite(v, positive=True),
         "area_unit": lambda v: isinstance(v, str) and v,
         "cells": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-        "delay": finite,
+        "delay": lambda v: finite(v, positive=True),
         "delay_unit": lambda v: isinstance(v, str) and v,
         "delay_source": lambda v: isinstance(v, str),
         # None for the FPGA flows: nextpnr reports timing, not logic depth.
@@ -331,15 +353,18 @@ def synthesize_config(config, request, *, yosys, sta, cache_dir=CACHE_DIR, fresh
     report = None if fresh else cache.load(key, lambda entry: check_report(entry, config, request))
     if report is not None:
         return report, True
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(dir=BUILD_DIR, prefix=f"{report_name(config, request)}."))
-    report = run(config, rtlil, request, yosys=yosys, sta=sta, workdir=workdir, progress=progress)
-    try:
-        check_report(report, config, request)
-    except ValueError as exc:
-        raise ToolError(f"the synthesis of {report_name(config, request)} gave no valid result ({exc}); "
-                        f"scripts and logs are in {workdir}") from None
-    shutil.rmtree(workdir, ignore_errors=True)  # kept, with its logs, only when the run failed
+    try:  # before the synthesis, not after it: a folder in place of the entry, an immutable cache
+        check_output(cache.path(key), parents=True)
+    except UsageError as exc:
+        raise ToolError(f"the synthesis cache: {exc}") from None
+    with scratch(BUILD_DIR, report_name(config, request), keep_on=ToolError) as workdir:
+        # kept, with its logs, only when a tool failed; swept by a later run
+        report = run(config, rtlil, request, yosys=yosys, sta=sta, workdir=workdir, progress=progress)
+        try:
+            check_report(report, config, request)
+        except ValueError as exc:
+            raise ToolError(f"the synthesis of {report_name(config, request)} gave no valid result ({exc}); "
+                            f"scripts and logs are in {workdir}") from None
     cache.store(key, report)
     return report, False
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.run import TimeLimit, Tool, ToolError, run_tool, tool_version
+from toolkit.run import TimeLimit, Tool, ToolError, read_output, run_tool, tool_version
 
 from .liberty import cell_models
 
@@ -56,7 +56,7 @@ def _ident(name):
 def read_netlist(path, top):
     """Parse the flat Yosys netlist ``path`` (module ``top``) into a :class:`Netlist`."""
     try:
-        text = Path(path).read_text()
+        text = read_output(path)
     except OSError as exc:
         raise ToolError(f"netlist {path} cannot be read: {exc.strerror}") from None
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
@@ -241,7 +241,7 @@ def simulate(netlist, words, *, window, reset_cycles, cells, netlist_path, workd
     t1 = time.monotonic()
     _run(icarus.vvp, ["-n", "sim.vvp"], workdir, "vvp.log", "the gate-level simulation failed")
     t2 = time.monotonic()
-    toggles = count_toggles((workdir / "probe.hex").read_text(), len(nets), window)
+    toggles = count_toggles(read_output(workdir / "probe.hex"), len(nets), window)
     return {"nets": nets, "toggles": toggles, "outputs": read_outputs(workdir / "outputs.txt", outs),
             "cycles": window[1] - window[0], "drivers": drivers,
             "compile_s": round(t1 - t0, 2), "sim_s": round(t2 - t1, 2)}
@@ -261,7 +261,7 @@ def _run(tool, args, workdir, log_name, what):
 def read_outputs(path, ports):
     """Output port values the testbench wrote: ``{port: array}``, entry ``c + 1`` after cycle ``c``
     (unsigned; ``-1`` where the value was not a number)."""
-    rows = [line.split() for line in Path(path).read_text().splitlines() if line.strip()]
+    rows = [line.split() for line in read_output(path).splitlines() if line.strip()]
     table = np.array([[int(v) if v.isdigit() else -1 for v in row] for row in rows], dtype=np.int64)
     return {p: table[:, i] for i, p in enumerate(ports)}
 

@@ -19,7 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from toolkit.run import TimeLimit, Tool, ToolError, run_tool, tool_version
+from toolkit.run import TimeLimit, Tool, ToolError, read_output, run_tool, tool_version
 
 from . import yosys as yosys_adapter
 
@@ -45,6 +45,7 @@ def find_nextpnr(flow):
     if exe is None:
         raise ToolError(f"{name} not found: install the FPGA tools with "
                         f"\".venv/bin/pip install -e '.[fpga]'\" (make synth FLOW={flow.name} does it)")
+    yosys_adapter.check_yowasp_cache(name)
     return Tool(name, (exe,), tool_version([exe], "--version"))
 
 
@@ -119,8 +120,8 @@ def synthesize(rtlil, *, flow, workdir, yosys, nextpnr, device=None, clock_ns=No
     except ToolError:
         check_fit((workdir / "nextpnr.log").read_text(errors="replace"), flow, device, package)
         raise
-    cells = _cell_types((workdir / "stat.json").read_text())
-    result = parse_report((workdir / "report.json").read_text(), flow, cells)
+    cells = _cell_types(read_output(workdir / "stat.json"))
+    result = parse_report(read_output(workdir / "report.json"), flow, cells)
     fpga = result["fpga"]
     fpga.update(device=device, package=package, seed=int(seed), target_mhz=round(1000.0 / clock_ns, 3))
     return result

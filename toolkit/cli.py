@@ -9,7 +9,8 @@ table of handlers, and turns every failure a user can cause into one line
   :class:`ToolError` (a missing or failing external tool, raised by :mod:`toolkit.run`
   and re-exported there): exit 2;
 * any other ``OSError`` (a full disk, a read-only folder): exit 1;
-* ``KeyboardInterrupt``: exit 130; a closed stdout (``... | head``): exit 1, quietly.
+* ``KeyboardInterrupt``: exit 130; SIGTERM: exit 143, after the same clean-up; a
+  closed stdout (``... | head``): exit 1, quietly.
 
 Anything else is a bug and keeps its traceback.
 """
@@ -17,11 +18,14 @@ Anything else is a bug and keeps its traceback.
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "ToolError", "Parser", "usage_errors", "integer",
-           "STUDY_DIR", "RUNS_DIR", "reports_dir", "add_publish_argument", "MAX_VALUES", "parse_int_list", "main"]
+           "STUDY_DIR", "RUNS_DIR", "reports_dir", "add_publish_argument", "MAX_VALUES", "parse_int_list", "one_line",
+           "main"]
 
 #: Exit statuses.
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -61,10 +65,17 @@ class ToolError(RuntimeError):
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one ``error:`` line, not usage plus message."""
+    """An ArgumentParser whose errors are one ``error:`` line, not usage plus message,
+    and whose ``type=Path`` options refuse an empty value (``Path('')`` is ``.``: an
+    ``--out ''`` would write into the current folder)."""
 
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def _get_value(self, action, arg_string):
+        if action.type is Path and not arg_string:
+            raise argparse.ArgumentError(action, "a path must not be empty")
+        return super()._get_value(action, arg_string)
 
 
 @contextlib.contextmanager
@@ -120,14 +131,31 @@ def parse_int_list(text, name, lo=None, hi=None):
     return sorted({value for first, last in parts for value in range(first, last + 1)})
 
 
+def one_line(message):
+    """``message`` on one line: a newline or carriage return (in a user's path, in a
+    tool's output) written as ``\\n`` / ``\\r``, so it can never pose as a line of
+    its own, another ``error:`` included."""
+    return str(message).replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(parser, handlers, argv=None):
     """Parse ``argv`` with ``parser``, run ``handlers[args.command](args)`` and return
-    its exit status, every expected failure reported as one ``error:`` line."""
+    its exit status, every expected failure reported as one ``error:`` line.
+
+    SIGTERM is turned into an exception (``SystemExit``, status 143) while the
+    command runs, so that it ends as ``Ctrl-C`` does: tools' process groups killed,
+    scratch folders removed."""
+    previous = signal.signal(signal.SIGTERM, _terminated) \
+        if threading.current_thread() is threading.main_thread() else None
     try:
         args = parser.parse_args(argv)
         return handlers[args.command](args)
     except (UsageError, ToolError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # `python -m hw verilog --k 4 | head`: stop quietly, like other Unix tools.
@@ -136,8 +164,11 @@ def main(parser, handlers, argv=None):
         return EXIT_FAILURE
     except OSError as exc:  # a full disk, a read-only folder, a closed stdout...
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {one_line(f'{where}{exc.strerror or exc}')}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -5,7 +5,8 @@ through :func:`run_tool` (or :func:`tool_version` for its version line), so that
 every run gets the same guarantees:
 
 * its output is read as bytes and decoded as UTF-8 with replacement: a tool that
-  prints a Latin-1 byte or binary never crashes the caller;
+  prints a Latin-1 byte or binary never crashes the caller; the files a tool
+  writes are read the same way (:func:`read_output`);
 * it runs in a process group of its own, and the whole group (a WebAssembly
   runtime's children included) is killed when the time limit passes, when the
   caller is interrupted (``Ctrl-C``, SIGTERM turned into an exception) or fails,
@@ -27,7 +28,7 @@ from pathlib import Path
 from .cli import ToolError
 
 __all__ = ["ToolError", "ToolTimeout", "Tool", "TimeLimit", "tool_version", "checked_version", "run_tool",
-           "die_with_parent", "watch_parent"]
+           "read_output", "die_with_parent", "watch_parent"]
 
 
 class ToolTimeout(ToolError):
@@ -243,3 +244,10 @@ def run_tool(tool, args, *, cwd, timeout=None, log_name=None, knob=None, env=Non
         detail = errors[0].strip() if errors else f"exit status {returncode}"
         raise ToolError(f"{tool.name} failed: {detail} (full log: {log})")
     return text
+
+
+def read_output(path):
+    """The text of a file a tool wrote (a log, a netlist, a report), decoded as UTF-8
+    with replacement like its output: a Latin-1 byte from a user's liberty file,
+    copied into a cell name, never crashes the reader."""
+    return Path(path).read_bytes().decode("utf-8", "replace")

@@ -51,7 +51,7 @@ from eda.abc import check_miter
 from eda.flows import FLOWS
 from eda.yosys import synthesize
 from hw.export import datapath, to_rtlil
-from toolkit.run import ToolError, ToolTimeout, run_tool
+from toolkit.run import ToolError, ToolTimeout, read_output, run_tool
 
 from .rtlil import mul_cells
 
@@ -313,13 +313,13 @@ def prove_design(config, *, liberty, yosys, sta, abc, budget_s, lemmas, workdir,
     rtlil = to_rtlil(datapath(config).component, name="top")
     synth = synthesize(rtlil, flow=_FLOW, workdir=work / "synth", yosys=yosys, liberty=liberty, sta=sta,
                        booth=config.booth)
-    text = (work / "synth" / "netlist.v").read_text()
+    text = read_output(work / "synth" / "netlist.v")
     (work / "netlist.v").write_text(mutate(text) if mutate else text)
     for name in ("premap.il", "design.il", "cells.lib"):
         shutil.copyfile(work / "synth" / name, work / name)
     (work / "flatten.ys").write_text(_FLATTEN)
     run_tool(yosys, ["-q", "flatten.ys"], cwd=work, log_name="flatten.log")
-    cells = mul_cells((work / "rtl.il").read_text())
+    cells = mul_cells(read_output(work / "rtl.il"))
     steps = _checks(work, yosys, abc, budget_s, config.booth, knob)
     muls = [lemmas.get(cell, config.booth) for cell in cells] if all(s.status == "proven" for s in steps) else []
     return steps, muls, synth, cells

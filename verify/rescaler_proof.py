@@ -67,7 +67,7 @@ from hw.export import to_rtlil
 from hw.rescaler import SAT_BITS, Rescaler
 from sim.golden import ACC_BITS, s_max, shift_bits
 from sim.ports import RESCALER_INPUTS, rescaler_inputs
-from toolkit.run import ToolError, run_tool
+from toolkit.run import ToolError, read_output, run_tool
 
 from .rtlil import cut_multiplier, evert_registers, wire_width
 
@@ -365,7 +365,7 @@ def _normalize(yosys, work, modules):
     reads = "".join(f"read_rtlil {name}.il\n" for name in modules)
     (work / "normalize.ys").write_text(f"{reads}read_verilog ref.v\nproc\nopt_clean\nwrite_rtlil norm.il\n")
     run_tool(yosys, ["-q", "normalize.ys"], cwd=work, log_name="normalize.log")
-    return (work / "norm.il").read_text()
+    return read_output(work / "norm.il")
 
 
 def _sat(yosys, work, name, prepare, top, *, timeout_s=None, show=()):
@@ -386,7 +386,7 @@ def _sat(yosys, work, name, prepare, top, *, timeout_s=None, show=()):
     start = time.monotonic()
     run_tool(yosys, ["-q", "-l", f"{name}.log", f"{name}.ys"], cwd=work, log_name=f"{name}.out")
     seconds = time.monotonic() - start
-    log = (work / f"{name}.log").read_text()
+    log = read_output(work / f"{name}.log")
     if "SAT solving finished - model found" not in log:
         raise ToolError(f"no operands satisfy the assumptions of {work / name}.v: the proof would be vacuous")
     return _verdict(log, work / f"{name}.log"), log, seconds
@@ -518,7 +518,7 @@ def _prove_monolithic(config, component, yosys, work, timeout_s, fixed=None):
         f"sat -prove-asserts -set-assumes -show-inputs -show y_ref,y_impl{pins}{timeout}\n")
     start = time.monotonic()
     run_tool(yosys, ["-q", "-l", "prove.log", "prove.ys"], cwd=work, log_name="prove.out")
-    log = (work / "prove.log").read_text()
+    log = read_output(work / "prove.log")
     proved = _verdict(log, work / "prove.log")
     cex = None if proved else _decode(log, config)
     return ProofResult(proved, time.monotonic() - start, cex, work / "prove.log", {"monolithic": time.monotonic() - start})
@@ -608,7 +608,7 @@ def _prove_miter(yosys, work, name, top, timeout_s):
         f"read_rtlil cut.il\nread_verilog {name}.v\nsetattr -mod -unset top\nhierarchy -top {top}\n"
         f"proc\nflatten\nopt -fast\nopt_clean\nsat -prove bad 0 -show-inputs{timeout}\n")
     run_tool(yosys, ["-q", "-l", f"{name}.log", f"{name}.ys"], cwd=work, log_name=f"{name}.out")
-    return _verdict((work / f"{name}.log").read_text(), work / f"{name}.log")
+    return _verdict(read_output(work / f"{name}.log"), work / f"{name}.log")
 
 
 #: How each prover says "proved" and "counterexample": Yosys' sat, ABC's iprove.

@@ -34,7 +34,6 @@ format described in ``models/README.md``).
 import io
 import itertools
 import json
-import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -42,6 +41,7 @@ import numpy as np
 
 from sim import golden, layers
 from toolkit.files import write_atomically
+from toolkit.validate import read_npz
 from sim.golden import INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN
 
 __all__ = [
@@ -551,67 +551,103 @@ def save(net, path):
 
 
 def _get(z, key, path):
-    if key not in z.files:
+    if key not in z:
         raise ModelFileError(f"{path}: missing field {key!r} (not a complete {FORMAT} v{VERSION} file)")
     return z[key]
 
 
+#: What a scalar field of each kind must hold (numpy dtype kinds) and how it is read.
+_SCALARS = {"int": ("iu", int), "float": ("fiu", float), "str": ("US", str)}
+
+
+def _scalar(z, key, path, kind):
+    """Field ``key`` as one Python value of ``kind`` (:data:`_SCALARS`): a 0-d array
+    of that kind, else a :class:`ModelFileError` naming the field."""
+    value = _get(z, key, path)
+    kinds, convert = _SCALARS[kind]
+    if value.shape != () or value.dtype.kind not in kinds:
+        raise ModelFileError(f"{path}: field {key!r} must be one {kind}, not {value.dtype} of shape "
+                             f"{list(value.shape)}")
+    return convert(value[()])
+
+
 def load(path=DEFAULT_MODEL):
     """Read a network written by :func:`save`; any problem is a :class:`ModelFileError`
-    naming the file and the field."""
+    naming the file and the field (the arrays are read by :func:`toolkit.validate.read_npz`:
+    no pickles, declared sizes bounded before reading)."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file (make train writes {DEFAULT_MODEL.name})")
     try:
-        z = np.load(path, allow_pickle=False)
-        files = z.files
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ModelFileError(f"{path}: not a model file (.npz): {exc}") from None
-    with z:
-        if "format" not in files or str(z["format"]) != FORMAT:
-            raise ModelFileError(f"{path}: not a {FORMAT} file (field 'format' missing or different)")
-        version = int(_get(z, "version", path))
-        if version != VERSION:
-            raise ModelFileError(f"{path}: format version {version} is not supported (this tool reads {VERSION})")
-        names = [str(n) for n in _get(z, "layer_names", path)]
-        if names != [spec["name"] for spec in ARCH]:
-            raise ModelFileError(f"{path}: layers {names} do not match the network {[s['name'] for s in ARCH]}")
-        qlayers, float_params = [], []
-        for i, (spec, name) in enumerate(zip(ARCH, names)):
-            p = f"l{i}_"
-            w, w_scale, bias = (_get(z, p + f, path) for f in ("w", "w_scale", "bias"))
-            expect = init_params(0, ARCH[i:i + 1])[0][0].shape
-            if w.dtype != np.int8 or w.shape != expect:
-                raise ModelFileError(f"{path}: {name}.w must be int8 of shape {expect}, not {w.dtype} {w.shape}")
-            if w_scale.dtype != np.float32 or w_scale.shape != (len(w),) or not np.all(w_scale > 0) \
-                    or not np.all(np.isfinite(w_scale)):
-                raise ModelFileError(f"{path}: {name}.w_scale must be {len(w)} positive finite float32 scales")
-            if bias.dtype != np.int32 or bias.shape != (len(w),):
-                raise ModelFileError(f"{path}: {name}.bias must be int32 of shape ({len(w)},)")
-            scal = {f: int(_get(z, p + f, path)) for f in _LAYER_SCALARS}
-            for f in ("x_zero_point", "y_zero_point", "act_min", "act_max"):
-                if not INT8_MIN <= scal[f] <= INT8_MAX:
-                    raise ModelFileError(f"{path}: {name}.{f} = {scal[f]} is not an int8")
-            if scal["act_min"] > scal["act_max"]:
-                raise ModelFileError(f"{path}: {name}.act_min > act_max")
-            x_scale, y_scale = (np.float32(_get(z, p + f, path)) for f in ("x_scale", "y_scale"))
-            ql = QLayer(name=name, kind=str(_get(z, p + "kind", path)), act=str(_get(z, p + "act", path)),
-                        w=w, w_scale=w_scale, bias=bias, x_scale=x_scale, y_scale=y_scale, **scal)
-            if (ql.kind, ql.act, ql.stride, ql.padding) != (spec["kind"], spec["act"], spec["stride"], spec["padding"]):
-                raise ModelFileError(f"{path}: layer {name} is not a {spec['kind']} layer as in the network")
-            M = ql.M("tflite")
-            if not (np.all(np.isfinite(M)) and np.all(M > 0) and np.all(M <= 1)):
-                raise ModelFileError(f"{path}: {name}: M = Sx*Sw/Sy must be in (0, 1], got {M.min()}..{M.max()}")
-            qlayers.append(ql)
-            if p + "float_w" in z.files:
-                float_params.append((z[p + "float_w"].astype(np.float64), z[p + "float_b"].astype(np.float64)))
-        for a, b in itertools.pairwise(qlayers):
-            if (a.y_scale, a.y_zero_point) != (b.x_scale, b.x_zero_point):
-                raise ModelFileError(f"{path}: {b.name}'s input quantization differs from {a.name}'s output")
-        in_scale = np.float32(_get(z, "input_scale", path))
-        in_zp = int(_get(z, "input_zero_point", path))
-        if (in_scale, in_zp) != (qlayers[0].x_scale, qlayers[0].x_zero_point):
-            raise ModelFileError(f"{path}: the input quantization differs from {qlayers[0].name}'s")
-        meta = json.loads(str(_get(z, "meta_json", path)))
+        z = read_npz(path)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: not a model file (.npz): {str(exc).removeprefix(f'{path}: ')}") from None
+    if "format" not in z or _scalar(z, "format", path, "str") != FORMAT:
+        raise ModelFileError(f"{path}: not a {FORMAT} file (field 'format' missing or different)")
+    version = _scalar(z, "version", path, "int")
+    if version != VERSION:
+        raise ModelFileError(f"{path}: format version {version} is not supported (this tool reads {VERSION})")
+    names = _get(z, "layer_names", path)
+    if names.ndim != 1 or names.dtype.kind not in "US":
+        raise ModelFileError(f"{path}: field 'layer_names' must be a list of names, not {names.dtype} of shape "
+                             f"{list(names.shape)}")
+    names = [str(n) for n in names]
+    if names != [spec["name"] for spec in ARCH]:
+        raise ModelFileError(f"{path}: layers {names} do not match the network {[s['name'] for s in ARCH]}")
+    qlayers, float_params = [], []
+    for i, (spec, name) in enumerate(zip(ARCH, names)):
+        p = f"l{i}_"
+        w, w_scale, bias = (_get(z, p + f, path) for f in ("w", "w_scale", "bias"))
+        expect = init_params(0, ARCH[i:i + 1])[0][0].shape
+        if w.dtype != np.int8 or w.shape != expect:
+            raise ModelFileError(f"{path}: {name}.w must be int8 of shape {expect}, not {w.dtype} {w.shape}")
+        if w_scale.dtype != np.float32 or w_scale.shape != (len(w),) or not np.all(w_scale > 0) \
+                or not np.all(np.isfinite(w_scale)):
+            raise ModelFileError(f"{path}: {name}.w_scale must be {len(w)} positive finite float32 scales")
+        if bias.dtype != np.int32 or bias.shape != (len(w),):
+            raise ModelFileError(f"{path}: {name}.bias must be int32 of shape ({len(w)},)")
+        scal = {f: _scalar(z, p + f, path, "int") for f in _LAYER_SCALARS}
+        for f in ("x_zero_point", "y_zero_point", "act_min", "act_max"):
+            if not INT8_MIN <= scal[f] <= INT8_MAX:
+                raise ModelFileError(f"{path}: {name}.{f} = {scal[f]} is not an int8")
+        if scal["act_min"] > scal["act_max"]:
+            raise ModelFileError(f"{path}: {name}.act_min > act_max")
+        x_scale, y_scale = (np.float32(_scalar(z, p + f, path, "float")) for f in ("x_scale", "y_scale"))
+        ql = QLayer(name=name, kind=_scalar(z, p + "kind", path, "str"), act=_scalar(z, p + "act", path, "str"),
+                    w=w, w_scale=w_scale, bias=bias, x_scale=x_scale, y_scale=y_scale, **scal)
+        if (ql.kind, ql.act, ql.stride, ql.padding) != (spec["kind"], spec["act"], spec["stride"], spec["padding"]):
+            raise ModelFileError(f"{path}: layer {name} is not a {spec['kind']} layer as in the network")
+        M = ql.M("tflite")
+        if not (np.all(np.isfinite(M)) and np.all(M > 0) and np.all(M <= 1)):
+            raise ModelFileError(f"{path}: {name}: M = Sx*Sw/Sy must be in (0, 1], got {M.min()}..{M.max()}")
+        qlayers.append(ql)
+        float_params += _float_params(z, p, name, w, path)
+    for a, b in itertools.pairwise(qlayers):
+        if (a.y_scale, a.y_zero_point) != (b.x_scale, b.x_zero_point):
+            raise ModelFileError(f"{path}: {b.name}'s input quantization differs from {a.name}'s output")
+    in_scale = np.float32(_scalar(z, "input_scale", path, "float"))
+    in_zp = _scalar(z, "input_zero_point", path, "int")
+    if (in_scale, in_zp) != (qlayers[0].x_scale, qlayers[0].x_zero_point):
+        raise ModelFileError(f"{path}: the input quantization differs from {qlayers[0].name}'s")
+    try:
+        meta = json.loads(_scalar(z, "meta_json", path, "str"))
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: field 'meta_json' is not JSON ({exc})") from None
     return QNet(layers=tuple(qlayers), input_scale=in_scale, input_zero_point=in_zp,
                 float_params=float_params if len(float_params) == len(ARCH) else None, meta=meta)
+
+
+def _float_params(z, p, name, w, path):
+    """``[(weights, biases)]`` of a layer's float copy (both fields or neither, finite
+    floats shaped like its int8 weights and biases), ``[]`` without one."""
+    present = [f"{p}float_{f}" in z for f in "wb"]
+    if not any(present):
+        return []
+    if not all(present):
+        raise ModelFileError(f"{path}: {name} has only one of float_w and float_b (both or neither)")
+    fw, fb = z[p + "float_w"], z[p + "float_b"]
+    if fw.dtype.kind != "f" or fb.dtype.kind != "f" or fw.shape != w.shape or fb.shape != (len(w),) \
+            or not (np.all(np.isfinite(fw)) and np.all(np.isfinite(fb))):
+        raise ModelFileError(f"{path}: {name}.float_w/float_b must be finite floats of shapes {list(w.shape)} "
+                             f"and [{len(w)}]")
+    return [(fw.astype(np.float64), fb.astype(np.float64))]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.files import write_atomically
+from toolkit.validate import read_npz
 
 from .. import stats
 from . import fast, interpreter, support
@@ -38,34 +39,39 @@ def load_data(path, model):
     """``(xs, y)`` from the .npz at ``path``: one array per model input, checked against
     it (``y`` is None without labels); raises :class:`ModelError` with one line."""
     path = Path(path)
-    if path.is_dir():
-        raise ModelError(f"{path}: is a folder, not an .npz data file")
     keys = _input_keys(model)
     try:
         with open(path, "rb") as f:
             if f.read(2) != b"PK":
                 raise ModelError(f"{path}: not an .npz file (numpy.savez writes one)")
-        with np.load(path, allow_pickle=False) as z:
-            missing = [key for key in keys if key not in z.files]
-            if missing:
-                raise ModelError(f"{path}: no array {missing[0]!r} (it has {', '.join(z.files) or 'none'}; "
-                                 f"the model has {len(keys)} input(s): {', '.join(keys)})")
-            xs, y = [z[key] for key in keys], (z["y"] if "y" in z.files else None)
-    except ModelError:
-        raise
-    except (OSError, ValueError, EOFError) as exc:
-        raise ModelError(f"{path}: not a readable .npz file ({exc})") from None
+        z = read_npz(path)
+    except IsADirectoryError:
+        raise ModelError(f"{path}: is a folder, not an .npz data file") from None
+    except OSError as exc:
+        raise ModelError(f"{path}: not a readable .npz file ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
+    missing = [key for key in keys if key not in z]
+    if missing:
+        raise ModelError(f"{path}: no array {missing[0]!r} (it has {', '.join(z) or 'none'}; "
+                         f"the model has {len(keys)} input(s): {', '.join(keys)})")
+    xs, y = [z[key] for key in keys], z.get("y")
     xs = [_check_input(path, key, x, model.tensors[i]) for key, x, i in zip(keys, xs, model.inputs)]
     if len({len(x) for x in xs}) != 1:
         raise ModelError(f"{path}: the inputs hold different numbers of samples ({[len(x) for x in xs]})")
     if y is not None:
         if y.shape != (len(xs[0]),) or y.dtype.kind not in "iu":
             raise ModelError(f"{path}: 'y' must be {len(xs[0])} integer labels, not {y.dtype} {list(y.shape)}")
+        # accuracy is the argmax of the first output against y: a label beyond its classes never matches
+        classes = int(np.prod(model.tensors[model.outputs[0]].shape[1:]))
+        if y.min() < 0 or y.max() >= classes:
+            raise ModelError(f"{path}: 'y' holds labels {int(y.min())}..{int(y.max())}, the model's output "
+                             f"has classes 0..{classes - 1}")
     return xs, y
 
 
 def _check_input(path, key, x, t_in):
-    if tuple(x.shape[1:]) != tuple(t_in.shape[1:]) or len(x) == 0:
+    if x.ndim == 0 or tuple(x.shape[1:]) != tuple(t_in.shape[1:]) or len(x) == 0:
         raise ModelError(f"{path}: {key!r} has shape {list(x.shape)}; the model takes N samples of "
                          f"{list(t_in.shape[1:])}")
     if t_in.dtype in DTYPE_RANGE:

@@ -17,8 +17,10 @@ def _reports(tmp_path):
     acc = {"int8_k32_accuracy": 90.0, "test_images": 100, "rows": [
         {"k": k, "truncate": {"accuracy": a, "summary": _summary(a)[0], "vs_k32": _summary(a)[1]}}
         for k, a in ((32, 90.0), (8, 90.0), (4, 88.0), (3, 70.0))]}
-    sweep = {"flow": "generic", "area_unit": "cmos", "delay_unit": "levels", "points": [
-        {"config": {"k": k, "macs": macs, "engines": 1}, "area": area * macs, "delay": delay}
+    sweep = {"schema": 1, "flow": "generic", "area_unit": "cmos", "delay_unit": "levels", "tools": {},
+             "library": None, "points": [
+        {"config": {"k": k, "macs": macs, "engines": 1}, "area": area * macs, "delay": delay,
+         "breakdown": {"rescaler": area}}
         for macs in (4, 8) for k, area, delay in ((32, 100.0, 20.0), (8, 60.0, 15.0), (4, 50.0, 14.0),
                                                   (3, 48.0, 16.0), (6, 55.0, 15.0))]}
     summary, vs = _summary(90.0)
@@ -55,7 +57,7 @@ def test_pareto_front_ties():
 
 def test_missing_reports(tmp_path):
     paths = _reports(tmp_path)
-    with pytest.raises(FileNotFoundError, match="run make accuracy first"):
+    with pytest.raises(ValueError, match="run make accuracy first"):
         pareto.pareto_report(accuracy=tmp_path / "nope.json", sweep=paths["sweep"], out=tmp_path)
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(ValueError, match="not valid JSON"):

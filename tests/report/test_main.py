@@ -92,8 +92,8 @@ def test_make_report_and_plots_only_read():
     (lambda d: d.update(schema=0), "schema version 0, this tool reads version"),
     (lambda d: d.update(points=[]), "holds no points"),
     (lambda d: d.pop("area_unit"), "lacks area_unit"),
-    (lambda d: d["points"][2].pop("delay"), "point 2 needs"),
-    (lambda d: d["points"][0].update(area=-1), "point 0 needs"),
+    (lambda d: d["points"][2].pop("delay"), "delay must be a positive number of a plausible size, not null"),
+    (lambda d: d["points"][0].update(area=-1), "area must be a positive number of a plausible size, not -1"),
 ])
 def test_bad_sweeps_end_in_one_clear_error(tmp_path, capsys, small, change, message):
     change(small)

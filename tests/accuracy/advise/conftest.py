@@ -74,7 +74,7 @@ def study(folder, *, lines=LINES, sweep=SWEEP):
     folder.mkdir(parents=True, exist_ok=True)
     lib = {"path": "osu018_stdcells.lib", "sha256": "ab" * 32}
     points = [{"config": dataclasses.asdict(DatapathConfig(k=k, macs=8)), "area": a, "delay": d, "cells": 1,
-               "breakdown": {}, "runtime_s": 1.0} for k, (a, d) in sweep.items()]
+               "breakdown": {"rescaler": a}, "runtime_s": 1.0} for k, (a, d) in sweep.items()]
     (folder / "sweep_liberty.json").write_text(json.dumps({
         "schema": 1, "flow": "liberty", "area_unit": "um^2", "delay_unit": "ns", "tools": {}, "library": lib,
         "clock_ns": 100.0, "points": points}))
