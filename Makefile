@@ -15,8 +15,10 @@ RESCALER_PIPELINE ?=
 MAC_PIPELINE ?=
 MACS     ?=
 ENGINES  ?=
-# Rescaler architecture options, e.g. OPTS="--trim-shift --no-fast-clamp --booth".
+# Rescaler architecture options, e.g. OPTS="--trim-shift --no-fast-clamp --booth";
+# OPERAND_ISOLATION=1 is --operand-isolation.
 OPTS     ?=
+OPERAND_ISOLATION ?=
 # Synthesis knobs: FLOW=liberty|generic|ecp5|ice40, LIB=cells.lib, CLOCK_NS=period, YOSYS=/path/to/yosys;
 # the FPGA flows' DEVICE= (ecp5: 85k|45k|25k|12k, ice40: hx8k|hx1k|up5k) and nextpnr SEED=.
 FLOW     ?=
@@ -39,7 +41,8 @@ OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 
 DATAPATH_ARGS = --k $(K) $(if $(RESCALER_PIPELINE),--rescaler-pipeline $(RESCALER_PIPELINE)) \
                 $(if $(MACS),--macs $(MACS)) $(if $(ENGINES),--engines $(ENGINES)) \
-                $(if $(MAC_PIPELINE),--mac-pipeline $(MAC_PIPELINE)) $(OPTS)
+                $(if $(MAC_PIPELINE),--mac-pipeline $(MAC_PIPELINE)) \
+                $(if $(OPERAND_ISOLATION),--operand-isolation) $(OPTS)
 SYNTH_ARGS    = $(if $(FLOW),--flow $(FLOW)) $(if $(LIB),--lib $(LIB)) \
                 $(if $(CLOCK_NS),--clock-ns $(CLOCK_NS)) $(if $(YOSYS),--yosys $(YOSYS)) \
                 $(if $(DEVICE),--device $(DEVICE)) $(if $(SEED),--seed $(SEED))
@@ -51,7 +54,8 @@ export PYTHONDONTWRITEBYTECODE := 1
         sim-tools bench clean verilator-tools regress bench-regression
 
 help:
-	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= FLOW=liberty|generic LIB= CLOCK_NS= YOSYS=]"
+	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= OPERAND_ISOLATION=1 FLOW=liberty|generic"
+	@echo "                       LIB= CLOCK_NS= YOSYS=]"
 	@echo "                                 synthesize, print area/delay, write build/reports/synth/*.json"
 	@echo "                                 (PUBLISH=1: into the committed study, reports/synth/)"
 	@echo "make verilog K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE=]   export Verilog to build/verilog/"
@@ -61,9 +65,10 @@ help:
 	@echo "                                 OpenSTA power: internal/switching/leakage, by module); reports/synth/*.json"
 	@echo "make synth K=4 MACS=8 FLOW=layout   place and route with qflow on OSU 0.18 um (utilization 0.6):"
 	@echo "                                 core/die area, wire length, post-route delay, DRC"
-	@echo "make energy-sweep [ENERGY_K= ENERGY_MACS=]   energy of each (k, MACS) of a grid"
+	@echo "make energy-sweep [ENERGY_K= ENERGY_MACS= OPERAND_ISOLATION=1]   energy of each (k, MACS) of a grid"
 	@echo "make layout-sweep [LAYOUT_K= LAYOUT_MACS=]   place and route of each (k, MACS) of a grid (slow)"
-	@echo "make energy-beats [BEATS_K=4,32 BEATS=1,2,4,8,16]  rescaler vs MACs energy against beats per output"
+	@echo "make energy-beats [BEATS_K=4,32 BEATS=1,2,4,8,16 OPERAND_ISOLATION=1]  rescaler vs MACs energy against"
+	@echo "                                 beats per output (energy_beats.json; isolated: energy_beats_isolated.json)"
 	@echo "make energy-model                energy per output = fixed + per_beat * beats per (k, MACS), fitted from the"
 	@echo "                                 published energy JSON (runs no tool); build/reports/energy_model.json"
 	@echo "                                 (PUBLISH=1: reports/energy_model.json, what 'advise' prices energy with)"
@@ -189,7 +194,8 @@ LAYOUT_MACS ?= 8
 comma := ,
 energy-sweep: $(STAMP) synth-tools sim-tools
 	@for m in $(subst $(comma), ,$(ENERGY_MACS)); do for k in $(subst $(comma), ,$(ENERGY_K)); do \
-	  $(PY) -m costmodel synth --energy --k $$k --macs $$m $(SYNTH_ARGS) $(PUBLISH_ARG) || exit 1; done; done
+	  $(PY) -m costmodel synth --energy --k $$k --macs $$m $(if $(OPERAND_ISOLATION),--operand-isolation) \
+	    $(SYNTH_ARGS) $(PUBLISH_ARG) || exit 1; done; done
 
 layout-sweep: $(STAMP) synth-tools sim-tools
 	@$(MAKE) --no-print-directory layout-tools FLOW=layout
@@ -200,7 +206,8 @@ layout-sweep: $(STAMP) synth-tools sim-tools
 BEATS_K ?= 4,32
 BEATS   ?= 1,2,4,8,16
 energy-beats: $(STAMP) synth-tools sim-tools
-	$(PY) -m costmodel energy-beats --k $(BEATS_K) --beats $(BEATS) $(if $(MACS),--macs $(MACS)) $(PUBLISH_ARG)
+	$(PY) -m costmodel energy-beats --k $(BEATS_K) --beats $(BEATS) $(if $(MACS),--macs $(MACS)) \
+	  $(if $(OPERAND_ISOLATION),--operand-isolation) $(PUBLISH_ARG)
 
 energy-model: $(STAMP)
 	$(PY) -m costmodel energy-model $(PUBLISH_ARG)

@@ -27,7 +27,7 @@ from eda.flows import FLOWS
 from toolkit import cli, files
 
 from . import analytic, energy, executors, sweep, synth
-from .published import DEFAULT_K, DEFAULT_MACS
+from .published import BEATS_FILES, DEFAULT_K, DEFAULT_MACS
 
 PROG = "python -m costmodel"
 
@@ -154,7 +154,11 @@ def make_parser():
                               help=f"liberty file (default {synth.DEFAULT_LIBERTY})")
     beats_parser.add_argument("--clock-ns", type=float, default=energy.DEFAULT_CLOCK_NS, metavar="NS")
     beats_parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
-    _add_out_arguments(beats_parser, "FILE", "energy_beats.json")
+    beats_parser.add_argument("--operand-isolation", action="store_true",
+                              help=f"measure the isolated engine (hw.config.DatapathConfig.operand_isolation) "
+                                   f"and write {BEATS_FILES[True]} by default")
+    _add_out_arguments(beats_parser, "FILE", f"{BEATS_FILES[False]} "
+                                             f"({BEATS_FILES[True]} with --operand-isolation)")
     model_parser = commands.add_parser(
         "energy-model", help="fit the energy-per-output model to the published energy measurements",
         description="Fit energy per output = fixed + per_beat * beats per (k, MACS) from "
@@ -352,13 +356,14 @@ def run_energy_beats(args):
         liberty = check_liberty(args.lib or DEFAULT_LIBERTY)
         if not 0 < args.clock_ns < 1e6:
             raise ValueError(f"clock period must be a positive number of ns, not {args.clock_ns}")
-    out = args.out or cli.reports_dir(args.publish) / "energy_beats.json"
+    out = args.out or cli.reports_dir(args.publish) / BEATS_FILES[args.operand_isolation]
     files.check_output(out, parents=True)
     sta = find_sta()
     if sta is None:
         raise cli.UsageError("energy needs OpenSTA's power report: apt-get install opensta")
     rows = energy.beats_sweep(ks, beats, macs=args.macs, liberty=liberty, clock_ns=args.clock_ns,
-                              yosys=find_yosys(args.yosys), sta=sta, progress=sys.stdout)
+                              yosys=find_yosys(args.yosys), sta=sta, progress=sys.stdout,
+                              operand_isolation=args.operand_isolation)
     out.parent.mkdir(parents=True, exist_ok=True)
     files.write_atomically(out, json.dumps(rows, indent=2) + "\n")
     print(f"report    {out}")

@@ -43,7 +43,8 @@ identity above.
 1..3) only delays the combinational one: a bounded check from an *arbitrary*
 state over ``depth + 1`` cycles (reset low) that its ``y`` and ``y_valid`` equal
 the combinational rescaler's on the inputs ``depth`` cycles earlier (the products
-cut as in step 1, the same free value in both).
+cut as in step 1, the same free value in both); with ``operand_isolation``, ``y``
+where those inputs were valid, and else that ``y`` held its value.
 
 When a split step fails, its counterexample may be spurious (a free product that
 no operands produce); :func:`prove` then searches the monolithic miter with the
@@ -309,7 +310,9 @@ def pipeline_verilog(config, depth, states):
     :func:`evert_registers`), frame 0 starting from a free state, and the
     combinational ``impl`` on frame 0's inputs, reset tied low. Output ``bad`` is
     1 when frame ``depth``'s ``y`` or ``y_valid`` differs from the combinational
-    ``y`` or frame 0's ``valid``.
+    ``y`` or frame 0's ``valid``. With ``operand_isolation`` ``y`` is compared
+    only when frame 0 was ``valid``, and must otherwise hold frame ``depth - 1``'s
+    value (the registers ignore the inputs between results).
 
     ``states`` lists the register widths, in port order.
     """
@@ -325,6 +328,9 @@ def pipeline_verilog(config, depth, states):
         regs = "".join(f", .q_{i}(q{i}_{f}), .d_{i}(q{i}_{f + 1})" for i in range(len(states)))
         insts.append(f"  impl_p frame{f}(.clk(1'b0), .rst(1'b0), {_ports(f'_{f}')}, .valid(valid_{f}),"
                      f" .y(y_{f}), .y_valid(yv_{f}){regs});")
+    same_y = f"y_{depth} == y_c"
+    if config.operand_isolation:
+        same_y = f"(valid_0 ? {same_y} : y_{depth} == y_{depth - 1})"
     return f"""\
 module check_pipe({", ".join(decls)}, output bad);
 {chr(10).join(wires)}
@@ -332,7 +338,7 @@ module check_pipe({", ".join(decls)}, output bad);
   wire {", ".join(f"yv_{f}" for f in frames)}, yv_c;
 {chr(10).join(insts)}
   impl combinational({_ports("_0")}, .valid(valid_0), .y(y_c), .y_valid(yv_c));
-  assign bad = !(y_{depth} == y_c && yv_{depth} == valid_0 && yv_c == valid_0);
+  assign bad = !({same_y} && yv_{depth} == valid_0 && yv_c == valid_0);
 endmodule
 """
 
