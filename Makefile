@@ -37,6 +37,7 @@ RUNS_DIR := $(if $(PUBLISH),reports,build/reports)
 EXECUTOR ?= local
 SCHEDULER ?=
 SPACE    ?= small
+ENERGY   ?=
 OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 
 DATAPATH_ARGS = --k $(K) $(if $(RESCALER_PIPELINE),--rescaler-pipeline $(RESCALER_PIPELINE)) \
@@ -75,9 +76,10 @@ help:
 	@echo "make sweep [SWEEP_K=3..32 SWEEP_MACS=4,8,16 FLOW= JOBS=2 EXECUTOR=local|dask SCHEDULER=]"
 	@echo "                                 synthesize the grid (cached), write build/reports/sweep_<flow>.json/.csv"
 	@echo "                                 (PUBLISH=1: reports/sweep_<flow>.json/.csv)"
-	@echo "make explore [SPACE=small|large|fpga|FILE.json EXECUTOR= SCHEDULER= JOBS=2]"
+	@echo "make explore [SPACE=small|large|fpga|FILE.json EXECUTOR= SCHEDULER= JOBS=2 ENERGY=1]"
 	@echo "                                 every point of a design space (cached): table, Pareto front and"
-	@echo "                                 figure in build/explore/<space>/"
+	@echo "                                 figure in build/explore/<space>/; ENERGY=1: energy per output of the"
+	@echo "                                 liberty points as a column and an objective"
 	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep"
 	@echo "make formal [FORMAL_K=2..32 FORMAL_NETLIST_BUDGET=120]"
 	@echo "                                 prove every rescaler variant and pipeline depth equal to Eq. (1), then"
@@ -213,7 +215,8 @@ energy-model: $(STAMP)
 	$(PY) -m costmodel energy-model $(PUBLISH_ARG)
 
 explore: $(STAMP) fpga-tools
-	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(if $(LIB),--lib $(LIB))
+	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(if $(LIB),--lib $(LIB)) \
+	  $(if $(ENERGY),--energy)
 
 SWEEP_K    ?= 3,4,5,6,8,12,16,24,32
 SWEEP_MACS ?= 4,8,16

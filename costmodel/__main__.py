@@ -186,6 +186,10 @@ def _add_explore_parser(commands):
     parser.add_argument("--lib", type=Path, default=None, metavar="FILE.lib",
                         help="liberty file for the liberty flow's points")
     parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
+    parser.add_argument("--energy", action="store_true",
+                        help="also measure each liberty one-engine point's energy per output (a simulated "
+                             "layer and OpenSTA, cached; seconds to minutes per point): a column and a "
+                             "Pareto objective")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="output directory (default build/explore/<space>)")
 
@@ -205,7 +209,7 @@ def run_explore(args):
     files.check_output_dir(out)
     with cli.usage_errors():
         summary = explore.explore(name, space, executor=executor, out=out, yosys=args.yosys, liberty=args.lib,
-                                  progress=sys.stdout)
+                                  progress=sys.stdout, energy=args.energy)
     print(f"explore {name}: {summary['points']} points ({summary['synthesized']} synthesized, "
           f"{summary['cached']} from the cache, {len(summary['failed'])} failed, "
           f"{summary['skipped_invalid']} invalid combinations skipped) in {summary['wall_s']} s; "
