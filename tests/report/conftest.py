@@ -219,15 +219,30 @@ def publish_some_points(root):
     return root
 
 
+def table_rows(text, header_start):
+    """The cells of the Markdown table in ``text`` whose header line starts with
+    ``header_start``, one list of stripped strings per row."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows
+
+
 class Silicon:
     """The fabricated energy and layout documents: ``publish``, ``publish_some``,
-    ``liberty_point``, ``layout_point``, ``beats_rows`` of this module."""
+    ``liberty_point``, ``layout_point``, ``beats_rows`` of this module, and
+    ``table`` (:func:`table_rows`) to read a rendered section's tables."""
 
     publish = staticmethod(publish_points)
     publish_some = staticmethod(publish_some_points)
     liberty_point = staticmethod(liberty_point)
     layout_point = staticmethod(layout_point)
     beats_rows = staticmethod(beats_rows)
+    table = staticmethod(table_rows)
 
 
 @pytest.fixture
