@@ -83,7 +83,7 @@ SPACES = {
     "large": {
         "flow": ["liberty", "generic"], "k": [3, 4, 5, 6, 8, 12, 16, 24, 32], "macs": [4, 8, 16],
         "rescaler_pipeline": [1, 2, 3], "mac_pipeline": [1, 2],
-        "variants": _variants("paper", "fast_clamp", "trim_fast", "trim_fast_hidden", booth=("paper",)),
+        "variants": _variants("paper", "fast_clamp", "trim_fast", "trim_fast_hidden", "isolated", booth=("paper",)),
     },
     "fpga": {
         "flow": ["ecp5"], "k": [4, 6, 8, 12, 16, 32], "macs": [4, 8],
