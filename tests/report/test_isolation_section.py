@@ -1,41 +1,15 @@
 """Operand isolation against the engine as built (report.isolation_section) and its
-figure: fabricated documents (``tests/report/conftest.py``) plus isolated ones made
-here, with numbers chosen so that every figure is known in advance."""
-
-import json
+figure: fabricated documents (``tests/report/conftest.py``), the isolated engine's
+among them, with numbers chosen so that every figure is known in advance."""
 
 from report import silicon_figures, silicon_numbers
 from report.silicon_section import SiliconSection
 
 
-def _isolated_beats():
-    """Rescaler 60 pJ per output whatever B (k = 4) and 210 (k = 32); the rest 12 + 95 B."""
-    rows = []
-    for k, rescaler in ((4, 60.0), (32, 210.0)):
-        for b in (1, 2, 4, 8, 16):
-            rest = 12.0 + 95.0 * b
-            rows.append({"k": k, "macs": 8, "operand_isolation": True, "beats_per_output": b, "outputs": 72,
-                         "cycles": 72 * b, "clock_ns": 20.0, "stimulus": "conv1x1", "total_pj": rescaler + rest,
-                         "rescaler_pj": rescaler, "macs_pj": rest, "rescaler_share": rescaler / (rescaler + rest),
-                         "groups_pj": {}, "wall_s": 1.0})
-    return rows
-
-
 def _publish(root, silicon, *, isolated_k=silicon_numbers.ISOLATED_K):
-    """The fabricated study plus isolated points: 2 % more area, the same delay,
-    the rescaler's part of the energy halved."""
-    silicon.publish(root)
-    for macs in silicon_numbers.ENERGY_MACS:
-        for k in isolated_k:
-            report = silicon.liberty_point(k, macs)
-            report["config"]["operand_isolation"] = True
-            report["area"] *= 1.02
-            energy = report["energy"]
-            energy["energy_pj_per_output"] -= 5.0 * k
-            energy["groups"]["rescaler"]["energy_pj_per_output"] = 5.0 * k
-            (root / "synth" / f"k{k}_macs{macs}_operand_isolation1.json").write_text(json.dumps(report))
-    (root / "energy_beats_isolated.json").write_text(json.dumps(_isolated_beats()))
-    return root
+    """The fabricated study with the isolated engine's documents (``tests/report/conftest.py``):
+    2 % more area, the same delay, the rescaler's energy per output constant in B."""
+    return silicon.publish(root, isolated=isolated_k)
 
 
 def _text(root):
