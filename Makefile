@@ -84,7 +84,7 @@ help:
 	@echo "make formal [FORMAL_K=2..32 FORMAL_NETLIST_BUDGET=120]"
 	@echo "                                 prove every rescaler variant and pipeline depth equal to Eq. (1), then"
 	@echo "                                 a netlist equal to its RTL within the budget (python -m verify formal)"
-	@echo "make formal-netlist [SWEEP_K= SWEEP_MACS= NETLIST_BUDGET=600 MUL_BUDGET=600 NETLIST_JOBS=1]"
+	@echo "make formal-netlist [SWEEP_K= SWEEP_MACS= NETLIST_BUDGET=600 MUL_BUDGET=600 NETLIST_JOBS=1 OPERAND_ISOLATION=1]"
 	@echo "                                 prove each sweep point's liberty netlist equal to its RTL"
 	@echo "                                 (python -m verify formal-netlist);"
 	@echo "                                 table in build/reports/formal_netlist.json/.md (PUBLISH=1: reports/)"
@@ -240,7 +240,8 @@ MUL_BUDGET     ?= 600
 NETLIST_JOBS   ?= 1
 formal-netlist: $(STAMP) synth-tools
 	$(PY) -m verify formal-netlist --k $(SWEEP_K) --macs $(SWEEP_MACS) --budget $(NETLIST_BUDGET) \
-	  --mul-budget $(MUL_BUDGET) -j $(NETLIST_JOBS) $(if $(LIB),--lib $(LIB)) $(PUBLISH_ARG)
+	  --mul-budget $(MUL_BUDGET) -j $(NETLIST_JOBS) $(if $(LIB),--lib $(LIB)) \
+	  $(if $(OPERAND_ISOLATION),--operand-isolation) $(PUBLISH_ARG)
 
 fit: $(STAMP)
 	$(PY) -m costmodel fit --flow $(or $(FLOW),liberty)
