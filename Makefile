@@ -15,8 +15,10 @@ RESCALER_PIPELINE ?=
 MAC_PIPELINE ?=
 MACS     ?=
 ENGINES  ?=
-# Rescaler architecture options, e.g. OPTS="--trim-shift --no-fast-clamp --booth".
+# Rescaler architecture options, e.g. OPTS="--trim-shift --no-fast-clamp --booth";
+# OPERAND_ISOLATION=1 is --operand-isolation.
 OPTS     ?=
+OPERAND_ISOLATION ?=
 # Synthesis knobs: FLOW=liberty|asap7|generic|ecp5|ice40, LIB=cells.lib (or several files, or a
 # folder: LIB="a.lib b.lib.gz"), CLOCK_NS=period, YOSYS=/path/to/yosys;
 # the FPGA flows' DEVICE= (ecp5: 85k|45k|25k|12k, ice40: hx8k|hx1k|up5k) and nextpnr SEED=.
@@ -36,11 +38,13 @@ RUNS_DIR := $(if $(PUBLISH),reports,build/reports)
 EXECUTOR ?= local
 SCHEDULER ?=
 SPACE    ?= small
+ENERGY   ?=
 OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 
 DATAPATH_ARGS = --k $(K) $(if $(RESCALER_PIPELINE),--rescaler-pipeline $(RESCALER_PIPELINE)) \
                 $(if $(MACS),--macs $(MACS)) $(if $(ENGINES),--engines $(ENGINES)) \
-                $(if $(MAC_PIPELINE),--mac-pipeline $(MAC_PIPELINE)) $(OPTS)
+                $(if $(MAC_PIPELINE),--mac-pipeline $(MAC_PIPELINE)) \
+                $(if $(OPERAND_ISOLATION),--operand-isolation) $(OPTS)
 # LIB as --lib options: one path if LIB names an existing file or folder as a whole
 # (a path with spaces), else one option per word (several files).
 space    := $(subst ,, )
@@ -56,7 +60,8 @@ export PYTHONDONTWRITEBYTECODE := 1
         sim-tools bench clean verilator-tools regress bench-regression
 
 help:
-	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= FLOW=liberty|asap7|generic LIB= CLOCK_NS= YOSYS=]"
+	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= OPERAND_ISOLATION=1"
+	@echo "                       FLOW=liberty|asap7|generic LIB= CLOCK_NS= YOSYS=]"
 	@echo "                                 synthesize, print area/delay, write build/reports/synth/*.json"
 	@echo "                                 (PUBLISH=1: into the committed study, reports/synth/)"
 	@echo "make verilog K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE=]   export Verilog to build/verilog/"
@@ -66,24 +71,26 @@ help:
 	@echo "                                 OpenSTA power: internal/switching/leakage, by module); reports/synth/*.json"
 	@echo "make synth K=4 MACS=8 FLOW=layout   place and route with qflow on OSU 0.18 um (utilization 0.6):"
 	@echo "                                 core/die area, wire length, post-route delay, DRC"
-	@echo "make energy-sweep [ENERGY_K= ENERGY_MACS=]   energy of each (k, MACS) of a grid"
+	@echo "make energy-sweep [ENERGY_K= ENERGY_MACS= OPERAND_ISOLATION=1]   energy of each (k, MACS) of a grid"
 	@echo "make layout-sweep [LAYOUT_K= LAYOUT_MACS=]   place and route of each (k, MACS) of a grid (slow)"
-	@echo "make energy-beats [BEATS_K=4,32 BEATS=1,2,4,8,16]  rescaler vs MACs energy against beats per output"
+	@echo "make energy-beats [BEATS_K=4,32 BEATS=1,2,4,8,16 OPERAND_ISOLATION=1]  rescaler vs MACs energy against"
+	@echo "                                 beats per output (energy_beats.json; isolated: energy_beats_isolated.json)"
 	@echo "make energy-model                energy per output = fixed + per_beat * beats per (k, MACS), fitted from the"
 	@echo "                                 published energy JSON (runs no tool); build/reports/energy_model.json"
 	@echo "                                 (PUBLISH=1: reports/energy_model.json, what 'advise' prices energy with)"
 	@echo "make sweep [SWEEP_K=3..32 SWEEP_MACS=4,8,16 FLOW= JOBS=2 EXECUTOR=local|dask SCHEDULER=]"
 	@echo "                                 synthesize the grid (cached), write build/reports/sweep_<flow>.json/.csv"
 	@echo "                                 (PUBLISH=1: reports/sweep_<flow>.json/.csv)"
-	@echo "make explore [SPACE=small|large|fpga|FILE.json EXECUTOR= SCHEDULER= JOBS=2]"
+	@echo "make explore [SPACE=small|large|fpga|FILE.json EXECUTOR= SCHEDULER= JOBS=2 ENERGY=1]"
 	@echo "                                 every point of a design space (cached): table, Pareto front and"
-	@echo "                                 figure in build/explore/<space>/"
+	@echo "                                 figure in build/explore/<space>/; ENERGY=1: energy per output of the"
+	@echo "                                 liberty points as a column and an objective"
 	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep: build/costmodel/coefficients_<flow>.json"
 	@echo "                                 (PUBLISH=1: costmodel/coefficients_<flow>.json, what estimate reads)"
 	@echo "make formal [FORMAL_K=2..32 FORMAL_NETLIST_BUDGET=120]"
 	@echo "                                 prove every rescaler variant and pipeline depth equal to Eq. (1), then"
 	@echo "                                 a netlist equal to its RTL within the budget (python -m verify formal)"
-	@echo "make formal-netlist [SWEEP_K= SWEEP_MACS= NETLIST_BUDGET=600 MUL_BUDGET=600 NETLIST_JOBS=1]"
+	@echo "make formal-netlist [SWEEP_K= SWEEP_MACS= NETLIST_BUDGET=600 MUL_BUDGET=600 NETLIST_JOBS=1 OPERAND_ISOLATION=1]"
 	@echo "                                 prove each sweep point's liberty netlist equal to its RTL"
 	@echo "                                 (python -m verify formal-netlist);"
 	@echo "                                 table in build/reports/formal_netlist.json/.md (PUBLISH=1: reports/)"
@@ -201,7 +208,8 @@ LAYOUT_MACS ?= 8
 comma := ,
 energy-sweep: $(STAMP) synth-tools sim-tools
 	@for m in $(subst $(comma), ,$(ENERGY_MACS)); do for k in $(subst $(comma), ,$(ENERGY_K)); do \
-	  $(PY) -m costmodel synth --energy --k $$k --macs $$m $(SYNTH_ARGS) $(PUBLISH_ARG) || exit 1; done; done
+	  $(PY) -m costmodel synth --energy --k $$k --macs $$m $(if $(OPERAND_ISOLATION),--operand-isolation) \
+	    $(SYNTH_ARGS) $(PUBLISH_ARG) || exit 1; done; done
 
 layout-sweep: $(STAMP) synth-tools sim-tools
 	@$(MAKE) --no-print-directory layout-tools FLOW=layout
@@ -212,13 +220,15 @@ layout-sweep: $(STAMP) synth-tools sim-tools
 BEATS_K ?= 4,32
 BEATS   ?= 1,2,4,8,16
 energy-beats: $(STAMP) synth-tools sim-tools
-	$(PY) -m costmodel energy-beats --k $(BEATS_K) --beats $(BEATS) $(if $(MACS),--macs $(MACS)) $(PUBLISH_ARG)
+	$(PY) -m costmodel energy-beats --k $(BEATS_K) --beats $(BEATS) $(if $(MACS),--macs $(MACS)) \
+	  $(if $(OPERAND_ISOLATION),--operand-isolation) $(PUBLISH_ARG)
 
 energy-model: $(STAMP)
 	$(PY) -m costmodel energy-model $(PUBLISH_ARG)
 
 explore: $(STAMP) fpga-tools
-	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(LIB_ARGS)
+	$(PY) -m costmodel explore --space $(SPACE) -j $(JOBS) $(EXECUTOR_ARGS) $(LIB_ARGS) \
+	  $(if $(ENERGY),--energy)
 
 SWEEP_K    ?= 3,4,5,6,8,12,16,24,32
 SWEEP_MACS ?= 4,8,16
@@ -242,7 +252,8 @@ MUL_BUDGET     ?= 600
 NETLIST_JOBS   ?= 1
 formal-netlist: $(STAMP) synth-tools
 	$(PY) -m verify formal-netlist --k $(SWEEP_K) --macs $(SWEEP_MACS) --budget $(NETLIST_BUDGET) \
-	  --mul-budget $(MUL_BUDGET) -j $(NETLIST_JOBS) $(LIB_ARGS) $(PUBLISH_ARG)
+	  --mul-budget $(MUL_BUDGET) -j $(NETLIST_JOBS) $(LIB_ARGS) \
+	  $(if $(OPERAND_ISOLATION),--operand-isolation) $(PUBLISH_ARG)
 
 fit: $(STAMP)
 	$(PY) -m costmodel fit --flow $(or $(FLOW),liberty) $(PUBLISH_ARG)

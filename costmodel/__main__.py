@@ -28,7 +28,7 @@ from eda.flows import FLOWS
 from toolkit import cli, files
 
 from . import analytic, energy, executors, sweep, synth
-from .published import DEFAULT_K, DEFAULT_MACS, load_sweep
+from .published import BEATS_FILES, DEFAULT_K, DEFAULT_MACS, load_sweep
 
 PROG = "python -m costmodel"
 #: Where 'fit' writes unless --publish: ignored by git, so a user's fit never changes the package.
@@ -193,6 +193,10 @@ def _explore_parser(commands):
     _add_executor_arguments(parser)
     _add_lib_argument(parser, "the cells of the liberty flow's points")
     parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
+    parser.add_argument("--energy", action="store_true",
+                        help="also measure each liberty one-engine point's energy per output (a simulated "
+                             "layer and OpenSTA, cached; seconds to minutes per point): a column and a "
+                             "Pareto objective")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="output directory (default build/explore/<space>)")
 
@@ -208,7 +212,10 @@ def _energy_beats_parser(commands):
     _add_lib_argument(parser, f"the cells (default {synth.DEFAULT_LIBERTY})")
     parser.add_argument("--clock-ns", type=float, default=energy.DEFAULT_CLOCK_NS, metavar="NS")
     parser.add_argument("--yosys", default=None, metavar="PATH", help="Yosys binary (default: bundled)")
-    _add_out_arguments(parser, "FILE", "energy_beats.json")
+    parser.add_argument("--operand-isolation", action="store_true",
+                        help=f"measure the isolated engine (hw.config.DatapathConfig.operand_isolation) "
+                             f"and write {BEATS_FILES[True]} by default")
+    _add_out_arguments(parser, "FILE", f"{BEATS_FILES[False]} ({BEATS_FILES[True]} with --operand-isolation)")
 
 
 def _energy_model_parser(commands):
@@ -238,7 +245,7 @@ def run_explore(args):
     _check_caches()
     with cli.usage_errors():
         summary = explore.explore(name, space, executor=executor, out=out, yosys=args.yosys, liberty=args.lib,
-                                  progress=sys.stdout)
+                                  progress=sys.stdout, energy=args.energy)
     print(f"explore {name}: {summary['points']} points ({summary['synthesized']} synthesized, "
           f"{summary['cached']} from the cache, {len(summary['failed'])} failed, "
           f"{summary['skipped_invalid']} invalid combinations skipped) in {summary['wall_s']} s; "
@@ -403,13 +410,14 @@ def run_energy_beats(args):
         liberty = open_library(args.lib or DEFAULT_LIBERTY)
         if not 0 < args.clock_ns < 1e6:
             raise ValueError(f"clock period must be a positive number of ns, not {args.clock_ns}")
-    out = args.out or cli.reports_dir(args.publish) / "energy_beats.json"
+    out = args.out or cli.reports_dir(args.publish) / BEATS_FILES[args.operand_isolation]
     files.check_output(out, parents=True)
     sta = find_sta()
     if sta is None:
         raise cli.UsageError("energy needs OpenSTA's power report: apt-get install opensta")
     rows = energy.beats_sweep(ks, beats, macs=args.macs, liberty=liberty, clock_ns=args.clock_ns,
-                              yosys=find_yosys(args.yosys), sta=sta, progress=sys.stdout)
+                              yosys=find_yosys(args.yosys), sta=sta, progress=sys.stdout,
+                              operand_isolation=args.operand_isolation)
     out.parent.mkdir(parents=True, exist_ok=True)
     files.write_atomically(out, json.dumps(rows, indent=2) + "\n")
     print(f"report    {out}")

@@ -307,34 +307,37 @@ def measure_config(config, *, liberty, clock_ns=DEFAULT_CLOCK_NS, yosys, sta, fr
     return {**result, "cached": False}
 
 
-def beats_sweep(ks, beats_list, *, macs, liberty, clock_ns=DEFAULT_CLOCK_NS, yosys, sta, progress=None):
+def beats_sweep(ks, beats_list, *, macs, liberty, clock_ns=DEFAULT_CLOCK_NS, yosys, sta, progress=None,
+                operand_isolation=False):
     """Energy per output of the rescaler and of the rest of a ``macs``-lane engine
     against the beats per output ``B``.
 
     The layer is a 1x1 convolution over a 3x3 image with ``macs * B`` input
     channels and 8 output channels (seed 1): 72 outputs of ``B`` beats each, the
-    same float layer for every ``k``. Returns one row per ``(k, B)``.
+    same float layer for every ``k``. The engine is the default one, with
+    ``operand_isolation`` as given. Returns one row per ``(k, B)``.
     """
     rows = []
     icarus = gatesim.find_icarus()
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=BUILD_DIR, prefix="beats.") as tmp:
         for k in ks:
-            config = DatapathConfig(k=k, macs=macs)
+            config = DatapathConfig(k=k, macs=macs, operand_isolation=operand_isolation)
             rtlil = to_rtlil(datapath(config).component, name="top")
-            netlist = named_netlist(rtlil, liberty=liberty, workdir=Path(tmp) / f"k{k}", yosys=yosys)
+            netlist = named_netlist(rtlil, liberty=liberty, workdir=Path(tmp) / config.name, yosys=yosys)
             for beats in beats_list:
                 schedule, description = conv_layer(k, macs=macs, seed=1, size=3, channels_in=macs * beats,
                                                    channels_out=8, kernel=1)
                 stimulus = engine_stimulus(schedule, k, name=description)
                 r = measure_energy(netlist, liberty=liberty, top="top", stimulus=stimulus, clock_ns=clock_ns,
-                                   workdir=Path(tmp) / f"k{k}_b{beats}", sta=sta, icarus=icarus)
+                                   workdir=Path(tmp) / f"{config.name}_b{beats}", sta=sta, icarus=icarus)
                 if not golden_check(r.pop("output_trace"), schedule, k):
                     raise ToolError(f"k = {k}, {beats} beats: the gate-level simulation does not "
                                     "reproduce the golden model's outputs")
                 groups = {g: v["energy_pj_per_output"] for g, v in r["groups"].items()}
                 rescaler = groups.get("rescaler", 0.0)
-                row = {"k": k, "macs": macs, "beats_per_output": beats, "outputs": stimulus.outputs,
+                row = {"k": k, "macs": macs, "operand_isolation": operand_isolation,
+                       "beats_per_output": beats, "outputs": stimulus.outputs,
                        "cycles": r["cycles"], "clock_ns": clock_ns, "stimulus": description,
                        "total_pj": r["energy_pj_per_output"], "rescaler_pj": rescaler,
                        "macs_pj": round(r["energy_pj_per_output"] - rescaler, 2),

@@ -6,7 +6,8 @@ layer shapes by to price one inference (``python -m accuracy advise``). Two kind
 published measurement feed it, and each line says which it rests on (``kind``,
 ``how``, and the ``points`` with their residuals):
 
-* **measured** lines: ``energy_beats.json`` (``make energy-beats``) measures one
+* **measured** lines: ``energy_beats.json`` (``make energy-beats``; the isolated
+  engine's ``energy_beats_isolated.json``) measures one
   engine at several beat counts; a least-squares line through them. A point report of
   the same ``(k, macs)`` with an ``energy`` object (another layer, ``make energy``) is
   kept as an out-of-sample ``check`` with its residual: how much the layer changes
@@ -31,7 +32,7 @@ import numpy as np
 
 from hw.config import DatapathConfig
 
-from .published import (ENERGY_MODEL, SCHEMA_VERSION, energy_line, load_energy_beats, load_point_report,
+from .published import (BEATS_FILES, ENERGY_MODEL, SCHEMA_VERSION, energy_line, load_energy_beats, load_point_report,
                         validate_energy_model)
 
 __all__ = ["DERIVATION", "fit", "fit_published"]
@@ -147,12 +148,18 @@ def fit(beats_rows, point_reports, *, beats_source="energy_beats.json", provenan
 
 def fit_published(directory):
     """:func:`fit` on the published documents of ``directory`` (e.g. ``reports``):
-    ``energy_beats.json`` and every one-engine liberty point report under ``synth/``
+    ``energy_beats.json``, ``energy_beats_isolated.json`` when present
+    (:data:`~costmodel.published.BEATS_FILES`), and every one-engine liberty point report under ``synth/``
     with an ``energy`` object and the default options besides k, MACS and isolation."""
     directory = Path(directory)
-    beats = load_energy_beats(directory / "energy_beats.json")
+    beats = load_energy_beats(directory / BEATS_FILES[False])
     if beats is None:
-        raise ValueError(f"{directory / 'energy_beats.json'} does not exist: run 'make energy-beats PUBLISH=1'")
+        raise ValueError(f"{directory / BEATS_FILES[False]} does not exist: run 'make energy-beats PUBLISH=1'")
+    beats_files = [BEATS_FILES[False]]
+    isolated = load_energy_beats(directory / BEATS_FILES[True])
+    if isolated is not None:
+        beats += [{**row, "operand_isolation": True} for row in isolated]
+        beats_files.append(BEATS_FILES[True])
     reports = {}
     for path in sorted((directory / "synth").glob("*.json")):
         try:
@@ -172,6 +179,6 @@ def fit_published(directory):
         report = load_point_report(path, k=k, macs=macs, flow="liberty",
                                    remedy=f"make energy K={k} MACS={macs} PUBLISH=1")
         reports[f"synth/{path.name}"] = report
-    return fit(beats, reports, provenance={
-        "directory": str(directory), "energy_beats": "energy_beats.json", "point_reports": sorted(reports)})
+    return fit(beats, reports, beats_source=" and ".join(beats_files), provenance={
+        "directory": str(directory), "energy_beats": beats_files, "point_reports": sorted(reports)})
 

@@ -24,13 +24,16 @@ The result, in the output directory:
 
 A front compares like with like: one per (flow, device, clock, MACS, engines),
 since an engine with more MACs does more work per cycle and is bound to be
-larger. Objectives: area and delay (smaller is better; ADP's minimum is then on
-the front), and accuracy (larger) when every point of the group has it.
+larger. Objectives (:data:`OBJECTIVES`): area and delay (smaller is better; ADP's
+minimum is then on the front), and, each when every point of the group has it,
+latency, energy per output (smaller) and accuracy (larger).
 Each point's latency is its configuration's :attr:`~hw.config.DatapathConfig.latency`.
-Energy per output is measured by ``make energy`` (``python -m costmodel synth
---energy``: a gate-level simulation and OpenSTA's power report, minutes per
-point), which the explorer does not run: each point's ``energy`` is null, never
-guessed.
+With ``energy=True`` (``explore --energy``) every one-engine point of the liberty
+flow also gets its energy per output, measured as ``make energy`` measures it
+(:func:`costmodel.energy.measure_config`: a gate-level simulation of a named
+layer and OpenSTA's power report, through the energy cache), with the layer in
+``energy_layer``; otherwise, and for points it cannot measure (other flows,
+arrays), ``energy_pj_per_output`` is null, never guessed.
 
 The named variants of the preset spaces are those of :mod:`hw.variants` (and the
 paper's datapath with Booth multipliers, named as :func:`costmodel.variants.variant_name`
@@ -57,8 +60,8 @@ from .published import FPGA_COLUMNS
 from .variants import variant_name
 from .sweep import Sweep, run_sweep
 
-__all__ = ["SPACES", "PAPER_CONFIGS", "MAX_COMBINATIONS", "load_space", "points", "explore", "pareto_flags", "to_csv",
-           "CountingExecutor"]
+__all__ = ["SPACES", "PAPER_CONFIGS", "OBJECTIVES", "MAX_COMBINATIONS", "load_space", "points", "explore",
+           "pareto_flags", "to_csv", "CountingExecutor"]
 
 #: The paper's datapath: its RTL variant, without Booth multipliers.
 _PAPER_DATAPATH = {**VARIANTS[PAPER_VARIANT], "booth": False}
@@ -82,7 +85,7 @@ SPACES = {
     "large": {
         "flow": ["liberty", "generic"], "k": [3, 4, 5, 6, 8, 12, 16, 24, 32], "macs": [4, 8, 16],
         "rescaler_pipeline": [1, 2, 3], "mac_pipeline": [1, 2],
-        "variants": _variants("paper", "fast_clamp", "trim_fast", "trim_fast_hidden", booth=("paper",)),
+        "variants": _variants("paper", "fast_clamp", "trim_fast", "trim_fast_hidden", "isolated", booth=("paper",)),
     },
     "fpga": {
         "flow": ["ecp5"], "k": [4, 6, 8, 12, 16, 32], "macs": [4, 8],
@@ -92,6 +95,11 @@ SPACES = {
 #: The paper's configurations (arXiv 2510.11484, Section III.D): its datapath (no
 #: architecture option) at the default pipeline, the 32-bit baseline and k = 4.
 PAPER_CONFIGS = {32: "paper baseline (k=32)", 4: "paper (k=4)"}
+
+#: The Pareto objectives, as (row field, +1 smaller is better / -1 larger is better,
+#: whether every point of a group must have it for it to count).
+OBJECTIVES = (("area", 1, False), ("delay", 1, False), ("latency_cycles", 1, True),
+              ("energy_pj_per_output", 1, True), ("accuracy_pct", -1, True))
 
 _CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(DatapathConfig))
 _REQUEST_KEYS = ("flow", "device", "clock_ns")
@@ -217,7 +225,7 @@ def _accuracy_by_k(path):
         return {}
 
 
-def _row(variant, request, config, report, accuracy):
+def _row(variant, request, config, report, accuracy, energy=None):
     row = {"point": synth.report_name(config, request), "flow": request.flow, "device": request.device,
            "clock_ns": request.clock_ns, "variant": variant, **dataclasses.asdict(config),
            "latency_cycles": config.latency,
@@ -227,8 +235,19 @@ def _row(variant, request, config, report, accuracy):
     for key in FPGA_COLUMNS:
         row[key] = fpga.get(key)
     row["accuracy_pct"] = None if config.hidden_bit else accuracy.get(config.k)
-    row["energy"] = None
+    row["energy_pj_per_output"] = None if energy is None else energy["energy_pj_per_output"]
+    row["energy_layer"] = None if energy is None else energy["stimulus"]
     return row
+
+
+def _energy(request, config, yosys, sta):
+    """The energy object of ``config`` (:func:`costmodel.energy.measure_config`), or
+    None for a point it does not measure: another flow than liberty, or an array."""
+    from . import energy
+    if request.flow != "liberty" or config.engines != 1:
+        return None
+    return energy.measure_config(config, liberty=request.liberty, clock_ns=energy.DEFAULT_CLOCK_NS,
+                                 yosys=yosys, sta=sta)
 
 
 def _group(row):
@@ -245,10 +264,11 @@ def pareto_flags(rows):
     for row in rows:
         row["best_for_k"] = False
     for members in groups.values():
-        with_accuracy = all(r["accuracy_pct"] is not None for r in members)
+        used = [(key, sign) for key, sign, optional in OBJECTIVES
+                if not optional or all(r.get(key) is not None for r in members)]
 
         def objectives(r):
-            return (r["area"], r["delay"]) + ((-r["accuracy_pct"],) if with_accuracy else ())
+            return tuple(sign * r[key] for key, sign in used)
 
         for row in members:
             mine = objectives(row)
@@ -275,8 +295,10 @@ def to_csv(rows):
 
 
 def explore(name, space, *, executor, out, cache_dir=synth.CACHE_DIR, yosys=None, liberty=None,
-            accuracy=Path("reports") / "accuracy.json", progress=None, draw=True):
-    """Synthesize every point of ``space`` on ``executor`` and write the results to ``out``.
+            accuracy=Path("reports") / "accuracy.json", progress=None, draw=True, energy=False):
+    """Synthesize every point of ``space`` on ``executor`` and write the results to ``out``;
+    with ``energy``, also measure each liberty one-engine point's energy per output
+    (in this process, one point after another, through the energy cache).
 
     Returns the run summary (``run.json``): points, synthesized, cached, skipped,
     failed, wall time and the files written.
@@ -302,18 +324,23 @@ def explore(name, space, *, executor, out, cache_dir=synth.CACHE_DIR, yosys=None
         failures = []
         reports = run_sweep(sweep, progress=progress, executor=counting, cache_dir=cache_dir, failed=failures)
         failed += [{"point": synth.report_name(c, request), "error": str(e)} for c, e in failures]
-        rows += [_row(variant, request, config, report, acc)
-                 for (variant, config), report in zip(members, reports) if report is not None]
+        for (variant, config), report in zip(members, reports):
+            if report is None:
+                continue
+            measured = _energy(request, config, sweep.yosys, sweep.sta) if energy else None
+            rows.append(_row(variant, request, config, report, acc, measured))
     rows.sort(key=lambda r: (r["flow"], str(r["device"]), r["clock_ns"], r["macs"] or 0, r["engines"],
                              r["k"], r["point"]))
     pareto_flags(rows)
     front = [r for r in rows if r["pareto"]]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    document = {"space": name, "declared": space, "objectives": "area, delay (smaller), accuracy_pct "
-                "(larger) when every point of a group has it; one front per (flow, device, clock_ns, "
-                "macs, engines)", "energy": "not measured by the explorer: 'make energy' (python -m costmodel synth "
-                "--energy) measures a point's energy per output",
+    document = {"space": name, "declared": space, "objectives": "area, delay (smaller); latency_cycles, "
+                "energy_pj_per_output (smaller) and accuracy_pct (larger) each when every point of a group has "
+                "it; one front per (flow, device, clock_ns, macs, engines)",
+                "energy": "energy per output of a simulated layer (energy_layer), OpenSTA power, liberty one-engine "
+                "points" if energy else "not measured: explore --energy (liberty flow) or 'make energy' measures "
+                "a point's energy per output",
                 "accuracy_source": str(accuracy) if acc else None, "points": rows}
     write_atomically(out / "explore.json", json.dumps(document, indent=1) + "\n")
     write_atomically(out / "explore.csv", to_csv(rows))

@@ -13,7 +13,7 @@ loader                      document
 ==========================  ==================================================
 :func:`load_sweep`          ``sweep_<flow>.json`` (``make sweep``)
 :func:`load_point_report`   ``synth/<name>.json`` (``make synth``, ``make energy``)
-:func:`load_energy_beats`   ``energy_beats.json`` (``make energy-beats``)
+:func:`load_energy_beats`   ``energy_beats[_isolated].json`` (``make energy-beats``)
 :func:`load_netlist_proofs` ``formal_netlist.json`` (``make formal-netlist``)
 :func:`load_energy_model`   ``energy_model.json`` (``make energy-model``)
 ==========================  ==================================================
@@ -28,6 +28,7 @@ checks it), so reading the study never needs Yosys, OpenSTA or nextpnr.
 """
 
 import json
+from pathlib import Path
 
 from eda.flows import FLOWS
 from eda.liberty import DEFAULT_LIBERTY
@@ -38,7 +39,7 @@ from toolkit.validate import field_error, is_integer, is_number, read_json
 __all__ = ["SCHEMA_VERSION", "DEFAULT_LIBERTY", "default_flow", "DEFAULT_K", "DEFAULT_MACS", "BASE_K", "PAPER",
            "FPGA_COLUMNS", "FPGA_DSP_TILES", "is_fpga", "header", "ratio_table", "compare_to_paper",
            "PLAUSIBLE", "nonnegative_number", "SWEEP_KEYS", "MAX_SWEEP_POINTS", "validate_sweep", "load_sweep",
-           "load_point_report", "load_energy_beats",
+           "load_point_report", "BEATS_FILES", "load_energy_beats",
            "load_netlist_proofs", "ENERGY_MODEL", "LINE_KINDS", "validate_energy_model", "load_energy_model",
            "energy_line", "beats_per_output", "energy_per_inference"]
 
@@ -293,10 +294,16 @@ def _check_layout(path, layout, remedy):
                          f"and wall_s: re-run '{remedy}'")
 
 
+#: The published energy-beats document of each design, by ``operand_isolation``.
+BEATS_FILES = {False: "energy_beats.json", True: "energy_beats_isolated.json"}
+
+
 def load_energy_beats(path):
-    """The rows of ``energy_beats.json`` at ``path`` (None when absent), each with
-    non-negative numbers for its point and energies and at least one beat per output."""
-    remedy = "make energy-beats PUBLISH=1"
+    """The rows of an energy-beats document (:data:`BEATS_FILES`) at ``path`` (None
+    when absent), each with non-negative numbers for its point and energies and at
+    least one beat per output."""
+    path = Path(path)
+    remedy = "make energy-beats" + (" OPERAND_ISOLATION=1" if path.name == BEATS_FILES[True] else "") + " PUBLISH=1"
     rows = _read(path, remedy)
     if rows is None:
         return None

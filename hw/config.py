@@ -19,7 +19,7 @@ __all__ = [
 #: Rescaler architecture options (RTL); see :class:`DatapathConfig`. Only ``fast_clamp``
 #: (exact for every operand) is on by default. The named settings of them are
 #: :data:`hw.variants.VARIANTS`.
-RESCALER_ARCH_FIELDS = ("fast_clamp", "trim_shift", "hidden_bit")
+RESCALER_ARCH_FIELDS = ("fast_clamp", "trim_shift", "hidden_bit", "operand_isolation")
 #: Every architecture option: the RTL ones and the synthesis-only ``booth``.
 ARCH_FIELDS = RESCALER_ARCH_FIELDS + ("booth",)
 
@@ -121,6 +121,13 @@ class DatapathConfig:
         Exact under the contract ``m >= 2^(k-1)`` (no zero, no gradual underflow:
         quantize with ``method="hidden"``). "Store k bits, multiply by 2^k + m" is
         this option at ``k + 1``: one more bit of precision at equal storage.
+    operand_isolation : bool
+        The rescaler's inputs and pipeline registers change only when an output
+        is on its way: its data registers load only with their ``valid``, and in
+        an engine its operands load only on a channel's ``last`` beat, so between
+        outputs its logic sees constant inputs instead of the running sum. Same
+        results and latency; ``y`` holds its last value between outputs instead of
+        a don't-care (:class:`hw.engine.Engine` says how and why).
     booth : bool
         Synthesis option, not RTL: map multipliers with Yosys' Booth generator
         (``synth -booth``; Yosys >= 0.3x, not Debian's 0.23).
@@ -134,6 +141,7 @@ class DatapathConfig:
     fast_clamp: bool = True
     trim_shift: bool = False
     hidden_bit: bool = False
+    operand_isolation: bool = False
     booth: bool = False
 
     def __post_init__(self):

@@ -84,6 +84,22 @@ class Engine(ConfigProperties, wiring.Component):
     every cycle, channels back to back; cycles without ``valid`` are bubbles that
     change nothing. There is no back-pressure: ``y`` is valid for one cycle.
 
+    Operand isolation (``operand_isolation``): without it the rescaler reads the
+    running accumulator, so its ``32 x k`` multiplier switches on every beat
+    although one result per channel is used. With it a second 32-bit register,
+    ``acc_final`` (in the accumulator's part), loads ``acc_next`` on the ``last``
+    beat only, the same cycle the accumulator does, and feeds the rescaler; the
+    operand registers beside it and the rescaler's data registers load only with
+    an output, so between outputs the rescaler sees constant inputs. The latency
+    and the timing diagram above are unchanged; ``y`` holds the previous output
+    where the diagram says "-". Holding the value was chosen over gating the
+    accumulator to zero between outputs (32 AND gates instead of 32 flip-flops
+    with an enable multiplexer, as the OSU cells have neither a clock gate nor an
+    enable flip-flop) by measurement (``docs/hardware.md``): a gated multiplier
+    still switches twice per output, to the sum and back to zero, and costs more
+    energy per output than the held register at every measured channel length
+    beyond one beat.
+
     Parameters
     ----------
     k : int
@@ -97,7 +113,8 @@ class Engine(ConfigProperties, wiring.Component):
         Registered stages of the rescaler (0..3).
     **arch
         Architecture options of :class:`hw.config.DatapathConfig` (``fast_clamp``,
-        ``trim_shift``, ``hidden_bit``, ``booth``), passed to the rescaler.
+        ``trim_shift``, ``hidden_bit``, ``operand_isolation``, ``booth``), passed to
+        the rescaler; ``operand_isolation`` also changes how the engine feeds it.
 
     Members
     -------
@@ -203,15 +220,28 @@ class Engine(ConfigProperties, wiring.Component):
         # The rescale operands follow one register behind, to meet the final sum in the
         # accumulator the cycle after the last beat. The rescaler consumes them in that
         # cycle, so the register needs no enable: whatever follows may overwrite it.
+        # With operand isolation it loads on the last beat only, and so does a copy of
+        # the final sum (acc_final) that feeds the rescaler instead of the running
+        # accumulator (see the class docstring for why a held copy, not a gated one).
+        ending = side["valid"] & side["last"]
         done = Signal()
-        m.d.sync += done.eq(side["valid"] & side["last"])
+        m.d.sync += done.eq(ending)
         held = {name: Signal.like(side[name], name=f"{name}_held")
                 for name in RESCALE_OPERANDS}
-        m.d.sync += [held[name].eq(side[name]) for name in held]
+        load = [held[name].eq(side[name]) for name in held]
+        rescaler_acc = acc
+        if self.config.operand_isolation:
+            rescaler_acc = Signal(signed(ACC_BITS), name="acc_final")
+            with accumulator.If(ending):
+                accumulator.d.sync += rescaler_acc.eq(acc_next)
+            with m.If(ending):
+                m.d.sync += load
+        else:
+            m.d.sync += load
 
         m.submodules.rescaler = rescaler = Rescaler.from_config(self.config)
         m.d.comb += [
-            rescaler.acc.eq(acc),
+            rescaler.acc.eq(rescaler_acc),
             rescaler.valid.eq(done),
             *(getattr(rescaler, name).eq(value) for name, value in held.items()),
             self.y.eq(rescaler.y),

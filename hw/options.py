@@ -23,6 +23,8 @@ ARCH_HELP = {
                   "which the quantizer guarantees)",
     "hidden_bit": "the m port holds the k-1 bits below m's implicit leading 1 "
                   "(exact when m >= 2^(k-1))",
+    "operand_isolation": "the rescaler's inputs and registers change only when a channel's last "
+                         "beat arrives, not on every beat (saves energy; same results and latency)",
     "booth": "synthesize multipliers with Yosys' Booth generator (synthesis only)",
 }
 

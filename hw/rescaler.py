@@ -60,7 +60,9 @@ class Rescaler(ConfigProperties, wiring.Component):
     are 10-11 bits wide; exact for all operands), ``trim_shift`` (a 26-position
     shifter for ``s - (k-1)``; exact when ``m == 0 or s >= k-1``) and
     ``hidden_bit`` (``m`` port of ``k-1`` bits holding ``m - 2^(k-1)``; exact for
-    every ``m >= 2^(k-1)``). :func:`sim.golden.legal_operands` states the
+    every ``m >= 2^(k-1)``), ``operand_isolation`` (the data registers load only
+with their ``valid``, so they and the logic behind them hold still between
+results; ``y`` then holds the last result). :func:`sim.golden.legal_operands` states the
     contracts; ``make formal`` proves each variant against Eq. (1).
 
     Parameters
@@ -124,18 +126,24 @@ class Rescaler(ConfigProperties, wiring.Component):
         # Registers sit after the last `rescaler_pipeline` of the three stages.
         registered = [stage >= 3 - self.rescaler_pipeline for stage in range(3)]
 
+        cfg = self._config
+
         def stage(index, **values):
-            """Pass ``values`` to the next stage, through registers if this stage is registered."""
+            """Pass ``values`` to the next stage, through registers if this stage is registered
+            (with ``operand_isolation`` the data registers load only with their ``valid``)."""
             outputs = {}
             for name, value in values.items():
                 out = Signal.like(value, name=f"{name}_{index}")
-                domain = m.d.sync if registered[index] else m.d.comb
-                domain += out.eq(value)
+                if registered[index] and cfg.operand_isolation and name != "valid":
+                    with m.If(values["valid"]):
+                        m.d.sync += out.eq(value)
+                else:
+                    domain = m.d.sync if registered[index] else m.d.comb
+                    domain += out.eq(value)
                 outputs[name] = out
             return outputs
 
         # Stage 1: the 32 x k multiplier, unsigned, and a k-bit sign correction on top.
-        cfg = self._config
         acc_u = self.acc.as_unsigned()
         magnitude = Signal(unsigned(ACC_BITS + k))
         if cfg.hidden_bit:  # acc * (2^(k-1) + m_low): a (k-1)-bit multiplier and an adder

@@ -27,6 +27,7 @@ _ON = {
     "hidden_bit": ("hidden_bit",),
     "trim_fast": ("trim_shift", "fast_clamp"),
     "trim_fast_hidden": ("trim_shift", "fast_clamp", "hidden_bit"),
+    "isolated": ("fast_clamp", "operand_isolation"),
 }
 #: Variant name -> every RTL architecture option, by field name.
 VARIANTS = {name: {field: field in on for field in RESCALER_ARCH_FIELDS} for name, on in _ON.items()}

@@ -7,6 +7,9 @@ figure                     what it shows
                            relative to k = 32 next to the synthesized area
 ``delay_pre_post_route``   critical path per k of the layout points: synthesized,
                            before wires, after routing, with the clock tree
+``rescaler_share_``        the rescaler's share of the energy per output against
+``isolation``              the beats per output, as built and with operand
+                           isolation, one colour per k
 =========================  ======================================================
 
 Drawn only from the points that are published (:func:`drawable`), in the style of
@@ -17,14 +20,16 @@ from pathlib import Path
 
 from toolkit.figures import save
 
-from .figure_style import STYLE, WIDTH, k_axis, legend, macs_style, plt
+from matplotlib.ticker import FixedLocator, NullLocator
+
+from .figure_style import EXTRA_STYLE, STYLE, WIDTH, k_axis, legend, macs_style, plt
 from .silicon_numbers import delays, energy_rows
 from .sweep_rows import swept_ks
 
 __all__ = ["FIGURES", "DELAYS", "drawable", "figure", "draw"]
 
 #: The figures, in the order the report shows them.
-FIGURES = ("energy_vs_k", "delay_pre_post_route")
+FIGURES = ("energy_vs_k", "delay_pre_post_route", "rescaler_share_isolation")
 
 _SOURCE = "OSU 0.18 um cells; Yosys, Icarus, OpenSTA"
 #: The bars of ``delay_pre_post_route``: ``(key of delays(), legend label, colour)``.
@@ -83,13 +88,40 @@ def _delays(points, area_ratios):
     return fig
 
 
-_DRAWERS = {"energy_vs_k": _energy, "delay_pre_post_route": _delays}
+def _isolation(points, area_ratios):
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.4), layout="constrained")
+    fig.suptitle(f"The rescaler's share of the energy per output, as built and with operand isolation\n{_SOURCE}")
+    beats = set()
+    keys = sorted({(r["k"], r["macs"]) for r in points.beats_isolated})
+    for i, key in enumerate(keys):
+        colour, marker = EXTRA_STYLE[i % len(EXTRA_STYLE)]
+        for rows, style, design in ((points.beats, "-", "as built"), (points.beats_isolated, "--", "isolated")):
+            mine = sorted((r for r in rows if (r["k"], r["macs"]) == key), key=lambda r: r["beats_per_output"])
+            if not mine:
+                continue
+            beats |= {r["beats_per_output"] for r in mine}
+            ax.plot([r["beats_per_output"] for r in mine], [100 * r["rescaler_pj"] / r["total_pj"] for r in mine],
+                    linestyle=style, color=colour, marker=marker, label=f"k = {key[0]}, {key[1]} MACS, {design}")
+    ax.axhline(10, color="0.6", linewidth=0.8)
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(FixedLocator(sorted(beats)))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([str(b) for b in sorted(beats)])
+    ax.set_xlabel("beats per output B (channel length L = B x MACS)")
+    ax.set_ylabel("rescaler share of the energy per output (%)")
+    ax.set_ylim(0, None)
+    legend(fig)
+    return fig
+
+
+_DRAWERS = {"energy_vs_k": _energy, "delay_pre_post_route": _delays, "rescaler_share_isolation": _isolation}
 
 
 def drawable(points):
     """The names of :data:`FIGURES` that ``points`` has data for, in order: a figure
     without any data is not drawn."""
-    have = {"energy_vs_k": bool(points.energy), "delay_pre_post_route": bool(points.layout)}
+    have = {"energy_vs_k": bool(points.energy), "delay_pre_post_route": bool(points.layout),
+            "rescaler_share_isolation": bool(points.beats) and bool(points.beats_isolated)}
     return [name for name in FIGURES if have[name]]
 
 

@@ -8,7 +8,10 @@ them (they take minutes to an hour per point):
   one per ``(k, MACS)`` of :data:`ENERGY_K` x :data:`ENERGY_MACS`;
 * ``<dir>/synth/<name>_layout.json`` (``--flow layout``), one per ``(k, MACS)``
   of :data:`LAYOUT_K` x :data:`LAYOUT_MACS`;
-* ``<dir>/energy_beats.json`` (rescaler vs MACs against beats per output).
+* ``<dir>/energy_beats.json`` (rescaler vs MACs against beats per output);
+* with operand isolation (``OPERAND_ISOLATION=1``): ``<dir>/energy_beats_isolated.json``
+  and the point reports ``synth/<name>_operand_isolation1.json`` of
+  :data:`ISOLATED_K` x :data:`ENERGY_MACS`.
 
 A point whose file is absent (or a liberty report without an ``energy`` object)
 is **missing**, to be listed with the command that produces it. A file that is
@@ -22,19 +25,26 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from costmodel.published import BASE_K, PAPER, load_energy_beats, load_point_report, nonnegative_number
+from costmodel.published import (BASE_K, BEATS_FILES, PAPER, load_energy_beats, load_point_report,
+                                 nonnegative_number)
 from hw.config import DatapathConfig
 
-__all__ = ["ENERGY_K", "ENERGY_MACS", "LAYOUT_K", "LAYOUT_MACS", "BEATS_THRESHOLDS", "Points", "load",
-           "energy_rows", "energy_ratios", "delays", "layout_ratios", "beats_fit", "layer_shares"]
+__all__ = ["ENERGY_K", "ENERGY_MACS", "ISOLATED_K", "LAYOUT_K", "LAYOUT_MACS", "BEATS_THRESHOLDS", "EXAMPLE_LAYERS",
+           "Points", "load", "energy_rows", "energy_ratios", "delays", "layout_ratios", "beats_fit", "first_below", "layer_shares"]
 
 #: The grids of ``make energy-sweep`` and ``make layout-sweep`` (the Makefile's defaults).
 ENERGY_K = (3, 4, 6, 8, 16, 32)
 ENERGY_MACS = (4, 8, 16)
 LAYOUT_K = (4, 8, 32)
 LAYOUT_MACS = (8,)
+#: The k of the isolated engines' energy points (``make energy-sweep ENERGY_K=4,8,32
+#: OPERAND_ISOLATION=1``), at every MACS of :data:`ENERGY_MACS`.
+ISOLATED_K = (4, 8, 32)
 #: Rescaler shares of the energy per output the beats analysis solves for.
 BEATS_THRESHOLDS = (0.10, 0.01)
+#: Layers of common int8 CNNs, by their dot-product length L (one output = L MACs).
+EXAMPLE_LAYERS = (("depthwise 3x3", 9), ("1x1, 64 channels in", 64), ("3x3, 8 channels in", 72),
+                  ("1x1, 512 channels in", 512), ("3x3, 64 channels in", 576), ("3x3, 256 channels in", 2304))
 
 
 @dataclass
@@ -53,10 +63,15 @@ class Points:
     beats: list = None
     missing_energy: list = field(default_factory=list)
     missing_layout: list = field(default_factory=list)
+    #: The same for the engine with operand isolation: ``isolated`` maps ``(k, macs)``
+    #: to its energy point report, ``beats_isolated`` its energy-beats rows.
+    isolated: dict = field(default_factory=dict)
+    beats_isolated: list = None
+    missing_isolated: list = field(default_factory=list)
 
 
 def load(directory, *, energy_k=ENERGY_K, energy_macs=ENERGY_MACS, layout_k=LAYOUT_K,
-         layout_macs=LAYOUT_MACS):
+         layout_macs=LAYOUT_MACS, isolated_k=ISOLATED_K):
     """The :class:`Points` of ``directory`` (e.g. ``reports``) over the two grids.
 
     Raises
@@ -67,15 +82,18 @@ def load(directory, *, energy_k=ENERGY_K, energy_macs=ENERGY_MACS, layout_k=LAYO
     """
     directory = Path(directory)
     points = Points(directory)
-    for macs in energy_macs:
-        for k in energy_k:
-            report = load_point_report(directory / "synth" / f"{DatapathConfig(k=k, macs=macs).name}.json",
-                                       k=k, macs=macs, flow="liberty",
-                                       remedy=f"make energy K={k} MACS={macs} PUBLISH=1")
-            if report is None or "energy" not in report:
-                points.missing_energy.append((k, macs))
-            else:
-                points.energy[(k, macs)] = report
+    for ks, isolation, found, missing in ((energy_k, False, points.energy, points.missing_energy),
+                                          (isolated_k, True, points.isolated, points.missing_isolated)):
+        for macs in energy_macs:
+            for k in ks:
+                config = DatapathConfig(k=k, macs=macs, operand_isolation=isolation)
+                report = load_point_report(directory / "synth" / f"{config.name}.json", k=k, macs=macs,
+                                           flow="liberty", remedy=f"make energy K={k} MACS={macs}"
+                                           + " OPERAND_ISOLATION=1" * isolation + " PUBLISH=1")
+                if report is None or "energy" not in report:
+                    missing.append((k, macs))
+                else:
+                    found[(k, macs)] = report
     for macs in layout_macs:
         for k in layout_k:
             report = load_point_report(directory / "synth" / f"{DatapathConfig(k=k, macs=macs).name}_layout.json",
@@ -85,7 +103,8 @@ def load(directory, *, energy_k=ENERGY_K, energy_macs=ENERGY_MACS, layout_k=LAYO
                 points.missing_layout.append((k, macs))
             else:
                 points.layout[(k, macs)] = report
-    points.beats = load_energy_beats(directory / "energy_beats.json")
+    points.beats = load_energy_beats(directory / BEATS_FILES[False])
+    points.beats_isolated = load_energy_beats(directory / BEATS_FILES[True])
     return points
 
 
@@ -94,12 +113,14 @@ def _rescaler_pj(energy):
                if name.startswith("rescaler"))
 
 
-def energy_rows(points, area_ratios=None):
+def energy_rows(points, area_ratios=None, *, isolated=False):
     """``{macs: [row, ...]}`` sorted by k: energy per output, its split, the rescaler's
     part and share, and the ratios to k = 32 (energy, and synthesized area from
-    ``area_ratios`` ``{(macs, k): area_vs_k32}``, the liberty sweep's) where present."""
+    ``area_ratios`` ``{(macs, k): area_vs_k32}``, the liberty sweep's) where present;
+    of the isolated engines' points with ``isolated``."""
     table = {}
-    for (k, macs), report in sorted(points.energy.items(), key=lambda item: (item[0][1], item[0][0])):
+    reports = points.isolated if isolated else points.energy
+    for (k, macs), report in sorted(reports.items(), key=lambda item: (item[0][1], item[0][0])):
         e = report["energy"]
         rescaler = _rescaler_pj(e)
         row = {"k": k, "macs": macs, "pj": e["energy_pj_per_output"],
@@ -231,6 +252,13 @@ def beats_fit(rows):
             entry["beats_below_held"][t] = None if once is None else _beats_for_share(once, m0, m1, 0.0, t)
         out.append(entry)
     return out
+
+
+def first_below(rows, threshold):
+    """The smallest measured beats per output whose rescaler share is below
+    ``threshold`` in energy-beats ``rows`` of one ``(k, macs)``, or None."""
+    return min((r["beats_per_output"] for r in rows if r["total_pj"] and r["rescaler_pj"] / r["total_pj"] < threshold),
+               default=None)
 
 
 def layer_shares(fit, length):

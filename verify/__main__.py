@@ -82,6 +82,9 @@ def _formal_netlist_parser(commands):
                           help="wall-time budget per multiplier lemma in seconds (default 600)")
     netlists.add_argument("-j", "--jobs", type=cli.integer, default=1, metavar="N",
                           help="points at once (default 1)")
+    netlists.add_argument("--operand-isolation", action="store_true",
+                          help="the engines with operand isolation (hw.config.DatapathConfig); writes "
+                               "formal_netlist_isolated.json and .md")
     _add_lib_argument(netlists)
     cli.add_publish_argument(netlists)
 
@@ -162,7 +165,7 @@ def run_formal_netlist(args):
     files.check_output_dir(cli.reports_dir(args.publish))
     document = sweep_netlists.run(lists["k"], lists["macs"], liberty=liberty, budget_s=args.budget,
                                   mul_budget_s=args.mul_budget, jobs=jobs, out_dir=cli.reports_dir(args.publish),
-                                  sweep=sweep, sweep_path=sweep_path)
+                                  sweep=sweep, sweep_path=sweep_path, operand_isolation=args.operand_isolation)
     return 1 if any(row["status"] == "FAILED" for row in document["points"]) else 0
 
 

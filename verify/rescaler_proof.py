@@ -43,7 +43,8 @@ identity above.
 1..3) only delays the combinational one: a bounded check from an *arbitrary*
 state over ``depth + 1`` cycles (reset low) that its ``y`` and ``y_valid`` equal
 the combinational rescaler's on the inputs ``depth`` cycles earlier (the products
-cut as in step 1, the same free value in both).
+cut as in step 1, the same free value in both); with ``operand_isolation``, ``y``
+where those inputs were valid, and else that ``y`` held its value.
 
 When a split step fails, its counterexample may be spurious (a free product that
 no operands produce); :func:`prove` then searches the monolithic miter with the
@@ -303,28 +304,37 @@ endmodule
 """
 
 
-def pipeline_verilog(config, depth, states):
+def pipeline_verilog(config, depth, states, valid=None):
     """The combinational miter ``check_pipe``: ``depth + 1`` time frames of the
     pipelined rescaler ``impl_p`` (registers turned into ports ``q_<i>``/``d_<i>`` by
     :func:`evert_registers`), frame 0 starting from a free state, and the
     combinational ``impl`` on frame 0's inputs, reset tied low. Output ``bad`` is
     1 when frame ``depth``'s ``y`` or ``y_valid`` differs from the combinational
-    ``y`` or frame 0's ``valid``.
+    ``y`` or frame 0's ``valid``. With ``operand_isolation`` ``y`` is compared
+    only when frame 0 was ``valid``, and must otherwise hold frame ``depth - 1``'s
+    value (the registers ignore the inputs between results).
 
-    ``states`` lists the register widths, in port order.
+    ``states`` lists the register widths, in port order. ``valid`` (0 or 1), if
+    given, ties frame 0's ``valid`` to that constant, so that ``opt`` folds the
+    registers' enables and the two cases stay structural.
     """
     frames = range(depth + 1)
     mw, sb = _m_width(config), shift_bits(config.k)
     decls = [f"input [31:0] acc_{f}, input [{mw - 1}:0] m_{f}, input [{sb - 1}:0] s_{f}, "
-             f"input [7:0] zero_point_{f}, input [7:0] act_min_{f}, input [7:0] act_max_{f}, "
-             f"input valid_{f}" for f in frames]
+             f"input [7:0] zero_point_{f}, input [7:0] act_min_{f}, input [7:0] act_max_{f}"
+             + ("" if f == 0 and valid is not None else f", input valid_{f}") for f in frames]
     decls += [f"input [{w - 1}:0] q{i}_0" for i, w in enumerate(states)]
     wires = [f"  wire [{w - 1}:0] q{i}_{f};" for f in range(1, depth + 2) for i, w in enumerate(states)]
+    if valid is not None:
+        wires.append(f"  wire valid_0 = 1'b{int(valid)};")
     insts = []
     for f in frames:
         regs = "".join(f", .q_{i}(q{i}_{f}), .d_{i}(q{i}_{f + 1})" for i in range(len(states)))
         insts.append(f"  impl_p frame{f}(.clk(1'b0), .rst(1'b0), {_ports(f'_{f}')}, .valid(valid_{f}),"
                      f" .y(y_{f}), .y_valid(yv_{f}){regs});")
+    same_y = f"y_{depth} == y_c"
+    if config.operand_isolation:
+        same_y = f"(valid_0 ? {same_y} : y_{depth} == y_{depth - 1})"
     return f"""\
 module check_pipe({", ".join(decls)}, output bad);
 {chr(10).join(wires)}
@@ -332,7 +342,7 @@ module check_pipe({", ".join(decls)}, output bad);
   wire {", ".join(f"yv_{f}" for f in frames)}, yv_c;
 {chr(10).join(insts)}
   impl combinational({_ports("_0")}, .valid(valid_0), .y(y_c), .y_valid(yv_c));
-  assign bad = !(y_{depth} == y_c && yv_{depth} == valid_0 && yv_c == valid_0);
+  assign bad = !({same_y} && yv_{depth} == valid_0 && yv_c == valid_0);
 endmodule
 """
 
@@ -591,12 +601,18 @@ def prove_pipeline(config, *, component=None, yosys=None, workdir=None, timeout_
     (work / "ref.v").write_text("")
     rtlil, states = evert_registers(_normalize(yosys, work, ["impl", "impl_p"]), "impl_p")
     (work / "cut.il").write_text(rtlil)
-    (work / "pipe.v").write_text(pipeline_verilog(comb, depth, states))
+    # With operand isolation the registers' enables hide the identical frames from opt's
+    # merging unless frame 0's valid is a constant: prove each value on its own.
+    cases = {"pipe": None} if not config.operand_isolation else {"pipe_valid1": 1, "pipe_valid0": 0}
     start = time.monotonic()
-    proved = _prove_miter(yosys, work, "pipe", "check_pipe", timeout_s)
+    for name, valid in cases.items():
+        (work / f"{name}.v").write_text(pipeline_verilog(comb, depth, states, valid))
+        proved = _prove_miter(yosys, work, name, "check_pipe", timeout_s)
+        if not proved:
+            break
     seconds = time.monotonic() - start
     cex = None if proved else {"step": f"pipeline {depth}"}
-    return ProofResult(proved, seconds, cex, work / "pipe.log", {f"pipeline {depth}": seconds})
+    return ProofResult(proved, seconds, cex, work / f"{name}.log", {f"pipeline {depth}": seconds})
 
 
 def _prove_miter(yosys, work, name, top, timeout_s):

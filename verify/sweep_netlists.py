@@ -95,9 +95,11 @@ def prove_point(config, *, liberty, yosys, sta, abc, budget_s, lemmas, workdir, 
 
 
 def run(ks, macs, *, liberty, budget_s, mul_budget_s, jobs=1, out_dir, sweep=None, sweep_path=None,
-        workdir=NETLIST_DIR, mutate=None, echo=print):
+        workdir=NETLIST_DIR, mutate=None, echo=print, operand_isolation=False):
     """Prove every ``(k, MACS)`` point; write ``<out_dir>/formal_netlist.json`` and
-    ``.md`` and print a line per point as it finishes. Returns the document.
+    ``.md`` (``formal_netlist_isolated.*`` for the engines with ``operand_isolation``,
+    which the sweep does not hold) and print a line per point as it finishes.
+    Returns the document.
 
     ``sweep`` (read from ``sweep_path``) is the liberty sweep whose points the rows
     are compared with. The document holds ``points`` (one row per point: ``point``,
@@ -108,8 +110,9 @@ def run(ks, macs, *, liberty, budget_s, mul_budget_s, jobs=1, out_dir, sweep=Non
     """
     yosys, sta, abc = find_yosys(), find_sta(), find_abc()
     lemmas = chain.MultiplierLemmas(Path(workdir), yosys, abc, mul_budget_s, knob=MUL_BUDGET_KNOB)
-    configs = [DatapathConfig(k=k, macs=m) for m in macs for k in ks]
-    echo(f"formal-netlist: {len(configs)} points (k in {{{', '.join(map(str, ks))}}} x MACS in "
+    configs = [DatapathConfig(k=k, macs=m, operand_isolation=operand_isolation) for m in macs for k in ks]
+    stem = STEM + "_isolated" * operand_isolation
+    echo(f"formal-netlist: {len(configs)} points{' with operand isolation' * operand_isolation} (k in {{{', '.join(map(str, ks))}}} x MACS in "
          f"{{{', '.join(map(str, macs))}}}), liberty flow, budget {budget_s:g} s per point and "
          f"{mul_budget_s:g} s per multiplier lemma", flush=True)
     start = time.monotonic()
@@ -133,8 +136,8 @@ def run(ks, macs, *, liberty, budget_s, mul_budget_s, jobs=1, out_dir, sweep=Non
         }
 
     def write(doc):  # after every point, so an interrupted run leaves what it proved
-        write_atomically(str(out_dir / f"{STEM}.json"), json.dumps(doc, indent=2) + "\n")
-        write_atomically(str(out_dir / f"{STEM}.md"), to_markdown(doc))
+        write_atomically(str(out_dir / f"{stem}.json"), json.dumps(doc, indent=2) + "\n")
+        write_atomically(str(out_dir / f"{stem}.md"), to_markdown(doc))
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for row in pool.map(one, configs):
@@ -144,7 +147,7 @@ def run(ks, macs, *, liberty, budget_s, mul_budget_s, jobs=1, out_dir, sweep=Non
     document = snapshot(True)
     write(document)
     echo(format_table(document), flush=True)
-    echo(f"table     {out_dir / (STEM + '.json')}, {out_dir / (STEM + '.md')}", flush=True)
+    echo(f"table     {out_dir / (stem + '.json')}, {out_dir / (stem + '.md')}", flush=True)
     return document
 
 

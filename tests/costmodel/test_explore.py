@@ -4,6 +4,7 @@ on Dask are in ``test_executors.py``."""
 
 import json
 
+import numpy as np
 import pytest
 
 from costmodel import explore, synth
@@ -15,7 +16,8 @@ def test_pareto_flags():
     def row(k, area, delay, acc=None, **kw):
         return {"flow": "f", "device": None, "clock_ns": 1.0, "macs": 8, "engines": 1, "k": k, "area": area,
                 "delay": delay, "adp": area * delay, "accuracy_pct": acc, "point": f"p{k}_{area}",
-                "fast_clamp": False, "trim_shift": False, "hidden_bit": False, "booth": False,
+                "fast_clamp": False, "trim_shift": False, "hidden_bit": False, "operand_isolation": False,
+                "booth": False,
                 "rescaler_pipeline": 1, "mac_pipeline": 1, **kw}
     rows = explore.pareto_flags([row(4, 10, 5), row(4, 12, 6), row(32, 20, 3), row(32, 25, 4)])
     assert [r["pareto"] for r in rows] == [True, False, True, False]
@@ -63,3 +65,55 @@ def test_latency_is_the_configurations_own_engines_included():
         row = explore._row(variant, request, config, report, {})
         assert row["latency_cycles"] == config.latency, config
     assert explore._row("", request, DatapathConfig(k=4, macs=4, engines=4), report, {})["latency_cycles"] == 6
+
+
+def _dominates(a, b, keys):
+    """``a`` is at least as good as ``b`` in every objective of ``keys`` and better in one."""
+    pairs = [(sign * a[key], sign * b[key]) for key, sign in keys]
+    return all(x <= y for x, y in pairs) and any(x < y for x, y in pairs)
+
+
+def test_front_is_pareto_optimal_in_every_axis():
+    """Area, delay, latency, energy and accuracy: a point is on the front exactly when
+    no point of its group dominates it in all of them; an axis that one point of a
+    group lacks is not used for that group."""
+    rng = np.random.default_rng(23)
+    rows = []
+    for i in range(60):
+        rows.append({"flow": "liberty", "device": None, "clock_ns": 20.0, "macs": 8, "engines": 1,
+                     "k": int(rng.choice([4, 8, 32])), "area": float(rng.integers(10, 20)),
+                     "delay": float(rng.integers(1, 6)), "adp": 0.0, "latency_cycles": int(rng.integers(2, 5)),
+                     "energy_pj_per_output": float(rng.integers(100, 200)), "accuracy_pct": float(rng.integers(90, 99)),
+                     "point": f"p{i}", **{f: False for f in VARIANTS["paper"]}, "booth": False,
+                     "rescaler_pipeline": 1, "mac_pipeline": 1})
+    keys = [(key, sign) for key, sign, _ in explore.OBJECTIVES]
+    explore.pareto_flags(rows)
+    for row in rows:
+        assert row["pareto"] == (not any(_dominates(o, row, keys) for o in rows)), row
+    front = [r for r in rows if r["pareto"]]
+    assert front and all(any(_dominates(f, r, keys) for f in front) for r in rows if not r["pareto"])
+    # Energy alone can put a point on the front: worse area and delay, less energy.
+    best = min(rows, key=lambda r: (r["area"], r["delay"]))
+    saver = {**best, "point": "saver", "area": best["area"] + 1, "delay": best["delay"] + 1,
+             "energy_pj_per_output": best["energy_pj_per_output"] - 1, "accuracy_pct": best["accuracy_pct"],
+             "latency_cycles": best["latency_cycles"]}
+    dominated = {**best, "point": "dominated", "area": best["area"] + 1, "delay": best["delay"] + 1}
+    flags = {r["point"]: r["pareto"] for r in explore.pareto_flags([dict(best), saver, dominated])}
+    assert flags == {best["point"]: True, "saver": True, "dominated": False}
+    # Without energy on one point, energy is no objective of the group.
+    flags = {r["point"]: r["pareto"] for r in explore.pareto_flags([dict(best), {**saver, "energy_pj_per_output": None}])}
+    assert flags == {best["point"]: True, "saver": False}
+
+
+def test_energy_is_measured_only_where_the_energy_flow_applies():
+    """Other flows and arrays get no energy (null, never guessed); a measured one
+    brings its layer."""
+    generic = synth.SynthRequest("generic", None)
+    assert explore._energy(generic, DatapathConfig(k=4, macs=4), yosys=None, sta=None) is None
+    liberty = synth.SynthRequest("liberty", synth.DEFAULT_LIBERTY)
+    assert explore._energy(liberty, DatapathConfig(k=4, macs=4, engines=2), yosys=None, sta=None) is None
+    report = {"area": 1.0, "area_unit": "um^2", "delay": 2.0, "delay_unit": "ns"}
+    row = explore._row("", liberty, DatapathConfig(k=4, macs=4), report, {},
+                       {"energy_pj_per_output": 123.4, "stimulus": "conv3x3 (seed 0)"})
+    assert (row["energy_pj_per_output"], row["energy_layer"]) == (123.4, "conv3x3 (seed 0)")
+    assert explore._row("", liberty, DatapathConfig(k=4, macs=4), report, {})["energy_pj_per_output"] is None

@@ -22,11 +22,12 @@ from sim import golden, layers
 _PORTS = ("x", "w", "bias", "m", "s", "zero_point", "act_min", "act_max", "first", "last")
 
 
-def rtl_stream(dut, schedule, *, k, bubbles=0.0, seed=0):
+def rtl_stream(dut, schedule, *, k, bubbles=0.0, seed=0, trace=None):
     """Drive ``schedule`` into ``dut`` (an Engine or an Array), with a random bubble
     (``valid = 0``, random values on every other input) before a beat with
     probability ``bubbles``; return the ``(G, engines)`` outputs
-    and, per output, ``(cycle of the group's last beat, cycle of its y_valid)``."""
+    and, per output, ``(cycle of the group's last beat, cycle of its y_valid)``.
+    ``trace`` (a list), if given, receives ``(y, y_valid)`` of every cycle."""
     words = layers.stream_words(schedule, k)
     ports = {name: Value.cast(getattr(dut, name)) for name in _PORTS}
     y = Value.cast(dut.y)
@@ -38,6 +39,8 @@ def rtl_stream(dut, schedule, *, k, bubbles=0.0, seed=0):
 
         async def clock():
             nonlocal cycle
+            if trace is not None:
+                trace.append((ctx.get(y), ctx.get(dut.y_valid)))
             if ctx.get(dut.y_valid):
                 outputs.append(layers.unpack_lanes(ctx.get(y), 8, schedule.engines))
                 out_cycles.append(cycle)
@@ -121,6 +124,27 @@ def test_engine_bubbles(k):
     schedule = layers.layer_schedule(layer, macs=4)
     rtl, _ = rtl_stream(dut, schedule, k=k, bubbles=0.4, seed=1)
     np.testing.assert_array_equal(rtl, ref_stream(schedule, k=k))
+
+
+@pytest.mark.parametrize("macs,mac_pipeline,rescaler_pipeline,k", [
+    (1, 0, 0, 4), (4, 1, 1, 4), (8, 1, 1, 32), (8, 2, 3, 8), (16, 0, 2, 32)])
+def test_engine_operand_isolation(macs, mac_pipeline, rescaler_pipeline, k):
+    """The isolated engine: the same outputs at the same latency, with and without
+    bubbles (whose garbage must not reach the rescaler), and with a registered
+    rescaler ``y`` changes only when an output arrives."""
+    rng = np.random.default_rng([macs, rescaler_pipeline, k])
+    dut = Engine(k=k, macs=macs, mac_pipeline=mac_pipeline, rescaler_pipeline=rescaler_pipeline,
+                 operand_isolation=True)
+    for length in (1, 3 * macs + 1):
+        layer = layers.random_layer(rng, k=k, positions=2, channels=4, length=length)
+        check_layer(dut, layer, k=k, seed=length, what=f"length {length}")
+        schedule = layers.layer_schedule(layer, macs=macs)
+        trace = []
+        rtl, _ = rtl_stream(dut, schedule, k=k, bubbles=0.4, seed=length, trace=trace)
+        np.testing.assert_array_equal(rtl, ref_stream(schedule, k=k))
+        if rescaler_pipeline:
+            moved = [i for i in range(1, len(trace)) if trace[i][0] != trace[i - 1][0] and not trace[i][1]]
+            assert not moved, f"length {length}: y changed without y_valid at cycles {moved[:5]}"
 
 
 def test_engine_back_to_back_single_beat_channels():

@@ -37,7 +37,7 @@ def ref_rescale(k, vectors):
                    act_min=vectors["act_min"], act_max=vectors["act_max"], k=k).astype(np.int64)
 
 
-def rtl_rescale(k, pipeline, vectors, *, valid=None, rng=None):
+def rtl_rescale(k, pipeline, vectors, *, valid=None, rng=None, trace=None, **arch):
     """Simulate the Rescaler on ``vectors``, one operand set per cycle.
 
     ``valid`` (bool per cycle, optional) inserts bubbles: on a cycle where it is
@@ -46,9 +46,11 @@ def rtl_rescale(k, pipeline, vectors, *, valid=None, rng=None):
     cycles flush the pipeline.
 
     Returns ``(ys, valid_in, valid_out, dut)``: the ``y`` of every sample with
-    ``y_valid = 1`` in order, and the per-cycle ``valid`` and ``y_valid`` traces.
+    ``y_valid = 1`` in order, and the per-cycle ``valid`` and ``y_valid`` traces;
+    ``trace`` (a list), if given, receives ``y`` of every cycle. ``**arch`` are
+    the rescaler's architecture options.
     """
-    dut = Rescaler(k=k, rescaler_pipeline=pipeline)
+    dut = Rescaler(k=k, rescaler_pipeline=pipeline, **arch)
     n = len(vectors["acc"])
     if valid is None:
         valid = np.ones(n, dtype=bool)
@@ -72,6 +74,8 @@ def rtl_rescale(k, pipeline, vectors, *, valid=None, rng=None):
             valid_in.append(on)
             y_valid = ctx.get(dut.y_valid)
             valid_out.append(bool(y_valid))
+            if trace is not None:
+                trace.append(ctx.get(dut.y))
             if y_valid:
                 ys.append(ctx.get(dut.y))
             if pipeline:
@@ -121,6 +125,25 @@ def test_matches_golden(k, pipeline):
         # y_valid is exactly valid delayed by `latency` cycles (and 0 before that).
         latency = dut.latency
         assert valid_out == [False] * latency + valid_in[:len(valid_in) - latency]
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES[1:])
+@pytest.mark.parametrize("k", (4, 32))
+def test_operand_isolation_holds_y_between_results(k, pipeline):
+    """With operand isolation the results, their timing and bubbles are unchanged,
+    and ``y`` changes only when a result arrives: the registers ignore the garbage
+    of the bubbles."""
+    vectors = random_vectors(k, 120, seed=k + pipeline)
+    rng = np.random.default_rng(pipeline)
+    valid = np.ones(180, dtype=bool)
+    valid[rng.choice(180, 60, replace=False)] = False
+    trace = []
+    got, valid_in, valid_out, dut = rtl_rescale(k, pipeline, vectors, valid=valid, rng=rng, trace=trace,
+                                                operand_isolation=True)
+    assert np.array_equal(got, ref_rescale(k, vectors))
+    assert valid_out == [False] * dut.latency + valid_in[:len(valid_in) - dut.latency]
+    changed = [i for i in range(1, len(trace)) if trace[i] != trace[i - 1] and not valid_out[i]]
+    assert not changed, f"y changed without y_valid at cycles {changed[:5]}"
 
 
 @pytest.mark.parametrize("pipeline", PIPELINES)

@@ -198,8 +198,37 @@ def beats_rows():
     return rows
 
 
-def publish_points(root, *, energy=silicon_numbers.ENERGY_K, layout=silicon_numbers.LAYOUT_K, beats=True):
-    """Write the fabricated point reports (and ``energy_beats.json``) under ``root``; returns ``root``."""
+def isolated_beats_rows():
+    """The isolated engine: rescaler 60 pJ per output whatever B (k = 4) and 210 (k = 32);
+    the rest 12 + 95 B."""
+    rows = []
+    for k, rescaler in ((4, 60.0), (32, 210.0)):
+        for b in (1, 2, 4, 8, 16):
+            rest = 12.0 + 95.0 * b
+            rows.append({"k": k, "macs": 8, "operand_isolation": True, "beats_per_output": b, "outputs": 72,
+                         "cycles": 72 * b, "clock_ns": 20.0, "stimulus": "conv1x1", "total_pj": rescaler + rest,
+                         "rescaler_pj": rescaler, "macs_pj": rest, "rescaler_share": rescaler / (rescaler + rest),
+                         "groups_pj": {}, "wall_s": 1.0})
+    return rows
+
+
+def isolated_point(k, macs):
+    """:func:`liberty_point` with operand isolation: 2 % more area, the same delay, the
+    rescaler's part of the energy halved."""
+    report_ = liberty_point(k, macs)
+    report_["config"]["operand_isolation"] = True
+    report_["area"] *= 1.02
+    energy = report_["energy"]
+    energy["energy_pj_per_output"] -= 5.0 * k
+    energy["groups"]["rescaler"]["energy_pj_per_output"] = 5.0 * k
+    return report_
+
+
+def publish_points(root, *, energy=silicon_numbers.ENERGY_K, layout=silicon_numbers.LAYOUT_K, beats=True,
+                   isolated=()):
+    """Write the fabricated point reports (and ``energy_beats.json``) under ``root``, with
+    the isolated engine's points at the k of ``isolated`` and, if any,
+    ``energy_beats_isolated.json``; returns ``root``."""
     (root / "synth").mkdir(parents=True, exist_ok=True)
     for macs in silicon_numbers.ENERGY_MACS:
         for k in energy:
@@ -208,6 +237,12 @@ def publish_points(root, *, energy=silicon_numbers.ENERGY_K, layout=silicon_numb
         (root / "synth" / f"k{k}_macs8_layout.json").write_text(json.dumps(layout_point(k)))
     if beats:
         (root / "energy_beats.json").write_text(json.dumps(beats_rows()))
+    for macs in silicon_numbers.ENERGY_MACS:
+        for k in isolated:
+            (root / "synth" / f"k{k}_macs{macs}_operand_isolation1.json").write_text(
+                json.dumps(isolated_point(k, macs)))
+    if isolated:
+        (root / "energy_beats_isolated.json").write_text(json.dumps(isolated_beats_rows()))
     return root
 
 
@@ -219,15 +254,30 @@ def publish_some_points(root):
     return root
 
 
+def table_rows(text, header_start):
+    """The cells of the Markdown table in ``text`` whose header line starts with
+    ``header_start``, one list of stripped strings per row."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows
+
+
 class Silicon:
     """The fabricated energy and layout documents: ``publish``, ``publish_some``,
-    ``liberty_point``, ``layout_point``, ``beats_rows`` of this module."""
+    ``liberty_point``, ``layout_point``, ``beats_rows`` of this module, and
+    ``table`` (:func:`table_rows`) to read a rendered section's tables."""
 
     publish = staticmethod(publish_points)
     publish_some = staticmethod(publish_some_points)
     liberty_point = staticmethod(liberty_point)
     layout_point = staticmethod(layout_point)
     beats_rows = staticmethod(beats_rows)
+    table = staticmethod(table_rows)
 
 
 @pytest.fixture

@@ -177,7 +177,7 @@ def test_report_command_writes_the_silicon_section_and_its_figures_atomically(tm
     real = toolkit_figures.write_atomically
     monkeypatch.setattr(toolkit_figures, "write_atomically", lambda path, data: written.append(Path(path))
                         or real(path, data))
-    root = silicon.publish(tmp_path / "reports")
+    root = silicon.publish(tmp_path / "reports", isolated=silicon_numbers.ISOLATED_K)
     out, fig = tmp_path / "R.md", tmp_path / "fig"
     assert cli.main(["report", "--sweep", str(SMALL), "--figures", str(fig), "--out", str(out),
                      "--points", str(root)]) == 0

@@ -17,17 +17,6 @@ def _section(points, area_ratios=None):
     return "\n".join(SiliconSection(points, label="reports", area_ratios=area_ratios).render())
 
 
-def _table(text, header_start):
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
-    rows = []
-    for line in lines[start + 2:]:
-        if not line.startswith("|"):
-            break
-        rows.append([c.strip() for c in line.strip("|").split("|")])
-    return rows
-
-
 def test_energy_table_and_ratios(tmp_path, silicon):
     points = silicon_numbers.load(silicon.publish(tmp_path))
     assert not points.missing_energy and not points.missing_layout and points.beats
@@ -35,7 +24,7 @@ def test_energy_table_and_ratios(tmp_path, silicon):
              for k in silicon_numbers.ENERGY_K}
     text = _section(points, areas)
     assert "Missing points" not in text and "18 of 18 points published" in text
-    rows = _table(text, "| k | pJ/output")  # the 4 MACS table comes first
+    rows = silicon.table(text, "| k | pJ/output")  # the 4 MACS table comes first
     assert [int(r[0]) for r in rows] == list(silicon_numbers.ENERGY_K)
     for row in rows:
         k = int(row[0])
@@ -47,7 +36,7 @@ def test_energy_table_and_ratios(tmp_path, silicon):
         assert float(row[6].rstrip(" %")) == pytest.approx(100 * 10.0 * k / total, abs=0.05)
         assert float(row[7]) == pytest.approx(total / 720.0, abs=5e-4)
         assert float(row[8]) == pytest.approx(areas[(4, k)], abs=5e-4)
-    ratios = _table(text, "| MACS | energy -% k=32->4")
+    ratios = silicon.table(text, "| MACS | energy -% k=32->4")
     assert [int(r[0]) for r in ratios] == [4, 8, 16]
     for row in ratios:
         macs = int(row[0])
@@ -68,13 +57,13 @@ def test_energy_table_and_ratios(tmp_path, silicon):
 
 def test_layout_table_ratios_and_explanation(tmp_path, silicon):
     text = _section(silicon_numbers.load(silicon.publish(tmp_path)))
-    rows = _table(text, "| k | MACS | core area")
+    rows = silicon.table(text, "| k | MACS | core area")
     assert [int(r[0]) for r in rows] == [4, 8, 32]
     k4 = rows[0]
     assert k4[2] == f"{2.2 * 1400 / 1e3:,.1f}" and k4[4] == "1.4 -> 1.5" and k4[5] == "6,119 -> 6,393"
     assert k4[6] == "40" and (k4[9], k4[10], k4[11], k4[12]) == ("10.50", "10.00", "11.50", "11.60")
     assert k4[14] == "0" and k4[15].startswith("240 (place 506, route 609)")
-    ratios = _table(text, "| MACS | k=32 ->")
+    ratios = silicon.table(text, "| MACS | k=32 ->")
     by_k = {int(r[1]): r for r in ratios}
     saving = 100 * (1 - 1400 / 4200)  # synthesized cells; placed cells and core scale with them here
     for cell in by_k[4][2:5]:
@@ -104,13 +93,13 @@ def test_summary_at_8_macs_quotes_k_4_8_32(tmp_path, silicon):
 
 def test_beats_share_thresholds(tmp_path, silicon):
     text = _section(silicon_numbers.load(silicon.publish(tmp_path)))
-    row = next(r for r in _table(text, "| k | MACS | rescaler per output") if r[0] == "4")
+    row = next(r for r in silicon.table(text, "| k | MACS | rescaler per output") if r[0] == "4")
     assert row[8:] == ["9 (L = 72)", "never", "6 (L = 48)", "58 (L = 464)"]
     assert "its share tends to 34.5 %" in text and "it never falls below 10 % or 1 %" in text
     # A depthwise 3x3 layer (L = 9) takes 2 beats on 8 lanes: (50 + 10) / (60 + 10 + 190); held 55 / (55 + 200).
-    row = next(r for r in _table(text, "| layer | L |") if r[0] == "depthwise 3x3")
+    row = next(r for r in silicon.table(text, "| layer | L |") if r[0] == "depthwise 3x3")
     assert row[1:5] == ["9", "2", f"{100 * 60 / 260:.1f} %", f"{100 * 55 / 255:.1f} %"]
-    beats = next(r for r in _table(text, "| k | MACS | beats B |") if r[:3] == ["4", "8", "16"])
+    beats = next(r for r in silicon.table(text, "| k | MACS | beats B |") if r[:3] == ["4", "8", "16"])
     assert beats[3] == "128" and beats[7] == f"{100 * 130 / 1660:.1f} %"  # rescaler 130 of 1,660 pJ at B = 16
 
 

@@ -29,7 +29,9 @@ CONFIGS += [DatapathConfig(k=8, macs=4, engines=3, mac_pipeline=0, rescaler_pipe
 # truncating quantizer, so they meet trim_shift's contract).
 CONFIGS += [DatapathConfig(k=4, macs=8, rescaler_pipeline=2, trim_shift=True),
             DatapathConfig(k=8, macs=4, engines=2, fast_clamp=False),
-            DatapathConfig(k=32, macs=4, rescaler_pipeline=3, trim_shift=True)]
+            DatapathConfig(k=32, macs=4, rescaler_pipeline=3, trim_shift=True),
+            DatapathConfig(k=4, macs=8, operand_isolation=True),
+            DatapathConfig(k=32, macs=8, engines=2, rescaler_pipeline=2, operand_isolation=True)]
 
 
 @pytest.mark.cocotb

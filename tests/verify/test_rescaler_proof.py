@@ -5,7 +5,7 @@ depth of every variant at every k a pure delay of it (so that a fault in a singl
 (variant, k, depth) fails ``make test``, not only ``make formal``); the monolithic
 proof at k = 3; and deliberately broken rescalers (the rounding increment dropped
 everywhere, or only for s > 40 at k = 24; a trimmed shifter without its contract; a
-pipeline one register short) must fail, with a counterexample that the golden model
+pipeline one register short; registers without the isolation's enables) must fail, with a counterexample that the golden model
 and a simulation of the broken RTL confirm.
 """
 
@@ -88,6 +88,15 @@ def test_pipeline_of_the_wrong_depth_fails(tmp_path):
     config = _config("fast_clamp", 6, 3)
     result = rescaler_proof.prove_pipeline(config, component=Rescaler(k=6, rescaler_pipeline=2), workdir=tmp_path)
     assert not result.proved
+
+
+@pytest.mark.parametrize("depth", rescaler_proof.PIPELINES)
+def test_isolation_that_does_not_hold_fails(depth, tmp_path):
+    """A rescaler without operand isolation checked as an isolated one: its registers
+    follow the inputs between results, so ``y`` does not hold."""
+    config = _config("isolated", 4, depth)
+    plain = Rescaler(k=4, rescaler_pipeline=depth)
+    assert not rescaler_proof.prove_pipeline(config, component=plain, workdir=tmp_path).proved
 
 
 def test_late_rounding_bug_at_k24_is_caught_with_operands(tmp_path):

@@ -54,3 +54,22 @@ def test_changed_gate_fails_and_names_the_point(tmp_path):
     written = json.loads((tmp_path / "out" / "formal_netlist.json").read_text())
     assert written["points"][0]["status"] == "FAILED" and written["complete"]
     assert "| k3_macs4 | 3 | 4 |" in (tmp_path / "out" / "formal_netlist.md").read_text()
+
+
+def test_isolated_engines_get_their_own_table(tmp_path, monkeypatch):
+    """--operand-isolation proves the isolated engines and writes formal_netlist_isolated.*,
+    leaving the sweep's table alone (the proof itself is stubbed: this is the plumbing)."""
+    proved = []
+
+    def prove_point(config, **_):
+        proved.append(config)
+        return {"point": config.name, "k": config.k, "macs": config.macs, "area": 1.0, "cells": 1, "delay": 1.0,
+                "delay_unit": "ns", "same_as_sweep": None, "steps": [], "multipliers": [], "seconds": 0.0,
+                "status": "proven", "reason": ""}
+    monkeypatch.setattr(sweep_netlists, "prove_point", prove_point)
+    monkeypatch.setattr(sweep_netlists, "find_abc", lambda: type("Abc", (), {"argv": ["yosys-abc"]})())
+    sweep_netlists.run([3, 4], [4], liberty=DEFAULT_LIBERTY, budget_s=1, mul_budget_s=1, out_dir=tmp_path,
+                       workdir=tmp_path / "work", echo=lambda *a, **k: None, operand_isolation=True)
+    assert [c.name for c in proved] == ["k3_macs4_operand_isolation1", "k4_macs4_operand_isolation1"]
+    assert sorted(p.name for p in tmp_path.glob("formal_netlist*")) == ["formal_netlist_isolated.json",
+                                                                         "formal_netlist_isolated.md"]
