@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 
-# --- rows 12, 13, 15: .tflite files -------------------------------------------------------------
+# --- .tflite files -------------------------------------------------------------
 
 def _litert_reason():
     from accuracy.tflite.litert import litert_available
@@ -73,7 +73,7 @@ def test_tflite_export_to_unwritable_places(tmp_path, locked_dir, run, one_line_
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
-# --- failed badly, class 5: pareto --accuracy inputs ----------------------------------------------
+# --- pareto --accuracy inputs ----------------------------------------------
 
 BAD_ACCURACY = {
     "empty list": ([], "not an accuracy report"),
@@ -103,7 +103,7 @@ def test_bad_pareto_accuracy_is_one_line(tmp_path, monkeypatch, capsys, small_sw
 
 
 def test_pareto_sweep_of_an_unknown_flow_is_refused(tmp_path, monkeypatch, capsys, small_sweep, one_line_error):
-    """Handled poorly: pareto --sweep with an unknown flow gave exit 0."""
+    """Was: pareto --sweep with an unknown flow gave exit 0."""
     from accuracy.__main__ import main
     document = json.loads(small_sweep.read_text())
     document["flow"] = "magic"
@@ -116,7 +116,7 @@ def test_pareto_sweep_of_an_unknown_flow_is_refused(tmp_path, monkeypatch, capsy
     one_line_error(subprocess.CompletedProcess(argv, status, out, err), 2, "flow must be one of")
 
 
-# --- failed badly, class 4: damaged .npz models and data ------------------------------------------
+# --- damaged .npz models and data ------------------------------------------
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -30,7 +30,7 @@ BAD_COMMANDS = [
     ("hw", "verilog", "--k", "4", "--macs", "4", "--engines", "0"),
     ("hw", "verilog", "--k", "4", "--macs", "128"),
     ("hw", "verilog", "--k", "99999999999"),
-    # row 11: estimate outside what the model was fitted to
+    # estimate outside what the model was fitted to
     ("costmodel", "estimate", "--k", "2", "--macs", "8"),
     ("costmodel", "estimate", "--k", "6", "--macs", "1"),
     ("costmodel", "estimate", "--k", "6", "--macs", "64"),
@@ -39,7 +39,6 @@ BAD_COMMANDS = [
     ("costmodel", "estimate", "--k", "6", "--macs", "8", "--rescaler-pipeline", "3", "--trim-shift"),
     ("costmodel", "estimate", "--k", "6", "--macs", "8", "--no-fast-clamp"),
     ("costmodel", "estimate", "--k", "6"),
-    # row 14
     ("accuracy", "finetune", "--lr", "nan"),
     ("accuracy", "finetune", "--lr", "inf"),
     ("accuracy", "finetune", "--epochs", "-1"),
@@ -70,7 +69,7 @@ def test_estimate_inside_and_extrapolated(tmp_path, run):
     assert proc.stderr.startswith("warning: extrapolating")
 
 
-# --- failed badly, class 7: explore spaces bounded and typed --------------------------------------
+# --- explore spaces bounded and typed --------------------------------------
 
 @pytest.mark.parametrize("space, message", [
     ({"k": list(range(2, 33)) * 60, "macs": [4] * 2000}, "at most 1024 values"),
@@ -94,7 +93,7 @@ def test_explore_spaces_are_bounded_and_typed(tmp_path, monkeypatch, capsys, one
     assert not (tmp_path / "build").exists()
 
 
-# --- handled poorly: options that do not apply, empty paths, messages on one line -----------------
+# --- options that do not apply, empty paths, messages on one line -----------------
 
 @pytest.mark.parametrize("command, message", [
     (("costmodel", "synth", "--k", "4", "--flow", "generic", "--seed", "3"), "a seed applies to the FPGA flows"),

@@ -8,7 +8,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-# --- row 10: unwritable stdout -------------------------------------------------------------------
+# --- unwritable stdout -------------------------------------------------------------------
 
 def test_verilog_to_dev_full_and_closed_stdout(tmp_path, run, one_line_error):
     one_line_error(run(tmp_path, "hw", "verilog", "--k", "4", "-o", "/dev/full"), 1, "No space left")
@@ -18,7 +18,7 @@ def test_verilog_to_dev_full_and_closed_stdout(tmp_path, run, one_line_error):
 
 
 def test_make_verilog_with_a_bad_k_says_so_once(one_line_error):
-    """Handled poorly: 'make verilog K=33' printed its error twice (the name, then the Verilog)."""
+    """Was: 'make verilog K=33' printed its error twice (the name, then the Verilog)."""
     proc = subprocess.run(["make", "-s", "-o", ".venv/.installed-stamp", "verilog", "K=33"], cwd=REPO,
                           capture_output=True, text=True)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]

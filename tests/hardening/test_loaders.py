@@ -44,7 +44,8 @@ def _damaged(tmp_path, small_sweep, damage):
 @pytest.mark.parametrize("name", DAMAGED_SWEEPS)
 def test_damaged_sweeps_are_one_line_in_report_plot_and_fit(tmp_path, monkeypatch, capsys, small_sweep,
                                                             one_line_error, name):
-    """Failed badly, class 2: in-process through each package's main (the code of python -m)."""
+    """A damaged sweep is one error line, never a traceback or a written file; run in-process
+    through each package's main (the code of python -m)."""
     from costmodel.__main__ import main as costmodel_main
     from report.__main__ import main as report_main
     damage, message = DAMAGED_SWEEPS[name]
@@ -65,7 +66,7 @@ def test_damaged_sweeps_are_one_line_in_report_plot_and_fit(tmp_path, monkeypatc
 
 
 def test_fit_writes_to_build_unless_published(tmp_path, monkeypatch, small_sweep):
-    """Handled poorly: make fit changed tracked files by default."""
+    """Was: make fit changed tracked files by default."""
     from costmodel.__main__ import main
     monkeypatch.chdir(tmp_path)
     published = analytic.coefficients_path("liberty").read_bytes()
@@ -89,7 +90,7 @@ DAMAGED_COEFFICIENTS = {
 
 @pytest.mark.parametrize("name", DAMAGED_COEFFICIENTS)
 def test_damaged_coefficients_are_one_line(tmp_path, monkeypatch, capsys, one_line_error, name):
-    """Failed badly, class 6: a NaN term printed 'area nan' with exit 0; a string errors field crashed."""
+    """a NaN term printed 'area nan' with exit 0; a string errors field crashed."""
     from costmodel.__main__ import main
     damage, message = DAMAGED_COEFFICIENTS[name]
     document = json.loads(analytic.coefficients_path("liberty").read_text())
@@ -118,7 +119,7 @@ def _report_points(tmp_path, monkeypatch, capsys, small_sweep, points):
 
 
 def test_deeply_nested_energy_beats_is_one_line(tmp_path, monkeypatch, capsys, small_sweep, one_line_error):
-    """Failed badly, class 8: RecursionError under report --points."""
+    """RecursionError under report --points."""
     points = tmp_path / "points"
     (points / "synth").mkdir(parents=True)
     (points / "energy_beats.json").write_text("[" * 100_000 + "]" * 100_000)
@@ -128,7 +129,7 @@ def test_deeply_nested_energy_beats_is_one_line(tmp_path, monkeypatch, capsys, s
 
 @pytest.mark.parametrize("value", ["1e308", "5e-324"])
 def test_absurd_energies_are_refused(tmp_path, monkeypatch, capsys, small_sweep, one_line_error, value):
-    """Handled poorly: 1e308 or 5e-324 printed as 'inf' or 300 digits in REPORT.md."""
+    """Was: 1e308 or 5e-324 printed as 'inf' or 300 digits in REPORT.md."""
     rows = json.loads((REPO / "reports" / "energy_beats.json").read_text())
     rows[0]["total_pj"] = "VALUE"
     points = tmp_path / "points"

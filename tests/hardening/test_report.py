@@ -13,7 +13,7 @@ def test_report_checks_its_outputs_before_drawing(tmp_path, flag, run, one_line_
 
 
 def test_report_never_overwrites_its_sweep(tmp_path, run, one_line_error, small_sweep):
-    """Handled poorly: 'report --sweep X --out X' replaced the sweep with Markdown."""
+    """Was: 'report --sweep X --out X' replaced the sweep with Markdown."""
     import shutil
     sweep = tmp_path / "sweep.json"
     shutil.copyfile(small_sweep, sweep)

@@ -26,7 +26,7 @@ def test_sweep_json_and_csv_agree(tmp_path, run):
     assert not [p for p in (tmp_path / "s").iterdir() if p.name.startswith(".")]  # no temporary left
 
 
-# --- row 6: sweep workers die with their parent -------------------------------------------------
+# --- sweep workers die with their parent -------------------------------------------------
 
 def _alive(pid):
     try:
@@ -81,7 +81,7 @@ def test_kill_9_of_the_sweep_parent_ends_its_workers(tmp_path, fake_tool):
                 pass
 
 
-# --- rows 7-9: -j capped, ranges and knobs bounded before anything is expanded ----------------
+# --- -j capped, ranges and knobs bounded before anything is expanded ----------------
 
 def test_jobs_capped_at_points_and_cores(tmp_path, run, one_line_error, fake_tool):
     assert cap_jobs(1000, 1) == 1
@@ -102,7 +102,7 @@ def test_ranges_are_bounded_before_expansion():
 
 
 def test_a_disk_full_between_csv_and_json_leaves_the_old_set(tmp_path, monkeypatch):
-    """Handled poorly: a disk that filled between a sweep's CSV and its JSON left a new
+    """Was: a disk that filled between a sweep's CSV and its JSON left a new
     CSV beside the old JSON; the set is now written as one unit."""
     import errno
 

