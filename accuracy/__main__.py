@@ -212,6 +212,8 @@ def _advise_parser(sub):
     ad.add_argument("--k", type=_ks, default=DEFAULT_KS,
                     help=f"widths to show (default {','.join(map(str, DEFAULT_KS))}; 32 is always added)")
     _add_multiplier_arguments(ad)
+    ad.add_argument("--operand-isolation", action="store_true",
+                    help="price energy on engines with operand isolation (the rescaler switches once per output)")
     ad.add_argument("--limit", type=_positive("--limit", int), default=None, help="only the first N samples")
     ad.add_argument("--out", type=Path, default=None,
                     help=f"report directory (default {cli.RUNS_DIR}/advise/<model stem>/)")
@@ -357,7 +359,7 @@ def run_advise(args):
     result, paths = _expected(lambda: advise.advise(
         args.model, args.data, ks=args.k, macs=args.macs, flow=args.flow, max_drop=args.max_drop,
         multiplier=args.multiplier, bias_compensation=args.bias_compensation, calibration=args.calibration,
-        limit=args.limit, out_dir=out, progress=_Progress("advise")))
+        operand_isolation=args.operand_isolation, limit=args.limit, out_dir=out, progress=_Progress("advise")))
     print(write.console(result))
     print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0

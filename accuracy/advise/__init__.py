@@ -82,12 +82,14 @@ def _layer_rows(m, energies, macs, ref_macs):
 
 
 def advise(model_path, data_path, *, ks=DEFAULT_KS, macs=DEFAULT_MACS, flow="liberty", max_drop=MAX_DROP,
-           multiplier="truncate", bias_compensation=False, calibration=None, limit=None, out_dir=None,
+           multiplier="truncate", bias_compensation=False, calibration=None, operand_isolation=False, limit=None,
+           out_dir=None,
            study_dir=STUDY_DIR, runs_dir=cli.RUNS_DIR, cache_dir=costs.CACHE_DIR, progress=None):
     """Measure, price and decide; write the report into ``out_dir`` (default
     :func:`default_out`). Returns ``(result, paths written)``. Bad inputs (model, data,
     a damaged published document) raise one-line ``ValueError`` / ``ModelError``
-    before the long run starts."""
+    before the long run starts. ``operand_isolation`` prices energy on the isolated
+    engine's lines; area and delay stay those of the engine as built."""
     ks = tuple(sorted(set(ks) | {published.BASE_K}, reverse=True))
     macs = tuple(macs)
     if flow not in FLOWS:
@@ -117,7 +119,11 @@ def advise(model_path, data_path, *, ks=DEFAULT_KS, macs=DEFAULT_MACS, flow="lib
                      f"{100 * (1 - same):.1f} % of the samples (one half-up rounding instead of TFLite's two, a "
                      "1-LSB difference at most per layer): this model amplifies 1-LSB differences through depth, "
                      "so what any k changes here is mostly that amplification")
-    energies = costs.energy_costs(energy_model, m.layers, ks, macs)
+    energies = costs.energy_costs(energy_model, m.layers, ks, macs, operand_isolation=operand_isolation)
+    if operand_isolation:
+        notes.append("energy per inference of engines with operand isolation (the rescaler switches once per "
+                     "output); area and delay are those of the engine as built, which isolation changes by a "
+                     "few per cent (REPORT.md, operand isolation)")
     rows = decide.accuracy_rows(m, y, ks)
     ref = reference_macs(macs)
     rec = decide.recommend(rows, max_drop)
@@ -125,7 +131,7 @@ def advise(model_path, data_path, *, ks=DEFAULT_KS, macs=DEFAULT_MACS, flow="lib
         "model": str(model_path), "data": str(data_path), "samples": m.samples, "labels": y is not None,
         "flow": flow, "ks": list(ks), "macs": list(macs), "reference_macs": ref, "max_drop_points": max_drop,
         "multiplier": multiplier, "bias_compensation": (str(calibration or data_path) if bias_compensation else None),
-        "narrow": narrow, "accuracy": rows, "costs": decide.cost_rows(cost_map, energies, ks, macs),
+        "narrow": narrow, "operand_isolation": operand_isolation, "accuracy": rows, "costs": decide.cost_rows(cost_map, energies, ks, macs),
         "storage": _storage(m.layers, ks), "layers": _layer_rows(m, energies, macs, ref),
         "pareto": {str(n): p for n, p in decide.pareto(rows, cost_map, energies, macs, y is not None).items()},
         "recommendation": {"k": rec["k"], "status": rec["status"], "unresolved": [r["k"] for r in rec["unresolved"]]},

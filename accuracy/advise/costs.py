@@ -166,11 +166,13 @@ def _analytic(model, k, macs):
                  f"delay of synthesis at every fitted point)", "analytic")
 
 
-def energy_costs(document, layers, ks, macs_list):
+def energy_costs(document, layers, ks, macs_list, *, operand_isolation=False):
     """``{(k, macs): energy}`` per inference from the energy model ``document`` (None
     when absent): ``total_pj``, ``layers_pj``, ``basis``; None for a point the model
-    does not cover. Only the layers with a known dot-product length are priced."""
+    does not cover. Only the layers with a known dot-product length are priced, on the
+    engine as built or, with ``operand_isolation``, on the isolated engine's lines."""
     priced = [(layer.outputs, layer.length) for layer in layers if layer.length is not None]
     return {(k, macs): (None if document is None else
-                        published.energy_per_inference(document, priced, k=k, macs=macs))
+                        published.energy_per_inference(document, priced, k=k, macs=macs,
+                                                                       operand_isolation=operand_isolation))
             for macs in macs_list for k in ks}

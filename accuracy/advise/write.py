@@ -135,7 +135,8 @@ def _how(r):
             f"Decision: the smallest k whose drop against k = 32 has a 95 % upper bound within {r['max_drop_points']:g} "
             f"pt; costs at {r['reference_macs']} MACS. Engine costs: {r['flow']} flow; energy per inference: "
             f"the model's dot-product layers priced with {r['sources']['energy_model'] or 'no energy model'} "
-            f"(engine only, one engine, no memory traffic).")
+            f"(engine only, one engine, no memory traffic"
+            f"{'; engines with operand isolation' if r.get('operand_isolation') else ''}).")
 
 
 def console(r):

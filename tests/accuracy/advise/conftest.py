@@ -69,8 +69,9 @@ def tiny_data(path, n=120, *, labels=True, seed=1):
     return path
 
 
-def study(folder, *, lines=LINES, sweep=SWEEP):
-    """A published study in ``folder``: ``sweep_liberty.json`` and ``energy_model.json``."""
+def study(folder, *, lines=LINES, sweep=SWEEP, isolated_lines=None):
+    """A published study in ``folder``: ``sweep_liberty.json`` and ``energy_model.json``
+    (with ``isolated_lines``, also lines of the isolated engine)."""
     folder.mkdir(parents=True, exist_ok=True)
     lib = {"path": "osu018_stdcells.lib", "sha256": "ab" * 32}
     points = [{"config": dataclasses.asdict(DatapathConfig(k=k, macs=8)), "area": a, "delay": d, "cells": 1,
@@ -81,9 +82,10 @@ def study(folder, *, lines=LINES, sweep=SWEEP):
     (folder / "energy_model.json").write_text(json.dumps({
         "schema": 1, "model": published.ENERGY_MODEL, "flow": "liberty", "unit": "pJ per output",
         "activity": "test", "provenance": {"written_by": "test"},
-        "lines": [{"k": k, "macs": 8, "operand_isolation": False, "kind": kind, "how": "test", "fixed_pj": f,
+        "lines": [{"k": k, "macs": 8, "operand_isolation": isolated, "kind": kind, "how": "test", "fixed_pj": f,
                    "per_beat_pj": b, "points": [{"beats": 1, "energy_pj": f + b, "fitted_pj": f + b, "source": "t"}]}
-                  for k, (f, b, kind) in lines.items()]}))
+                  for isolated, table in ((False, lines), (True, isolated_lines or {}))
+                  for k, (f, b, kind) in table.items()]}))
     return folder
 
 

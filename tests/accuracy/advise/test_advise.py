@@ -79,6 +79,15 @@ def test_cli(tiny, tmp_path, capsys, monkeypatch):
     assert "advise: 120/120 samples" in captured.err and (out / "advise.json").is_file()
     assert main(["advise", str(model), "--data", str(labelled), "--k", "4", "--limit", "20"]) == 0
     assert (tmp_path / "build" / "reports" / "advise" / "tiny" / "advise.md").is_file()
+    isolated = tmp_path / "isolated"
+    assert main(["advise", str(model), "--data", str(labelled), "--k", "8,4", "--macs", "4,8", "--out", str(isolated),
+                 "--operand-isolation"]) == 0
+    built, iso = (json.loads((d / "advise.json").read_text()) for d in (out, isolated))
+    assert not built["operand_isolation"] and iso["operand_isolation"]
+    assert "operand isolation" in (isolated / "advise.md").read_text()
+    energy = {d["operand_isolation"]: {(c["macs"], c["k"]): c.get("energy_pj") for c in d["costs"]}
+              for d in (built, iso)}
+    assert energy[True][(8, 4)] and energy[True][(8, 4)] != energy[False][(8, 4)]
 
 
 @needs_tflite

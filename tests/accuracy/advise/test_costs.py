@@ -66,3 +66,16 @@ def test_energy_per_inference_is_outputs_times_the_line_at_the_layers_beats(tmp_
     assert energy[(6, 8)]["basis"] == "interpolated in k between k=4 (measured) and k=8 (derived)"
     assert energy[(3, 8)] is None  # never extrapolated
     assert costs.energy_costs(None, layers, (4,), (8,))[(4, 8)] is None
+
+
+def test_energy_of_isolated_engines_reads_the_isolated_lines(tmp_path):
+    from costmodel import published
+    folder = study(tmp_path, isolated_lines={4: (50.0, 2.0, "measured"), 32: (300.0, 1.0, "measured")})
+    model = published.load_energy_model(folder / "energy_model.json")
+    layers = [Layer(0, 0, "a", "CONV_2D", 144, 4, 18)]  # 3 beats at 8 MACS
+    built = costs.energy_costs(model, layers, (4, 32), (8,))
+    isolated = costs.energy_costs(model, layers, (4, 32), (8,), operand_isolation=True)
+    assert built[(4, 8)]["total_pj"] == 144 * (10 + 300)
+    assert isolated[(4, 8)]["total_pj"] == 144 * (50 + 6) and isolated[(32, 8)]["total_pj"] == 144 * (300 + 3)
+    none = published.load_energy_model(study(tmp_path / "b") / "energy_model.json")
+    assert costs.energy_costs(none, layers, (4,), (8,), operand_isolation=True)[(4, 8)] is None
