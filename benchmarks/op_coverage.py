@@ -25,25 +25,19 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from accuracy.tflite import litert  # noqa: E402
+from toolkit import markdown  # noqa: E402
 
 
-def model_ops(path):
-    """The builtin op names of the model's first subgraph, in order, before any folding."""
+def read_model(path):
+    """``(op names, output tensor names)`` of the model's first subgraph, the ops in
+    order and before any folding (so folded shape ops count too)."""
     import tflite
     m = tflite.Model.GetRootAsModel(pathlib.Path(path).read_bytes(), 0)
     names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
     sg = m.Subgraphs(0)
     codes = [m.OperatorCodes(sg.Operators(i).OpcodeIndex()) for i in range(sg.OperatorsLength())]
-    return [names.get(max(c.BuiltinCode(), c.DeprecatedBuiltinCode()), "?") for c in codes]
-
-
-def output_elements(path, result):
-    """Elements of the model's outputs in one LiteRT result."""
-    import tflite
-    m = tflite.Model.GetRootAsModel(pathlib.Path(path).read_bytes(), 0)
-    sg = m.Subgraphs(0)
-    names = [sg.Tensors(int(i)).Name().decode() for i in sg.OutputsAsNumpy()]
-    return sum(result[n].size for n in names if n in result)
+    ops = [names.get(max(c.BuiltinCode(), c.DeprecatedBuiltinCode()), "?") for c in codes]
+    return ops, [sg.Tensors(int(i)).Name().decode() for i in sg.OutputsAsNumpy()]
 
 
 class Coverage:
@@ -63,7 +57,9 @@ class Coverage:
 
         def watched(path, xq, *args, **kwargs):
             result = original(path, xq, *args, **kwargs)
-            self.pending.append((model_ops(path), output_elements(path, result), kwargs.get("kernels", "reference")))
+            ops, outputs = read_model(path)
+            elements = sum(result[name].size for name in outputs if name in result)
+            self.pending.append((ops, elements, kwargs.get("kernels", "reference")))
             return result
 
         litert.run_litert = watched
@@ -81,14 +77,14 @@ class Coverage:
                     self.kernels[op].add(kernels)
 
     def table(self):
-        lines = ["| op | models | output elements bit-exact | LiteRT kernels | tests |",
-                 "|---|---:|---:|---|---|"]
+        rows = []
         for op in sorted(self.tests):
             tests = sorted(self.tests[op])
             shown = ", ".join(tests[:3]) + (f" and {len(tests) - 3} more" if len(tests) > 3 else "")
-            lines.append(f"| {op} | {self.models[op]:,} | {self.elements[op]:,} | {', '.join(sorted(self.kernels[op]))} "
-                         f"| {shown} |")
-        return "\n".join(lines)
+            rows.append([op, f"{self.models[op]:,}", f"{self.elements[op]:,}", ", ".join(sorted(self.kernels[op])),
+                         shown])
+        return "\n".join(markdown.table(["op", "models", "output elements bit-exact", "LiteRT kernels", "tests"],
+                                         rows, align="lrrll"))
 
 
 def main(argv):
