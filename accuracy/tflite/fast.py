@@ -33,7 +33,8 @@ import numpy as np
 from sim import golden
 
 from . import interpreter as ref
-from .exact import X_MAX, Gemm, Requantizer
+from . import kernels
+from .exact import X_MAX, Gemm
 from .quant import DTYPE_RANGE, Unsupported
 from .quant import scalar_q
 from .reader import ModelError
@@ -42,10 +43,8 @@ __all__ = ["Plan", "run", "BATCH", "JOBS"]
 
 #: Samples per step of :func:`run`.
 BATCH = 16
-#: Elements of a layer's output rescaled at a time, so that the float64 temporaries stay in cache.
+#: Elements of a layer's output computed at a time, so that the GEMM's float temporaries stay in cache.
 BLOCK = 1 << 16
-# Shortest row a per-channel operation runs along (numpy's inner loops).
-_ROW = 512
 #: Worker processes of :func:`run` by default: one per core (at most 2).
 JOBS = min(2, os.cpu_count() or 1)
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -97,11 +96,11 @@ def _step(model, op, k):
 # --- dot-product layers -----------------------------------------------------------------------
 
 def _layer(model, op, k, w2, tw, ty, rounding, *, per_tensor_float32=False):
-    """``(gemm, rescale)`` of a dot-product layer with ``(C, K)`` weights ``w2``:
-    ``gemm`` a :class:`accuracy.tflite.exact.Gemm` holding the bias (the interpreter's
-    ``b_eff``, plus the bias compensation), ``rescale(acc, out)`` writing the outputs
-    of its exact accumulators into ``out``; None when the accumulator could wrap (the
-    reference kernel runs)."""
+    """``(bias, rescale)`` of a dot-product layer with ``(C, K)`` weights ``w2``: the
+    accumulator's start per channel (the interpreter's ``b_eff``, plus the bias
+    compensation) and the arguments of :func:`accuracy.tflite.kernels.requantize` after
+    the accumulators (``m, s, mode, zero_point, lo, hi``); None when the accumulator
+    could wrap (the reference kernel runs)."""
     sx, zx = scalar_q(ref._q(model, op, 0))
     b_eff = ref._bias(model, op, len(w2), w2.astype(np.int64).sum(1), zx)
     M = ref._multiplier(sx, tw, scalar_q(ty)[0], per_tensor_float32=per_tensor_float32)
@@ -111,31 +110,12 @@ def _layer(model, op, k, w2, tw, ty, rounding, *, per_tensor_float32=False):
     for b in (b_eff, bias):  # the reference accumulator never wraps, nor after compensation
         if np.any(b + reach > _INT32_MAX) or np.any(b - reach < _INT32_MIN):
             return None
-    gemm = Gemm(w2, bias)
-    if r["rounding"] != "tflite_single":
-        return gemm, Requantizer(gemm.reach, r["m"], r["s"], zero_point=r["zero_point"], lo=r["lo"], hi=r["hi"],
-                                 rounding=r["rounding"], width=r["k"])
-
-    def exact(acc, out):  # golden's rescale of the same operands
-        out[...] = golden.rescale(acc.astype(np.int64), r["m"], r["s"], zero_point=r["zero_point"],
-                                  act_min=r["lo"], act_max=r["hi"], rounding=r["rounding"], k=r["k"])
-    return gemm, exact
-
-
-def _rescale_rows(rescale, acc, out, channels):
-    """``rescale`` over ``acc`` (``(rows, channels)``, rows whole pixels) into ``out``
-    in blocks of about :data:`BLOCK` elements, each seen as rows of at least
-    :data:`_ROW` elements (several pixels: numpy's loops run long)."""
-    rows = len(acc)
-    group = max(1, -(-_ROW // channels))
-    step = max(group, BLOCK // channels // group * group)
-    for a in range(0, rows, step):
-        b = min(a + step, rows)
-        whole = a + (b - a) // group * group
-        if whole > a:
-            rescale(acc[a:whole].reshape(-1, group * channels), out[a:whole].reshape(-1, group * channels))
-        if b > whole:
-            rescale(acc[whole:b], out[whole:b])
+    channels = len(w2)
+    # golden's operand checks, once: a ValueError here is the reference path's at run time
+    golden.rescale(np.zeros(channels, np.int64), r["m"], r["s"], zero_point=r["zero_point"], act_min=r["lo"],
+                   act_max=r["hi"], rounding=r["rounding"], k=r["k"])
+    m, s = (np.ascontiguousarray(np.broadcast_to(np.asarray(v, np.int64), (channels,))) for v in (r["m"], r["s"]))
+    return bias, (m, s, kernels.ROUNDINGS[r["rounding"]], r["zero_point"], r["lo"], r["hi"])
 
 
 def _geometry(op, h, w, kh, kw):
@@ -205,10 +185,11 @@ def _conv(model, op, k):
     zx = scalar_q(ref._q(model, op, 0))[1]
     tw, ty = ref._weights(model, op), ref._q(model, op, 0, out=True)
     cout, kh, kw, cin = tw.data.shape
-    layer = _layer(model, op, k, tw.data.reshape(cout, -1), tw, ty, "tflite_double")
+    w2 = tw.data.reshape(cout, -1)
+    layer = _layer(model, op, k, w2, tw, ty, "tflite_double")
     if layer is None:
         return None
-    gemm, rescale = layer
+    gemm, rescale = Gemm(w2, layer[0]), layer[1]
     shape = model.tensors[op.inputs[0]].shape
     if len(shape) != 4 or shape[-1] != cin:
         return None
@@ -216,7 +197,7 @@ def _conv(model, op, k):
 
     def step(args):
         x = args[0]
-        if x.ndim != 4 or x.shape[-1] != cin:
+        if x.ndim != 4 or x.shape[-1] != cin or x.dtype != np.int8:
             return ref._call(model, op, args, k)
         n, h, w = x.shape[:3]
         rows = max(1, BLOCK // cout)
@@ -237,7 +218,7 @@ def _conv(model, op, k):
                 block = buf[:b - a]
             else:
                 block = patches[a:b]
-            _rescale_rows(rescale, gemm(block), flat[a:b], cout)
+            kernels.requantize(gemm(block), *rescale, flat[a:b])
         return (out,)
     return step
 
@@ -249,43 +230,21 @@ def _dwconv(model, op, k):
     shape = model.tensors[op.inputs[0]].shape
     if len(shape) != 4 or shape[-1] != cout:
         return None  # a depth multiplier: the reference kernel
-    w2 = tw.data.reshape(kh * kw, cout).T
-    layer = _layer(model, op, k, w2, tw, ty, "tflite_double")
-    if layer is None or len(layer[0].chunks) > 1:
+    taps = tw.data.reshape(kh, kw, cout)
+    layer = _layer(model, op, k, taps.reshape(-1, cout).T, tw, ty, "tflite_double")
+    if layer is None:
         return None
-    rescale = layer[1]
-    weights, bias = w2.T.astype(np.int16), layer[0].weights[0][-1]  # (kh*kw, C) taps; the bias (float32, exact)
-    # int16 products |x w| <= 128 * 127 and sums of two of them fit int16 (|w| <= 127);
-    # the float32 accumulator's partial sums stay within Gemm's exact bound
-    size = 2 if np.abs(w2.astype(np.int64)).max(initial=0) <= 127 else 1
-    groups = [range(0, 1)] + [range(t, min(t + size, kh * kw)) for t in range(1, kh * kw, size)]
-    tiled = {}
+    bias, rescale = layer[0].astype(np.int32), layer[1]  # every partial sum fits int32 (checked)
+    taps = taps.astype(np.int32)
 
     def step(args):
         x = args[0]
-        if x.ndim != 4 or x.shape[-1] != cout:
+        if x.ndim != 4 or x.shape[-1] != cout or x.dtype != np.int8:
             return ref._call(model, op, args, k)
-        geometry = _geometry(op, x.shape[1], x.shape[2], kh, kw)
-        ho, wo = geometry[:2]
-        if wo not in tiled:  # the weights along a row of Wo pixels
-            tiled[wo] = np.tile(weights, (1, wo)), np.tile(bias, wo)
-        taps, row_bias = tiled[wo]
+        ho, wo, ph, pw, _, _, (sh, sw), (dh, dw) = _geometry(op, x.shape[1], x.shape[2], kh, kw)
         out = np.empty((len(x), ho, wo, cout), np.int8)
-        group = max(1, BLOCK // (ho * wo * cout))  # samples at a time: their temporaries stay in cache
-        for i in range(0, len(x), group):
-            views = _taps(_padded(x[i:i + group], geometry, zx, np.int16), kh, kw, geometry)
-            acc = np.empty(views[0].shape, np.float32)
-            part, more = np.empty(views[0].shape, np.int16), np.empty(views[0].shape, np.int16)
-            for g in groups:
-                np.multiply(views[g[0]], taps[g[0]], out=part)
-                for t in g[1:]:
-                    np.multiply(views[t], taps[t], out=more)
-                    part += more
-                if g[0] == 0:
-                    np.add(part, row_bias, out=acc)
-                else:
-                    acc += part
-            _rescale_rows(rescale, acc.reshape(-1, cout), out[i:i + group].reshape(-1, cout), cout)
+        kernels.depthwise(np.ascontiguousarray(x), taps, bias, zx, np.array([sh, sw, dh, dw, ph, pw], np.int64),
+                          *rescale, out)
         return (out,)
     return step
 
@@ -298,17 +257,17 @@ def _fc(model, op, k):
     layer = _layer(model, op, k, tw.data, tw, ty, "tflite_single", per_tensor_float32=True)
     if layer is None:
         return None
-    gemm, rescale = layer
+    gemm, rescale = Gemm(tw.data, layer[0]), layer[1]
 
     def step(args):
         x = args[0]
-        if x.size % (len(x) * length):
+        if x.size % (len(x) * length) or x.dtype != np.int8:
             return ref._call(model, op, args, k)
         rows = x.reshape(-1, length)
         buf = Gemm.rows(len(rows), length + 1)
         buf[:, :length] = rows
         y = np.empty((len(rows), c), np.int8)
-        rescale(gemm(buf), y)
+        kernels.requantize(gemm(buf), *rescale, y)
         return (y.reshape(x.shape[:-1] + (c,)) if op.options.get("keep_num_dims") else y,)
     return step
 
