@@ -114,8 +114,7 @@ def _layer(model, op, k, w2, tw, ty, rounding, *, per_tensor_float32=False):
     # golden's operand checks, once: a ValueError here is the reference path's at run time
     golden.rescale(np.zeros(channels, np.int64), r["m"], r["s"], zero_point=r["zero_point"], act_min=r["lo"],
                    act_max=r["hi"], rounding=r["rounding"], k=r["k"])
-    m, s = (np.ascontiguousarray(np.broadcast_to(np.asarray(v, np.int64), (channels,))) for v in (r["m"], r["s"]))
-    return bias, (m, s, kernels.ROUNDINGS[r["rounding"]], r["zero_point"], r["lo"], r["hi"])
+    return bias, (*kernels.operands(r["m"], r["s"], r["rounding"], channels), r["zero_point"], r["lo"], r["hi"])
 
 
 def _geometry(op, h, w, kh, kw):

@@ -21,60 +21,98 @@ later process loads them instead.
 import numba
 import numpy as np
 
-__all__ = ["ROUNDINGS", "requantize", "depthwise"]
+__all__ = ["operands", "requantize", "depthwise"]
 
-#: The rounding modes of :func:`sim.golden.rescale` these kernels compute, by the
-#: integer code they take.
-ROUNDINGS = {"half_up": 0, "tflite_double": 1, "tflite_single": 2}
+# The rounding modes of sim.golden.rescale that the kernels compute, by the code they take.
 _HALF_UP, _TFLITE_DOUBLE, _HALF_AWAY = 0, 1, 2
+_MODES = {"half_up": _HALF_UP, "tflite_double": _TFLITE_DOUBLE, "tflite_single": _HALF_AWAY}
 _TFLITE_BITS = 31
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 
+def operands(m, s, rounding, channels):
+    """``(m, s, mode)`` for the kernels: golden's per-channel ``(m, s)`` (broadcast to
+    ``channels``, int64) and ``rounding`` as the kernels take them, with the same
+    results for every int32 accumulator. The kernels assume ``s >= 1`` (and ``s >= 31``
+    for TFLite's double rounding), so that no loop branches on ``s``; golden's other
+    cases are rewritten:
+
+    * ``s = 0`` (``y = a m``, no rounding) as ``(2m, 1)``: ``a 2m / 2`` is that integer
+      and no mode changes it.
+    * TFLite's ``s < 31``, rounded once half up, ``floor((a m + 2^(s-1)) / 2^s)``, as
+      ``(m 2^(31-s), 31)``: the double rounding's first step is then
+      ``floor((a m 2^(31-s) + 2^30) / 2^31)``, that same value, and its second step
+      (a shift by ``s - 31 = 0``) keeps it.
+
+    Raises ValueError where the rewritten product could leave int64 (``|a| <= 2^31``:
+    ``m 2^(31-s) <= 2^31``, ``2m < 2^32``), which TFLite's multipliers (``M <= 1``) and
+    golden's ``k``-bit ones never do; the caller then keeps golden's rescale."""
+    m, s = (np.ascontiguousarray(np.broadcast_to(np.asarray(v, np.int64), (channels,))) for v in (m, s))
+    mode = _MODES[rounding]
+    if mode == _TFLITE_DOUBLE:
+        low = s < _TFLITE_BITS
+        if np.any(m[low] > np.left_shift(1, s[low])):
+            raise ValueError("a multiplier above 2^s with s < 31 has no double-rounding form")
+        m, s = np.where(low, m << np.maximum(_TFLITE_BITS - s, 0), m), np.maximum(s, _TFLITE_BITS)
+    else:
+        zero = s == 0
+        if np.any(m[zero] >= 1 << 31):
+            raise ValueError("a multiplier of 2^31 or more with s = 0 has no s = 1 form")
+        m, s = np.where(zero, 2 * m, m), np.maximum(s, 1)
+    return m, s, mode
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _half_up(p, s):
-    """``floor((p + 2^(s-1)) / 2^s)``, ``p`` for ``s = 0`` (golden's ``_round_half_up``)."""
-    if s == 0:
-        return p
+    """``floor((p + 2^(s-1)) / 2^s)``, ``s >= 1`` (golden's ``_round_half_up``)."""
     return ((p >> (s - 1)) + 1) >> 1
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _rescale(acc, m, s, mode, zero_point, lo, hi):
-    """One output: ``acc * m`` rounded at ``s`` by ``mode``, plus the zero point,
-    clamped to ``[lo, hi]`` (golden's ``_round`` and ``rescale``, element by element)."""
-    p = acc * m
-    if mode == _HALF_UP:
-        y = _half_up(p, s)
-    elif mode == _TFLITE_DOUBLE:
-        if s >= _TFLITE_BITS:
-            # SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT (ties away from zero)
-            high = (p + (1 << (_TFLITE_BITS - 1))) >> _TFLITE_BITS
-            e = s - _TFLITE_BITS
-            mask = (np.int64(1) << e) - 1
-            threshold = (mask >> 1) + (1 if high < 0 else 0)
-            y = (high >> e) + (1 if (high & mask) > threshold else 0)
-        else:
-            y = _half_up(p, s)
-    else:  # half away from zero
-        q = p >> s
-        rem = p - (q << s)
-        half = (np.int64(1) << (s - 1)) if s > 0 else np.int64(1)
-        y = q + (1 if rem > half or (rem == half and s > 0 and p >= 0) else 0)
-    y += zero_point
-    return min(max(y, lo), hi)
+def _tflite_double(p, s):
+    """``SaturatingRoundingDoublingHighMul`` then ``RoundingDivideByPOT`` by ``s - 31``
+    (ties away from zero), ``s >= 31`` (golden's ``_round_tflite_double``)."""
+    high = (p + (1 << (_TFLITE_BITS - 1))) >> _TFLITE_BITS
+    e = s - _TFLITE_BITS
+    mask = (np.int64(1) << e) - 1
+    threshold = (mask >> 1) - (high >> 63)  # + 1 where high < 0
+    return (high >> e) + np.int64((high & mask) > threshold)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _half_away(p, s):
+    """``p / 2^s`` rounded half away from zero, ``s >= 1`` (golden's ``_round_half_away``)."""
+    q = p >> s
+    rem = p - (q << s)
+    half = np.int64(1) << (s - 1)
+    return q + np.int64(rem > half) + (np.int64(rem == half) & np.int64(p >= 0))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _rescale_row(acc, m, s, mode, zero_point, lo, hi, out):
+    """``out[c]`` = ``acc[c] * m[c]`` rounded at ``s[c]`` by ``mode``, plus the zero
+    point, clamped to ``[lo, hi]`` (golden's ``rescale``, element by element; operands
+    from :func:`operands`). One loop per mode, so that none branches on the mode per
+    element; comparisons enter as 0/1 integers, so that none branches on the data."""
+    if mode == _TFLITE_DOUBLE:
+        for c in range(len(out)):
+            out[c] = min(max(_tflite_double(np.int64(acc[c]) * m[c], s[c]) + zero_point, lo), hi)
+    elif mode == _HALF_AWAY:
+        for c in range(len(out)):
+            out[c] = min(max(_half_away(np.int64(acc[c]) * m[c], s[c]) + zero_point, lo), hi)
+    else:
+        for c in range(len(out)):
+            out[c] = min(max(_half_up(np.int64(acc[c]) * m[c], s[c]) + zero_point, lo), hi)
 
 
 @_jit
 def requantize(acc, m, s, mode, zero_point, lo, hi, out):
     """Write the int8 outputs of the ``(rows, C)`` accumulators ``acc`` into ``out``
-    (``(rows, C)``): channel ``c`` by ``(m[c], s[c])`` (int64) with the rounding
-    ``mode`` (:data:`ROUNDINGS`), as :func:`sim.golden.rescale` does."""
-    rows, channels = acc.shape
-    for r in range(rows):
-        for c in range(channels):
-            out[r, c] = _rescale(np.int64(acc[r, c]), m[c], s[c], mode, zero_point, lo, hi)
+    (``(rows, C)``): channel ``c`` by ``(m[c], s[c])`` with the rounding ``mode``
+    (:func:`operands`), as :func:`sim.golden.rescale` does."""
+    for r in range(len(acc)):
+        _rescale_row(acc[r], m, s, mode, zero_point, lo, hi, out[r])
 
 
 @_jit
@@ -108,5 +146,4 @@ def depthwise(x, w, bias, fill, geometry, m, s, mode, zero_point, lo, hi, out):
                         else:
                             for c in range(channels):
                                 acc[c] += padded[i, j, c]
-                for c in range(channels):
-                    out[b, oy, ox, c] = _rescale(np.int64(acc[c]), m[c], s[c], mode, zero_point, lo, hi)
+                _rescale_row(acc, m, s, mode, zero_point, lo, hi, out[b, oy, ox])
