@@ -21,6 +21,8 @@ later process loads them instead.
 import numba
 import numpy as np
 
+from sim import golden
+
 __all__ = ["operands", "requantize", "depthwise"]
 
 # The rounding modes of sim.golden.rescale that the kernels compute, by the code they take.
@@ -45,16 +47,20 @@ def operands(m, s, rounding, channels):
       ``floor((a m 2^(31-s) + 2^30) / 2^31)``, that same value, and its second step
       (a shift by ``s - 31 = 0``) keeps it.
 
-    Raises ValueError where the rewritten product could leave int64 (``|a| <= 2^31``:
-    ``m 2^(31-s) <= 2^31``, ``2m < 2^32``), which TFLite's multipliers (``M <= 1``) and
-    golden's ``k``-bit ones never do; the caller then keeps golden's rescale."""
+    Raises ValueError where the rewritten operands leave the kernels' ranges: TFLite's
+    ``m < 2^31`` (as its int32 multiplier; ``M = 1`` exactly, ``(2^30, 30)``, would
+    need ``2^31``) and ``s <= 62``, the others' ``2m < 2^32`` (``|a m| < 2^63``); the
+    caller then keeps golden's rescale."""
     m, s = (np.ascontiguousarray(np.broadcast_to(np.asarray(v, np.int64), (channels,))) for v in (m, s))
     mode = _MODES[rounding]
     if mode == _TFLITE_DOUBLE:
         low = s < _TFLITE_BITS
-        if np.any(m[low] > np.left_shift(1, s[low])):
-            raise ValueError("a multiplier above 2^s with s < 31 has no double-rounding form")
+        if np.any(m[low] >= np.left_shift(1, s[low])):
+            raise ValueError("a multiplier of 2^s or more with s < 31 (M = 1) has no double-rounding form "
+                             "with m < 2^31")
         m, s = np.where(low, m << np.maximum(_TFLITE_BITS - s, 0), m), np.maximum(s, _TFLITE_BITS)
+        if np.any(m >= 1 << _TFLITE_BITS) or np.any(s > golden.TFLITE_S_MAX):
+            raise ValueError("TFLite's double rounding takes m < 2^31 and s <= 62")
     else:
         zero = s == 0
         if np.any(m[zero] >= 1 << 31):
@@ -70,14 +76,18 @@ def _half_up(p, s):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _tflite_double(p, s):
-    """``SaturatingRoundingDoublingHighMul`` then ``RoundingDivideByPOT`` by ``s - 31``
-    (ties away from zero), ``s >= 31`` (golden's ``_round_tflite_double``)."""
-    high = (p + (1 << (_TFLITE_BITS - 1))) >> _TFLITE_BITS
-    e = s - _TFLITE_BITS
-    mask = (np.int64(1) << e) - 1
-    threshold = (mask >> 1) - (high >> 63)  # + 1 where high < 0
-    return (high >> e) + np.int64((high & mask) > threshold)
+def _tflite_double(a, m, s):
+    """``SaturatingRoundingDoublingHighMul(a, m)`` then ``RoundingDivideByPOT`` by
+    ``e = s - 31`` (ties away from zero), for an int32 ``a``, ``0 <= m < 2^31`` and
+    ``31 <= s <= 62`` (golden's ``_round_tflite_double``). As in TFLite, the product is
+    64-bit and the rest 32-bit: ``|a m| <= 2^31 (2^31 - 1)``, so the high half
+    ``floor((a m + 2^30) / 2^31)`` lies in ``(-2^31, 2^31)``; held in int32, the
+    loop runs on vectors."""
+    high = np.int32((np.int64(np.int32(a)) * np.int64(np.int32(m)) + (1 << 30)) >> 31)
+    e = np.int32(s - _TFLITE_BITS)
+    mask = ~(np.int32(-1) << e)  # 2^e - 1, without overflow for e = 31
+    threshold = (mask >> np.int32(1)) - (high >> np.int32(31))  # + 1 where high < 0
+    return (high >> e) + np.int32((high & mask) > threshold)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -97,7 +107,7 @@ def _rescale_row(acc, m, s, mode, zero_point, lo, hi, out):
     element; comparisons enter as 0/1 integers, so that none branches on the data."""
     if mode == _TFLITE_DOUBLE:
         for c in range(len(out)):
-            out[c] = min(max(_tflite_double(np.int64(acc[c]) * m[c], s[c]) + zero_point, lo), hi)
+            out[c] = min(max(_tflite_double(acc[c], m[c], s[c]) + np.int32(zero_point), np.int32(lo)), np.int32(hi))
     elif mode == _HALF_AWAY:
         for c in range(len(out)):
             out[c] = min(max(_half_away(np.int64(acc[c]) * m[c], s[c]) + zero_point, lo), hi)
