@@ -233,17 +233,27 @@ def _dwconv(model, op, k):
     layer = _layer(model, op, k, taps.reshape(-1, cout).T, tw, ty, "tflite_double")
     if layer is None:
         return None
-    bias, rescale = layer[0].astype(np.int32), layer[1]  # every partial sum fits int32 (checked)
-    taps = taps.astype(np.int32)
+    (bias, (m, s, *rescale)), rows = layer, {}  # every partial sum fits int32 (checked)
 
     def step(args):
         x = args[0]
         if x.ndim != 4 or x.shape[-1] != cout or x.dtype != np.int8:
             return ref._call(model, op, args, k)
-        ho, wo, ph, pw, _, _, (sh, sw), (dh, dw) = _geometry(op, x.shape[1], x.shape[2], kh, kw)
+        geometry = _geometry(op, x.shape[1], x.shape[2], kh, kw)
+        ho, wo = geometry[:2]
+        (sh, sw), (dh, dw) = geometry[6:]
+        if wo not in rows:  # the per-channel operands along a row of Wo pixels
+            rows[wo] = (np.tile(taps.astype(np.int16), (1, 1, wo)), np.tile(bias.astype(np.int32), wo),
+                        np.tile(m, wo), np.tile(s, wo))
+        row_taps, row_bias, row_m, row_s = rows[wo]
+        padded = _padded(x, geometry, zx, np.int8)
+        width = -(-padded.shape[2] // sw)
+        planes = np.full((sw,) + padded.shape[:2] + (width, cout), zx, np.int8)
+        for p in range(sw):
+            phase = padded[:, :, p::sw]
+            planes[p, :, :, :phase.shape[2]] = phase
         out = np.empty((len(x), ho, wo, cout), np.int8)
-        kernels.depthwise(np.ascontiguousarray(x), taps, bias, zx, np.array([sh, sw, dh, dw, ph, pw], np.int64),
-                          *rescale, out)
+        kernels.depthwise(planes, row_taps, row_bias, np.array([sh, dh, dw], np.int64), row_m, row_s, *rescale, out)
         return (out,)
     return step
 

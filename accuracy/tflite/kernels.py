@@ -9,9 +9,9 @@ the result clamped. Nothing is approximated, so no bound but int64's is needed.
 
 * :func:`requantize`: int8 outputs of a block of accumulators (float32/float64
   holding exact integers, or int32), per output channel ``(m, s)``.
-* :func:`depthwise`: a DEPTHWISE_CONV_2D (depth multiplier 1) as a direct loop, the
-  products summed in int32 (the caller checks that no partial sum leaves int32), each
-  pixel's channels rescaled by :func:`requantize`'s arithmetic as they are finished.
+* :func:`depthwise`: a DEPTHWISE_CONV_2D (depth multiplier 1) as a direct loop along
+  output rows, the products summed in int32 (the caller checks that no partial sum
+  leaves int32), each row rescaled by :func:`requantize`'s arithmetic as it is finished.
 
 The functions are compiled on their first call for each argument type (a second or
 so) and cached on disk beside this module (``__pycache__``, ignored by git), so a
@@ -126,34 +126,27 @@ def requantize(acc, m, s, mode, zero_point, lo, hi, out):
 
 
 @_jit
-def depthwise(x, w, bias, fill, geometry, m, s, mode, zero_point, lo, hi, out):
-    """DEPTHWISE_CONV_2D of the NHWC int8 ``x`` into the int8 ``out`` (``(N, Ho, Wo,
-    C)``): ``w`` the ``(kh, kw, C)`` int32 taps, ``bias`` the int32 accumulator start,
-    ``fill`` the value of a tap outside ``x`` (the input zero point), ``geometry`` the
-    int64 ``(stride h, stride w, dilation h, dilation w, pad top, pad left)``; every
-    partial sum must fit int32. Rescaled as :func:`requantize`."""
-    n, h, wd, channels = x.shape
-    kh, kw = w.shape[0], w.shape[1]
-    sh, sw, dh, dw, ph, pw = geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]
-    ho, wo = out.shape[1], out.shape[2]
-    padded = np.empty((kh, kw, channels), np.int32)  # what a tap outside x adds
-    for i in range(kh):
-        for j in range(kw):
-            for c in range(channels):
-                padded[i, j, c] = fill * w[i, j, c]
-    acc = np.empty(channels, np.int32)
+def depthwise(planes, w, bias, geometry, m, s, mode, zero_point, lo, hi, out):
+    """DEPTHWISE_CONV_2D (depth multiplier 1) into the int8 ``out`` (``(N, Ho, Wo, C)``),
+    row by row: a tap of an output row reads ``Wo`` pixels at a stride of ``sw``, which
+    in ``planes`` lie side by side. ``planes`` is the padded NHWC int8 input split by
+    column phase: ``planes[p, n, y, q]`` is padded pixel ``(y, q sw + p)``
+    (``(sw, N, Hp, ceil(Wp / sw), C)``). ``w`` ``(kh, kw, Wo C)`` (int16), ``bias`` (int32 start
+    of every partial sum, which must fit int32), ``m`` and ``s`` (:func:`operands`) are
+    per channel, repeated along a row of ``Wo`` pixels; ``geometry`` is the int64
+    ``(stride h, dilation h, dilation w)``. Rescaled as :func:`requantize`."""
+    sw, n, _, _, channels = planes.shape
+    kh, kw, length = w.shape
+    sh, dh, dw = geometry[0], geometry[1], geometry[2]
+    acc = np.empty(length, np.int32)
     for b in range(n):
-        for oy in range(ho):
-            for ox in range(wo):
-                acc[:] = bias
-                for i in range(kh):
-                    iy = oy * sh - ph + i * dh
-                    for j in range(kw):
-                        ix = ox * sw - pw + j * dw
-                        if 0 <= iy < h and 0 <= ix < wd:
-                            for c in range(channels):
-                                acc[c] += np.int32(x[b, iy, ix, c]) * w[i, j, c]
-                        else:
-                            for c in range(channels):
-                                acc[c] += padded[i, j, c]
-                _rescale_row(acc, m, s, mode, zero_point, lo, hi, out[b, oy, ox])
+        for oy in range(out.shape[1]):
+            acc[:] = bias
+            for i in range(kh):
+                for j in range(kw):
+                    phase, skip = (j * dw) % sw, (j * dw) // sw
+                    row = planes[phase, b, oy * sh + i * dh].reshape(-1)[skip * channels:skip * channels + length]
+                    tap = w[i, j]
+                    for t in range(length):
+                        acc[t] += np.int32(np.int16(row[t]) * tap[t])  # |x w| <= 2^14: an int16 product
+            _rescale_row(acc, m, s, mode, zero_point, lo, hi, out[b, oy].reshape(-1))
