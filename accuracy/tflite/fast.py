@@ -6,13 +6,14 @@ the interpreter's ``narrow``, ``multiplier`` and ``bias_compensation``) and then
 batches through one step per op:
 
 * CONV_2D and FULLY_CONNECTED: im2col and BLAS in float32 (exact integer sums,
-  :class:`accuracy.tflite.exact.Gemm`); DEPTHWISE_CONV_2D: tap by tap along contiguous
-  rows, products of two taps summed in int16 (``|x w| <= 128 * 127``, two fit) and
-  accumulated in float32 within the same bound as the GEMM; then the rescale in float64
-  (:class:`accuracy.tflite.exact.Requantizer`), with the operands the interpreter
-  rescales with (:func:`accuracy.tflite.interpreter.rescale_operands`); a layer outside
-  the exactness bounds, whose accumulator could wrap, or in another configuration
-  (depth multiplier, ``tflite_single`` rounding) keeps the reference rescale or kernel.
+  :class:`accuracy.tflite.exact.Gemm`), then the compiled integer rescale
+  (:func:`accuracy.tflite.kernels.requantize`); DEPTHWISE_CONV_2D: a compiled int32
+  loop with the same rescale fused (:func:`accuracy.tflite.kernels.depthwise`). The
+  rescale takes the operands the interpreter rescales with
+  (:func:`accuracy.tflite.interpreter.rescale_operands`) and computes golden's integer
+  arithmetic, so it is exact for every accumulator; a layer whose accumulator could
+  wrap, or in another configuration (depth multiplier, ``M = 1`` exactly in TFLite
+  mode) keeps the reference kernel.
 * element-wise ops of one int8/uint8 input (LOGISTIC, TANH, HARD_SWISH, the ReLUs,
   LEAKY_RELU, QUANTIZE, DEQUANTIZE) and of two (ADD, SUB, MUL): a lookup table of
   every possible input (256, or 65,536 pairs) filled by the interpreter's own kernel,
