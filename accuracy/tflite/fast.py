@@ -46,6 +46,8 @@ __all__ = ["Plan", "run", "BATCH", "JOBS"]
 BATCH = 16
 #: Elements of a layer's output computed at a time, so that the GEMM's float temporaries stay in cache.
 BLOCK = 1 << 16
+# Shortest row of outputs a rescale runs along (several pixels when the channels are few).
+_ROW = 256
 #: Worker processes of :func:`run` by default: one per core (at most 2).
 JOBS = min(2, os.cpu_count() or 1)
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -116,6 +118,14 @@ def _layer(model, op, k, w2, tw, ty, rounding, *, per_tensor_float32=False):
     golden.rescale(np.zeros(channels, np.int64), r["m"], r["s"], zero_point=r["zero_point"], act_min=r["lo"],
                    act_max=r["hi"], rounding=r["rounding"], k=r["k"])
     return bias, (*kernels.operands(r["m"], r["s"], r["rounding"], channels), r["zero_point"], r["lo"], r["hi"])
+
+
+def _along_rows(rescale, channels):
+    """``rescale`` (:func:`_layer`'s) with ``m`` and ``s`` repeated along rows of at
+    least :data:`_ROW` outputs, whole pixels (:func:`accuracy.tflite.kernels.requantize`)."""
+    m, s, *rest = rescale
+    reps = -(-_ROW // channels)
+    return (np.tile(m, reps), np.tile(s, reps), *rest)
 
 
 def _geometry(op, h, w, kh, kw):
@@ -189,7 +199,7 @@ def _conv(model, op, k):
     layer = _layer(model, op, k, w2, tw, ty, "tflite_double")
     if layer is None:
         return None
-    gemm, rescale = Gemm(w2, layer[0]), layer[1]
+    gemm, rescale = Gemm(w2, layer[0]), _along_rows(layer[1], cout)
     shape = model.tensors[op.inputs[0]].shape
     if len(shape) != 4 or shape[-1] != cin:
         return None
@@ -267,7 +277,7 @@ def _fc(model, op, k):
     layer = _layer(model, op, k, tw.data, tw, ty, "tflite_single", per_tensor_float32=True)
     if layer is None:
         return None
-    gemm, rescale = Gemm(tw.data, layer[0]), layer[1]
+    gemm, rescale = Gemm(tw.data, layer[0]), _along_rows(layer[1], c)
 
     def step(args):
         x = args[0]

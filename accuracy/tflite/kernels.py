@@ -118,11 +118,16 @@ def _rescale_row(acc, m, s, mode, zero_point, lo, hi, out):
 
 @_jit
 def requantize(acc, m, s, mode, zero_point, lo, hi, out):
-    """Write the int8 outputs of the ``(rows, C)`` accumulators ``acc`` into ``out``
-    (``(rows, C)``): channel ``c`` by ``(m[c], s[c])`` with the rounding ``mode``
-    (:func:`operands`), as :func:`sim.golden.rescale` does."""
-    for r in range(len(acc)):
-        _rescale_row(acc[r], m, s, mode, zero_point, lo, hi, out[r])
+    """Write the int8 outputs of the C-contiguous ``(rows, C)`` accumulators ``acc`` into
+    ``out`` (the same shape): channel ``c`` by ``(m[c], s[c])`` with the rounding
+    ``mode`` (:func:`operands`), as :func:`sim.golden.rescale` does. ``m`` and ``s``
+    may repeat the channels' operands along a row of several pixels (a length that is a
+    multiple of ``C``): the loop then runs along such rows, long even when ``C`` is small."""
+    flat, into = acc.reshape(-1), out.reshape(-1)
+    row = len(m)
+    for start in range(0, len(flat), row):
+        stop = min(start + row, len(flat))
+        _rescale_row(flat[start:stop], m, s, mode, zero_point, lo, hi, into[start:stop])
 
 
 @_jit
