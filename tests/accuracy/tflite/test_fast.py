@@ -136,9 +136,11 @@ def test_requantize_equals_golden(rounding, width, zero_point, lo, hi):
     small = np.abs(acc).max(axis=1) < 1 << 24
     for a, rows in ((acc.astype(np.int32), slice(None)), (acc.astype(np.float64), slice(None)),
                     (acc[small].astype(np.float32), small)):
-        got = np.empty(a.shape, np.int8)
-        kernels.requantize(a, *kernels.operands(m, s, rounding, len(m)), zero_point, lo, hi, got)
-        assert np.array_equal(got, want[rows]), a.dtype
+        mk, sk, mode = kernels.operands(m, s, rounding, len(m))
+        for reps in (1, 7):  # the operands along rows of 7 pixels (the rows' count is no multiple of 7)
+            got = np.empty(a.shape, np.int8)
+            kernels.requantize(a, np.tile(mk, reps), np.tile(sk, reps), mode, zero_point, lo, hi, got)
+            assert np.array_equal(got, want[rows]), (a.dtype, reps)
 
 
 def test_operands_refuse_what_the_kernels_cannot_hold():
