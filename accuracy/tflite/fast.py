@@ -258,11 +258,15 @@ def _dwconv(model, op, k):
                         np.tile(m, wo), np.tile(s, wo))
         row_taps, row_bias, row_m, row_s = rows[wo]
         padded = _padded(x, geometry, zx, np.int8)
-        width = -(-padded.shape[2] // sw)
-        planes = np.full((sw,) + padded.shape[:2] + (width, cout), zx, np.int8)
-        for p in range(sw):
-            phase = padded[:, :, p::sw]
-            planes[p, :, :, :phase.shape[2]] = phase
+        if sw == 1:  # one phase: the padded input itself
+            planes = np.ascontiguousarray(padded)[np.newaxis]
+        else:
+            width = -(-padded.shape[2] // sw)
+            planes = np.empty((sw,) + padded.shape[:2] + (width, cout), np.int8)
+            for p in range(sw):
+                phase = padded[:, :, p::sw]
+                planes[p, :, :, :phase.shape[2]] = phase
+                planes[p, :, :, phase.shape[2]:] = zx  # beyond the padded input: never read
         out = np.empty((len(x), ho, wo, cout), np.int8)
         kernels.depthwise(planes, row_taps, row_bias, np.array([sh, dh, dw], np.int64), row_m, row_s, *rescale, out)
         return (out,)
