@@ -26,7 +26,8 @@ from sim import golden
 __all__ = ["operands", "requantize", "depthwise"]
 
 # The rounding modes of sim.golden.rescale that the kernels compute, by the code they take.
-_HALF_UP, _TFLITE_DOUBLE, _HALF_AWAY = 0, 1, 2
+# (_HALF_UP_31: half up with every m < 2^31, computed faster.)
+_HALF_UP, _TFLITE_DOUBLE, _HALF_AWAY, _HALF_UP_31 = 0, 1, 2, 3
 _MODES = {"half_up": _HALF_UP, "tflite_double": _TFLITE_DOUBLE, "tflite_single": _HALF_AWAY}
 _TFLITE_BITS = 31
 
@@ -66,6 +67,8 @@ def operands(m, s, rounding, channels):
         if np.any(m[zero] >= 1 << 31):
             raise ValueError("a multiplier of 2^31 or more with s = 0 has no s = 1 form")
         m, s = np.where(zero, 2 * m, m), np.maximum(s, 1)
+        if mode == _HALF_UP and np.all(m < 1 << 31) and np.all(s <= 62):
+            mode = _HALF_UP_31
     return m, s, mode
 
 
@@ -73,6 +76,17 @@ def operands(m, s, rounding, channels):
 def _half_up(p, s):
     """``floor((p + 2^(s-1)) / 2^s)``, ``s >= 1`` (golden's ``_round_half_up``)."""
     return ((p >> (s - 1)) + 1) >> 1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _half_up_31(a, m, s):
+    """:func:`_half_up` of ``a m`` for an int32 ``a``, ``0 <= m < 2^31`` and
+    ``1 <= s <= 62``, with a product of two int32 and shifts of a non-negative value
+    (the loop runs on vectors): ``|a m| < 2^62``, so ``u = a m + 2^62`` lies in
+    ``[0, 2^63)``; ``floor(u / 2^(s-1)) = floor(a m / 2^(s-1)) + 2^(63-s)``, an even
+    offset, so the final halving leaves ``2^(62-s)`` to take off."""
+    u = np.int64(np.int32(a)) * np.int64(np.int32(m)) + (np.int64(1) << 62)
+    return (((u >> (s - 1)) + 1) >> 1) - (np.int64(1) << (62 - s))
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -108,6 +122,9 @@ def _rescale_row(acc, m, s, mode, zero_point, lo, hi, out):
     if mode == _TFLITE_DOUBLE:
         for c in range(len(out)):
             out[c] = min(max(_tflite_double(acc[c], m[c], s[c]) + np.int32(zero_point), np.int32(lo)), np.int32(hi))
+    elif mode == _HALF_UP_31:
+        for c in range(len(out)):
+            out[c] = min(max(_half_up_31(acc[c], m[c], s[c]) + zero_point, lo), hi)
     elif mode == _HALF_AWAY:
         for c in range(len(out)):
             out[c] = min(max(_half_away(np.int64(acc[c]) * m[c], s[c]) + zero_point, lo), hi)
