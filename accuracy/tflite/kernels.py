@@ -147,6 +147,15 @@ def requantize(acc, m, s, mode, zero_point, lo, hi, out):
         _rescale_row(flat[start:stop], m, s, mode, zero_point, lo, hi, into[start:stop])
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _tap(planes, b, y, j, geometry, length):
+    """The ``length`` inputs that tap ``j`` of padded row ``y`` of sample ``b`` reads
+    along an output row (:func:`depthwise`'s ``planes`` and ``geometry``)."""
+    sw, channels, dw = planes.shape[0], planes.shape[4], geometry[2]
+    start = (j * dw) // sw * channels
+    return planes[(j * dw) % sw, b, y].reshape(-1)[start:start + length]
+
+
 @_jit
 def depthwise(planes, w, bias, geometry, m, s, mode, zero_point, lo, hi, out):
     """DEPTHWISE_CONV_2D (depth multiplier 1) into the int8 ``out`` (``(N, Ho, Wo, C)``),
@@ -157,18 +166,27 @@ def depthwise(planes, w, bias, geometry, m, s, mode, zero_point, lo, hi, out):
     of every partial sum, which must fit int32), ``m`` and ``s`` (:func:`operands`) are
     per channel, repeated along a row of ``Wo`` pixels; ``geometry`` is the int64
     ``(stride h, dilation h, dilation w)``. Rescaled as :func:`requantize`."""
-    sw, n, _, _, channels = planes.shape
     kh, kw, length = w.shape
-    sh, dh, dw = geometry[0], geometry[1], geometry[2]
+    sh, dh = geometry[0], geometry[1]
     acc = np.empty(length, np.int32)
-    for b in range(n):
+    for b in range(planes.shape[1]):
         for oy in range(out.shape[1]):
             acc[:] = bias
             for i in range(kh):
-                for j in range(kw):
-                    phase, skip = (j * dw) % sw, (j * dw) // sw
-                    row = planes[phase, b, oy * sh + i * dh].reshape(-1)[skip * channels:skip * channels + length]
-                    tap = w[i, j]
-                    for t in range(length):
-                        acc[t] += np.int32(np.int16(row[t]) * tap[t])  # |x w| <= 2^14: an int16 product
+                y = oy * sh + i * dh
+                j = 0
+                while j < kw:  # three taps per pass over the row where they are (3x3 kernels: one pass)
+                    if j + 3 <= kw:
+                        r0, r1 = _tap(planes, b, y, j, geometry, length), _tap(planes, b, y, j + 1, geometry, length)
+                        r2 = _tap(planes, b, y, j + 2, geometry, length)
+                        w0, w1, w2 = w[i, j], w[i, j + 1], w[i, j + 2]
+                        for t in range(length):  # |x w| <= 2^14: int16 products
+                            acc[t] += (np.int32(np.int16(r0[t]) * w0[t]) + np.int32(np.int16(r1[t]) * w1[t])
+                                       + np.int32(np.int16(r2[t]) * w2[t]))
+                        j += 3
+                    else:
+                        r0, w0 = _tap(planes, b, y, j, geometry, length), w[i, j]
+                        for t in range(length):
+                            acc[t] += np.int32(np.int16(r0[t]) * w0[t])
+                        j += 1
             _rescale_row(acc, m, s, mode, zero_point, lo, hi, out[b, oy].reshape(-1))
