@@ -99,10 +99,10 @@ def _step(model, op, k):
 # --- dot-product layers -----------------------------------------------------------------------
 
 def _layer(model, op, k, w2, tw, ty, rounding, *, per_tensor_float32=False):
-    """``(bias, rescale)`` of a dot-product layer with ``(C, K)`` weights ``w2``: the
-    accumulator's start per channel (the interpreter's ``b_eff``, plus the bias
-    compensation) and the arguments of :func:`accuracy.tflite.kernels.requantize` after
-    the accumulators (``m, s, mode, zero_point, lo, hi``); None when the accumulator
+    """The arguments of :func:`accuracy.tflite.kernels.requantize` after the dot
+    products of a layer with ``(C, K)`` weights ``w2``: ``(bias, m, s, mode,
+    zero_point, lo, hi)``, ``bias`` the int32 per-channel term of the accumulator (the
+    interpreter's ``b_eff``, plus the bias compensation); None when the accumulator
     could wrap (the reference kernel runs)."""
     sx, zx = scalar_q(ref._q(model, op, 0))
     b_eff = ref._bias(model, op, len(w2), w2.astype(np.int64).sum(1), zx)
@@ -117,15 +117,15 @@ def _layer(model, op, k, w2, tw, ty, rounding, *, per_tensor_float32=False):
     # golden's operand checks, once: a ValueError here is the reference path's at run time
     golden.rescale(np.zeros(channels, np.int64), r["m"], r["s"], zero_point=r["zero_point"], act_min=r["lo"],
                    act_max=r["hi"], rounding=r["rounding"], k=r["k"])
-    return bias, (*kernels.operands(r["m"], r["s"], r["rounding"], channels), r["zero_point"], r["lo"], r["hi"])
+    m, s, mode = kernels.operands(r["m"], r["s"], r["rounding"], channels)
+    return bias.astype(np.int32), m, s, mode, r["zero_point"], r["lo"], r["hi"]
 
 
 def _along_rows(rescale, channels):
-    """``rescale`` (:func:`_layer`'s) with ``m`` and ``s`` repeated along rows of at
-    least :data:`_ROW` outputs, whole pixels (:func:`accuracy.tflite.kernels.requantize`)."""
-    m, s, *rest = rescale
+    """``rescale`` (:func:`_layer`'s) with the bias, ``m`` and ``s`` repeated along rows
+    of at least :data:`_ROW` outputs, whole pixels (:func:`accuracy.tflite.kernels.requantize`)."""
     reps = -(-_ROW // channels)
-    return (np.tile(m, reps), np.tile(s, reps), *rest)
+    return (*(np.tile(v, reps) for v in rescale[:3]), *rescale[3:])
 
 
 def _geometry(op, h, w, kh, kw):
@@ -174,8 +174,8 @@ def _taps(padded, kh, kw, geometry):
 
 
 def _im2col(padded, kh, kw, geometry, grid):
-    """Write the windows of ``padded`` into ``grid[..., :kh * kw * C]`` (``(N, Ho, Wo,
-    K + 1)``), ordered as the weights ``(kh, kw, C)``: one copy per kernel row, whose
+    """Write the windows of ``padded`` into ``grid`` (``(N, Ho, Wo, kh kw C)``), ordered
+    as the weights ``(kh, kw, C)``: one copy per kernel row, whose
     ``kw * C`` values lie side by side in a padded row when the dilation is 1."""
     ho, wo = geometry[:2]
     (sh, sw), (dh, dw) = geometry[6:]
@@ -199,7 +199,7 @@ def _conv(model, op, k):
     layer = _layer(model, op, k, w2, tw, ty, "tflite_double")
     if layer is None:
         return None
-    gemm, rescale = Gemm(w2, layer[0]), _along_rows(layer[1], cout)
+    gemm, rescale = Gemm(w2), _along_rows(layer, cout)
     shape = model.tensors[op.inputs[0]].shape
     if len(shape) != 4 or shape[-1] != cin:
         return None
@@ -213,18 +213,18 @@ def _conv(model, op, k):
         rows = max(1, BLOCK // cout)
         if pointwise:
             pixels, ho, wo = x.reshape(-1, cin), h, w
-            buf = Gemm.rows(min(rows, len(pixels)), cin + 1)
+            buf = np.empty((min(rows, len(pixels)), cin), np.float32)
         else:
             geometry = _geometry(op, h, w, kh, kw)
             ho, wo = geometry[:2]
-            patches = Gemm.rows(n * ho * wo, gemm.width)
+            patches = np.empty((n * ho * wo, gemm.width), np.float32)
             _im2col(_padded(x, geometry, zx), kh, kw, geometry, patches.reshape(n, ho, wo, gemm.width))
         out = np.empty((n, ho, wo, cout), np.int8)
         flat = out.reshape(-1, cout)
         for a in range(0, len(flat), rows):
             b = min(a + rows, len(flat))
             if pointwise:
-                buf[:b - a, :cin] = pixels[a:b]
+                buf[:b - a] = pixels[a:b]
                 block = buf[:b - a]
             else:
                 block = patches[a:b]
@@ -244,7 +244,7 @@ def _dwconv(model, op, k):
     layer = _layer(model, op, k, taps.reshape(-1, cout).T, tw, ty, "tflite_double")
     if layer is None:
         return None
-    (bias, (m, s, *rescale)), rows = layer, {}  # every partial sum fits int32 (checked)
+    (bias, m, s, *rescale), rows = layer, {}  # every partial sum fits int32 (checked)
 
     def step(args):
         x = args[0]
@@ -254,7 +254,7 @@ def _dwconv(model, op, k):
         ho, wo = geometry[:2]
         (sh, sw), (dh, dw) = geometry[6:]
         if wo not in rows:  # the per-channel operands along a row of Wo pixels
-            rows[wo] = (np.tile(taps.astype(np.int16), (1, 1, wo)), np.tile(bias.astype(np.int32), wo),
+            rows[wo] = (np.tile(taps.astype(np.int16), (1, 1, wo)), np.tile(bias, wo),
                         np.tile(m, wo), np.tile(s, wo))
         row_taps, row_bias, row_m, row_s = rows[wo]
         padded = _padded(x, geometry, zx, np.int8)
@@ -281,17 +281,15 @@ def _fc(model, op, k):
     layer = _layer(model, op, k, tw.data, tw, ty, "tflite_single", per_tensor_float32=True)
     if layer is None:
         return None
-    gemm, rescale = Gemm(tw.data, layer[0]), _along_rows(layer[1], c)
+    gemm, rescale = Gemm(tw.data), _along_rows(layer, c)
 
     def step(args):
         x = args[0]
         if x.size % (len(x) * length) or x.dtype != np.int8:
             return ref._call(model, op, args, k)
         rows = x.reshape(-1, length)
-        buf = Gemm.rows(len(rows), length + 1)
-        buf[:, :length] = rows
         y = np.empty((len(rows), c), np.int8)
-        kernels.requantize(gemm(buf), *rescale, y)
+        kernels.requantize(gemm(rows.astype(np.float32)), *rescale, y)
         return (y.reshape(x.shape[:-1] + (c,)) if op.options.get("keep_num_dims") else y,)
     return step
 

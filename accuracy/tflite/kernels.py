@@ -7,8 +7,9 @@ itself: the 64-bit product ``acc * m`` (``|acc| <= 2^31``, ``m < 2^32``: it fits
 rounded by shifts and masks exactly as golden's rounders do, the zero point added and
 the result clamped. Nothing is approximated, so no bound but int64's is needed.
 
-* :func:`requantize`: int8 outputs of a block of accumulators (float32/float64
-  holding exact integers, or int32), per output channel ``(m, s)``.
+* :func:`requantize`: int8 outputs of a block of dot products (float32/float64
+  holding exact integers, or int32), per output channel the bias added (in int32:
+  the accumulator) and ``(m, s)``.
 * :func:`depthwise`: a DEPTHWISE_CONV_2D (depth multiplier 1) as a direct loop along
   output rows, the products summed in int32 (the caller checks that no partial sum
   leaves int32), each row rescaled by :func:`requantize`'s arithmetic as it is finished.
@@ -114,37 +115,41 @@ def _half_away(p, s):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _rescale_row(acc, m, s, mode, zero_point, lo, hi, out):
-    """``out[c]`` = ``acc[c] * m[c]`` rounded at ``s[c]`` by ``mode``, plus the zero
-    point, clamped to ``[lo, hi]`` (golden's ``rescale``, element by element; operands
-    from :func:`operands`). One loop per mode, so that none branches on the mode per
+def _rescale_row(acc, bias, m, s, mode, zero_point, lo, hi, out):
+    """``out[c]`` = ``a = acc[c] + bias[c]`` (an int32: ``acc`` holds exact integers)
+    times ``m[c]``, rounded at ``s[c]`` by ``mode``, plus the zero point, clamped to
+    ``[lo, hi]`` (golden's ``rescale``, element by element; operands from
+    :func:`operands`). One loop per mode, so that none branches on the mode per
     element; comparisons enter as 0/1 integers, so that none branches on the data."""
     if mode == _TFLITE_DOUBLE:
         for c in range(len(out)):
-            out[c] = min(max(_tflite_double(acc[c], m[c], s[c]) + np.int32(zero_point), np.int32(lo)), np.int32(hi))
+            y = _tflite_double(np.int32(acc[c]) + bias[c], m[c], s[c])
+            out[c] = min(max(y + np.int32(zero_point), np.int32(lo)), np.int32(hi))
     elif mode == _HALF_UP_31:
         for c in range(len(out)):
-            out[c] = min(max(_half_up_31(acc[c], m[c], s[c]) + zero_point, lo), hi)
+            out[c] = min(max(_half_up_31(np.int32(acc[c]) + bias[c], m[c], s[c]) + zero_point, lo), hi)
     elif mode == _HALF_AWAY:
         for c in range(len(out)):
-            out[c] = min(max(_half_away(np.int64(acc[c]) * m[c], s[c]) + zero_point, lo), hi)
+            out[c] = min(max(_half_away((np.int64(acc[c]) + bias[c]) * m[c], s[c]) + zero_point, lo), hi)
     else:
         for c in range(len(out)):
-            out[c] = min(max(_half_up(np.int64(acc[c]) * m[c], s[c]) + zero_point, lo), hi)
+            out[c] = min(max(_half_up((np.int64(acc[c]) + bias[c]) * m[c], s[c]) + zero_point, lo), hi)
 
 
 @_jit
-def requantize(acc, m, s, mode, zero_point, lo, hi, out):
-    """Write the int8 outputs of the C-contiguous ``(rows, C)`` accumulators ``acc`` into
-    ``out`` (the same shape): channel ``c`` by ``(m[c], s[c])`` with the rounding
-    ``mode`` (:func:`operands`), as :func:`sim.golden.rescale` does. ``m`` and ``s``
-    may repeat the channels' operands along a row of several pixels (a length that is a
-    multiple of ``C``): the loop then runs along such rows, long even when ``C`` is small."""
+def requantize(acc, bias, m, s, mode, zero_point, lo, hi, out):
+    """Write the int8 outputs of the C-contiguous ``(rows, C)`` dot products ``acc``
+    (exact integers, float or int) into ``out`` (the same shape): channel ``c``'s
+    accumulator ``acc + bias[c]`` (it must fit int32) rescaled by ``(m[c], s[c])`` with
+    the rounding ``mode`` (:func:`operands`), as :func:`sim.golden.rescale` does.
+    ``bias``, ``m`` and ``s`` may repeat the channels' operands along a row of several
+    pixels (a length that is a multiple of ``C``): the loop then runs along such rows,
+    long even when ``C`` is small."""
     flat, into = acc.reshape(-1), out.reshape(-1)
     row = len(m)
     for start in range(0, len(flat), row):
         stop = min(start + row, len(flat))
-        _rescale_row(flat[start:stop], m, s, mode, zero_point, lo, hi, into[start:stop])
+        _rescale_row(flat[start:stop], bias, m, s, mode, zero_point, lo, hi, into[start:stop])
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -162,8 +167,8 @@ def depthwise(planes, w, bias, geometry, m, s, mode, zero_point, lo, hi, out):
     row by row: a tap of an output row reads ``Wo`` pixels at a stride of ``sw``, which
     in ``planes`` lie side by side. ``planes`` is the padded NHWC int8 input split by
     column phase: ``planes[p, n, y, q]`` is padded pixel ``(y, q sw + p)``
-    (``(sw, N, Hp, ceil(Wp / sw), C)``). ``w`` ``(kh, kw, Wo C)`` (int16), ``bias`` (int32 start
-    of every partial sum, which must fit int32), ``m`` and ``s`` (:func:`operands`) are
+    (``(sw, N, Hp, ceil(Wp / sw), C)``). ``w`` ``(kh, kw, Wo C)`` (int16), ``bias`` (int32;
+    every partial sum, with and without it, must fit int32), ``m`` and ``s`` (:func:`operands`) are
     per channel, repeated along a row of ``Wo`` pixels; ``geometry`` is the int64
     ``(stride h, dilation h, dilation w)``. Rescaled as :func:`requantize`."""
     kh, kw, length = w.shape
@@ -171,7 +176,7 @@ def depthwise(planes, w, bias, geometry, m, s, mode, zero_point, lo, hi, out):
     acc = np.empty(length, np.int32)
     for b in range(planes.shape[1]):
         for oy in range(out.shape[1]):
-            acc[:] = bias
+            acc[:] = 0
             for i in range(kh):
                 y = oy * sh + i * dh
                 j = 0
@@ -189,4 +194,4 @@ def depthwise(planes, w, bias, geometry, m, s, mode, zero_point, lo, hi, out):
                         for t in range(length):
                             acc[t] += np.int32(np.int16(r0[t]) * w0[t])
                         j += 1
-            _rescale_row(acc, m, s, mode, zero_point, lo, hi, out[b, oy].reshape(-1))
+            _rescale_row(acc, bias, m, s, mode, zero_point, lo, hi, out[b, oy].reshape(-1))

@@ -128,19 +128,25 @@ RESCALES = [("tflite_double", 31), ("tflite_single", 31), ("half_up", 8), ("half
 @pytest.mark.parametrize("zero_point, lo, hi", [(0, -128, 127), (-128, -128, 127), (17, -3, 90), (-90, -128, -100)])
 def test_requantize_equals_golden(rounding, width, zero_point, lo, hi):
     """The compiled rescale against sim.golden.rescale: ties of both signs, saturation
-    at both ends, negative zero points, every multiplier width k, on int32
-    accumulators and on the float32 (within 2^24) and float64 ones the GEMMs give."""
+    at both ends, negative zero points, every multiplier width k, on int32 dot
+    products and on the float32 (within 2^24) and float64 ones the GEMMs give, with and
+    without a per-channel bias."""
     rng = np.random.default_rng(abs(zero_point) + abs(lo) + len(rounding) + width)
     acc, m, s = rescale_cases(rng, rounding, width)
-    want = golden.rescale(acc, m, s, zero_point=zero_point, act_min=lo, act_max=hi, rounding=rounding, k=width)
-    small = np.abs(acc).max(axis=1) < 1 << 24
-    for a, rows in ((acc.astype(np.int32), slice(None)), (acc.astype(np.float64), slice(None)),
-                    (acc[small].astype(np.float32), small)):
-        mk, sk, mode = kernels.operands(m, s, rounding, len(m))
-        for reps in (1, 7):  # the operands along rows of 7 pixels (the rows' count is no multiple of 7)
-            got = np.empty(a.shape, np.int8)
-            kernels.requantize(a, np.tile(mk, reps), np.tile(sk, reps), mode, zero_point, lo, hi, got)
-            assert np.array_equal(got, want[rows]), (a.dtype, reps)
+    mk, sk, mode = kernels.operands(m, s, rounding, len(m))
+    # the bias: none, or per channel (the dot products kept within int32)
+    for b in (np.zeros(len(m), np.int32), rng.integers(-3000, 3000, len(m)).astype(np.int32)):
+        dots = np.clip(acc - b, -(1 << 31), (1 << 31) - 1)
+        want = golden.rescale(dots + b, m, s, zero_point=zero_point, act_min=lo, act_max=hi, rounding=rounding,
+                              k=width)
+        small = np.abs(dots).max(axis=1) < 1 << 24
+        for a, rows in ((dots.astype(np.int32), slice(None)), (dots.astype(np.float64), slice(None)),
+                        (dots[small].astype(np.float32), small)):
+            for reps in (1, 7):  # the operands along rows of 7 pixels (the rows' count is no multiple of 7)
+                got = np.empty(a.shape, np.int8)
+                kernels.requantize(a, np.tile(b, reps), np.tile(mk, reps), np.tile(sk, reps), mode, zero_point, lo,
+                                   hi, got)
+                assert np.array_equal(got, want[rows]), (a.dtype, reps, b.any())
 
 
 def test_operands_refuse_what_the_kernels_cannot_hold():
@@ -172,20 +178,17 @@ def test_a_unit_multiplier_keeps_the_reference_rescale(tmp_path):
 
 
 def test_gemm_splits_long_rows_and_stays_exact():
-    """128 * sum |w| beyond 2^24 (and a bias near int32's edge): several float32 chunks
-    summed in float64 give the int64 product exactly."""
+    """128 * sum |w| beyond 2^24: several float32 chunks summed in float64 give the
+    int64 product exactly."""
     rng = np.random.default_rng(2)
     w = np.full((3, 3000), -127, np.int8)
     w[1] = rng.integers(-128, 128, 3000)
-    bias = np.array([(1 << 30) + 5, -7, -(1 << 30)])
-    gemm = exact.Gemm(w, bias)
+    gemm = exact.Gemm(w)
     assert len(gemm.chunks) > 2
     x = np.full((4, 3000), -128, np.int8)
     x[1:] = rng.integers(-128, 128, (3, 3000))
-    rows = exact.Gemm.rows(4, gemm.width)
-    rows[:, :-1] = x
-    want = x.astype(np.int64) @ w.astype(np.int64).T + bias
-    assert np.array_equal(gemm(rows).astype(np.int64), want)
+    want = x.astype(np.int64) @ w.astype(np.int64).T
+    assert np.array_equal(gemm(x.astype(np.float32)).astype(np.int64), want)
     assert np.all(np.abs(want) <= gemm.reach)
 
 
