@@ -14,9 +14,9 @@ the result clamped. Nothing is approximated, so no bound but int64's is needed.
   output rows, the products summed in int32 (the caller checks that no partial sum
   leaves int32), each row rescaled by :func:`requantize`'s arithmetic as it is finished.
 
-The functions are compiled on their first call for each argument type (a second or
-so) and cached on disk beside this module (``__pycache__``, ignored by git), so a
-later process loads them instead.
+The functions are compiled on their first call for each argument type and cached on
+disk beside this module (``__pycache__``, ignored by git), so that a later process
+loads them instead of compiling them again (``make bench-evaluate`` prints the time).
 """
 
 import numba
@@ -83,7 +83,7 @@ def _half_up(p, s):
 def _half_up_31(a, m, s):
     """:func:`_half_up` of ``a m`` for an int32 ``a``, ``0 <= m < 2^31`` and
     ``1 <= s <= 62``, with a product of two int32 and shifts of a non-negative value
-    (the loop runs on vectors): ``|a m| < 2^62``, so ``u = a m + 2^62`` lies in
+    (cheaper machine code than the int64 form): ``|a m| < 2^62``, so ``u = a m + 2^62`` lies in
     ``[0, 2^63)``; ``floor(u / 2^(s-1)) = floor(a m / 2^(s-1)) + 2^(63-s)``, an even
     offset, so the final halving leaves ``2^(62-s)`` to take off."""
     u = np.int64(np.int32(a)) * np.int64(np.int32(m)) + (np.int64(1) << 62)
@@ -96,8 +96,8 @@ def _tflite_double(a, m, s):
     ``e = s - 31`` (ties away from zero), for an int32 ``a``, ``0 <= m < 2^31`` and
     ``31 <= s <= 62`` (golden's ``_round_tflite_double``). As in TFLite, the product is
     64-bit and the rest 32-bit: ``|a m| <= 2^31 (2^31 - 1)``, so the high half
-    ``floor((a m + 2^30) / 2^31)`` lies in ``(-2^31, 2^31)``; held in int32, the
-    loop runs on vectors."""
+    ``floor((a m + 2^30) / 2^31)`` lies in ``(-2^31, 2^31)`` and is held in int32
+    (cheaper machine code than the int64 form)."""
     high = np.int32((np.int64(np.int32(a)) * np.int64(np.int32(m)) + (1 << 30)) >> 31)
     e = np.int32(s - _TFLITE_BITS)
     mask = ~(np.int32(-1) << e)  # 2^e - 1, without overflow for e = 31
