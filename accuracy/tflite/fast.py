@@ -62,7 +62,7 @@ class Plan:
 
     def __init__(self, model, *, k=None, narrow=None, multiplier="truncate", bias_compensation=None):
         self.model = model
-        narrowing = ref._narrowing(k, multiplier, bias_compensation)
+        narrowing = ref.make_narrowing(k, multiplier, bias_compensation)
         narrow = ref.check_narrow(narrow)
         self.steps = []
         for op in model.ops:
@@ -73,9 +73,9 @@ class Plan:
         """The outputs for the batch ``x``, or with ``keep`` ``{tensor index: array}`` for
         every tensor computed (as :func:`accuracy.tflite.interpreter.run`)."""
         model = self.model
-        values = ref._inputs(model, x)
+        values = ref.input_values(model, x)
         for op, step in zip(model.ops, self.steps):
-            values.update(zip(op.outputs, step(ref._args(model, op, values))))
+            values.update(zip(op.outputs, step(ref.op_args(model, op, values))))
         if keep:
             return values
         outs = tuple(values[i] for i in model.outputs)
@@ -85,7 +85,7 @@ class Plan:
 def _step(model, op, k):
     """The fastest exact way to run ``op``: ``f(args) -> tuple of outputs``."""
     def reference(args):
-        return ref._call(model, op, args, k)
+        return ref.call_kernel(model, op, args, k)
     build = _BUILDERS.get(op.name)
     if build is None:
         return reference
@@ -104,9 +104,9 @@ def _layer(model, op, k, w2, tw, ty, rounding, *, per_tensor_float32=False):
     zero_point, lo, hi)``, ``bias`` the int32 per-channel term of the accumulator (the
     interpreter's ``b_eff``, plus the bias compensation); None when the accumulator
     could wrap (the reference kernel runs)."""
-    sx, zx = scalar_q(ref._q(model, op, 0))
-    b_eff = ref._bias(model, op, len(w2), w2.astype(np.int64).sum(1), zx)
-    M = ref._multiplier(sx, tw, scalar_q(ty)[0], per_tensor_float32=per_tensor_float32)
+    sx, zx = scalar_q(ref.int8_tensor(model, op, 0))
+    b_eff = ref.effective_bias(model, op, len(w2), w2.astype(np.int64).sum(1), zx)
+    M = ref.rescale_factor(sx, tw, scalar_q(ty)[0], per_tensor_float32=per_tensor_float32)
     r = ref.rescale_operands(M, op, ty, k, rounding)
     bias = b_eff if r["d"] is None else b_eff + r["d"]
     reach = X_MAX * np.abs(w2.astype(np.int64)).sum(axis=1)
@@ -136,8 +136,8 @@ def _geometry(op, h, w, kh, kw):
     dh, dw = o.get("dilation_h", 1) or 1, o.get("dilation_w", 1) or 1
     if min(sh, sw) < 1:
         raise Unsupported("strides must be positive")
-    ho, ph = ref._padding(h, kh, sh, dh, o.get("padding", "same"))
-    wo, pw = ref._padding(w, kw, sw, dw, o.get("padding", "same"))
+    ho, ph = ref.window_padding(h, kh, sh, dh, o.get("padding", "same"))
+    wo, pw = ref.window_padding(w, kw, sw, dw, o.get("padding", "same"))
     if ho < 1 or wo < 1:
         raise Unsupported("the window does not fit")
     need_h, need_w = (ho - 1) * sh + (kh - 1) * dh + 1, (wo - 1) * sw + (kw - 1) * dw + 1
@@ -192,8 +192,8 @@ def _im2col(padded, kh, kw, geometry, grid):
 
 
 def _conv(model, op, k):
-    zx = scalar_q(ref._q(model, op, 0))[1]
-    tw, ty = ref._weights(model, op), ref._q(model, op, 0, out=True)
+    zx = scalar_q(ref.int8_tensor(model, op, 0))[1]
+    tw, ty = ref.constant_weights(model, op), ref.int8_tensor(model, op, 0, out=True)
     cout, kh, kw, cin = tw.data.shape
     w2 = tw.data.reshape(cout, -1)
     layer = _layer(model, op, k, w2, tw, ty, "tflite_double")
@@ -208,7 +208,7 @@ def _conv(model, op, k):
     def step(args):
         x = args[0]
         if x.ndim != 4 or x.shape[-1] != cin or x.dtype != np.int8:
-            return ref._call(model, op, args, k)
+            return ref.call_kernel(model, op, args, k)
         n, h, w = x.shape[:3]
         rows = max(1, BLOCK // cout)
         if pointwise:
@@ -234,8 +234,8 @@ def _conv(model, op, k):
 
 
 def _dwconv(model, op, k):
-    zx = scalar_q(ref._q(model, op, 0))[1]
-    tw, ty = ref._weights(model, op), ref._q(model, op, 0, out=True)
+    zx = scalar_q(ref.int8_tensor(model, op, 0))[1]
+    tw, ty = ref.constant_weights(model, op), ref.int8_tensor(model, op, 0, out=True)
     _, kh, kw, cout = tw.data.shape
     shape = model.tensors[op.inputs[0]].shape
     if len(shape) != 4 or shape[-1] != cout:
@@ -249,7 +249,7 @@ def _dwconv(model, op, k):
     def step(args):
         x = args[0]
         if x.ndim != 4 or x.shape[-1] != cout or x.dtype != np.int8:
-            return ref._call(model, op, args, k)
+            return ref.call_kernel(model, op, args, k)
         geometry = _geometry(op, x.shape[1], x.shape[2], kh, kw)
         ho, wo = geometry[:2]
         (sh, sw), (dh, dw) = geometry[6:]
@@ -274,7 +274,7 @@ def _dwconv(model, op, k):
 
 
 def _fc(model, op, k):
-    tw, ty = ref._weights(model, op), ref._q(model, op, 0, out=True)
+    tw, ty = ref.constant_weights(model, op), ref.int8_tensor(model, op, 0, out=True)
     if op.options.get("weights_format", 0) != 0:
         return None
     c, length = tw.data.shape
@@ -286,7 +286,7 @@ def _fc(model, op, k):
     def step(args):
         x = args[0]
         if x.size % (len(x) * length) or x.dtype != np.int8:
-            return ref._call(model, op, args, k)
+            return ref.call_kernel(model, op, args, k)
         rows = x.reshape(-1, length)
         y = np.empty((len(rows), c), np.int8)
         kernels.requantize(gemm(rows.astype(np.float32)), *rescale, y)
@@ -305,7 +305,7 @@ def _unary(model, op, k):
     t = model.tensors[op.inputs[0]]
     if t.data is not None or t.dtype not in DTYPE_RANGE or len(op.inputs) != 1 or len(op.outputs) != 1:
         return None
-    table = np.asarray(ref._call(model, op, [_every_value(t.dtype)], k)[0])
+    table = np.asarray(ref.call_kernel(model, op, [_every_value(t.dtype)], k)[0])
     if table.shape != (256,):
         return None
 
@@ -320,7 +320,7 @@ def _binary(model, op, k):
         return None
     grid = np.arange(1 << 16, dtype=np.uint16)
     a, b = (grid >> 8).astype(np.uint8).view(ta.dtype), (grid & 0xFF).astype(np.uint8).view(tb.dtype)
-    table = np.asarray(ref._call(model, op, [a, b], k)[0])
+    table = np.asarray(ref.call_kernel(model, op, [a, b], k)[0])
     if table.shape != (1 << 16,):
         return None
 
