@@ -192,6 +192,29 @@ def test_gemm_splits_long_rows_and_stays_exact():
     assert np.all(np.abs(want) <= gemm.reach)
 
 
+@pytest.mark.parametrize("kind", ["CONV_2D", "DEPTHWISE_CONV_2D"])
+def test_a_uint8_layer_is_refused_as_the_interpreter_refuses_it(kind, tmp_path):
+    """The dot-product layers run int8 only: a uint8 input gets the interpreter's error
+    from the fast path too (its kernels never see it)."""
+    mb = ModelBuilder()
+    x = mb.tensor("x", [1, 4, 4, 2], "uint8", scale=0.05, zero_point=128)
+    shape = (2, 3, 3, 2) if kind == "CONV_2D" else (1, 3, 3, 2)
+    w = mb.tensor("w", shape, data=np.ones(shape, np.int8), scale=[0.01, 0.02], zero_point=[0, 0],
+                  axis=0 if kind == "CONV_2D" else 3)
+    b = mb.tensor("b", [2], "int32", data=[1, -1], scale=[0.0005, 0.001], zero_point=[0, 0])
+    y = mb.tensor("y", [1, 4, 4, 2], scale=0.1, zero_point=-3)
+    options = {"depth_multiplier": 1} if kind == "DEPTHWISE_CONV_2D" else {}
+    mb.op(kind, [x, w, b], [y], padding="same", stride_w=1, stride_h=1, **options)
+    model = reader.load(mb.save(tmp_path / "u8.tflite"))
+    x = np.full((3, 4, 4, 2), 200, np.uint8)
+    with pytest.raises(reader.ModelError) as want:
+        interpreter.run(model, x)
+    assert "uint8" in str(want.value)
+    with pytest.raises(reader.ModelError) as got:
+        fast.run(model, x, jobs=1)
+    assert str(got.value) == str(want.value)
+
+
 def elementwise_model(path):
     """LOGISTIC, HARD_SWISH, LEAKY_RELU, MUL by a broadcast constant, SUB of two
     activations, QUANTIZE (requantize) and DEQUANTIZE: the lookup-table steps."""
