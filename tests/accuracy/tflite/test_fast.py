@@ -7,8 +7,9 @@ TFLite mode and at k = 8 and 4, on two forked workers; the compiled integer resc
 (ties of both signs, the clamps, int32's extremes, every multiplier width) and the
 exact float GEMM (accuracy.tflite.exact) on its chunking; single layers (every
 convolution geometry, in TFLite mode and at k with truncated and rounded multipliers,
-bias compensation and saturating outputs), the lookup-table ops and the narrowing
-options run in small models. Nothing here asserts on time."""
+bias compensation and saturating outputs), a layer whose M is exactly 1, a uint8
+layer (refused alike), the lookup-table ops and the narrowing options run in small
+models. Nothing here asserts on time."""
 
 import pathlib
 
