@@ -21,7 +21,8 @@ batches through one step per op:
 * every other op: the interpreter's kernel.
 
 :func:`run` runs a batch in steps on ``jobs`` forked processes (each with one BLAS
-thread), the results concatenated in sample order; every value is exact, so the
+thread; the first sample runs before the fork, so that the compiled kernels are
+loaded once), the results concatenated in sample order; every value is exact, so the
 result does not depend on the split. The reference path stays
 :func:`accuracy.tflite.interpreter.run`, which the tests compare with this one.
 """
@@ -377,17 +378,21 @@ def run(model, x, *, jobs=None, batch=BATCH, plan=None, **kw):
         jobs = 1  # a pool's worker may not fork workers of its own
     if n == 0:
         return plan.run(xs if len(xs) > 1 else xs[0])
+    from threadpoolctl import threadpool_limits
     if jobs == 1:
-        from threadpoolctl import threadpool_limits
         with threadpool_limits(1):
             outs = _steps(plan, xs, 0, n, batch)
     else:
-        per = -(-n // (2 * jobs))  # two pieces per worker, so that an uneven core evens out
-        bounds = [(i, min(i + per, n), batch) for i in range(0, n, per)]
+        # the first sample here: numba compiles the kernels (or loads them from its cache)
+        # once, in this process, and the forked workers inherit them
+        with threadpool_limits(1):
+            parts = [_steps(plan, xs, 0, 1, 1)]
+        per = -(-(n - 1) // (2 * jobs))  # two pieces per worker, so that an uneven core evens out
+        bounds = [(i, min(i + per, n), batch) for i in range(1, n, per)]
         _WORK.update(plan=plan, xs=xs)
         try:
             with multiprocessing.get_context("fork").Pool(jobs, initializer=_one_blas_thread) as pool:
-                parts = pool.map(_chunk, bounds, chunksize=1)
+                parts += pool.map(_chunk, bounds, chunksize=1)
         finally:
             _WORK.clear()
         outs = tuple(np.concatenate([p[j] for p in parts]) for j in range(len(parts[0])))
