@@ -15,7 +15,10 @@ Each time is milliseconds per sample, the best of ``--repeat`` passes (the machi
 be shared: the best pass is the least disturbed one), LiteRT's first ``invoke`` left
 out: wall-clock, and CPU (every thread and worker process of the run, so that ours on
 two cores counts twice) -- on a loaded machine the CPU times compare the work done,
-the wall-clock times also the share of the cores each run got. It also checks that ours equals the reference interpreter
+the wall-clock times also the share of the cores each run got. Ours is prepared
+(:class:`accuracy.tflite.fast.Plan`) and run on one sample before it is timed: that
+first call, when numba compiles the kernels (or loads them from its cache on disk), is
+printed apart. It also checks that ours equals the reference interpreter
 (:func:`accuracy.tflite.interpreter.run`) on the first samples. A measurement, never a
 test: it asserts nothing about time.
 
@@ -79,13 +82,16 @@ def measure(name, path, args):
     model = reader.load(path)
     t_in = model.tensors[model.inputs[0]]
     x = np.random.default_rng(0).integers(-128, 128, (args.n,) + tuple(t_in.shape[1:])).astype(np.int8)
+    t0 = time.perf_counter()
     plan = fast.Plan(model)
+    fast.run(model, x[:1], plan=plan, jobs=1)  # numba compiles the kernels (or loads them from its cache)
+    first = time.perf_counter() - t0
     check = min(16, args.n)
     same = np.array_equal(fast.run(model, x[:check], plan=plan, jobs=1), interpreter.run(model, x[:check]))
     ours = [1000 * t / args.n for t in best(lambda: fast.run(model, x, plan=plan, jobs=args.jobs), args.repeat)]
     default = litert_per_sample(path, x, args.repeat, reference=False)
     ref = litert_per_sample(path, x[:args.n_ref], args.repeat, reference=True)
-    return {"model": name, "ours": ours, "default": default, "reference": ref, "exact": same}
+    return {"model": name, "ours": ours, "default": default, "reference": ref, "exact": same, "first": first}
 
 
 def main():
@@ -109,7 +115,8 @@ def main():
                 print(f"{name:20s} {kind:4s} ours {ours:7.2f} ms  LiteRT default {default:6.2f} ms  reference "
                       f"{ref:7.2f} ms  ours/default {ours / default:5.2f}x  ours/reference {ours / ref:5.2f}x",
                       flush=True)
-            print(f"{name:20s} equal to the reference interpreter: {'yes' if r['exact'] else 'NO'}")
+            print(f"{name:20s} equal to the reference interpreter: {'yes' if r['exact'] else 'NO'}; "
+                  f"preparing and the first sample {r['first']:.2f} s (left out above)")
     print(f"(ms per sample, best of {args.repeat}; ours on {args.jobs} process(es), {args.n} samples; "
           f"LiteRT one sample per invoke, reference on {args.n_ref}; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")

@@ -6,13 +6,14 @@ the interpreter's ``narrow``, ``multiplier`` and ``bias_compensation``) and then
 batches through one step per op:
 
 * CONV_2D and FULLY_CONNECTED: im2col and BLAS in float32 (exact integer sums,
-  :class:`accuracy.tflite.exact.Gemm`); DEPTHWISE_CONV_2D: tap by tap along contiguous
-  rows, products of two taps summed in int16 (``|x w| <= 128 * 127``, two fit) and
-  accumulated in float32 within the same bound as the GEMM; then the rescale in float64
-  (:class:`accuracy.tflite.exact.Requantizer`), with the operands the interpreter
-  rescales with (:func:`accuracy.tflite.interpreter.rescale_operands`); a layer outside
-  the exactness bounds, whose accumulator could wrap, or in another configuration
-  (depth multiplier, ``tflite_single`` rounding) keeps the reference rescale or kernel.
+  :class:`accuracy.tflite.exact.Gemm`), then the compiled integer rescale
+  (:func:`accuracy.tflite.kernels.requantize`); DEPTHWISE_CONV_2D: a compiled int32
+  loop with the same rescale fused (:func:`accuracy.tflite.kernels.depthwise`). The
+  rescale takes the operands the interpreter rescales with
+  (:func:`accuracy.tflite.interpreter.rescale_operands`) and computes golden's integer
+  arithmetic, so it is exact for every accumulator; a layer whose accumulator could
+  wrap, or in another configuration (depth multiplier, ``M = 1`` exactly in TFLite
+  mode) keeps the reference kernel.
 * element-wise ops of one int8/uint8 input (LOGISTIC, TANH, HARD_SWISH, the ReLUs,
   LEAKY_RELU, QUANTIZE, DEQUANTIZE) and of two (ADD, SUB, MUL): a lookup table of
   every possible input (256, or 65,536 pairs) filled by the interpreter's own kernel,
@@ -20,7 +21,8 @@ batches through one step per op:
 * every other op: the interpreter's kernel.
 
 :func:`run` runs a batch in steps on ``jobs`` forked processes (each with one BLAS
-thread), the results concatenated in sample order; every value is exact, so the
+thread; the first sample runs before the fork, so that the compiled kernels are
+loaded once), the results concatenated in sample order; every value is exact, so the
 result does not depend on the split. The reference path stays
 :func:`accuracy.tflite.interpreter.run`, which the tests compare with this one.
 """
@@ -33,7 +35,8 @@ import numpy as np
 from sim import golden
 
 from . import interpreter as ref
-from .exact import X_MAX, Gemm, Requantizer
+from . import kernels
+from .exact import X_MAX, Gemm
 from .quant import DTYPE_RANGE, Unsupported
 from .quant import scalar_q
 from .reader import ModelError
@@ -42,10 +45,10 @@ __all__ = ["Plan", "run", "BATCH", "JOBS"]
 
 #: Samples per step of :func:`run`.
 BATCH = 16
-#: Elements of a layer's output rescaled at a time, so that the float64 temporaries stay in cache.
+#: Elements of a layer's output computed at a time, so that the GEMM's float temporaries stay in cache.
 BLOCK = 1 << 16
-# Shortest row a per-channel operation runs along (numpy's inner loops).
-_ROW = 512
+# Shortest row of outputs a rescale runs along (several pixels when the channels are few).
+_ROW = 256
 #: Worker processes of :func:`run` by default: one per core (at most 2).
 JOBS = min(2, os.cpu_count() or 1)
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -60,7 +63,7 @@ class Plan:
 
     def __init__(self, model, *, k=None, narrow=None, multiplier="truncate", bias_compensation=None):
         self.model = model
-        narrowing = ref._narrowing(k, multiplier, bias_compensation)
+        narrowing = ref.make_narrowing(k, multiplier, bias_compensation)
         narrow = ref.check_narrow(narrow)
         self.steps = []
         for op in model.ops:
@@ -71,9 +74,9 @@ class Plan:
         """The outputs for the batch ``x``, or with ``keep`` ``{tensor index: array}`` for
         every tensor computed (as :func:`accuracy.tflite.interpreter.run`)."""
         model = self.model
-        values = ref._inputs(model, x)
+        values = ref.input_values(model, x)
         for op, step in zip(model.ops, self.steps):
-            values.update(zip(op.outputs, step(ref._args(model, op, values))))
+            values.update(zip(op.outputs, step(ref.op_args(model, op, values))))
         if keep:
             return values
         outs = tuple(values[i] for i in model.outputs)
@@ -83,7 +86,7 @@ class Plan:
 def _step(model, op, k):
     """The fastest exact way to run ``op``: ``f(args) -> tuple of outputs``."""
     def reference(args):
-        return ref._call(model, op, args, k)
+        return ref.call_kernel(model, op, args, k)
     build = _BUILDERS.get(op.name)
     if build is None:
         return reference
@@ -97,45 +100,33 @@ def _step(model, op, k):
 # --- dot-product layers -----------------------------------------------------------------------
 
 def _layer(model, op, k, w2, tw, ty, rounding, *, per_tensor_float32=False):
-    """``(gemm, rescale)`` of a dot-product layer with ``(C, K)`` weights ``w2``:
-    ``gemm`` a :class:`accuracy.tflite.exact.Gemm` holding the bias (the interpreter's
-    ``b_eff``, plus the bias compensation), ``rescale(acc, out)`` writing the outputs
-    of its exact accumulators into ``out``; None when the accumulator could wrap (the
-    reference kernel runs)."""
-    sx, zx = scalar_q(ref._q(model, op, 0))
-    b_eff = ref._bias(model, op, len(w2), w2.astype(np.int64).sum(1), zx)
-    M = ref._multiplier(sx, tw, scalar_q(ty)[0], per_tensor_float32=per_tensor_float32)
+    """The arguments of :func:`accuracy.tflite.kernels.requantize` after the dot
+    products of a layer with ``(C, K)`` weights ``w2``: ``(bias, m, s, mode,
+    zero_point, lo, hi)``, ``bias`` the int32 per-channel term of the accumulator (the
+    interpreter's ``b_eff``, plus the bias compensation); None when the accumulator
+    could wrap (the reference kernel runs)."""
+    sx, zx = scalar_q(ref.int8_tensor(model, op, 0))
+    b_eff = ref.effective_bias(model, op, len(w2), w2.astype(np.int64).sum(1), zx)
+    M = ref.rescale_factor(sx, tw, scalar_q(ty)[0], per_tensor_float32=per_tensor_float32)
     r = ref.rescale_operands(M, op, ty, k, rounding)
     bias = b_eff if r["d"] is None else b_eff + r["d"]
     reach = X_MAX * np.abs(w2.astype(np.int64)).sum(axis=1)
     for b in (b_eff, bias):  # the reference accumulator never wraps, nor after compensation
         if np.any(b + reach > _INT32_MAX) or np.any(b - reach < _INT32_MIN):
             return None
-    gemm = Gemm(w2, bias)
-    if r["rounding"] != "tflite_single":
-        return gemm, Requantizer(gemm.reach, r["m"], r["s"], zero_point=r["zero_point"], lo=r["lo"], hi=r["hi"],
-                                 rounding=r["rounding"], width=r["k"])
-
-    def exact(acc, out):  # golden's rescale of the same operands
-        out[...] = golden.rescale(acc.astype(np.int64), r["m"], r["s"], zero_point=r["zero_point"],
-                                  act_min=r["lo"], act_max=r["hi"], rounding=r["rounding"], k=r["k"])
-    return gemm, exact
+    channels = len(w2)
+    # golden's operand checks, once: a ValueError here is the reference path's at run time
+    golden.rescale(np.zeros(channels, np.int64), r["m"], r["s"], zero_point=r["zero_point"], act_min=r["lo"],
+                   act_max=r["hi"], rounding=r["rounding"], k=r["k"])
+    m, s, mode = kernels.operands(r["m"], r["s"], r["rounding"], channels)
+    return bias.astype(np.int32), m, s, mode, r["zero_point"], r["lo"], r["hi"]
 
 
-def _rescale_rows(rescale, acc, out, channels):
-    """``rescale`` over ``acc`` (``(rows, channels)``, rows whole pixels) into ``out``
-    in blocks of about :data:`BLOCK` elements, each seen as rows of at least
-    :data:`_ROW` elements (several pixels: numpy's loops run long)."""
-    rows = len(acc)
-    group = max(1, -(-_ROW // channels))
-    step = max(group, BLOCK // channels // group * group)
-    for a in range(0, rows, step):
-        b = min(a + step, rows)
-        whole = a + (b - a) // group * group
-        if whole > a:
-            rescale(acc[a:whole].reshape(-1, group * channels), out[a:whole].reshape(-1, group * channels))
-        if b > whole:
-            rescale(acc[whole:b], out[whole:b])
+def _along_rows(rescale, channels):
+    """``rescale`` (:func:`_layer`'s) with the bias, ``m`` and ``s`` repeated along rows
+    of at least :data:`_ROW` outputs, whole pixels (:func:`accuracy.tflite.kernels.requantize`)."""
+    reps = -(-_ROW // channels)
+    return (*(np.tile(v, reps) for v in rescale[:3]), *rescale[3:])
 
 
 def _geometry(op, h, w, kh, kw):
@@ -146,8 +137,8 @@ def _geometry(op, h, w, kh, kw):
     dh, dw = o.get("dilation_h", 1) or 1, o.get("dilation_w", 1) or 1
     if min(sh, sw) < 1:
         raise Unsupported("strides must be positive")
-    ho, ph = ref._padding(h, kh, sh, dh, o.get("padding", "same"))
-    wo, pw = ref._padding(w, kw, sw, dw, o.get("padding", "same"))
+    ho, ph = ref.window_padding(h, kh, sh, dh, o.get("padding", "same"))
+    wo, pw = ref.window_padding(w, kw, sw, dw, o.get("padding", "same"))
     if ho < 1 or wo < 1:
         raise Unsupported("the window does not fit")
     need_h, need_w = (ho - 1) * sh + (kh - 1) * dh + 1, (wo - 1) * sw + (kw - 1) * dw + 1
@@ -184,8 +175,8 @@ def _taps(padded, kh, kw, geometry):
 
 
 def _im2col(padded, kh, kw, geometry, grid):
-    """Write the windows of ``padded`` into ``grid[..., :kh * kw * C]`` (``(N, Ho, Wo,
-    K + 1)``), ordered as the weights ``(kh, kw, C)``: one copy per kernel row, whose
+    """Write the windows of ``padded`` into ``grid`` (``(N, Ho, Wo, kh kw C)``), ordered
+    as the weights ``(kh, kw, C)``: one copy per kernel row, whose
     ``kw * C`` values lie side by side in a padded row when the dilation is 1."""
     ho, wo = geometry[:2]
     (sh, sw), (dh, dw) = geometry[6:]
@@ -202,13 +193,14 @@ def _im2col(padded, kh, kw, geometry, grid):
 
 
 def _conv(model, op, k):
-    zx = scalar_q(ref._q(model, op, 0))[1]
-    tw, ty = ref._weights(model, op), ref._q(model, op, 0, out=True)
+    zx = scalar_q(ref.int8_tensor(model, op, 0))[1]
+    tw, ty = ref.constant_weights(model, op), ref.int8_tensor(model, op, 0, out=True)
     cout, kh, kw, cin = tw.data.shape
-    layer = _layer(model, op, k, tw.data.reshape(cout, -1), tw, ty, "tflite_double")
+    w2 = tw.data.reshape(cout, -1)
+    layer = _layer(model, op, k, w2, tw, ty, "tflite_double")
     if layer is None:
         return None
-    gemm, rescale = layer
+    gemm, rescale = Gemm(w2), _along_rows(layer, cout)
     shape = model.tensors[op.inputs[0]].shape
     if len(shape) != 4 or shape[-1] != cin:
         return None
@@ -216,99 +208,89 @@ def _conv(model, op, k):
 
     def step(args):
         x = args[0]
-        if x.ndim != 4 or x.shape[-1] != cin:
-            return ref._call(model, op, args, k)
+        if x.ndim != 4 or x.shape[-1] != cin or x.dtype != np.int8:
+            return ref.call_kernel(model, op, args, k)
         n, h, w = x.shape[:3]
         rows = max(1, BLOCK // cout)
         if pointwise:
             pixels, ho, wo = x.reshape(-1, cin), h, w
-            buf = Gemm.rows(min(rows, len(pixels)), cin + 1)
+            buf = np.empty((min(rows, len(pixels)), cin), np.float32)
         else:
             geometry = _geometry(op, h, w, kh, kw)
             ho, wo = geometry[:2]
-            patches = Gemm.rows(n * ho * wo, gemm.width)
+            patches = np.empty((n * ho * wo, gemm.width), np.float32)
             _im2col(_padded(x, geometry, zx), kh, kw, geometry, patches.reshape(n, ho, wo, gemm.width))
         out = np.empty((n, ho, wo, cout), np.int8)
         flat = out.reshape(-1, cout)
         for a in range(0, len(flat), rows):
             b = min(a + rows, len(flat))
             if pointwise:
-                buf[:b - a, :cin] = pixels[a:b]
+                buf[:b - a] = pixels[a:b]
                 block = buf[:b - a]
             else:
                 block = patches[a:b]
-            _rescale_rows(rescale, gemm(block), flat[a:b], cout)
+            kernels.requantize(gemm(block), *rescale, flat[a:b])
         return (out,)
     return step
 
 
 def _dwconv(model, op, k):
-    zx = scalar_q(ref._q(model, op, 0))[1]
-    tw, ty = ref._weights(model, op), ref._q(model, op, 0, out=True)
+    zx = scalar_q(ref.int8_tensor(model, op, 0))[1]
+    tw, ty = ref.constant_weights(model, op), ref.int8_tensor(model, op, 0, out=True)
     _, kh, kw, cout = tw.data.shape
     shape = model.tensors[op.inputs[0]].shape
     if len(shape) != 4 or shape[-1] != cout:
         return None  # a depth multiplier: the reference kernel
-    w2 = tw.data.reshape(kh * kw, cout).T
-    layer = _layer(model, op, k, w2, tw, ty, "tflite_double")
-    if layer is None or len(layer[0].chunks) > 1:
+    taps = tw.data.reshape(kh, kw, cout)
+    layer = _layer(model, op, k, taps.reshape(-1, cout).T, tw, ty, "tflite_double")
+    if layer is None:
         return None
-    rescale = layer[1]
-    weights, bias = w2.T.astype(np.int16), layer[0].weights[0][-1]  # (kh*kw, C) taps; the bias (float32, exact)
-    # int16 products |x w| <= 128 * 127 and sums of two of them fit int16 (|w| <= 127);
-    # the float32 accumulator's partial sums stay within Gemm's exact bound
-    size = 2 if np.abs(w2.astype(np.int64)).max(initial=0) <= 127 else 1
-    groups = [range(0, 1)] + [range(t, min(t + size, kh * kw)) for t in range(1, kh * kw, size)]
-    tiled = {}
+    (bias, m, s, *rescale), rows = layer, {}  # every partial sum fits int32 (checked)
 
     def step(args):
         x = args[0]
-        if x.ndim != 4 or x.shape[-1] != cout:
-            return ref._call(model, op, args, k)
+        if x.ndim != 4 or x.shape[-1] != cout or x.dtype != np.int8:
+            return ref.call_kernel(model, op, args, k)
         geometry = _geometry(op, x.shape[1], x.shape[2], kh, kw)
         ho, wo = geometry[:2]
-        if wo not in tiled:  # the weights along a row of Wo pixels
-            tiled[wo] = np.tile(weights, (1, wo)), np.tile(bias, wo)
-        taps, row_bias = tiled[wo]
+        (sh, sw), (dh, dw) = geometry[6:]
+        if wo not in rows:  # the per-channel operands along a row of Wo pixels
+            rows[wo] = (np.tile(taps.astype(np.int16), (1, 1, wo)), np.tile(bias, wo),
+                        np.tile(m, wo), np.tile(s, wo))
+        row_taps, row_bias, row_m, row_s = rows[wo]
+        padded = _padded(x, geometry, zx, np.int8)
+        if sw == 1:  # one phase: the padded input itself
+            planes = np.ascontiguousarray(padded)[np.newaxis]
+        else:
+            width = -(-padded.shape[2] // sw)
+            planes = np.empty((sw,) + padded.shape[:2] + (width, cout), np.int8)
+            for p in range(sw):
+                phase = padded[:, :, p::sw]
+                planes[p, :, :, :phase.shape[2]] = phase
+                planes[p, :, :, phase.shape[2]:] = zx  # beyond the padded input: never read
         out = np.empty((len(x), ho, wo, cout), np.int8)
-        group = max(1, BLOCK // (ho * wo * cout))  # samples at a time: their temporaries stay in cache
-        for i in range(0, len(x), group):
-            views = _taps(_padded(x[i:i + group], geometry, zx, np.int16), kh, kw, geometry)
-            acc = np.empty(views[0].shape, np.float32)
-            part, more = np.empty(views[0].shape, np.int16), np.empty(views[0].shape, np.int16)
-            for g in groups:
-                np.multiply(views[g[0]], taps[g[0]], out=part)
-                for t in g[1:]:
-                    np.multiply(views[t], taps[t], out=more)
-                    part += more
-                if g[0] == 0:
-                    np.add(part, row_bias, out=acc)
-                else:
-                    acc += part
-            _rescale_rows(rescale, acc.reshape(-1, cout), out[i:i + group].reshape(-1, cout), cout)
+        kernels.depthwise(planes, row_taps, row_bias, np.array([sh, dh, dw], np.int64), row_m, row_s, *rescale, out)
         return (out,)
     return step
 
 
 def _fc(model, op, k):
-    tw, ty = ref._weights(model, op), ref._q(model, op, 0, out=True)
+    tw, ty = ref.constant_weights(model, op), ref.int8_tensor(model, op, 0, out=True)
     if op.options.get("weights_format", 0) != 0:
         return None
     c, length = tw.data.shape
     layer = _layer(model, op, k, tw.data, tw, ty, "tflite_single", per_tensor_float32=True)
     if layer is None:
         return None
-    gemm, rescale = layer
+    gemm, rescale = Gemm(tw.data), _along_rows(layer, c)
 
     def step(args):
         x = args[0]
-        if x.size % (len(x) * length):
-            return ref._call(model, op, args, k)
+        if x.size % (len(x) * length) or x.dtype != np.int8:
+            return ref.call_kernel(model, op, args, k)
         rows = x.reshape(-1, length)
-        buf = Gemm.rows(len(rows), length + 1)
-        buf[:, :length] = rows
         y = np.empty((len(rows), c), np.int8)
-        rescale(gemm(buf), y)
+        kernels.requantize(gemm(rows.astype(np.float32)), *rescale, y)
         return (y.reshape(x.shape[:-1] + (c,)) if op.options.get("keep_num_dims") else y,)
     return step
 
@@ -324,7 +306,7 @@ def _unary(model, op, k):
     t = model.tensors[op.inputs[0]]
     if t.data is not None or t.dtype not in DTYPE_RANGE or len(op.inputs) != 1 or len(op.outputs) != 1:
         return None
-    table = np.asarray(ref._call(model, op, [_every_value(t.dtype)], k)[0])
+    table = np.asarray(ref.call_kernel(model, op, [_every_value(t.dtype)], k)[0])
     if table.shape != (256,):
         return None
 
@@ -339,7 +321,7 @@ def _binary(model, op, k):
         return None
     grid = np.arange(1 << 16, dtype=np.uint16)
     a, b = (grid >> 8).astype(np.uint8).view(ta.dtype), (grid & 0xFF).astype(np.uint8).view(tb.dtype)
-    table = np.asarray(ref._call(model, op, [a, b], k)[0])
+    table = np.asarray(ref.call_kernel(model, op, [a, b], k)[0])
     if table.shape != (1 << 16,):
         return None
 
@@ -396,17 +378,21 @@ def run(model, x, *, jobs=None, batch=BATCH, plan=None, **kw):
         jobs = 1  # a pool's worker may not fork workers of its own
     if n == 0:
         return plan.run(xs if len(xs) > 1 else xs[0])
+    from threadpoolctl import threadpool_limits
     if jobs == 1:
-        from threadpoolctl import threadpool_limits
         with threadpool_limits(1):
             outs = _steps(plan, xs, 0, n, batch)
     else:
-        per = -(-n // (2 * jobs))  # two pieces per worker, so that an uneven core evens out
-        bounds = [(i, min(i + per, n), batch) for i in range(0, n, per)]
+        # the first sample here: numba compiles the kernels (or loads them from its cache)
+        # once, in this process, and the forked workers inherit them
+        with threadpool_limits(1):
+            parts = [_steps(plan, xs, 0, 1, 1)]
+        per = -(-(n - 1) // (2 * jobs))  # two pieces per worker, so that an uneven core evens out
+        bounds = [(i, min(i + per, n), batch) for i in range(1, n, per)]
         _WORK.update(plan=plan, xs=xs)
         try:
             with multiprocessing.get_context("fork").Pool(jobs, initializer=_one_blas_thread) as pool:
-                parts = pool.map(_chunk, bounds, chunksize=1)
+                parts += pool.map(_chunk, bounds, chunksize=1)
         finally:
             _WORK.clear()
         outs = tuple(np.concatenate([p[j] for p in parts]) for j in range(len(parts[0])))

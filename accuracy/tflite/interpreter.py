@@ -32,6 +32,12 @@ Two modes:
 
 Only QUANTIZE (float input) and DEQUANTIZE (float output) touch floats, at the
 model's edges (and LOGISTIC/TANH tables, as LiteRT builds them).
+
+The steps of :func:`run` are public for :mod:`accuracy.tflite.fast`, which runs the
+same ops its own way: :func:`make_narrowing`, :func:`input_values`, :func:`op_args`
+and :func:`call_kernel` (one op's kernel), and the dot-product layers' operands
+:func:`int8_tensor`, :func:`constant_weights`, :func:`effective_bias`,
+:func:`rescale_factor`, :func:`window_padding` and :func:`rescale_operands`.
 """
 
 import numpy as np
@@ -44,7 +50,8 @@ from .quant import constant_ints, scalar_q as _scalar_q
 from .reader import ModelError
 
 __all__ = ["KERNELS", "DEFAULT_NARROW", "NARROWABLE", "check_narrow", "run", "run_batched", "run_op", "calibrate",
-           "quantize_input", "activation_range", "rescale_operands"]
+           "quantize_input", "activation_range", "rescale_operands", "make_narrowing", "input_values", "op_args",
+           "call_kernel", "int8_tensor", "constant_weights", "effective_bias", "rescale_factor", "window_padding"]
 
 #: Samples per :func:`run_batched` step: small enough that a layer's int64
 #: temporaries stay in cache (larger batches run slower, not faster).
@@ -54,7 +61,8 @@ BATCH = 256
 DEFAULT_NARROW = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL")
 
 
-def _narrowing(k, multiplier, bias_compensation):
+def make_narrowing(k, multiplier, bias_compensation):
+    """The ``k`` that kernels take for :func:`run`'s keywords: None for TFLite mode."""
     return None if k is None else Narrowing(golden.check_k(k), multiplier, bias_compensation)
 
 
@@ -68,7 +76,7 @@ def check_narrow(narrow):
     return narrow
 
 
-def _inputs(model, x):
+def input_values(model, x):
     """``{input tensor index: array}`` from one array (one input) or a sequence (in order)."""
     xs = [x] if len(model.inputs) == 1 and not isinstance(x, (list, tuple)) else list(x)
     if len(xs) != len(model.inputs):
@@ -76,7 +84,7 @@ def _inputs(model, x):
     return {i: np.asarray(v) for i, v in zip(model.inputs, xs)}
 
 
-def _call(model, op, args, k):
+def call_kernel(model, op, args, k):
     """Run one op's kernel; its outputs as a tuple."""
     if op.name not in KERNELS:
         raise ModelError(f"{model.path}: {model.describe(op)} is not supported")
@@ -87,7 +95,9 @@ def _call(model, op, args, k):
     return out if isinstance(out, tuple) else (out,)
 
 
-def _args(model, op, values):
+def op_args(model, op, values):
+    """``op``'s input arrays, from ``values`` (``{tensor index: array}``) or the model's
+    constants (None for an omitted optional input); ModelError for a tensor no op wrote."""
     args = [None if i < 0 else (values[i] if i in values else model.tensors[i].data) for i in op.inputs]
     missing = [i for a, i in zip(args, op.inputs) if a is None and i >= 0]
     if missing:
@@ -97,10 +107,10 @@ def _args(model, op, values):
 
 
 def _execute(model, x, narrowing, narrow):
-    values = _inputs(model, x)
+    values = input_values(model, x)
     for op in model.ops:
         k = narrowing if narrowing is not None and op.name in narrow else None
-        values.update(zip(op.outputs, _call(model, op, _args(model, op, values), k)))
+        values.update(zip(op.outputs, call_kernel(model, op, op_args(model, op, values), k)))
     return values
 
 
@@ -117,7 +127,7 @@ def run(model, x, *, k=None, narrow=None, multiplier="truncate", bias_compensati
     :class:`ModelError` for an op configuration outside what is interpreted (naming
     the op).
     """
-    values = _execute(model, x, _narrowing(k, multiplier, bias_compensation), check_narrow(narrow))
+    values = _execute(model, x, make_narrowing(k, multiplier, bias_compensation), check_narrow(narrow))
     if keep:
         return values
     outs = tuple(values[i] for i in model.outputs)
@@ -162,12 +172,12 @@ def run_op(model, op, values, *, k=None, narrow=None, multiplier="truncate", bia
     array}``, e.g. from ``run(..., keep=True)``); returns its (first) output. Used to
     feed one layer the inputs of another run (the isolated per-layer error of a ``k``);
     the keywords are :func:`run`'s."""
-    narrowing = _narrowing(k, multiplier, bias_compensation)
+    narrowing = make_narrowing(k, multiplier, bias_compensation)
     narrowed = narrowing if narrowing is not None and op.name in check_narrow(narrow) else None
-    return _call(model, op, _args(model, op, values), narrowed)[0]
+    return call_kernel(model, op, op_args(model, op, values), narrowed)[0]
 
 
-def _q(model, op, j, *, out=False):
+def int8_tensor(model, op, j, *, out=False):
     """The int8-quantized tensor of input ``j`` (or output ``j``) of a dot-product op."""
     t = quantized(model, op, j, out=out)
     if t.dtype is not np.int8:
@@ -177,7 +187,7 @@ def _q(model, op, j, *, out=False):
 
 # --- dot-product layers ----------------------------------------------------------------------
 
-def _padding(size, kernel, stride, dilation, padding):
+def window_padding(size, kernel, stride, dilation, padding):
     """Output size and leading pad of one spatial dimension (TFLite's SAME/VALID)."""
     eff = (kernel - 1) * dilation + 1
     if padding == "same":
@@ -197,8 +207,8 @@ def _patches(x, kh, kw, op, fill):
     if min(sh, sw) < 1:
         raise _Unsupported(f"strides ({sh}, {sw}) must be positive")
     n, h, w, c = x.shape
-    ho, ph = _padding(h, kh, sh, dh, o.get("padding", "same"))
-    wo, pw = _padding(w, kw, sw, dw, o.get("padding", "same"))
+    ho, ph = window_padding(h, kh, sh, dh, o.get("padding", "same"))
+    wo, pw = window_padding(w, kw, sw, dw, o.get("padding", "same"))
     if ho < 1 or wo < 1:
         raise _Unsupported(f"a {kh}x{kw} window does not fit the {h}x{w} input")
     need_h, need_w = (ho - 1) * sh + (kh - 1) * dh + 1, (wo - 1) * sw + (kw - 1) * dw + 1
@@ -212,7 +222,7 @@ def _patches(x, kh, kw, op, fill):
     return out
 
 
-def _multiplier(sx, t_w, sy, *, per_tensor_float32):
+def rescale_factor(sx, t_w, sy, *, per_tensor_float32):
     """Per-channel ``M = Sx*Sw/Sy`` as LiteRT computes it: in float64 from the float32
     scales, except the per-tensor FULLY_CONNECTED path, which multiplies ``Sx*Sw`` in
     float32 first (``GetQuantizedConvolutionMultipler``)."""
@@ -272,7 +282,7 @@ def rescale_operands(M, op, y, k, tflite_rounding):
     return {"m": m, "s": s, "rounding": "half_up", "k": k.k, **common}
 
 
-def _bias(model, op, c, w_sum, zx, *, index=2):
+def effective_bias(model, op, c, w_sum, zx, *, index=2):
     """``b_eff = bias - Zx * sum(w)``: the input zero point folded into the bias (input
     ``index`` of ``op``), so that :func:`sim.golden.accumulate` sees raw int8 activations
     (padding holds ``Zx``)."""
@@ -288,8 +298,8 @@ def _bias(model, op, c, w_sum, zx, *, index=2):
     return b_eff
 
 
-def _weights(model, op):
-    t = _q(model, op, 1)
+def constant_weights(model, op):
+    t = int8_tensor(model, op, 1)
     if t.data is None:
         raise _Unsupported("the weights must be a constant tensor")
     if np.any(t.zero_point != 0):
@@ -298,8 +308,8 @@ def _weights(model, op):
 
 
 def _conv(model, op, args, k):
-    x, (sx, zx) = args[0], _scalar_q(_q(model, op, 0))
-    tw, ty = _weights(model, op), _q(model, op, 0, out=True)
+    x, (sx, zx) = args[0], _scalar_q(int8_tensor(model, op, 0))
+    tw, ty = constant_weights(model, op), int8_tensor(model, op, 0, out=True)
     w = tw.data  # (Cout, kh, kw, Cin)
     cout, kh, kw, cin = w.shape
     if x.shape[-1] != cin:
@@ -308,14 +318,14 @@ def _conv(model, op, args, k):
     n, ho, wo = p.shape[:3]
     w2 = w.reshape(cout, kh * kw * cin)
     acc = golden.accumulate(p.reshape(n, ho, wo, -1), w2,
-                            _bias(model, op, cout, w2.astype(np.int64).sum(1), zx))
-    M = _multiplier(sx, tw, _scalar_q(ty)[0], per_tensor_float32=False)
+                            effective_bias(model, op, cout, w2.astype(np.int64).sum(1), zx))
+    M = rescale_factor(sx, tw, _scalar_q(ty)[0], per_tensor_float32=False)
     return _rescale(acc, M, op, ty, k, "tflite_double")
 
 
 def _dwconv(model, op, args, k):
-    x, (sx, zx) = args[0], _scalar_q(_q(model, op, 0))
-    tw, ty = _weights(model, op), _q(model, op, 0, out=True)
+    x, (sx, zx) = args[0], _scalar_q(int8_tensor(model, op, 0))
+    tw, ty = constant_weights(model, op), int8_tensor(model, op, 0, out=True)
     w = tw.data  # (1, kh, kw, Cout), Cout = Cin * depth_multiplier
     _, kh, kw, cout = w.shape
     cin = x.shape[-1]
@@ -325,15 +335,15 @@ def _dwconv(model, op, args, k):
     if cout != cin:
         p = np.repeat(p, cout // cin, axis=-1)  # output channel c reads input channel c // dm
     w2 = w.reshape(kh * kw, cout).T  # (Cout, kh*kw)
-    b_eff = _bias(model, op, cout, w2.astype(np.int64).sum(1), zx)
+    b_eff = effective_bias(model, op, cout, w2.astype(np.int64).sum(1), zx)
     acc = golden.accumulate_depthwise(np.swapaxes(p, -1, -2), w2, b_eff)  # taps of channel c: p[..., c]
-    M = _multiplier(sx, tw, _scalar_q(ty)[0], per_tensor_float32=False)
+    M = rescale_factor(sx, tw, _scalar_q(ty)[0], per_tensor_float32=False)
     return _rescale(acc, M, op, ty, k, "tflite_double")
 
 
 def _fc(model, op, args, k):
-    x, (sx, zx) = args[0], _scalar_q(_q(model, op, 0))
-    tw, ty = _weights(model, op), _q(model, op, 0, out=True)
+    x, (sx, zx) = args[0], _scalar_q(int8_tensor(model, op, 0))
+    tw, ty = constant_weights(model, op), int8_tensor(model, op, 0, out=True)
     if op.options.get("weights_format", 0) != 0:
         raise _Unsupported("only the DEFAULT weights format is supported")
     w = tw.data  # (C, L)
@@ -341,8 +351,8 @@ def _fc(model, op, args, k):
     if x.size % (len(x) * length):
         raise _Unsupported(f"the input {list(x.shape[1:])} does not flatten to rows of {length}")
     rows = x.reshape(-1, length)
-    acc = golden.accumulate(rows, w, _bias(model, op, c, w.astype(np.int64).sum(1), zx))
-    M = _multiplier(sx, tw, _scalar_q(ty)[0], per_tensor_float32=True)
+    acc = golden.accumulate(rows, w, effective_bias(model, op, c, w.astype(np.int64).sum(1), zx))
+    M = rescale_factor(sx, tw, _scalar_q(ty)[0], per_tensor_float32=True)
     y = _rescale(acc, M, op, ty, k, "tflite_single")
     return y.reshape(x.shape[:-1] + (c,)) if op.options.get("keep_num_dims") else y
 
@@ -356,8 +366,8 @@ def _transpose_conv(model, op, args, k):
     Computed as the equivalent correlation: the input spread out by the strides (gaps
     holding ``Zx``, which add nothing once the bias folds ``-Zx * sum(w)`` in), padded,
     and the kernel flipped; so :func:`sim.golden.accumulate` sums it like CONV_2D."""
-    x, (sx, zx) = args[2], _scalar_q(_q(model, op, 2))
-    tw, ty = _weights(model, op), _q(model, op, 0, out=True)
+    x, (sx, zx) = args[2], _scalar_q(int8_tensor(model, op, 2))
+    tw, ty = constant_weights(model, op), int8_tensor(model, op, 0, out=True)
     w = tw.data
     if w.ndim != 4 or x.ndim != 4 or x.shape[-1] != w.shape[3]:
         raise _Unsupported(f"input {list(x.shape[1:])} and weights {list(w.shape)} (OHWI) do not fit")
@@ -371,7 +381,7 @@ def _transpose_conv(model, op, args, k):
     if min(sh, sw) < 1:
         raise _Unsupported(f"strides ({sh}, {sw}) must be positive")
     out_h, out_w = int(shape[1]), int(shape[2])
-    pads = [_padding(size, kernel, stride, 1, op.options.get("padding", "same"))[1]
+    pads = [window_padding(size, kernel, stride, 1, op.options.get("padding", "same"))[1]
             for size, kernel, stride in ((out_h, kh, sh), (out_w, kw, sw))]
     n, h, wd = x.shape[:3]
     grid = np.full((n, out_h + kh - 1, out_w + kw - 1, cin), zx, dtype=np.int8)
@@ -382,8 +392,8 @@ def _transpose_conv(model, op, args, k):
     windows = np.lib.stride_tricks.sliding_window_view(grid, (kh, kw), axis=(1, 2))  # (N, H, W, Cin, kh, kw)
     patches = np.moveaxis(windows, 3, 5).reshape(n, out_h, out_w, kh * kw * cin)
     w2 = w[:, ::-1, ::-1, :].reshape(cout, kh * kw * cin)
-    acc = golden.accumulate(patches, w2, _bias(model, op, cout, w2.astype(np.int64).sum(1), zx, index=3))
-    M = _multiplier(sx, tw, _scalar_q(ty)[0], per_tensor_float32=False)
+    acc = golden.accumulate(patches, w2, effective_bias(model, op, cout, w2.astype(np.int64).sum(1), zx, index=3))
+    M = rescale_factor(sx, tw, _scalar_q(ty)[0], per_tensor_float32=False)
     return _rescale(acc, M, op, ty, k, "tflite_double")
 
 
@@ -393,7 +403,7 @@ def _batch_matmul(model, op, args, k):
     transpose the last two axes), one per-tensor multiplier (``Sl*Sr`` in float32), no
     activation. Either operand may be a constant. Each sample is multiplied as the model
     describes it (its first dimension 1), samples along a new leading axis."""
-    tl, tr, ty = _q(model, op, 0), _q(model, op, 1), _q(model, op, 0, out=True)
+    tl, tr, ty = int8_tensor(model, op, 0), int8_tensor(model, op, 1), int8_tensor(model, op, 0, out=True)
     (sl, zl), (sr, zr) = _scalar_q(tl), _scalar_q(tr)
     batched = [t.data is None for t in (tl, tr)]
     if not any(batched):
@@ -419,7 +429,7 @@ def _batch_matmul(model, op, args, k):
                           f"a batch of 1, so samples cannot run together")
     lo = np.iinfo(np.int32).min
     acc = (acc.reshape((n,) + acc.shape[2:]) - lo) % (1 << 32) + lo  # the int32 accumulator wraps
-    M = _multiplier(sl, tr, _scalar_q(ty)[0], per_tensor_float32=True)
+    M = rescale_factor(sl, tr, _scalar_q(ty)[0], per_tensor_float32=True)
     return _rescale(acc, M, op, ty, k, "tflite_double")
 
 
