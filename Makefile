@@ -332,7 +332,7 @@ REGRESS_N    ?= 10000000
 REGRESS_SIM  ?= verilator
 REGRESS_ONLY ?=
 regress: $(STAMP) sim-tools $(if $(filter verilator,$(REGRESS_SIM)),verilator-tools)
-	N_RANDOM=$(REGRESS_N) SIM=$(REGRESS_SIM) $(PY) -m pytest -n $(JOBS) --durations=0 tests/test_rescaler_cocotb.py \
+	N_RANDOM=$(REGRESS_N) SIM=$(REGRESS_SIM) $(PY) -m pytest -n $(JOBS) --durations=0 tests/verify/test_rescaler_cocotb.py \
 	  -k "test_rescaler_rtl_matches_golden$(if $(REGRESS_ONLY), and ($(REGRESS_ONLY)))"
 
 bench-regression: $(STAMP) sim-tools verilator-tools
