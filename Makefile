@@ -16,9 +16,11 @@ MAC_PIPELINE ?=
 MACS     ?=
 ENGINES  ?=
 # Rescaler architecture options, e.g. OPTS="--trim-shift --no-fast-clamp --booth";
-# OPERAND_ISOLATION=1 is --operand-isolation.
+# OPERAND_ISOLATION=1 is --operand-isolation; PRE_SKEW=1 is --pre-skew (an array whose
+# caller skews the per-engine operands).
 OPTS     ?=
 OPERAND_ISOLATION ?=
+PRE_SKEW ?=
 # Synthesis knobs: FLOW=liberty|asap7|generic|ecp5|ice40, LIB=cells.lib (or several files, or a
 # folder: LIB="a.lib b.lib.gz"), CLOCK_NS=period, YOSYS=/path/to/yosys;
 # the FPGA flows' DEVICE= (ecp5: 85k|45k|25k|12k, ice40: hx8k|hx1k|up5k) and nextpnr SEED=.
@@ -44,7 +46,7 @@ OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 DATAPATH_ARGS = --k $(K) $(if $(RESCALER_PIPELINE),--rescaler-pipeline $(RESCALER_PIPELINE)) \
                 $(if $(MACS),--macs $(MACS)) $(if $(ENGINES),--engines $(ENGINES)) \
                 $(if $(MAC_PIPELINE),--mac-pipeline $(MAC_PIPELINE)) \
-                $(if $(OPERAND_ISOLATION),--operand-isolation) $(OPTS)
+                $(if $(OPERAND_ISOLATION),--operand-isolation) $(if $(PRE_SKEW),--pre-skew) $(OPTS)
 # LIB as --lib options: one path if LIB names an existing file or folder as a whole
 # (a path with spaces), else one option per word (several files).
 space    := $(subst ,, )
@@ -60,11 +62,11 @@ export PYTHONDONTWRITEBYTECODE := 1
         sim-tools bench clean verilator-tools regress bench-regression
 
 help:
-	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= OPERAND_ISOLATION=1"
+	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= OPERAND_ISOLATION=1 PRE_SKEW=1"
 	@echo "                       FLOW=liberty|asap7|generic LIB= CLOCK_NS= YOSYS=]"
 	@echo "                                 synthesize, print area/delay, write build/reports/synth/*.json"
 	@echo "                                 (PUBLISH=1: into the committed study, reports/synth/)"
-	@echo "make verilog K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE=]   export Verilog to build/verilog/"
+	@echo "make verilog K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= PRE_SKEW=1]   export Verilog to build/verilog/"
 	@echo "make synth K=4 MACS=8 FLOW=ecp5 [DEVICE=85k CLOCK_NS=10 SEED=1]"
 	@echo "                                 FPGA: place and route with nextpnr, print LUT/FF/DSP/BRAM and fmax"
 	@echo "make energy K=4 MACS=8 [CLOCK_NS=20]   energy per output (gate-level activity of a conv layer,"
