@@ -15,13 +15,23 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from sim.golden import ACC_BITS, OUT_BITS
-from sim.ports import RESCALE_OPERANDS
+from sim.ports import ENGINE_OPERANDS
 
 from .config import ConfigProperties, DatapathConfig
 from .engine import IN_BITS, Engine
 from .rescaler import rescale_operand_shapes
 
-__all__ = ["Array"]
+__all__ = ["Array", "delayed"]
+
+def delayed(m, value, cycles, name):
+    """``value`` through a chain of ``cycles`` registers added to module ``m``'s sync
+    domain, named ``<name>_d1`` .. ``<name>_d<cycles>``."""
+    for i in range(cycles):
+        q = Signal(value.shape(), name=f"{name}_d{i + 1}")
+        m.d.sync += q.eq(value)
+        value = q
+    return value
+
 
 class Array(ConfigProperties, wiring.Component):
     """``engines`` output-stationary dot-product engines in a systolic row.
@@ -130,25 +140,17 @@ class Array(ConfigProperties, wiring.Component):
         m = Module()
         cfg = self._config
 
-        def delay(value, cycles, name):
-            """``value`` through a chain of ``cycles`` registers."""
-            for i in range(cycles):
-                q = Signal(value.shape(), name=f"{name}_d{i + 1}")
-                m.d.sync += q.eq(value)
-                value = q
-            return value
-
         shared = {name: getattr(self, name) for name in ("x", "valid", "first", "last")}
         for e in range(cfg.engines):
             engine = Engine.from_config(cfg)
             m.submodules[f"engine{e}"] = engine
             if e > 0:  # the systolic hop from engine e-1 to engine e
-                shared = {name: delay(value, 1, f"{name}_e{e}") for name, value in shared.items()}
+                shared = {name: delayed(m, value, 1, f"{name}_e{e}") for name, value in shared.items()}
             m.d.comb += [getattr(engine, name).eq(value) for name, value in shared.items()]
             skew = 0 if cfg.pre_skew else e  # pre-skewed: the caller has delayed them already
-            m.d.comb += [getattr(engine, name).eq(delay(getattr(self, name)[e], skew, f"{name}_e{e}"))
-                         for name in ("w", "bias", *RESCALE_OPERANDS)]
-            m.d.comb += self.y[e].eq(delay(engine.y, cfg.engines - 1 - e, f"y_e{e}"))
+            m.d.comb += [getattr(engine, name).eq(delayed(m, getattr(self, name)[e], skew, f"{name}_e{e}"))
+                         for name in ENGINE_OPERANDS]
+            m.d.comb += self.y[e].eq(delayed(m, engine.y, cfg.engines - 1 - e, f"y_e{e}"))
             if e == cfg.engines - 1:
                 m.d.comb += self.y_valid.eq(engine.y_valid)
         return m
