@@ -118,8 +118,9 @@ help:
 	@echo "make train                       re-train, re-quantize and fine-tune the stored models (deterministic; torch)"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
 	@echo "make test-fast                   everything but the cocotb regression"
-	@echo "make regress [REGRESS_N=10000000 REGRESS_SIM=verilator REGRESS_ONLY=\"k8-p1 or k32-p2\"]"
+	@echo "make regress [REGRESS_N=10000000 REGRESS_SIM=verilator REGRESS_ONLY=\"k8-p1 or k32-p2\" or isolated]"
 	@echo "                                 long rescaler regression: REGRESS_N random vectors per configuration"
+	@echo "                                 (every (k, pipeline) and every variant's three)"
 	@echo "make bench-regression            cocotb regression vectors/s against a plain Verilog testbench and Verilator"
 	@echo "make bench                       golden-model throughput and warm/cold synth benchmarks"
 	@echo "make bench-evaluate              evaluate's inference per sample against LiteRT's default and reference kernels"
@@ -326,16 +327,16 @@ verilator-tools: $(STAMP)
 	  fi; }
 
 # The long rescaler regression: every (k, pipeline) of the regular one (18 configurations)
-# with REGRESS_N random vectors (plus the edge vectors) in each of its two tests, on
-# Verilator by default; REGRESS_ONLY narrows it with a pytest -k expression on the test
-# ids, e.g. REGRESS_ONLY="k8-p1 or k32-p2". Per-test wall times (simulator build
+# and every variant's three (18 more) with REGRESS_N random vectors (plus the edge vectors)
+# in each of its two tests, on Verilator by default; REGRESS_ONLY narrows it with a pytest
+# -k expression on the test ids, e.g. REGRESS_ONLY="k8-p1 or k32-p2" or "isolated". Per-test wall times (simulator build
 # included) and each run's vectors/s are printed at the end.
 REGRESS_N    ?= 10000000
 REGRESS_SIM  ?= verilator
 REGRESS_ONLY ?=
 regress: $(STAMP) sim-tools $(if $(filter verilator,$(REGRESS_SIM)),verilator-tools)
 	N_RANDOM=$(REGRESS_N) SIM=$(REGRESS_SIM) $(PY) -m pytest -n $(JOBS) --durations=0 tests/verify/test_rescaler_cocotb.py \
-	  -k "test_rescaler_rtl_matches_golden$(if $(REGRESS_ONLY), and ($(REGRESS_ONLY)))"
+	  -k "(test_rescaler_rtl_matches_golden or test_rescaler_variant_rtl_matches_golden)$(if $(REGRESS_ONLY), and ($(REGRESS_ONLY)))"
 
 bench-regression: $(STAMP) sim-tools verilator-tools
 	$(PY) benchmarks/regression_speed.py
