@@ -8,7 +8,7 @@ has one name, one default and one error message wherever it is used.
 import dataclasses
 from dataclasses import dataclass
 
-from sim.golden import check_k
+from sim.golden import check_k, shift_bits
 
 __all__ = [
     "DatapathConfig", "ConfigProperties", "FORWARDED", "RESCALER_PIPELINE_MAX", "MACS_MAX", "ENGINES_MAX", "MACS_PRESETS", "PRESETS",
@@ -201,6 +201,17 @@ class DatapathConfig:
         if self.macs is None:
             raise ValueError("engine_latency needs macs")
         return self.mac_pipeline + 1 + self.rescaler_pipeline
+
+    @property
+    def skew_register_bits(self):
+        """Flip-flops of the array's operand delay registers: engine ``e``'s weights
+        (``8 * macs``), bias (32), ``m`` (``k``, ``k - 1`` with ``hidden_bit``), ``s``
+        and zero point and clamps (24) through ``e`` registers, ``E(E-1)/2`` copies in
+        all; 0 with ``pre_skew`` (the caller skews them) or one engine."""
+        if self.pre_skew or self.engines == 1:
+            return 0
+        operand = 8 * self.macs + 32 + self.k - self.hidden_bit + shift_bits(self.k) + 24
+        return self.engines * (self.engines - 1) // 2 * operand
 
     @property
     def latency(self):

@@ -94,6 +94,7 @@ def test_pre_skew_removes_exactly_the_operand_delay_registers(tmp_path):
     """E(E-1)/2 copies of an engine's operands (8N weight, 32 bias, k m, |s| and 24 zero
     point and clamp bits) are the whole difference between an aligned array and a
     pre-skewed one (E = 3, N = 4, k = 4: |s| = 5)."""
-    aligned = flip_flops(DatapathConfig(k=4, macs=4, engines=3), tmp_path / "aligned")
+    config = DatapathConfig(k=4, macs=4, engines=3)
+    aligned = flip_flops(config, tmp_path / "aligned")
     skewed = flip_flops(DatapathConfig(k=4, macs=4, engines=3, pre_skew=True), tmp_path / "skewed")
-    assert aligned - skewed == 3 * (8 * 4 + 32 + 4 + 5 + 24)
+    assert aligned - skewed == 3 * (8 * 4 + 32 + 4 + 5 + 24) == config.skew_register_bits
