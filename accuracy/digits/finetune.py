@@ -11,7 +11,7 @@ paper); the result is re-quantized by rounding and substituted into the network,
 keeping its quantization parameters (Section II.D).
 
 The emulation is bit-exact with :func:`accuracy.digits.network.run_int8` for the paper's
-``half_up`` rounding (``tests/test_finetune.py``), so the accuracy measured after
+``half_up`` rounding (``tests/accuracy/digits/test_finetune.py``), so the accuracy measured after
 fine-tuning is the integer path's.
 """
 

@@ -72,7 +72,7 @@ def export(net, path):
 #: RoundingDivideByPOT); FULLY_CONNECTED rounds once on ``acc * m``, ties away from
 #: zero, with the same 31-bit ``(m, s)`` (``rounding="tflite_single"``): at M = 0.5,
 #: acc = -1 it gives -1 where double rounding and half up give 0. The exact-tie tests
-#: of tests/test_tflite.py run these vectors through LiteRT itself.
+#: of tests/accuracy/tflite/test_interpreter.py run these vectors through LiteRT itself.
 LITERT_ROUNDING = {"conv": "tflite_double", "dwconv": "tflite_double", "dense": "tflite_single"}
 
 
