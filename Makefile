@@ -16,9 +16,11 @@ MAC_PIPELINE ?=
 MACS     ?=
 ENGINES  ?=
 # Rescaler architecture options, e.g. OPTS="--trim-shift --no-fast-clamp --booth";
-# OPERAND_ISOLATION=1 is --operand-isolation.
+# OPERAND_ISOLATION=1 is --operand-isolation; PRE_SKEW=1 is --pre-skew (an array whose
+# caller skews the per-engine operands).
 OPTS     ?=
 OPERAND_ISOLATION ?=
+PRE_SKEW ?=
 # Synthesis knobs: FLOW=liberty|asap7|generic|ecp5|ice40, LIB=cells.lib (or several files, or a
 # folder: LIB="a.lib b.lib.gz"), CLOCK_NS=period, YOSYS=/path/to/yosys;
 # the FPGA flows' DEVICE= (ecp5: 85k|45k|25k|12k, ice40: hx8k|hx1k|up5k) and nextpnr SEED=.
@@ -44,7 +46,7 @@ OSU_LIB  := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 DATAPATH_ARGS = --k $(K) $(if $(RESCALER_PIPELINE),--rescaler-pipeline $(RESCALER_PIPELINE)) \
                 $(if $(MACS),--macs $(MACS)) $(if $(ENGINES),--engines $(ENGINES)) \
                 $(if $(MAC_PIPELINE),--mac-pipeline $(MAC_PIPELINE)) \
-                $(if $(OPERAND_ISOLATION),--operand-isolation) $(OPTS)
+                $(if $(OPERAND_ISOLATION),--operand-isolation) $(if $(PRE_SKEW),--pre-skew) $(OPTS)
 # LIB as --lib options: one path if LIB names an existing file or folder as a whole
 # (a path with spaces), else one option per word (several files).
 space    := $(subst ,, )
@@ -60,11 +62,11 @@ export PYTHONDONTWRITEBYTECODE := 1
         sim-tools bench clean verilator-tools regress bench-regression
 
 help:
-	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= OPERAND_ISOLATION=1"
+	@echo "make synth K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= OPTS= OPERAND_ISOLATION=1 PRE_SKEW=1"
 	@echo "                       FLOW=liberty|asap7|generic LIB= CLOCK_NS= YOSYS=]"
 	@echo "                                 synthesize, print area/delay, write build/reports/synth/*.json"
 	@echo "                                 (PUBLISH=1: into the committed study, reports/synth/)"
-	@echo "make verilog K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE=]   export Verilog to build/verilog/"
+	@echo "make verilog K=4 MACS=8 [ENGINES= RESCALER_PIPELINE= MAC_PIPELINE= PRE_SKEW=1]   export Verilog to build/verilog/"
 	@echo "make synth K=4 MACS=8 FLOW=ecp5 [DEVICE=85k CLOCK_NS=10 SEED=1]"
 	@echo "                                 FPGA: place and route with nextpnr, print LUT/FF/DSP/BRAM and fmax"
 	@echo "make energy K=4 MACS=8 [CLOCK_NS=20]   energy per output (gate-level activity of a conv layer,"
@@ -88,8 +90,9 @@ help:
 	@echo "make fit [FLOW=liberty]          fit the analytic model to the sweep: build/costmodel/coefficients_<flow>.json"
 	@echo "                                 (PUBLISH=1: costmodel/coefficients_<flow>.json, what estimate reads)"
 	@echo "make formal [FORMAL_K=2..32 FORMAL_NETLIST_BUDGET=120]"
-	@echo "                                 prove every rescaler variant and pipeline depth equal to Eq. (1), then"
-	@echo "                                 a netlist equal to its RTL within the budget (python -m verify formal)"
+	@echo "                                 prove every rescaler variant and pipeline depth equal to Eq. (1), the"
+	@echo "                                 pre-skewed arrays equal to the aligned ones, then a netlist equal to"
+	@echo "                                 its RTL within the budget (python -m verify formal)"
 	@echo "make formal-netlist [SWEEP_K= SWEEP_MACS= NETLIST_BUDGET=600 MUL_BUDGET=600 NETLIST_JOBS=1 OPERAND_ISOLATION=1]"
 	@echo "                                 prove each sweep point's liberty netlist equal to its RTL"
 	@echo "                                 (python -m verify formal-netlist);"
@@ -116,8 +119,9 @@ help:
 	@echo "make train                       re-train, re-quantize and fine-tune the stored models (deterministic; torch)"
 	@echo "make test                        unit tests + cocotb RTL regression (installs iverilog if root)"
 	@echo "make test-fast                   everything but the cocotb regression"
-	@echo "make regress [REGRESS_N=10000000 REGRESS_SIM=verilator REGRESS_ONLY=\"k8-p1 or k32-p2\"]"
+	@echo "make regress [REGRESS_N=10000000 REGRESS_SIM=verilator REGRESS_ONLY=\"k8-p1 or k32-p2\" or isolated]"
 	@echo "                                 long rescaler regression: REGRESS_N random vectors per configuration"
+	@echo "                                 (every (k, pipeline) and every variant's three)"
 	@echo "make bench-regression            cocotb regression vectors/s against a plain Verilog testbench and Verilator"
 	@echo "make bench                       golden-model throughput and warm/cold synth benchmarks"
 	@echo "make bench-evaluate              evaluate's inference per sample against LiteRT's default and reference kernels"
@@ -324,16 +328,16 @@ verilator-tools: $(STAMP)
 	  fi; }
 
 # The long rescaler regression: every (k, pipeline) of the regular one (18 configurations)
-# with REGRESS_N random vectors (plus the edge vectors) in each of its two tests, on
-# Verilator by default; REGRESS_ONLY narrows it with a pytest -k expression on the test
-# ids, e.g. REGRESS_ONLY="k8-p1 or k32-p2". Per-test wall times (simulator build
+# and every variant's three (18 more) with REGRESS_N random vectors (plus the edge vectors)
+# in each of its two tests, on Verilator by default; REGRESS_ONLY narrows it with a pytest
+# -k expression on the test ids, e.g. REGRESS_ONLY="k8-p1 or k32-p2" or "isolated". Per-test wall times (simulator build
 # included) and each run's vectors/s are printed at the end.
 REGRESS_N    ?= 10000000
 REGRESS_SIM  ?= verilator
 REGRESS_ONLY ?=
 regress: $(STAMP) sim-tools $(if $(filter verilator,$(REGRESS_SIM)),verilator-tools)
 	N_RANDOM=$(REGRESS_N) SIM=$(REGRESS_SIM) $(PY) -m pytest -n $(JOBS) --durations=0 tests/verify/test_rescaler_cocotb.py \
-	  -k "test_rescaler_rtl_matches_golden$(if $(REGRESS_ONLY), and ($(REGRESS_ONLY)))"
+	  -k "(test_rescaler_rtl_matches_golden or test_rescaler_variant_rtl_matches_golden)$(if $(REGRESS_ONLY), and ($(REGRESS_ONLY)))"
 
 bench-regression: $(STAMP) sim-tools verilator-tools
 	$(PY) benchmarks/regression_speed.py

@@ -369,8 +369,6 @@ def run_synth(args):
     if args.energy and not request.spec.liberty:
         cells = ", ".join(flow.name for flow in FLOWS.values() if flow.liberty)
         raise cli.UsageError(f"--energy needs a flow with liberty cells ({cells}), not {request.flow}")
-    if args.energy and config.engines not in (None, 1):
-        raise cli.UsageError(f"--energy measures one engine or a rescaler, not engines = {config.engines}")
     out = args.out or cli.reports_dir(args.publish) / "synth"
     path = out / f"{name}.json"
     files.check_output(path, parents=True)

@@ -102,6 +102,8 @@ OBJECTIVES = (("area", 1, False), ("delay", 1, False), ("latency_cycles", 1, Tru
               ("energy_pj_per_output", 1, True), ("accuracy_pct", -1, True))
 
 _CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(DatapathConfig))
+#: The boolean fields (the architecture options and ``pre_skew``): knobs of true or false.
+_BOOL_FIELDS = tuple(f.name for f in dataclasses.fields(DatapathConfig) if f.type in (bool, "bool"))
 _REQUEST_KEYS = ("flow", "device", "clock_ns")
 
 
@@ -113,7 +115,7 @@ MAX_COMBINATIONS = 10_000
 def _check_values(key, values):
     """One knob's list: non-empty, at most :data:`toolkit.cli.MAX_VALUES` values, each of
     the knob's type (a flow name, a device name, a positive clock, a boolean
-    architecture option, else an integer)."""
+    field, else an integer)."""
     if not isinstance(values, list) or not values or len(values) > MAX_VALUES:
         raise ValueError(f"knob {key!r} must be a non-empty list of at most {MAX_VALUES} values, "
                          f"not {json.dumps(values)[:40]}")
@@ -123,7 +125,7 @@ def _check_values(key, values):
         ok, what = (lambda v: isinstance(v, str)), "a device name"
     elif key == "clock_ns":
         ok, what = (lambda v: is_number(v) and v > 0), "a positive number of ns"
-    elif key in ARCH_FIELDS:
+    elif key in _BOOL_FIELDS:
         ok, what = (lambda v: isinstance(v, bool)), "true or false"
     else:
         ok, what = is_integer, "an integer"

@@ -237,9 +237,10 @@ _LAYOUT_COUNTS = ("drc_errors", "unrouted_nets", "buffers_added", "cells")
 _BEATS_FIELDS = ("k", "macs", "beats_per_output", "total_pj", "rescaler_pj", "macs_pj")
 
 
-def load_point_report(path, *, k, macs, flow, remedy):
-    """The point report at ``path``, checked to be the one-engine report of ``(k, macs)``
-    in ``flow``; None when the file is absent.
+def load_point_report(path, *, k, macs, flow, remedy, engines=1, pre_skew=False):
+    """The point report at ``path``, checked to be the report of ``(k, macs)`` in
+    ``flow`` (one engine unless ``engines`` and ``pre_skew`` say which array); None
+    when the file is absent.
 
     Its ``energy`` object, when it has one, and in the layout flow its ``layout``
     object are checked too. Anything wrong is a ValueError naming the file, the
@@ -254,10 +255,13 @@ def load_point_report(path, *, k, macs, flow, remedy):
     if not isinstance(report, dict) or not isinstance(report.get("config"), dict):
         fail("is not a synth report (a JSON object from 'python -m costmodel synth')")
     config = report["config"]
-    if (config.get("k"), config.get("macs"), config.get("engines", 1)) != (k, macs, 1) \
-            or report.get("flow") != flow:
-        fail(f"holds k={config.get('k')} macs={config.get('macs')} ({report.get('flow')} flow), "
-             f"not k={k} macs={macs} ({flow} flow)")
+    def point(k, macs, engines, pre_skew, flow):
+        return (f"k={k} macs={macs}" + (f" engines={engines}" if engines != 1 else "")
+                + (" pre-skewed" if pre_skew else "") + f" ({flow} flow)")
+    held = (config.get("k"), config.get("macs"), config.get("engines", 1), config.get("pre_skew", False),
+            report.get("flow"))
+    if held != (k, macs, engines, pre_skew, flow):
+        fail(f"holds {point(*held)}, not {point(k, macs, engines, pre_skew, flow)}")
     if not all(nonnegative_number(report.get(key)) for key in ("area", "delay", "runtime_s", "cells")):
         fail("lacks a non-negative area, delay, cells or runtime_s")
     if "energy" in report:

@@ -2,7 +2,7 @@
 layer as input words per port and cycle, and the golden model's outputs to check against.
 
 The layer is the same float convolution for every ``k`` (:func:`conv_layer`; only
-``m`` and ``s`` depend on ``k``), streamed through an engine beat by beat
+``m`` and ``s`` depend on ``k``), streamed through an engine or an array beat by beat
 (:func:`engine_stimulus`) or, for a rescaler alone, as the final accumulator of
 each output (:func:`rescaler_stimulus`); :func:`zero_stimulus` and
 :func:`constant_stimulus` keep a stream's timing with other data, the controls of
@@ -15,7 +15,7 @@ import numpy as np
 
 from sim import layers, ports
 
-__all__ = ["RESCALER_ONLY_MACS", "Stimulus", "conv_layer", "engine_stimulus", "rescaler_stimulus",
+__all__ = ["RESCALER_ONLY_MACS", "Stimulus", "conv_layer", "real_outputs", "engine_stimulus", "rescaler_stimulus",
            "zero_stimulus", "constant_stimulus", "stimulus_for", "golden_check"]
 
 #: Lanes of the layer schedule that feeds a rescaler alone (``macs=None``).
@@ -58,7 +58,7 @@ class Stimulus:
         return (self.window[1] - self.window[0]) / self.outputs
 
 
-def conv_layer(k, *, macs, seed=0, size=6, channels_in=8, channels_out=8, kernel=3):
+def conv_layer(k, *, macs, engines=1, seed=0, size=6, channels_in=8, channels_out=8, kernel=3):
     """A realistic int8 layer: a float 3x3 convolution with ReLU quantized for a ``k``-bit rescaler.
 
     The float layer (a ReLU'd Gaussian image of ``size x size x channels_in``,
@@ -69,7 +69,7 @@ def conv_layer(k, *, macs, seed=0, size=6, channels_in=8, channels_out=8, kernel
     -------
     tuple
         ``(schedule, description)``: the :class:`sim.layers.Schedule` of the
-        layer on one engine of ``macs`` lanes and a one-line description.
+        layer on ``engines`` engines of ``macs`` lanes and a one-line description.
     """
     rng = np.random.default_rng(seed)
     x = np.maximum(rng.normal(size=(size, size, channels_in)), 0.0)
@@ -78,26 +78,38 @@ def conv_layer(k, *, macs, seed=0, size=6, channels_in=8, channels_out=8, kernel
     q = layers.quantize_conv2d(x, w, bias, k, relu=True)
     cols, wmat, _ = q.lowered()
     schedule = layers.matmul_schedule(cols, wmat, q.bias, q.m, q.s, zero_point=q.y_zero_point,
-                                      act_min=q.act_min, act_max=q.act_max, macs=macs)
+                                      act_min=q.act_min, act_max=q.act_max, macs=macs, engines=engines)
+    groups = f" in {schedule.groups} groups of {engines}" if engines > 1 else ""
     description = (f"conv{kernel}x{kernel} relu {size}x{size}x{channels_in}->{channels_out} "
-                   f"(seed {seed}, quantize_conv2d k={k}), {schedule.groups} outputs, "
-                   f"{schedule.beats // schedule.groups} beats/output")
+                   f"(seed {seed}, quantize_conv2d k={k}), {real_outputs(schedule)} outputs{groups}, "
+                   f"{schedule.beats // schedule.groups} beats/{'group' if engines > 1 else 'output'}")
     return schedule, description
 
 
-def engine_stimulus(schedule, k, *, name, tail=4, hidden_bit=False):
-    """The :class:`Stimulus` of an engine for a layer schedule, beats back to back.
+def real_outputs(schedule):
+    """The outputs of ``schedule`` that belong to a channel of the layer (an array's
+    padding channels aside)."""
+    return int(np.count_nonzero(schedule.channel >= 0))
+
+
+def engine_stimulus(schedule, k, *, name, tail=4, hidden_bit=False, pre_skew=False):
+    """The :class:`Stimulus` of an engine or an array for a layer schedule, beats back to back.
 
     The words are those of :func:`sim.layers.stream_words` (the packed ports of
-    :mod:`sim.ports`). ``tail`` idle cycles (``valid`` low) follow the last beat
-    so the last output leaves the pipeline; the measured window is the beats
-    themselves, so ``cycles_per_output`` is the schedule's beats per output.
+    :mod:`sim.ports`), skewed by :func:`sim.layers.pre_skew` for a pre-skewed
+    array. ``tail`` idle cycles (``valid`` low) follow the last beat (and the
+    skew's) so the last output leaves the pipeline; the measured window is the
+    beats themselves, so ``cycles_per_output`` is the schedule's beats per output
+    divided by the outputs of a group (an array's engines).
     """
     words = layers.stream_words(schedule, k, hidden_bit=hidden_bit)
     beats = schedule.beats
+    words["valid"] = [1] * beats
+    if pre_skew:
+        words = layers.pre_skew(words, engines=schedule.engines, macs=schedule.x.shape[1], k=k,
+                                hidden_bit=hidden_bit)
     out = {port: [int(v) for v in values] + [0] * tail for port, values in words.items()}
-    out["valid"] = [1] * beats + [0] * tail
-    return Stimulus(name=name, words=out, window=(0, beats), outputs=schedule.groups)
+    return Stimulus(name=name, words=out, window=(0, beats), outputs=real_outputs(schedule))
 
 
 def rescaler_stimulus(schedule, k, *, name, tail=4, hidden_bit=False):
@@ -133,23 +145,26 @@ def constant_stimulus(stimulus, cycle=0):
 def stimulus_for(config, *, seed=0):
     """The :class:`Stimulus` and layer schedule of ``config``.
 
-    An engine (``config.macs``) gets the beats of :func:`conv_layer` back to
-    back; a rescaler alone gets the final accumulator of each of its
-    outputs, one per cycle. Arrays (``engines > 1``) are not supported.
+    An engine or an array (``config.macs``) gets the beats of :func:`conv_layer`
+    back to back, with ``latency + 1`` idle cycles after them; a rescaler alone
+    gets the final accumulator of each of its outputs, one per cycle.
     """
-    if config.engines not in (None, 1):
-        raise ValueError(f"energy is measured for one engine or a rescaler, not engines = {config.engines}")
     macs = config.macs or RESCALER_ONLY_MACS
-    schedule, description = conv_layer(config.k, macs=macs, seed=seed)
+    schedule, description = conv_layer(config.k, macs=macs, engines=config.engines, seed=seed)
     if config.macs is None:
         return rescaler_stimulus(schedule, config.k, name="final accumulators of " + description,
                                  hidden_bit=config.hidden_bit), schedule
-    return engine_stimulus(schedule, config.k, name=description, hidden_bit=config.hidden_bit), schedule
+    return engine_stimulus(schedule, config.k, name=description, hidden_bit=config.hidden_bit,
+                           tail=max(4, config.latency + 1), pre_skew=config.pre_skew), schedule
 
 
 def golden_check(trace, schedule, k):
-    """Whether the netlist's valid ``y`` outputs equal the golden model's, in order."""
-    want = layers.run_schedule(schedule, k=k)[:, 0]
+    """Whether the netlist's valid ``y`` outputs equal the golden model's, in order
+    (every engine's lane, padding channels aside)."""
+    want = layers.run_schedule(schedule, k=k)
     got = trace["y"][trace["y_valid"] == 1]
-    got = np.where(got > 127, got - 256, got)
-    return bool(len(got) == len(want) and (got == want).all())
+    if len(got) != len(want):
+        return False
+    lanes = np.array([layers.unpack_lanes(v, 8, schedule.engines) for v in got], dtype=np.int64).reshape(want.shape)
+    real = schedule.channel >= 0
+    return bool((lanes[real] == want[real]).all())

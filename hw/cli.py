@@ -68,11 +68,15 @@ lane i of a packed port is bits [w*i+w-1 : w*i]:
   y_valid     out  1             `latency` cycles after the `last` beat:
                                  mac-pipeline + 1 + rescaler-pipeline + (E - 1)
   clk, rst    in   1             clock and synchronous active-high reset
+with --pre-skew (E > 1): lane e of w, bias, m, s, zero_point, act_min, act_max
+comes e cycles after the beat's x (the caller skews them; bubbles count), so the
+array holds no operand delay registers; y, y_valid and the latency are unchanged
 
 examples:
   python -m hw {command} --k 4 -o rescaler_k4{suffix}
   python -m hw {command} --k 8 --rescaler-pipeline 3 -o -      (write to stdout)
   python -m hw {command} --k 4 --macs 8 --engines 4 -o array_k4{suffix}
+  python -m hw {command} --k 4 --macs 8 --engines 4 --pre-skew -o array_k4_pre_skew{suffix}
 """
 
 
@@ -147,7 +151,8 @@ def run_export(args):
         where = args.output
     cycles = "cycle" if design.latency == 1 else "cycles"
     engine = "" if config.macs is None else (
-        f"macs={config.macs}, engines={config.engines}, mac_pipeline={config.mac_pipeline}, ")
+        f"macs={config.macs}, engines={config.engines}{' (pre-skewed)' * config.pre_skew}, "
+        f"mac_pipeline={config.mac_pipeline}, ")
     print(f"wrote {fmt} module {design.top} to {where}: k={config.k}, {engine}"
           f"rescaler_pipeline={config.rescaler_pipeline}, latency {design.latency} {cycles}, "
           f"ports {_ports_text(design)}", file=sys.stderr)

@@ -8,7 +8,7 @@ has one name, one default and one error message wherever it is used.
 import dataclasses
 from dataclasses import dataclass
 
-from sim.golden import check_k
+from sim.golden import check_k, shift_bits
 
 __all__ = [
     "DatapathConfig", "ConfigProperties", "FORWARDED", "RESCALER_PIPELINE_MAX", "MACS_MAX", "ENGINES_MAX", "MACS_PRESETS", "PRESETS",
@@ -104,6 +104,12 @@ class DatapathConfig:
         Registers in the multiplier/adder tree, ``0..log2(macs) + 1``, placed
         evenly from the output of the multipliers to the output of the tree (the
         accumulator register follows in any case). Only used with ``macs``.
+    pre_skew : bool
+        The caller skews the array's per-engine operands: engine ``e``'s weights,
+        bias and rescale operands arrive ``e`` cycles after the beat's activations
+        (as a systolic array's feeders deliver them), so the array has no operand
+        delay registers inside. Only with ``engines > 1``; the outputs still leave
+        aligned (:class:`hw.array.Array` gives the protocol).
     fast_clamp : bool
         Saturate the shifted value to 10 bits (an overflow flag from its upper
         bits) before the rounding increment, zero point and clamp, which are then
@@ -138,6 +144,7 @@ class DatapathConfig:
     macs: int | None = None
     engines: int = 1
     mac_pipeline: int = 1
+    pre_skew: bool = False
     fast_clamp: bool = True
     trim_shift: bool = False
     hidden_bit: bool = False
@@ -146,7 +153,7 @@ class DatapathConfig:
 
     def __post_init__(self):
         check_k(self.k)
-        for name in ARCH_FIELDS:
+        for name in ("pre_skew",) + ARCH_FIELDS:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, not {getattr(self, name)!r}")
         check_rescaler_pipeline(self.rescaler_pipeline)
@@ -158,6 +165,9 @@ class DatapathConfig:
                                      f"the dot-product engine, and without macs there is none")
         else:
             check_mac_pipeline(self.mac_pipeline, check_macs(self.macs))
+        if self.pre_skew and self.engines == 1:
+            raise ValueError("pre_skew needs engines > 1: it takes out the operand skew of a "
+                             "systolic array, and one engine has none")
 
     @classmethod
     def preset(cls, name, **changes):
@@ -191,6 +201,17 @@ class DatapathConfig:
         if self.macs is None:
             raise ValueError("engine_latency needs macs")
         return self.mac_pipeline + 1 + self.rescaler_pipeline
+
+    @property
+    def skew_register_bits(self):
+        """Flip-flops of the array's operand delay registers: engine ``e``'s weights
+        (``8 * macs``), bias (32), ``m`` (``k``, ``k - 1`` with ``hidden_bit``), ``s``
+        and zero point and clamps (24) through ``e`` registers, ``E(E-1)/2`` copies in
+        all; 0 with ``pre_skew`` (the caller skews them) or one engine."""
+        if self.pre_skew or self.engines == 1:
+            return 0
+        operand = 8 * self.macs + 32 + self.k - self.hidden_bit + shift_bits(self.k) + 24
+        return self.engines * (self.engines - 1) // 2 * operand
 
     @property
     def latency(self):

@@ -49,6 +49,10 @@ def add_config_arguments(parser):
             ("--mac-pipeline", "P", f"registers in the multiplier/adder tree (0..log2(N)+1; default "
                                     f"{_DEFAULTS['mac_pipeline']}); needs --macs")):
         group.add_argument(option, type=integer, default=None, metavar=metavar, help=text)
+    group.add_argument("--pre-skew", dest="pre_skew", action=argparse.BooleanOptionalAction, default=None,
+                       help="the caller delivers engine e's weights, bias and rescale operands e cycles "
+                            "after the activations, so the array holds no operand delay registers "
+                            "(hw.array.Array); needs --engines > 1 (default off)")
     arch = parser.add_argument_group("rescaler architecture (reports/VARIANTS.md)")
     for field in ARCH_FIELDS:
         arch.add_argument(

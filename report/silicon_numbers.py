@@ -11,7 +11,10 @@ them (they take minutes to an hour per point):
 * ``<dir>/energy_beats.json`` (rescaler vs MACs against beats per output);
 * with operand isolation (``OPERAND_ISOLATION=1``): ``<dir>/energy_beats_isolated.json``
   and the point reports ``synth/<name>_operand_isolation1.json`` of
-  :data:`ISOLATED_K` x :data:`ENERGY_MACS`.
+  :data:`ISOLATED_K` x :data:`ENERGY_MACS`;
+* the arrays of :data:`SKEW_ENGINES` engines of :data:`SKEW_MACS` MACs at each k of
+  :data:`SKEW_K`, aligned and pre-skewed (``make energy ENGINES=E [PRE_SKEW=1]``):
+  ``synth/k<k>_macs8_engines<E>[_pre_skew1].json``.
 
 A point whose file is absent (or a liberty report without an ``energy`` object)
 is **missing**, to be listed with the command that produces it. A file that is
@@ -29,7 +32,7 @@ from costmodel.published import (BASE_K, BEATS_FILES, PAPER, load_energy_beats, 
                                  nonnegative_number)
 from hw.config import DatapathConfig
 
-__all__ = ["ENERGY_K", "ENERGY_MACS", "ISOLATED_K", "LAYOUT_K", "LAYOUT_MACS", "BEATS_THRESHOLDS", "EXAMPLE_LAYERS",
+__all__ = ["ENERGY_K", "ENERGY_MACS", "ISOLATED_K", "SKEW_K", "SKEW_ENGINES", "SKEW_MACS", "LAYOUT_K", "LAYOUT_MACS", "BEATS_THRESHOLDS", "EXAMPLE_LAYERS",
            "Points", "load", "energy_rows", "energy_ratios", "delays", "layout_ratios", "beats_fit", "first_below", "layer_shares"]
 
 #: The grids of ``make energy-sweep`` and ``make layout-sweep`` (the Makefile's defaults).
@@ -40,6 +43,10 @@ LAYOUT_MACS = (8,)
 #: The k of the isolated engines' energy points (``make energy-sweep ENERGY_K=4,8,32
 #: OPERAND_ISOLATION=1``), at every MACS of :data:`ENERGY_MACS`.
 ISOLATED_K = (4, 8, 32)
+#: The arrays of the pre-skew comparison: k, engines E and MACS, each aligned and pre-skewed.
+SKEW_K = (4, 32)
+SKEW_ENGINES = (2, 4)
+SKEW_MACS = 8
 #: Rescaler shares of the energy per output the beats analysis solves for.
 BEATS_THRESHOLDS = (0.10, 0.01)
 #: Layers of common int8 CNNs, by their dot-product length L (one output = L MACs).
@@ -68,6 +75,9 @@ class Points:
     isolated: dict = field(default_factory=dict)
     beats_isolated: list = None
     missing_isolated: list = field(default_factory=list)
+    #: The arrays: ``arrays`` maps ``(k, engines, pre_skew)`` to the energy point report.
+    arrays: dict = field(default_factory=dict)
+    missing_arrays: list = field(default_factory=list)
 
 
 def load(directory, *, energy_k=ENERGY_K, energy_macs=ENERGY_MACS, layout_k=LAYOUT_K,
@@ -103,6 +113,18 @@ def load(directory, *, energy_k=ENERGY_K, energy_macs=ENERGY_MACS, layout_k=LAYO
                 points.missing_layout.append((k, macs))
             else:
                 points.layout[(k, macs)] = report
+    for k in SKEW_K:
+        for engines in SKEW_ENGINES:
+            for pre_skew in (False, True):
+                config = DatapathConfig(k=k, macs=SKEW_MACS, engines=engines, pre_skew=pre_skew)
+                report = load_point_report(directory / "synth" / f"{config.name}.json", k=k, macs=SKEW_MACS,
+                                           flow="liberty", engines=engines, pre_skew=pre_skew,
+                                           remedy=f"make energy K={k} MACS={SKEW_MACS} ENGINES={engines}"
+                                           + " PRE_SKEW=1" * pre_skew + " PUBLISH=1")
+                if report is None or "energy" not in report:
+                    points.missing_arrays.append((k, engines, pre_skew))
+                else:
+                    points.arrays[(k, engines, pre_skew)] = report
     points.beats = load_energy_beats(directory / BEATS_FILES[False])
     points.beats_isolated = load_energy_beats(directory / BEATS_FILES[True])
     return points

@@ -16,6 +16,7 @@ from toolkit.markdown import num, pct, share, table
 from . import silicon_figures
 from .figure_style import figure_link
 from .isolation_section import isolation_part
+from .skew_section import skew_part
 from .silicon_numbers import (BEATS_THRESHOLDS, ENERGY_K, ENERGY_MACS, EXAMPLE_LAYERS, LAYOUT_K, LAYOUT_MACS,
                               beats_fit, delays, energy_ratios, energy_rows, layer_shares, layout_ratios, load)
 
@@ -420,6 +421,7 @@ class SiliconSection:
         lines += [""] + _layout_part(points, label)
         lines += [""] + _beats_part(points, label)
         lines += [""] + isolation_part(points, rows, label)
+        lines += [""] + skew_part(points, label)
         if self.figures:
             link = figure_link(self.figures_dir, report_dir)
             lines += ["", "### Figures", ""]

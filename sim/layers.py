@@ -34,11 +34,11 @@ import numpy as np
 
 from . import golden
 from .golden import INT8_MAX, INT8_MIN, INT32_MIN
-from .ports import RESCALE_OPERANDS, engine_lanes
+from .ports import ENGINE_OPERANDS, RESCALE_OPERANDS, engine_lanes
 
 __all__ = [
     "Schedule", "beats_per_channel", "matmul_schedule", "run_stream", "run_schedule", "unschedule",
-    "stream_operands", "schedule_operands",
+    "stream_operands", "schedule_operands", "pre_skew",
     "EDGE_LAYERS", "random_layer", "edge_layer", "layer_schedule", "describe_output",
     "wrap32", "pack_lanes", "unpack_lanes", "stream_words",
     "im2col", "conv_weights_matrix", "conv2d", "conv2d_float",
@@ -314,6 +314,29 @@ def stream_words(schedule, k, *, hidden_bit=False):
     words["first"] = schedule.first.astype(int).tolist()
     words["last"] = schedule.last.astype(int).tolist()
     return words
+
+
+def pre_skew(words, *, engines, macs, k, hidden_bit=False):
+    """Per-cycle port words of an aligned array as a pre-skewed one takes them.
+
+    ``words`` maps port names to one packed int per cycle (bubbles included, as an
+    aligned :class:`hw.array.Array` is driven). In the result, lane ``e`` of every
+    :data:`sim.ports.ENGINE_OPERANDS` port holds in cycle ``t`` its value of cycle ``t - e`` (0
+    before the first cycle); every list is ``engines - 1`` cycles longer, the other
+    ports (``x``, the flags, ``valid`` if given) 0 in those cycles.
+    """
+    widths = {name: port.width for name, port in engine_lanes(k, hidden_bit=hidden_bit).items()}
+    widths["w"] *= macs
+    extra = [0] * (engines - 1)
+    skewed = {}
+    for name, column in words.items():
+        if name not in ENGINE_OPERANDS:
+            skewed[name] = list(column) + extra
+            continue
+        masks = [((1 << widths[name]) - 1) << (widths[name] * e) for e in range(engines)]
+        skewed[name] = [sum(column[t - e] & mask for e, mask in enumerate(masks) if 0 <= t - e < len(column))
+                        for t in range(len(column) + engines - 1)]
+    return skewed
 
 
 def unpack_lanes(value, bits, lanes, *, signed=True):

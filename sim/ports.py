@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .golden import ACC_BITS, OUT_BITS, shift_bits
 
-__all__ = ["Port", "RESCALE_OPERANDS", "RESCALER_INPUTS", "ENGINE_INPUTS", "rescale_operands",
+__all__ = ["Port", "RESCALE_OPERANDS", "RESCALER_INPUTS", "ENGINE_INPUTS", "ENGINE_OPERANDS", "rescale_operands",
            "rescaler_inputs", "engine_lanes"]
 
 #: Per-channel rescale operands, in port order.
@@ -24,6 +24,9 @@ RESCALER_INPUTS = ("acc",) + RESCALE_OPERANDS
 #: Data inputs of the engine and the array, in port order (``bias`` and the rescale
 #: operands are per engine, ``x`` and ``w`` per lane).
 ENGINE_INPUTS = ("x", "w", "bias") + RESCALE_OPERANDS + ("first", "last")
+#: The array's inputs with one lane per engine (the rest are shared by all engines):
+#: what a pre-skewed array takes ``e`` cycles late for engine ``e``.
+ENGINE_OPERANDS = ("w", "bias") + RESCALE_OPERANDS
 
 
 @dataclass(frozen=True)

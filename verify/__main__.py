@@ -58,6 +58,8 @@ def _formal_parser(commands):
                         help="comma-separated variant names (default: every one)")
     formal.add_argument("-j", "--jobs", type=cli.integer, default=2, metavar="N", help="proofs at once (default 2)")
     formal.add_argument("--no-netlist", action="store_true", help="skip the netlist step")
+    formal.add_argument("--no-skew", action="store_true",
+                        help="skip the pre-skew step (the pre-skewed arrays proved equal to the aligned ones)")
     formal.add_argument("--netlist-budget", type=float, default=variant_proofs.NETLIST_BUDGET_S, metavar="S",
                         help="wall-time budget of the netlist step in seconds (default "
                              f"{variant_proofs.NETLIST_BUDGET_S:g}); past it the step says 'not proved within budget'")
@@ -146,7 +148,7 @@ def run_formal(args):
     liberty = None if args.no_netlist else _liberty(args, _sweep(False)[1])
     return variant_proofs.run(ks, names, pipelines=pipelines, netlist=not args.no_netlist,
                               netlist_budget_s=args.netlist_budget, liberty=liberty, yosys=args.yosys,
-                              jobs=_jobs(args.jobs))
+                              jobs=_jobs(args.jobs), skew=not args.no_skew)
 
 
 def run_formal_netlist(args):

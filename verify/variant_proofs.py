@@ -22,7 +22,7 @@ from eda.abc import find_abc
 from eda.yosys import find_yosys
 from hw.variants import VARIANTS, variant_config
 
-from . import netlist_chain
+from . import netlist_chain, skew_proof
 from .rescaler_proof import PIPELINES, default_yosys, prove, prove_pipeline
 
 __all__ = ["FORMAL_DIR", "NETLIST_VARIANT", "NETLIST_BUDGET_S", "NETLIST_KNOB", "prove_all", "netlist_step", "run"]
@@ -122,13 +122,14 @@ def netlist_step(k, *, liberty, budget_s=NETLIST_BUDGET_S, workdir=FORMAL_DIR, o
 
 
 def run(ks, names, *, pipelines=PIPELINES, netlist=True, netlist_budget_s=NETLIST_BUDGET_S, liberty=None,
-        yosys=None, jobs=1, out=print):
+        yosys=None, jobs=1, skew=True, out=print):
     """Prove every variant in ``names`` for every ``k`` equal to Eq. (1), and each
     pipeline depth in ``pipelines`` a pure delay of it (:func:`prove_all`); then
-    (``netlist``) the netlist step at the smallest ``k`` (:func:`netlist_step`, which
-    needs ``liberty``). Prints a line per proof with its time and returns the exit
-    status: 1 when a proof found a counterexample, else 0 (a netlist step that ran
-    out of budget says so in its verdict line)."""
+    (``skew``) the pre-skewed arrays equal to the aligned ones
+    (:func:`verify.skew_proof.skew_step`) and (``netlist``) the netlist step at the
+    smallest ``k`` (:func:`netlist_step`, which needs ``liberty``). Prints a line per
+    proof with its time and returns the exit status: 1 when a proof found a
+    counterexample, else 0 (a step that ran out of time says so in its verdict line)."""
     tool = find_yosys(yosys) if yosys else default_yosys()
     failed = 0
     total = len(ks) * len(names) * (1 + len(pipelines))
@@ -141,12 +142,17 @@ def run(ks, names, *, pipelines=PIPELINES, netlist=True, netlist_budget_s=NETLIS
         what = "= Eq. (1)" if depth == 0 else f"pipeline {depth} = Eq. (1) delayed {depth}"
         out(f"  k={k:<2} {name:<16} {what:<28} {result.describe()}", flush=True)
     out(f"{total - failed} of {total} proofs passed in {time.monotonic() - start:.0f} s", flush=True)
-    step = netlist_step(min(ks), liberty=liberty, budget_s=netlist_budget_s) if netlist else "skipped"
-    failed += step == "FAILED"
+    steps = {}
+    if skew:
+        steps["pre-skew"] = skew_proof.skew_step(yosys=tool, abc=find_abc(tool), workdir=FORMAL_DIR, out=out)
+    if netlist:
+        steps["netlist"] = netlist_step(min(ks), liberty=liberty, budget_s=netlist_budget_s)
+    failed += sum(verdict == "FAILED" for verdict in steps.values())
+    short = [name for name, verdict in steps.items() if verdict == "not proved within budget"]
     if failed:
         out(f"{failed} proof(s) FAILED", flush=True)
-    elif step == "not proved within budget":
-        out("all variant proofs passed; the netlist step was not proved within its budget", flush=True)
+    elif short:
+        out(f"all variant proofs passed; the {' and '.join(short)} step was not proved within its budget", flush=True)
     else:
         out("all proofs passed", flush=True)
     return 1 if failed else 0

@@ -52,6 +52,16 @@ def test_preset_spaces_name_the_variants_of_the_table():
             assert options.get("booth", False) == name.endswith("_booth")
 
 
+def test_a_space_may_weigh_pre_skew(tmp_path):
+    """pre_skew is a true/false knob; the combinations with one engine are skipped as invalid."""
+    path = tmp_path / "skew.json"
+    path.write_text(json.dumps({"k": [4], "macs": [8], "engines": [1, 4], "pre_skew": [False, True]}))
+    _, space = explore.load_space(str(path))
+    points, skipped = explore.points(space)
+    assert sorted((c.engines, c.pre_skew) for _, _, c in points) == [(1, False), (4, False), (4, True)]
+    assert skipped == 1
+
+
 def test_latency_is_the_configurations_own_engines_included():
     """An array of four engines adds three systolic hops: the explorer reports
     DatapathConfig.latency (6 cycles at the default pipelines), not the engine's 3."""

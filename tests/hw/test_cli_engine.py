@@ -74,3 +74,13 @@ def test_bad_engine_arguments(tmp_path, args, message):
     (line,) = result.stderr.splitlines()
     assert line.startswith(message), line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_export_a_pre_skewed_array(tmp_path):
+    """--pre-skew exports an array without operand delay registers and says so."""
+    out = tmp_path / "array.v"
+    proc = run_hw("verilog", "--k", "4", "--macs", "4", "--engines", "2", "--pre-skew", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "engines=2 (pre-skewed)" in proc.stderr and "latency 4 cycles" in proc.stderr
+    text = out.read_text()
+    assert "y_e0_d1" in text and "w_e1_d1" not in text and "bias_e1_d1" not in text

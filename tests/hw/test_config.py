@@ -74,3 +74,25 @@ def test_latency():
 def test_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         DatapathConfig(macs=4).macs = 8
+
+
+@pytest.mark.parametrize("fields", [{"macs": 4}, {"macs": 4, "engines": 1}, {}])
+def test_pre_skew_needs_an_array(fields):
+    with pytest.raises(ValueError, match=r"^pre_skew needs engines > 1"):
+        DatapathConfig(pre_skew=True, **fields)
+
+
+def test_pre_skew_is_a_boolean_and_named():
+    with pytest.raises(ValueError, match=r"^pre_skew must be True or False, not 1"):
+        DatapathConfig(macs=4, engines=2, pre_skew=1)
+    config = DatapathConfig(k=4, macs=8, engines=4, pre_skew=True)
+    assert config.name == "k4_macs8_engines4_pre_skew1" and config.latency == 3 + 3
+
+
+def test_skew_register_bits():
+    """E(E-1)/2 x (8N + 32 + |m| + |s| + 24): 774 at E = 4, N = 8, k = 4; none when pre-skewed."""
+    assert DatapathConfig(k=4, macs=8, engines=4).skew_register_bits == 6 * (64 + 32 + 4 + 5 + 24) == 774
+    assert DatapathConfig(k=32, macs=8, engines=2).skew_register_bits == 64 + 32 + 32 + 6 + 24
+    assert DatapathConfig(k=4, macs=8, engines=2, hidden_bit=True).skew_register_bits == 64 + 32 + 3 + 5 + 24
+    assert DatapathConfig(k=4, macs=8, engines=4, pre_skew=True).skew_register_bits == 0
+    assert DatapathConfig(k=4, macs=8).skew_register_bits == 0

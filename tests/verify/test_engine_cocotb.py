@@ -2,7 +2,8 @@
 the layer-level golden model (:mod:`sim.layers`).
 
 One Icarus run per configuration: every preset engine width N in {4, 8, 16}, every k in
-{4, 8, 32}, and E in {1, 4} engines, each in its own ``build/cocotb/<name>/``. The
+{4, 8, 32}, and E in {1, 4} engines, plus other depths, variants and pre-skewed arrays,
+each in its own ``build/cocotb/<name>/``. The
 testbench is ``verify/testbenches/engine_tb.py``: random layers with bubbles, the edge layers
 (cocotb tests ``saturation``, ``accumulator_wrap``, ``m_one``, ``underflow``) and a
 quantized 3x3 convolution (``conv3x3``).
@@ -32,6 +33,11 @@ CONFIGS += [DatapathConfig(k=4, macs=8, rescaler_pipeline=2, trim_shift=True),
             DatapathConfig(k=32, macs=4, rescaler_pipeline=3, trim_shift=True),
             DatapathConfig(k=4, macs=8, operand_isolation=True),
             DatapathConfig(k=32, macs=8, engines=2, rescaler_pipeline=2, operand_isolation=True)]
+# Pre-skewed arrays (the testbench skews its drive).
+CONFIGS += [DatapathConfig(k=4, macs=4, engines=2, pre_skew=True),
+            DatapathConfig(k=32, macs=8, engines=4, pre_skew=True),
+            DatapathConfig(k=8, macs=4, engines=3, mac_pipeline=0, rescaler_pipeline=3, pre_skew=True,
+                           operand_isolation=True)]
 
 
 @pytest.mark.cocotb

@@ -15,7 +15,7 @@ needs_tools = pytest.mark.skipif(
 
 def test_run_reports_each_proof():
     lines = []
-    status = variant_proofs.run([3], ["trim_shift", "trim_fast"], netlist=False,
+    status = variant_proofs.run([3], ["trim_shift", "trim_fast"], netlist=False, skew=False,
                                 out=lambda *a, **k: lines.append(a[0]))
     assert status == 0
     assert any("k=3  trim_fast" in line and "proved" in line for line in lines), lines

@@ -17,6 +17,8 @@ The ports are packed buses (one write per port and cycle, only when the value
 changes): ``x`` (``MACS`` lanes of 8 bits), ``w`` (``ENGINES*MACS`` lanes),
 ``bias``, ``m``, ``s``, ``zero_point``, ``act_min``, ``act_max`` (``ENGINES``
 lanes), ``valid``, ``first``, ``last``; ``y`` (``ENGINES`` lanes) and ``y_valid``.
+For a pre-skewed array (``pre_skew``) lane ``e`` of the per-engine ports is driven
+``e`` cycles late, bubbles included, as its protocol asks (:class:`hw.array.Array`).
 
 Six tests:
 
@@ -145,29 +147,36 @@ class Monitor:
             self.outputs.append(layers.unpack_lanes(self.y.value.to_unsigned(), 8, ENGINES))
 
 
-async def drive(dut, stream, gaps, garbage, monitor):
-    """Drive ``stream``'s beats, ``gaps[b]`` bubbles (``valid`` low, random garbage on
-    every other input) before beat ``b``, then idle until the last output is out.
-    A port is written only when its value changes (writes dominate the simulation cost)."""
-    handles = [getattr(dut, name) for name in _PORTS]
-    columns = [stream.words[name] for name in _PORTS]
-    widths = [len(handle) for handle in handles]
-    last = [0] * len(_PORTS)
-    valid = 0
+def cycle_words(dut, stream, gaps, garbage):
+    """The word of every input port (``valid`` included) in every cycle: ``gaps[b]``
+    bubbles (``valid`` low, random garbage on every other input) before beat ``b``;
+    for a pre-skewed array, lane ``e`` of the per-engine operands ``e`` cycles late
+    (:func:`sim.layers.pre_skew`)."""
+    widths = [len(getattr(dut, name)) for name in _PORTS]
+    cycles = {name: [] for name in (*_PORTS, "valid")}
     for beat, gap in enumerate(gaps):
         for _ in range(gap):
-            for i, handle in enumerate(handles):
-                last[i] = garbage.getrandbits(widths[i])
-                handle.value = last[i]
-            if valid:
-                dut.valid.value = valid = 0
-            await monitor.clock(0)
-        for i, column in enumerate(columns):
-            if column[beat] != last[i]:
-                handles[i].value = last[i] = column[beat]
-        if not valid:
-            dut.valid.value = valid = 1
-        await monitor.clock(stream.words["last"][beat])
+            for name, width in zip(_PORTS, widths):
+                cycles[name].append(garbage.getrandbits(width))
+            cycles["valid"].append(0)
+        for name in _PORTS:
+            cycles[name].append(stream.words[name][beat])
+        cycles["valid"].append(1)
+    if CONFIG.pre_skew:
+        cycles = layers.pre_skew(cycles, engines=ENGINES, macs=MACS, k=K, hidden_bit=CONFIG.hidden_bit)
+    return cycles
+
+
+async def drive(dut, cycles, monitor):
+    """Drive the words of :func:`cycle_words`, then idle until the last output is out.
+    A port is written only when its value changes (writes dominate the simulation cost)."""
+    handles = {name: getattr(dut, name) for name in cycles}
+    last = dict.fromkeys(cycles, 0)
+    for t in range(len(cycles["valid"])):
+        for name, column in cycles.items():
+            if column[t] != last[name]:
+                handles[name].value = last[name] = column[t]
+        await monitor.clock(cycles["valid"][t] & cycles["last"][t])
     dut.valid.value = 0
     for _ in range(CONFIG.latency + 2):
         await monitor.clock(0)
@@ -215,7 +224,7 @@ async def run(dut, test, stream, bubble_rate, rng):
     beats = len(stream.words["first"])
     garbage = random.Random(int(rng.integers(1 << 31)))  # drawn first: a seed replays earlier runs
     gaps = (rng.geometric(1 - bubble_rate, size=beats) - 1).tolist() if bubble_rate > 0 else [0] * beats
-    await drive(dut, stream, gaps, garbage, monitor)
+    await drive(dut, cycle_words(dut, stream, gaps, garbage), monitor)
     problems = check(stream, monitor)
     if problems:
         header = f"engine RTL mismatch in {test} ({CONFIG}; reproduce with RANDOM_SEED={SEED}):"
