@@ -8,7 +8,8 @@ has one name, one default and one error message wherever it is used.
 import dataclasses
 from dataclasses import dataclass
 
-from sim.golden import check_k, shift_bits
+from sim.golden import check_k
+from sim.ports import engine_operand_bits
 
 __all__ = [
     "DatapathConfig", "ConfigProperties", "FORWARDED", "RESCALER_PIPELINE_MAX", "MACS_MAX", "ENGINES_MAX", "MACS_PRESETS", "PRESETS",
@@ -210,7 +211,7 @@ class DatapathConfig:
         all; 0 with ``pre_skew`` (the caller skews them) or one engine."""
         if self.pre_skew or self.engines == 1:
             return 0
-        operand = 8 * self.macs + 32 + self.k - self.hidden_bit + shift_bits(self.k) + 24
+        operand = sum(engine_operand_bits(self.k, self.macs, hidden_bit=self.hidden_bit).values())
         return self.engines * (self.engines - 1) // 2 * operand
 
     @property

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import golden
 from .golden import INT8_MAX, INT8_MIN, INT32_MIN
-from .ports import ENGINE_OPERANDS, RESCALE_OPERANDS, engine_lanes
+from .ports import ENGINE_OPERANDS, RESCALE_OPERANDS, engine_lanes, engine_operand_bits
 
 __all__ = [
     "Schedule", "beats_per_channel", "matmul_schedule", "run_stream", "run_schedule", "unschedule",
@@ -325,8 +325,7 @@ def pre_skew(words, *, engines, macs, k, hidden_bit=False):
     before the first cycle); every list is ``engines - 1`` cycles longer, the other
     ports (``x``, the flags, ``valid`` if given) 0 in those cycles.
     """
-    widths = {name: port.width for name, port in engine_lanes(k, hidden_bit=hidden_bit).items()}
-    widths["w"] *= macs
+    widths = engine_operand_bits(k, macs, hidden_bit=hidden_bit)
     extra = [0] * (engines - 1)
     skewed = {}
     for name, column in words.items():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .golden import ACC_BITS, OUT_BITS, shift_bits
 
 __all__ = ["Port", "RESCALE_OPERANDS", "RESCALER_INPUTS", "ENGINE_INPUTS", "ENGINE_OPERANDS", "rescale_operands",
-           "rescaler_inputs", "engine_lanes"]
+           "rescaler_inputs", "engine_lanes", "engine_operand_bits"]
 
 #: Per-channel rescale operands, in port order.
 RESCALE_OPERANDS = ("m", "s", "zero_point", "act_min", "act_max")
@@ -84,3 +84,10 @@ def engine_lanes(k, *, hidden_bit=False):
              Port("first", 1, False, "first beat of an output channel"),
              Port("last", 1, False, "last beat of an output channel"))
     return {port.name: port for port in lanes}
+
+
+def engine_operand_bits(k, macs, *, hidden_bit=False):
+    """Bits of one engine's lane of each :data:`ENGINE_OPERANDS` port, by name: the
+    ``macs`` weights together, then ``bias`` and the rescale operands."""
+    lanes = engine_lanes(k, hidden_bit=hidden_bit)
+    return {name: lanes[name].width * (macs if name == "w" else 1) for name in ENGINE_OPERANDS}
