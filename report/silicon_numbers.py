@@ -32,7 +32,7 @@ from costmodel.published import (BASE_K, BEATS_FILES, PAPER, load_energy_beats, 
                                  nonnegative_number)
 from hw.config import DatapathConfig
 
-__all__ = ["ENERGY_K", "ENERGY_MACS", "ISOLATED_K", "SKEW_K", "SKEW_ENGINES", "SKEW_MACS", "LAYOUT_K", "LAYOUT_MACS", "BEATS_THRESHOLDS", "EXAMPLE_LAYERS",
+__all__ = ["ENERGY_K", "ENERGY_MACS", "ISOLATED_K", "SKEW_K", "SKEW_ENGINES", "SKEW_MACS", "array_command", "LAYOUT_K", "LAYOUT_MACS", "BEATS_THRESHOLDS", "EXAMPLE_LAYERS",
            "Points", "load", "energy_rows", "energy_ratios", "delays", "layout_ratios", "beats_fit", "first_below", "layer_shares"]
 
 #: The grids of ``make energy-sweep`` and ``make layout-sweep`` (the Makefile's defaults).
@@ -80,6 +80,11 @@ class Points:
     missing_arrays: list = field(default_factory=list)
 
 
+def array_command(k, engines, pre_skew):
+    """The command that publishes the array point ``(k, engines, pre_skew)``."""
+    return f"make energy K={k} MACS={SKEW_MACS} ENGINES={engines}" + " PRE_SKEW=1" * pre_skew + " PUBLISH=1"
+
+
 def load(directory, *, energy_k=ENERGY_K, energy_macs=ENERGY_MACS, layout_k=LAYOUT_K,
          layout_macs=LAYOUT_MACS, isolated_k=ISOLATED_K):
     """The :class:`Points` of ``directory`` (e.g. ``reports``) over the two grids.
@@ -119,8 +124,7 @@ def load(directory, *, energy_k=ENERGY_K, energy_macs=ENERGY_MACS, layout_k=LAYO
                 config = DatapathConfig(k=k, macs=SKEW_MACS, engines=engines, pre_skew=pre_skew)
                 report = load_point_report(directory / "synth" / f"{config.name}.json", k=k, macs=SKEW_MACS,
                                            flow="liberty", engines=engines, pre_skew=pre_skew,
-                                           remedy=f"make energy K={k} MACS={SKEW_MACS} ENGINES={engines}"
-                                           + " PRE_SKEW=1" * pre_skew + " PUBLISH=1")
+                                           remedy=array_command(k, engines, pre_skew))
                 if report is None or "energy" not in report:
                     points.missing_arrays.append((k, engines, pre_skew))
                 else:

@@ -12,14 +12,13 @@ number is computed from the files and the configuration.
 from hw.config import DatapathConfig
 from toolkit.markdown import num, saving, table
 
-from .silicon_numbers import SKEW_ENGINES, SKEW_K, SKEW_MACS
+from .silicon_numbers import SKEW_ENGINES, SKEW_K, SKEW_MACS, array_command
 
 __all__ = ["skew_part"]
 
 
 def _missing(points):
-    commands = [f"`make energy K={k} MACS={SKEW_MACS} ENGINES={e}{' PRE_SKEW=1' * pre_skew} PUBLISH=1`"
-                for k, e, pre_skew in points.missing_arrays]
+    commands = [f"`{array_command(*point)}`" for point in points.missing_arrays]
     return [f"Array points not published; produce them with {', '.join(commands)}."] if commands else []
 
 
