@@ -29,6 +29,7 @@ result does not depend on the split. The reference path stays
 
 import multiprocessing
 import os
+import signal
 
 import numpy as np
 
@@ -342,9 +343,13 @@ _BUILDERS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _dwconv, "FULLY_CONNECTED": 
 _WORK = {}  # what forked workers inherit: the plan and the input batches
 
 
-def _one_blas_thread():
+def _worker_init():
     """Worker initializer: one BLAS thread (the cores are used by processes; BLAS
-    threads would only wait for each other)."""
+    threads would only wait for each other), and SIGTERM's default action back. The
+    fork inherits the command line's handler (:func:`toolkit.cli.main`), which turns
+    SIGTERM into an exception: a pool that terminates its workers could then find one
+    that caught it while holding the task queue's lock, and wait for it forever."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from threadpoolctl import threadpool_limits
     _WORK["limits"] = threadpool_limits(1)
 
@@ -391,8 +396,10 @@ def run(model, x, *, jobs=None, batch=BATCH, plan=None, **kw):
         bounds = [(i, min(i + per, n), batch) for i in range(1, n, per)]
         _WORK.update(plan=plan, xs=xs)
         try:
-            with multiprocessing.get_context("fork").Pool(jobs, initializer=_one_blas_thread) as pool:
+            with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init) as pool:
                 parts += pool.map(_chunk, bounds, chunksize=1)
+                pool.close()  # the workers end on their own: no signal unless something failed
+                pool.join()
         finally:
             _WORK.clear()
         outs = tuple(np.concatenate([p[j] for p in parts]) for j in range(len(parts[0])))
